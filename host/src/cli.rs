@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs DataX and DataWorks job files with reader/writer plugins loaded at run time.
+#[derive(Debug, Parser)]
+#[command(name = "datax", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: JobArgs,
+
+    /// Also look for plugins in DIR (repeatable; searched before DATAX_PLUGIN_PATH and the
+    /// folder of this executable).
+    #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
+    pub plugin_dirs: Vec<PathBuf>,
+
+    /// error, warn, info, debug or trace.
+    #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job (`datax JOB` does the same).
+    Run(JobArgs),
+    /// Parse a job, substitute its parameters, resolve its plugins and run their `init`
+    /// validation, without moving data.
+    Check(JobArgs),
+    /// List the plugins found, and the files refused with the reason.
+    Plugins,
+    /// Print a job skeleton from the plugins' own templates.
+    Template {
+        /// The reader's data source type or DataX name (`odps`, `streamreader`).
+        #[arg(short, long)]
+        reader: String,
+        /// The writer's data source type or DataX name (`loghub`, `streamwriter`).
+        #[arg(short, long)]
+        writer: String,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct JobArgs {
+    /// The job file (DataX, DataWorks 1.0 or 2.0 shape).
+    pub job: Option<PathBuf>,
+
+    /// Parameters in DataX's style: -p "-Dbizdate=20240101 -Dtable=t1".
+    #[arg(
+        short = 'p',
+        long = "params",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    pub datax_params: Vec<String>,
+
+    /// A parameter: --param bizdate=20240101 (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// Data sources that DataWorks jobs name by `datasource` (JSON: {"NAME": {"type", "parameter"}}).
+    #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
+    pub datasources: Option<PathBuf>,
+
+    /// Write a JSON report of the run here (for schedulers).
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+
+    /// Where dirty records go (JSON lines); default datax-dirty-<job>-<time>.jsonl here.
+    #[arg(long, value_name = "FILE")]
+    pub dirty_file: Option<PathBuf>,
+
+    /// Fail the job when no record moves for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub stall_timeout: u64,
+
+    /// Seconds between progress lines.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub report_interval: u64,
+}

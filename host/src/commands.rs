@@ -1,0 +1,253 @@
+//! The `datax` subcommands.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::Local;
+use datax_job_config::{load_job, masked, DataSources, JobConfig, Params, Scrubber};
+use serde_json::json;
+
+use crate::cli::JobArgs;
+use crate::engine::report::JobReport;
+use crate::engine::{self, JobPlugins, RunOptions};
+use crate::logger;
+use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_INTERRUPTED: u8 = 130;
+const EXIT_TERMINATED: u8 = 143;
+
+struct PreparedJob {
+    path: PathBuf,
+    job: JobConfig,
+    registry: Registry,
+}
+
+impl PreparedJob {
+    fn plugins(&self) -> Result<JobPlugins<'_>> {
+        let find = |kind, name: &str| self.registry.find(kind, name).map_err(|e| anyhow!(e));
+        Ok(JobPlugins {
+            reader: find(Kind::Reader, &self.job.reader.plugin)
+                .with_context(|| format!("{}.name", self.job.reader.path))?,
+            writer: find(Kind::Writer, &self.job.writer.plugin)
+                .with_context(|| format!("{}.name", self.job.writer.path))?,
+        })
+    }
+}
+
+/// Reads, substitutes and normalises the job, installs its secret scrubber, loads plugins.
+fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
+    let path = args.job.clone().ok_or_else(|| anyhow!("give a job file"))?;
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("cannot read job file {}", path.display()))?;
+    let mut params = Params::new();
+    for datax_args in &args.datax_params {
+        params.add_datax_args(datax_args).context("-p")?;
+    }
+    for pair in &args.params {
+        params.add_pair(pair).context("--param")?;
+    }
+    let data_sources = args
+        .datasources
+        .as_deref()
+        .map(|file| {
+            let text = fs::read_to_string(file)
+                .with_context(|| format!("cannot read data sources file {}", file.display()))?;
+            DataSources::parse(&text, |name| std::env::var(name).ok())
+                .with_context(|| format!("data sources file {}", file.display()))
+        })
+        .transpose()?;
+    let loaded = load_job(&text, &params, data_sources.as_ref())
+        .with_context(|| format!("job file {}", path.display()))?;
+    let scrubber = Scrubber::for_job(&loaded.job);
+    logger::set_scrubber(move |text| scrubber.scrub(text));
+    for warning in &loaded.warnings {
+        logger::warn("datax", format!("{}: {warning}", path.display()));
+    }
+    let job = loaded.job;
+    if !job.transformer.is_empty() {
+        bail!(
+            "job file {}: transformers are not supported yet; remove the `transformer` list",
+            path.display()
+        );
+    }
+    logger::info(
+        "datax",
+        format!(
+            "job {}: reader {} {}, writer {} {}",
+            path.display(),
+            job.reader.plugin,
+            masked(&job.reader.parameter),
+            job.writer.plugin,
+            masked(&job.writer.parameter)
+        ),
+    );
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    Ok(PreparedJob {
+        path,
+        job,
+        registry,
+    })
+}
+
+pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    let prepared = prepare(args, cli_plugin_dirs)?;
+    let plugins = prepared.plugins()?;
+    engine::check(&prepared.job, &plugins).map_err(|reason| anyhow!(reason))?;
+    println!(
+        "{}: ok ({} {} -> {} {}, {} channel(s))",
+        prepared.path.display(),
+        plugins.reader.name,
+        prepared.job.reader.plugin,
+        plugins.writer.name,
+        prepared.job.writer.plugin,
+        prepared.job.speed.channels
+    );
+    Ok(0)
+}
+
+pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    let start = Local::now();
+    let prepared = prepare(args, cli_plugin_dirs)?;
+    let plugins = prepared.plugins()?;
+    let options = RunOptions {
+        dirty_file: args
+            .dirty_file
+            .clone()
+            .unwrap_or_else(|| default_dirty_file(&prepared.path, &start)),
+        report_interval: Duration::from_secs(args.report_interval.max(1)),
+        stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
+        status_bar: std::io::stderr().is_terminal(),
+    };
+    let outcome = engine::run(&prepared.job, &plugins, &options);
+    let end = Local::now();
+
+    let snapshot = &outcome.snapshot;
+    let transfer_seconds = outcome.transfer_time.as_secs_f64().max(1e-3);
+    let exit_code = match (outcome.signal, &outcome.failure) {
+        (Some(signal), _) if signal == signal_hook::consts::SIGINT => EXIT_INTERRUPTED,
+        (Some(_), _) => EXIT_TERMINATED,
+        (None, Some(_)) => EXIT_FAILED,
+        (None, None) => 0,
+    };
+    let error = outcome.failure.as_deref().map(logger::scrub);
+    let report = JobReport {
+        status: if exit_code == 0 {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        exit_code: i32::from(exit_code),
+        error: error.clone(),
+        job_file: prepared.path.clone(),
+        reader: prepared.job.reader.plugin.clone(),
+        writer: prepared.job.writer.plugin.clone(),
+        start_time: start.to_rfc3339(),
+        end_time: end.to_rfc3339(),
+        total_seconds: (end - start).as_seconds_f64(),
+        transfer_seconds,
+        channels: outcome.channels,
+        tasks: outcome.tasks,
+        records_read: snapshot.records_read(),
+        bytes_read: snapshot.bytes_read(),
+        records_written: snapshot.records_written(),
+        bytes_per_second: snapshot.bytes_read() as f64 / transfer_seconds,
+        records_per_second: snapshot.records_read() as f64 / transfer_seconds,
+        read_failed_records: snapshot.read_dirty_records,
+        write_failed_records: snapshot.write_dirty_records,
+        wait_writer_seconds: snapshot.wait_writer_nanos as f64 / 1e9,
+        wait_reader_seconds: snapshot.wait_reader_nanos as f64 / 1e9,
+        dirty_record_file: outcome.dirty_file.clone(),
+    };
+    eprintln!("\n{}\n", report.summary_block(&start, &end));
+    if let Some(report_path) = &args.report_json {
+        let text = serde_json::to_string_pretty(&report)?;
+        fs::write(report_path, text + "\n")
+            .with_context(|| format!("cannot write the report to {}", report_path.display()))?;
+    }
+    match error {
+        Some(reason) => {
+            eprintln!("datax: job failed: {reason}");
+            Ok(exit_code)
+        }
+        None => Ok(0),
+    }
+}
+
+fn default_dirty_file(job_path: &Path, start: &chrono::DateTime<Local>) -> PathBuf {
+    let stem = job_path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "job".to_string());
+    PathBuf::from(format!(
+        "datax-dirty-{stem}-{}-{}.jsonl",
+        start.format("%Y%m%d-%H%M%S"),
+        std::process::id()
+    ))
+}
+
+pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    println!(
+        "{:<12} {:<14} {:<10} {:<36} PATH",
+        "NAME", "KINDS", "VERSION", "DATAX NAMES"
+    );
+    for plugin in &registry.plugins {
+        let datax_names: Vec<&str> = [Kind::Reader, Kind::Writer]
+            .into_iter()
+            .filter_map(|kind| plugin.kind(kind))
+            .flat_map(|info| info.datax_names.iter().map(String::as_str))
+            .collect();
+        println!(
+            "{:<12} {:<14} {:<10} {:<36} {}",
+            plugin.name,
+            plugin.kinds_label(),
+            plugin.version,
+            datax_names.join(","),
+            plugin.path.display()
+        );
+        println!("{:<12} {}", "", plugin.description);
+    }
+    if registry.plugins.is_empty() {
+        println!("(no plugins found)");
+    }
+    for refusal in &registry.refused {
+        println!("refused {}: {}", refusal.path.display(), refusal.reason);
+    }
+    let searched: Vec<String> = registry
+        .searched
+        .iter()
+        .map(|dir| dir.path.display().to_string())
+        .collect();
+    println!("searched: {}", searched.join(":"));
+    Ok(0)
+}
+
+pub fn template(reader: &str, writer: &str, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    let step = |kind: Kind, name: &str| -> Result<serde_json::Value> {
+        let plugin: &LoadedPlugin = registry.find(kind, name).map_err(|e| anyhow!(e))?;
+        let info = plugin
+            .kind(kind)
+            .expect("find returns plugins providing the kind");
+        let parameter: serde_json::Value = serde_json::from_str(&info.template)
+            .with_context(|| format!("plugin {} has an invalid {kind} template", plugin.name))?;
+        let datax_name = info
+            .datax_names
+            .first()
+            .cloned()
+            .unwrap_or(plugin.name.clone());
+        Ok(json!({"name": datax_name, "parameter": parameter}))
+    };
+    let job = json!({
+        "job": {
+            "setting": {"speed": {"channel": 1}, "errorLimit": {"record": 0, "percentage": 0.02}},
+            "content": [{"reader": step(Kind::Reader, reader)?, "writer": step(Kind::Writer, writer)?}]
+        }
+    });
+    println!("{}", serde_json::to_string_pretty(&job)?);
+    Ok(0)
+}

@@ -1,0 +1,260 @@
+//! Runs one job: DataX's lifecycle (datax-semantics.md §4) around reader/writer task pairs
+//! joined by bounded channels, with the monitor that reports, checks errorLimit and stalls.
+
+mod channel;
+mod dirty;
+pub mod report;
+mod schedule;
+mod signals;
+mod state;
+pub mod stats;
+mod throttle;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datax_job_config::{JobConfig, Step};
+use datax_plugin_api::ffi::{FfiReaderJobBox, FfiWriterJobBox};
+use datax_plugin_api::PluginError;
+
+use crate::logger;
+use crate::plugins::{Kind, LoadedPlugin};
+use dirty::{check_error_limit, DirtyLog};
+use schedule::{PairTasks, Schedule};
+use state::JobState;
+use stats::{Counters, Snapshot};
+use throttle::Throttle;
+
+/// What every task of a running job shares.
+pub struct Runtime {
+    pub state: JobState,
+    pub counters: Counters,
+    pub throttle: Throttle,
+    pub dirty: DirtyLog,
+}
+
+pub struct RunOptions {
+    pub dirty_file: PathBuf,
+    pub report_interval: Duration,
+    pub stall_timeout: Duration,
+    pub status_bar: bool,
+}
+
+pub struct Outcome {
+    pub snapshot: Snapshot,
+    pub failure: Option<String>,
+    pub signal: Option<i32>,
+    pub channels: usize,
+    pub tasks: usize,
+    pub transfer_time: Duration,
+    pub dirty_file: Option<PathBuf>,
+}
+
+/// The two plugins of a job, with the job-file names users will recognise in messages.
+pub struct JobPlugins<'a> {
+    pub reader: &'a LoadedPlugin,
+    pub writer: &'a LoadedPlugin,
+}
+
+pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> Outcome {
+    let runtime = Arc::new(Runtime {
+        state: JobState::new(),
+        counters: Counters::default(),
+        throttle: Throttle::new(job.speed.byte_per_sec, job.speed.record_per_sec),
+        dirty: DirtyLog::new(options.dirty_file.clone(), &job.error_limit),
+    });
+    let signal_watch = signals::watch(Arc::clone(&runtime));
+    let mut plan = Plan::default();
+    if let Err(reason) = run_lifecycle(job, plugins, options, &runtime, &mut plan) {
+        runtime.state.fail(reason);
+    }
+    signal_watch.stop();
+    runtime.dirty.flush();
+    Outcome {
+        snapshot: runtime.counters.snapshot(),
+        failure: runtime.state.failure(),
+        signal: runtime.state.signal(),
+        channels: plan.channels,
+        tasks: plan.tasks,
+        transfer_time: plan.transfer_time,
+        dirty_file: runtime.dirty.written_path().map(PathBuf::from),
+    }
+}
+
+/// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then `destroy`.
+pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), String> {
+    let mut reader_job = init_reader(job, plugins)?;
+    let writer_job = init_writer(job, plugins);
+    let _ = reader_job.destroy();
+    let mut writer_job = writer_job?;
+    let _ = writer_job.destroy();
+    Ok(())
+}
+
+#[derive(Default)]
+struct Plan {
+    channels: usize,
+    tasks: usize,
+    transfer_time: Duration,
+}
+
+fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> String {
+    format!(
+        "{kind} '{}' ({}) {stage} failed: {error}",
+        step.plugin, step.path
+    )
+}
+
+fn init_reader(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiReaderJobBox, String> {
+    plugins
+        .reader
+        .new_reader_job(&job.reader.parameter.to_string())
+        .map_err(|error| step_error(&job.reader, Kind::Reader, "init", error))
+}
+
+fn init_writer(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiWriterJobBox, String> {
+    plugins
+        .writer
+        .new_writer_job(&job.writer.parameter.to_string())
+        .map_err(|error| step_error(&job.writer, Kind::Writer, "init", error))
+}
+
+fn run_lifecycle(
+    job: &JobConfig,
+    plugins: &JobPlugins<'_>,
+    options: &RunOptions,
+    runtime: &Arc<Runtime>,
+    plan: &mut Plan,
+) -> Result<(), String> {
+    let mut reader_job = init_reader(job, plugins)?;
+    let mut writer_job = match init_writer(job, plugins) {
+        Ok(writer_job) => writer_job,
+        Err(reason) => {
+            let _ = reader_job.destroy();
+            return Err(reason);
+        }
+    };
+    let outcome = transfer(
+        job,
+        options,
+        runtime,
+        plan,
+        &mut reader_job,
+        &mut writer_job,
+    );
+    // DataX destroys both jobs whatever happened before.
+    for (step, kind, destroyed) in [
+        (
+            &job.writer,
+            Kind::Writer,
+            writer_job.destroy().into_result(),
+        ),
+        (
+            &job.reader,
+            Kind::Reader,
+            reader_job.destroy().into_result(),
+        ),
+    ] {
+        if let Err(error) = destroyed {
+            logger::warn("datax", step_error(step, kind, "destroy", error));
+        }
+    }
+    outcome
+}
+
+fn transfer(
+    job: &JobConfig,
+    options: &RunOptions,
+    runtime: &Arc<Runtime>,
+    plan: &mut Plan,
+    reader_job: &mut FfiReaderJobBox,
+    writer_job: &mut FfiWriterJobBox,
+) -> Result<(), String> {
+    let reader_error = |stage: &str, error| step_error(&job.reader, Kind::Reader, stage, error);
+    let writer_error = |stage: &str, error| step_error(&job.writer, Kind::Writer, stage, error);
+
+    reader_job
+        .prepare()
+        .into_result()
+        .map_err(|error| reader_error("prepare", error))?;
+    writer_job
+        .prepare()
+        .into_result()
+        .map_err(|error| writer_error("prepare", error))?;
+
+    let reader_configs = reader_job
+        .split(job.speed.channels)
+        .into_result()
+        .map_err(|error| reader_error("split", error))?;
+    if reader_configs.is_empty() {
+        return Err(format!(
+            "reader '{}' split into 0 tasks: there is nothing to run",
+            job.reader.plugin
+        ));
+    }
+    let writer_configs = writer_job
+        .split(reader_configs.len())
+        .into_result()
+        .map_err(|error| writer_error("split", error))?;
+    if writer_configs.len() != reader_configs.len() {
+        return Err(format!(
+            "writer '{}' split into {} tasks, but the reader has {}: they must match",
+            job.writer.plugin,
+            writer_configs.len(),
+            reader_configs.len()
+        ));
+    }
+    let mut pairs = Vec::with_capacity(reader_configs.len());
+    for (index, (reader_config, writer_config)) in
+        reader_configs.iter().zip(&writer_configs).enumerate()
+    {
+        pairs.push(PairTasks {
+            task_id: index as u32,
+            reader: reader_job
+                .new_task(reader_config.as_rstr())
+                .into_result()
+                .map_err(|error| reader_error(&format!("task {index} init"), error))?,
+            writer: writer_job
+                .new_task(writer_config.as_rstr())
+                .into_result()
+                .map_err(|error| writer_error(&format!("task {index} init"), error))?,
+        });
+    }
+    plan.tasks = pairs.len();
+    plan.channels = job.speed.channels.min(pairs.len()).max(1);
+    logger::info(
+        "datax",
+        format!(
+            "reader '{}' split into {} tasks; running {} channels",
+            job.reader.plugin, plan.tasks, plan.channels
+        ),
+    );
+
+    let started = Instant::now();
+    Schedule {
+        runtime,
+        options,
+        error_limit: &job.error_limit,
+        reader_name: &job.reader.plugin,
+        writer_name: &job.writer.plugin,
+    }
+    .run(pairs, plan.channels);
+    plan.transfer_time = started.elapsed();
+
+    if let Some(failure) = runtime.state.failure() {
+        return Err(failure);
+    }
+    // DataX checks the limits after the tasks and before `post`, so a failed check
+    // skips the writer's commit step.
+    check_error_limit(&job.error_limit, &runtime.counters.snapshot())?;
+    writer_job
+        .post()
+        .into_result()
+        .map_err(|error| writer_error("post", error))?;
+    reader_job
+        .post()
+        .into_result()
+        .map_err(|error| reader_error("post", error))?;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! What the job prints: DataX's periodic line, its final block (English labels) and a JSON
+//! report for schedulers (datax-engine.md §4.6).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Local};
+use serde::Serialize;
+
+use super::stats::Snapshot;
+
+/// DataX's `StrUtil.stringify`: 1024 steps, two decimals.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1024.0 {
+        return format!("{}B", bytes as u64);
+    }
+    let mut value = bytes / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2}{}", UNITS[unit])
+}
+
+/// Which side holds the job back, from the wait times since the last report.
+fn waiting_side(now: &Snapshot, before: &Snapshot) -> &'static str {
+    let writer_wait = now.wait_writer_nanos - before.wait_writer_nanos;
+    let reader_wait = now.wait_reader_nanos - before.wait_reader_nanos;
+    if writer_wait > reader_wait {
+        " | readers wait for writers"
+    } else if reader_wait > writer_wait {
+        " | writers wait for readers"
+    } else {
+        ""
+    }
+}
+
+/// `Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0
+/// records, 0 bytes | All Task WaitWriterTime 0.015s | All Task WaitReaderTime 0.110s |
+/// Percentage 100.00%`, plus which side waits.
+pub fn progress_line(now: &Snapshot, before: &Snapshot, seconds: f64, total_tasks: u64) -> String {
+    let seconds = seconds.max(1e-3);
+    let bytes_per_sec = (now.bytes_read() - before.bytes_read()) as f64 / seconds;
+    let records_per_sec = (now.records_read() - before.records_read()) as f64 / seconds;
+    let percentage = if total_tasks == 0 {
+        0.0
+    } else {
+        now.finished_tasks as f64 * 100.0 / total_tasks as f64
+    };
+    format!(
+        "Total {} records, {} bytes | Speed {}/s, {:.0} records/s | Error {} records, {} bytes \
+         | All Task WaitWriterTime {:.3}s | All Task WaitReaderTime {:.3}s | Percentage \
+         {percentage:.2}%{}",
+        now.records_read(),
+        now.bytes_read(),
+        format_bytes(bytes_per_sec),
+        records_per_sec,
+        now.dirty_records(),
+        now.dirty_bytes(),
+        now.wait_writer_nanos as f64 / 1e9,
+        now.wait_reader_nanos as f64 / 1e9,
+        waiting_side(now, before),
+    )
+}
+
+/// The one-line status redrawn on a terminal.
+pub fn status_bar(now: &Snapshot, bytes_per_sec: f64, total_tasks: u64) -> String {
+    const WIDTH: u64 = 20;
+    let done = (now.finished_tasks * WIDTH)
+        .checked_div(total_tasks)
+        .unwrap_or(0);
+    format!(
+        "[{}{}] {}/{} tasks | {} records | {}/s | {} dirty",
+        "=".repeat(done as usize),
+        " ".repeat((WIDTH - done) as usize),
+        now.finished_tasks,
+        total_tasks,
+        now.records_read(),
+        format_bytes(bytes_per_sec),
+        now.dirty_records()
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobReport {
+    pub status: &'static str,
+    pub exit_code: i32,
+    pub error: Option<String>,
+    pub job_file: PathBuf,
+    pub reader: String,
+    pub writer: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub total_seconds: f64,
+    pub transfer_seconds: f64,
+    pub channels: usize,
+    pub tasks: usize,
+    pub records_read: u64,
+    pub bytes_read: u64,
+    pub records_written: u64,
+    pub bytes_per_second: f64,
+    pub records_per_second: f64,
+    pub read_failed_records: u64,
+    pub write_failed_records: u64,
+    pub wait_writer_seconds: f64,
+    pub wait_reader_seconds: f64,
+    pub dirty_record_file: Option<PathBuf>,
+}
+
+impl JobReport {
+    pub fn summary_block(&self, start: &DateTime<Local>, end: &DateTime<Local>) -> String {
+        let mut lines = vec![
+            format!(
+                "{:<26}: {}",
+                "Job start time",
+                start.format("%Y-%m-%d %H:%M:%S")
+            ),
+            format!(
+                "{:<26}: {}",
+                "Job end time",
+                end.format("%Y-%m-%d %H:%M:%S")
+            ),
+            format!(
+                "{:<26}: {:>18}s",
+                "Total seconds", self.total_seconds as u64
+            ),
+            format!(
+                "{:<26}: {:>19}",
+                "Average speed",
+                format!("{}/s", format_bytes(self.bytes_per_second))
+            ),
+            format!(
+                "{:<26}: {:>19}",
+                "Record speed",
+                format!("{:.0}rec/s", self.records_per_second)
+            ),
+            format!("{:<26}: {:>19}", "Records read", self.records_read),
+            format!("{:<26}: {:>19}", "Records written", self.records_written),
+            format!(
+                "{:<26}: {:>19}",
+                "Read/write failures",
+                self.read_failed_records + self.write_failed_records
+            ),
+        ];
+        if let Some(path) = &self.dirty_record_file {
+            lines.push(format!("{:<26}: {}", "Dirty records file", path.display()));
+        }
+        lines.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_stringified_like_datax() {
+        assert_eq!(format_bytes(123.0), "123B");
+        assert_eq!(format_bytes(260_000.0), "253.91KB");
+        assert_eq!(format_bytes(5.0 * 1024.0 * 1024.0 * 1024.0), "5.00GB");
+    }
+
+    #[test]
+    fn progress_line_has_datax_fields_and_names_the_waiting_side() {
+        let before = Snapshot::default();
+        let now = Snapshot {
+            sent_records: 100_000,
+            sent_bytes: 2_600_000,
+            wait_reader_nanos: 110_000_000,
+            finished_tasks: 1,
+            ..Snapshot::default()
+        };
+        let line = progress_line(&now, &before, 10.0, 2);
+        assert!(line.starts_with("Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0 records, 0 bytes"), "{line}");
+        assert!(
+            line.contains("All Task WaitReaderTime 0.110s | Percentage 50.00%"),
+            "{line}"
+        );
+        assert!(line.ends_with("writers wait for readers"), "{line}");
+    }
+}

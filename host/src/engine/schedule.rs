@@ -1,0 +1,277 @@
+//! Runs task pairs, at most `channels` at once, while the calling thread monitors them.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use abi_stable::sabi_trait::TD_Opaque;
+use crossbeam_channel::RecvTimeoutError;
+use datax_job_config::ErrorLimit;
+use datax_plugin_api::ffi::{
+    FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
+};
+
+use super::channel::{ChannelReceiver, ChannelSender, HostTaskContext, PairProgress};
+use super::dirty::check_percentage;
+use super::report::{progress_line, status_bar};
+use super::state::ReaderStatus;
+use super::stats::Snapshot;
+use super::{RunOptions, Runtime};
+use crate::logger;
+use crate::plugins::Kind;
+
+/// Batches a channel holds before its reader blocks: with batches of up to 1,024 records this
+/// is DataX's 512-record channel scaled to keep both threads busy.
+const CHANNEL_CAPACITY: usize = 8;
+
+/// How often the monitor wakes to look at the counters.
+const MONITOR_TICK: Duration = Duration::from_millis(200);
+const STATUS_BAR_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct PairTasks {
+    pub task_id: u32,
+    pub reader: FfiReaderTaskBox,
+    pub writer: FfiWriterTaskBox,
+}
+
+pub struct Schedule<'a> {
+    pub runtime: &'a Arc<Runtime>,
+    pub options: &'a RunOptions,
+    pub error_limit: &'a ErrorLimit,
+    pub reader_name: &'a str,
+    pub writer_name: &'a str,
+}
+
+impl Schedule<'_> {
+    pub fn run(&self, pairs: Vec<PairTasks>, channels: usize) {
+        let total_tasks = pairs.len() as u64;
+        let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
+        let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
+        thread::scope(|scope| {
+            for channel in 0..channels {
+                let done_tx = done_tx.clone();
+                let (queue, progress) = (&queue, &progress);
+                let spawned = thread::Builder::new()
+                    .name(format!("channel-{channel}"))
+                    .spawn_scoped(scope, move || {
+                        while let Some(pair) = self.next_pair(queue) {
+                            let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
+                            self.run_pair(pair, pair_progress);
+                        }
+                        drop(done_tx);
+                    });
+                if let Err(error) = spawned {
+                    self.runtime
+                        .state
+                        .fail(format!("cannot start a channel thread: {error}"));
+                }
+            }
+            drop(done_tx);
+            self.monitor(&done_rx, &progress, total_tasks);
+        });
+    }
+
+    fn next_pair(&self, queue: &Mutex<VecDeque<PairTasks>>) -> Option<PairTasks> {
+        if self.runtime.state.is_cancelled() {
+            return None;
+        }
+        queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
+
+    fn run_pair(&self, pair: PairTasks, progress: Arc<PairProgress>) {
+        let PairTasks {
+            task_id,
+            reader: mut reader_task,
+            writer: mut writer_task,
+        } = pair;
+        let runtime = self.runtime;
+        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
+        let sender = FfiRecordSender_TO::from_value(
+            ChannelSender {
+                tx,
+                runtime: Arc::clone(runtime),
+                pair: Arc::clone(&progress),
+            },
+            TD_Opaque,
+        );
+        let receiver = FfiRecordReceiver_TO::from_value(
+            ChannelReceiver {
+                rx,
+                runtime: Arc::clone(runtime),
+                pair: Arc::clone(&progress),
+            },
+            TD_Opaque,
+        );
+        let context = |side| {
+            FfiTaskContext_TO::from_value(
+                HostTaskContext {
+                    runtime: Arc::clone(runtime),
+                    task_id,
+                    side,
+                },
+                TD_Opaque,
+            )
+        };
+        let (reader_context, writer_context) = (context(Kind::Reader), context(Kind::Writer));
+        progress.running.store(true, Ordering::SeqCst);
+        thread::scope(|scope| {
+            let reader_progress = Arc::clone(&progress);
+            let reader = thread::Builder::new()
+                .name(format!("reader-{task_id}"))
+                .spawn_scoped(scope, move || {
+                    let result = reader_task.start_read(sender, reader_context).into_result();
+                    let status = match result {
+                        Ok(()) => ReaderStatus::Finished,
+                        Err(error) => {
+                            self.task_failed(Kind::Reader, task_id, error);
+                            ReaderStatus::Failed
+                        }
+                    };
+                    reader_progress.reader.set(status);
+                });
+            if let Err(error) = reader {
+                progress.reader.set(ReaderStatus::Failed);
+                runtime
+                    .state
+                    .fail(format!("cannot start reader task {task_id}: {error}"));
+            }
+            if let Err(error) = writer_task
+                .start_write(receiver, writer_context)
+                .into_result()
+            {
+                self.task_failed(Kind::Writer, task_id, error);
+            }
+        });
+        progress.running.store(false, Ordering::SeqCst);
+        runtime
+            .counters
+            .finished_tasks
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn task_failed(&self, side: Kind, task_id: u32, error: datax_plugin_api::PluginError) {
+        let name = match side {
+            Kind::Reader => self.reader_name,
+            Kind::Writer => self.writer_name,
+        };
+        let reason = format!("{side} task {task_id} ('{name}') failed: {error}");
+        if self.runtime.state.is_cancelled() && error.is_cancelled() {
+            logger::debug("datax", reason);
+        } else {
+            self.runtime.state.fail(reason);
+        }
+    }
+
+    /// Runs on the calling thread until every channel thread has finished.
+    fn monitor(
+        &self,
+        done: &crossbeam_channel::Receiver<()>,
+        progress: &[Arc<PairProgress>],
+        total_tasks: u64,
+    ) {
+        let counters = &self.runtime.counters;
+        let started = Instant::now();
+        let (mut last_report, mut reported) = (started, Snapshot::default());
+        let (mut last_move, mut last_seen) = (started, Snapshot::default());
+        let (mut last_bar, mut bar_seen) = (started, Snapshot::default());
+        while let Err(RecvTimeoutError::Timeout) = done.recv_timeout(MONITOR_TICK) {
+            let now = counters.snapshot();
+            if now.moved_since(&last_seen) {
+                last_move = Instant::now();
+            }
+            last_seen = now;
+            if last_report.elapsed() >= self.options.report_interval {
+                logger::info(
+                    "datax",
+                    progress_line(
+                        &now,
+                        &reported,
+                        last_report.elapsed().as_secs_f64(),
+                        total_tasks,
+                    ),
+                );
+                (last_report, reported) = (Instant::now(), now);
+                if let Err(reason) = check_percentage(self.error_limit, &now) {
+                    self.runtime.state.fail(reason);
+                }
+            }
+            if last_move.elapsed() >= self.options.stall_timeout
+                && !self.runtime.state.is_cancelled()
+            {
+                self.runtime.state.fail(stall_message(
+                    progress,
+                    self.reader_name,
+                    self.writer_name,
+                    last_move.elapsed(),
+                ));
+            }
+            if self.options.status_bar && last_bar.elapsed() >= STATUS_BAR_INTERVAL {
+                let rate = (now.bytes_read() - bar_seen.bytes_read()) as f64
+                    / last_bar.elapsed().as_secs_f64();
+                let _ = write!(
+                    std::io::stderr(),
+                    "\r{}\x1b[K",
+                    status_bar(&now, rate, total_tasks)
+                );
+                (last_bar, bar_seen) = (Instant::now(), now);
+            }
+        }
+        if self.options.status_bar {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+        let now = counters.snapshot();
+        logger::info(
+            "datax",
+            progress_line(
+                &now,
+                &reported,
+                last_report.elapsed().as_secs_f64(),
+                total_tasks,
+            ),
+        );
+    }
+}
+
+/// Names the side that holds a stalled job, as DataX's WaitWriterTime/WaitReaderTime would.
+fn stall_message(
+    progress: &[Arc<PairProgress>],
+    reader_name: &str,
+    writer_name: &str,
+    idle: Duration,
+) -> String {
+    let seconds = idle.as_secs();
+    let stuck: Vec<String> = progress
+        .iter()
+        .enumerate()
+        .filter(|(_, pair)| pair.running.load(Ordering::SeqCst))
+        .map(|(task_id, pair)| {
+            if pair.reader_blocked.load(Ordering::Relaxed) {
+                format!(
+                    "writer task {task_id} ('{writer_name}') took no record for {seconds}s while \
+                     its reader waits on a full channel"
+                )
+            } else if pair.writer_waiting.load(Ordering::Relaxed)
+                && pair.reader.get() == ReaderStatus::Running
+            {
+                format!(
+                    "reader task {task_id} ('{reader_name}') produced no record for {seconds}s \
+                     while its writer waits"
+                )
+            } else {
+                format!("task pair {task_id} made no progress for {seconds}s")
+            }
+        })
+        .collect();
+    format!(
+        "job stalled (no record moved for {seconds}s, --stall-timeout): {}",
+        if stuck.is_empty() {
+            "no task is running".to_string()
+        } else {
+            stuck.join("; ")
+        }
+    )
+}

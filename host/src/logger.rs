@@ -1,0 +1,92 @@
+//! The host's log: timestamped lines on stderr (stdout belongs to the data, e.g. streamwriter's
+//! `print`). Plugins write into it through the [`FfiLogger`] installed in each library. Every
+//! line passes the job's secret scrubber first, so a plugin that echoes a key cannot leak it.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::RwLock;
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::RStr;
+use datax_plugin_api::ffi::{FfiLogger, FfiLoggerBox, FfiLogger_TO, LogLevel};
+
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
+
+type ScrubFn = Box<dyn Fn(&str) -> String + Send + Sync>;
+static SCRUBBER: RwLock<Option<ScrubFn>> = RwLock::new(None);
+
+pub fn set_max_level(level: LogLevel) {
+    MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+/// Installs the function that removes secrets from every later line.
+pub fn set_scrubber(scrub: impl Fn(&str) -> String + Send + Sync + 'static) {
+    *SCRUBBER
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(scrub));
+}
+
+/// Applies the installed scrubber to text printed outside the log (errors, reports).
+pub fn scrub(text: &str) -> String {
+    match &*SCRUBBER
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    {
+        Some(scrub) => scrub(text),
+        None => text.to_string(),
+    }
+}
+
+pub fn enabled(level: LogLevel) -> bool {
+    level as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
+}
+
+pub fn log(level: LogLevel, target: &str, message: &str) {
+    if !enabled(level) {
+        return;
+    }
+    let label = match level {
+        LogLevel::Error => "ERROR",
+        LogLevel::Warn => "WARN ",
+        LogLevel::Info => "INFO ",
+        LogLevel::Debug => "DEBUG",
+        LogLevel::Trace => "TRACE",
+    };
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f");
+    let line = format!("{now} {label} [{target}] {}\n", scrub(message));
+    // One write per line keeps lines from several threads whole.
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+pub fn error(target: &str, message: impl AsRef<str>) {
+    log(LogLevel::Error, target, message.as_ref())
+}
+
+pub fn warn(target: &str, message: impl AsRef<str>) {
+    log(LogLevel::Warn, target, message.as_ref())
+}
+
+pub fn info(target: &str, message: impl AsRef<str>) {
+    log(LogLevel::Info, target, message.as_ref())
+}
+
+pub fn debug(target: &str, message: impl AsRef<str>) {
+    log(LogLevel::Debug, target, message.as_ref())
+}
+
+struct PluginLogger;
+
+impl FfiLogger for PluginLogger {
+    fn enabled(&self, level: LogLevel) -> bool {
+        enabled(level)
+    }
+
+    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
+        log(level, target.as_str(), message.as_str())
+    }
+}
+
+/// The logger handed to each plugin library at load time.
+pub fn ffi_logger() -> FfiLoggerBox {
+    FfiLogger_TO::from_value(PluginLogger, TD_Opaque)
+}

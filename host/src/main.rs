@@ -1,0 +1,51 @@
+mod cli;
+mod commands;
+mod engine;
+mod logger;
+mod plugins;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use datax_plugin_api::ffi::LogLevel;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.log_level.to_ascii_lowercase().as_str() {
+        "error" => LogLevel::Error,
+        "warn" => LogLevel::Warn,
+        "info" => LogLevel::Info,
+        "debug" => LogLevel::Debug,
+        "trace" => LogLevel::Trace,
+        other => {
+            eprintln!(
+                "datax: --log-level: unknown level '{other}' (error, warn, info, debug, trace)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    logger::set_max_level(level);
+    let outcome = match cli.command {
+        Some(Command::Run(args)) => commands::run(&args, &cli.plugin_dirs),
+        None if cli.run.job.is_some() => commands::run(&cli.run, &cli.plugin_dirs),
+        None => {
+            eprintln!("datax: give a job file (datax JOB) or a command; see datax --help");
+            return ExitCode::from(2);
+        }
+        Some(Command::Check(args)) => commands::check(&args, &cli.plugin_dirs),
+        Some(Command::Plugins) => commands::plugins(&cli.plugin_dirs),
+        Some(Command::Template { reader, writer }) => {
+            commands::template(&reader, &writer, &cli.plugin_dirs)
+        }
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            // The cause is the last line, scrubbed of any secret of the job.
+            eprintln!("datax: {}", logger::scrub(&format!("{error:#}")));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+use std::collections::HashSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use datax_plugin_api::ffi::{FfiKindDescriptor, FfiPluginModule_Ref};
+
+use super::search_path::PluginDir;
+use super::{Kind, KindInfo, LoadedPlugin};
+use crate::logger;
+
+/// How deep `--plugin-dir` folders are searched: `DIR/reader/odps/libdatax_odps.so` is 2.
+const MAX_DEPTH: usize = 4;
+
+/// A file that looked like a plugin but was not loaded, with the reason in one line.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+pub struct Registry {
+    pub plugins: Vec<LoadedPlugin>,
+    pub refused: Vec<Refusal>,
+    pub searched: Vec<PluginDir>,
+}
+
+impl Registry {
+    pub fn load(searched: Vec<PluginDir>) -> Registry {
+        let mut registry = Registry {
+            plugins: Vec::new(),
+            refused: Vec::new(),
+            searched,
+        };
+        let mut seen = HashSet::new();
+        for dir in registry.searched.clone() {
+            for path in library_files(&dir) {
+                let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+                if seen.insert(canonical) {
+                    registry.add(path);
+                }
+            }
+        }
+        registry
+    }
+
+    fn add(&mut self, path: PathBuf) {
+        let outcome = load_library(&path).and_then(|plugin| {
+            match self.plugins.iter().find(|other| other.name == plugin.name) {
+                Some(first) => Err(format!(
+                    "plugin name '{}' is already provided by {}",
+                    plugin.name,
+                    first.path.display()
+                )),
+                None => Ok(plugin),
+            }
+        });
+        match outcome {
+            Ok(plugin) => {
+                logger::debug(
+                    "datax",
+                    format!(
+                        "loaded plugin {} {} from {}",
+                        plugin.name,
+                        plugin.version,
+                        path.display()
+                    ),
+                );
+                self.plugins.push(plugin);
+            }
+            Err(reason) => {
+                logger::debug("datax", format!("refused {}: {reason}", path.display()));
+                self.refused.push(Refusal { path, reason });
+            }
+        }
+    }
+
+    /// The library providing `kind` under the job's plugin name, or an error listing what
+    /// there is (and what was refused, which is often why a plugin seems missing).
+    pub fn find(&self, kind: Kind, job_name: &str) -> Result<&LoadedPlugin, String> {
+        if let Some(plugin) = self
+            .plugins
+            .iter()
+            .find(|plugin| plugin.answers_to(kind, job_name))
+        {
+            return Ok(plugin);
+        }
+        let mut available: Vec<String> = self
+            .plugins
+            .iter()
+            .filter_map(|plugin| plugin.kind(kind).map(|info| (plugin, info)))
+            .map(|(plugin, info)| format!("{} ({})", info.datax_names.join(", "), plugin.name))
+            .collect();
+        available.sort();
+        let mut message = format!(
+            "no {kind} plugin named '{job_name}'; {kind}s found: {}",
+            if available.is_empty() {
+                "none".to_string()
+            } else {
+                available.join(", ")
+            }
+        );
+        if !self.refused.is_empty() {
+            message.push_str(&format!(
+                " ({} plugin file(s) refused: see `datax plugins`)",
+                self.refused.len()
+            ));
+        }
+        Err(message)
+    }
+}
+
+/// Shared-library files in `dir` (and below, if recursive), sorted for a stable load order.
+fn library_files(dir: &PluginDir) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    collect_library_files(
+        &dir.path,
+        if dir.recursive { MAX_DEPTH } else { 0 },
+        &mut found,
+    );
+    found.sort();
+    found
+}
+
+fn collect_library_files(dir: &Path, depth_left: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if depth_left > 0 {
+                collect_library_files(&path, depth_left - 1, found);
+            }
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION)
+        {
+            found.push(path);
+        }
+    }
+}
+
+fn load_library(path: &Path) -> Result<LoadedPlugin, String> {
+    refuse_if_world_writable(path)?;
+    if let Some(folder) = path.parent() {
+        refuse_if_world_writable(folder)?;
+    }
+    let header = lib_header_from_path(path).map_err(|error| describe_load_error(&error))?;
+    let module = header
+        .init_root_module::<FfiPluginModule_Ref>()
+        .map_err(|error| describe_load_error(&error))?;
+    (module.install_logger())(logger::ffi_logger());
+    let descriptor = (module.descriptor())();
+    Ok(LoadedPlugin {
+        name: descriptor.name.into_string(),
+        version: descriptor.version.into_string(),
+        description: descriptor.description.into_string(),
+        reader: descriptor.reader.into_option().map(kind_info),
+        writer: descriptor.writer.into_option().map(kind_info),
+        path: path.to_path_buf(),
+        module,
+    })
+}
+
+fn kind_info(descriptor: FfiKindDescriptor) -> KindInfo {
+    KindInfo {
+        datax_names: descriptor
+            .datax_names
+            .into_iter()
+            .map(|name| name.into_string())
+            .collect(),
+        template: descriptor.template.into_string(),
+    }
+}
+
+/// Anyone could replace a world-writable library with code of their own, run by `datax`.
+fn refuse_if_world_writable(path: &Path) -> Result<(), String> {
+    let mode = fs::metadata(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o002 != 0 {
+        return Err(format!(
+            "{} is world-writable (mode {:o}); run `chmod o-w` on it to allow loading",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// One line for a user; abi_stable's own report can be a thousand lines long
+/// (plugin-abi.md §1.2), so the full text goes to the debug log only.
+fn describe_load_error(error: &LibraryError) -> String {
+    match error {
+        LibraryError::OpenError { err, .. } => format!("cannot be loaded: {err}"),
+        LibraryError::GetSymbolError { .. } | LibraryError::InvalidAbiHeader(_) => {
+            "not a datax plugin (it exports no datax plugin module)".to_string()
+        }
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => format!(
+            "built for plugin API {actual_version}, but this datax speaks plugin API \
+             {expected_version} (the major versions must match: rebuild the plugin)"
+        ),
+        LibraryError::AbiInstability(report) => {
+            let report = report.to_string();
+            logger::debug("datax", format!("ABI mismatch report:\n{report}"));
+            format!(
+                "built against an incompatible plugin ABI: {} (rebuild the plugin against this \
+                 datax's datax-plugin-api)",
+                last_error_block(&report)
+            )
+        }
+        LibraryError::Many(errors) => errors
+            .iter()
+            .map(describe_load_error)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => {
+            let text = other.to_string();
+            format!("cannot be loaded: {}", last_error_block(&text))
+        }
+    }
+}
+
+/// The final `Error:` block of an abi_stable report, whitespace collapsed onto one line.
+fn last_error_block(report: &str) -> String {
+    let tail = report
+        .rfind("Error:")
+        .map_or(report, |start| &report[start + "Error:".len()..]);
+    let line = tail.split_whitespace().collect::<Vec<_>>().join(" ");
+    const MAX_CHARS: usize = 300;
+    match line.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_error_block_keeps_only_the_final_cause() {
+        let report = "Error: field 'read' mismatch\n  deep\n  details\n\
+                      Error: mismatched type\n   Expected: i64\n   Found: i32\n";
+        assert_eq!(
+            last_error_block(report),
+            "mismatched type Expected: i64 Found: i32"
+        );
+    }
+
+    #[test]
+    fn world_writable_folders_are_refused() {
+        let dir = std::env::temp_dir().join(format!("datax-ww-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let reason = refuse_if_world_writable(&dir).unwrap_err();
+        fs::remove_dir(&dir).unwrap();
+        assert!(reason.contains("world-writable"), "{reason}");
+    }
+}

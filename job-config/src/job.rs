@@ -1,0 +1,125 @@
+//! The normalized job and `load_job`, which reads any of the three shapes into it.
+
+use serde_json::Value;
+
+use crate::datasources::{self, DataSources};
+use crate::error::JobError;
+use crate::error_limit::ErrorLimit;
+use crate::lenient::{clean, json_path_at, line_column, offset_of};
+use crate::params::{Params, Substituted};
+use crate::shape;
+use crate::speed::Speed;
+
+/// What a job file says, whatever its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobConfig {
+    pub shape: JobShape,
+    pub reader: Step,
+    pub writer: Step,
+    /// DataX `transformer` entries as written (DataWorks shapes have none).
+    pub transformer: Vec<Value>,
+    pub speed: Speed,
+    pub error_limit: ErrorLimit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobShape {
+    /// `{"job": {"setting", "content": [{"reader", "writer"}]}}`
+    DataX,
+    /// `{"type": "job", "version": "1.0", "configuration": {"setting", "reader", "writer"}}`
+    DataWorks1,
+    /// `{"type": "job", "version": "2.0", "steps": [...], "order": {"hops": [...]}, "setting"}`
+    DataWorks2,
+}
+
+/// A reader or a writer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The plugin name as written: `odpsreader` (DataX) or `odps` (DataWorks).
+    pub plugin: String,
+    /// The plugin name without DataX's `reader` / `writer` suffix: `odps`.
+    pub data_source_type: String,
+    /// Where the step is in the file: `job.content[0].reader`, `configuration.writer`, `steps[0]`.
+    pub path: String,
+    /// The step's `parameter` object, unknown keys untouched, filled from its data source.
+    pub parameter: Value,
+}
+
+/// A loaded job and what was accepted although not quite right (comments, ignored settings, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub job: JobConfig,
+    pub warnings: Vec<String>,
+}
+
+/// Reads a job file: lenient JSON, parameters substituted, any of the three shapes, steps filled
+/// from `data_sources`.
+pub fn load_job(
+    text: &str,
+    params: &Params,
+    data_sources: Option<&DataSources>,
+) -> Result<Loaded, JobError> {
+    let (root, mut warnings) = parse_lenient(text, params)?;
+    let mut parts = shape::split(&root, &mut warnings)?;
+    let setting = parts.setting.as_ref();
+    let speed = match parts.shape {
+        JobShape::DataX => Speed::from_datax(
+            setting,
+            parts.setting_path,
+            parts.core.as_ref(),
+            &mut warnings,
+        )?,
+        JobShape::DataWorks1 | JobShape::DataWorks2 => {
+            Speed::from_dataworks(setting, parts.setting_path, &mut warnings)?
+        }
+    };
+    let error_limit = ErrorLimit::read(setting, parts.setting_path, &mut warnings)?;
+    datasources::fill(&mut parts.reader, data_sources, &mut warnings)?;
+    datasources::fill(&mut parts.writer, data_sources, &mut warnings)?;
+    Ok(Loaded {
+        job: JobConfig {
+            shape: parts.shape,
+            reader: parts.reader,
+            writer: parts.writer,
+            transformer: parts.transformer,
+            speed,
+            error_limit,
+        },
+        warnings,
+    })
+}
+
+/// Parses lenient JSON (comments, trailing commas, no-break spaces: one warning each kind of
+/// place) after substituting `params`. Errors give the line and column of the text as written.
+pub fn parse_lenient(text: &str, params: &Params) -> Result<(Value, Vec<String>), JobError> {
+    let cleaned = clean(text)?;
+    let substituted = params.substitute(&cleaned.text, text)?;
+    if substituted.text.trim().is_empty() {
+        return Err(JobError::Syntax {
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "the text is empty".to_string(),
+        });
+    }
+    let value = serde_json::from_str(&substituted.text)
+        .map_err(|e| syntax_error(&e, text, &substituted))?;
+    Ok((value, cleaned.warnings))
+}
+
+fn syntax_error(error: &serde_json::Error, raw: &str, substituted: &Substituted) -> JobError {
+    let offset = offset_of(&substituted.text, error.line(), error.column());
+    let (line, column) = line_column(raw, substituted.source_offset(offset));
+    // serde_json appends its own (byte-based, post-substitution) position: ours replaces it.
+    let message = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    JobError::Syntax {
+        line,
+        column,
+        path: json_path_at(&substituted.text, offset),
+        message: message
+            .strip_suffix(&suffix)
+            .unwrap_or(&message)
+            .to_string(),
+    }
+}

@@ -1,0 +1,162 @@
+//! `setting.speed`: how many channels run at once and the job-wide rate limits (spec §2, §9.3).
+
+use serde_json::Value;
+
+use crate::error::JobError;
+use crate::value::{as_bool, as_f64, as_i64, join, optional, optional_object};
+
+/// Concurrency and job-wide limits. `None` means no limit. The limits are shared by all
+/// channels (one limiter for the job), in both shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Speed {
+    pub channels: usize,
+    pub byte_per_sec: Option<u64>,
+    pub record_per_sec: Option<u64>,
+}
+
+const MIB: f64 = 1_048_576.0;
+
+impl Speed {
+    /// DataX: `channel`, `byte`, `record` under `setting.speed`; `core.transport.channel.speed`
+    /// per-channel values only serve DataX's channel-count arithmetic. Zero or negative values
+    /// (DataX's `-1`) mean "not set", as in DataX, which tests `> 0`.
+    pub(crate) fn from_datax(
+        setting: Option<&Value>,
+        setting_path: &str,
+        core: Option<&Value>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Speed, JobError> {
+        let speed_path = join(setting_path, "speed");
+        let Some(speed) = speed_object(setting, setting_path)? else {
+            warnings.push(format!(
+                "{speed_path}: no speed setting, running 1 channel without rate limit"
+            ));
+            return Ok(Speed::unlimited(1));
+        };
+        let channel = optional(speed, "channel", &speed_path, as_i64)?;
+        let byte = positive(optional(speed, "byte", &speed_path, as_i64)?);
+        let record = positive(optional(speed, "record", &speed_path, as_i64)?);
+
+        let per_channel_path = "core.transport.channel.speed";
+        let per_channel = core
+            .and_then(|c| c.get("transport"))
+            .and_then(|t| t.get("channel"))
+            .and_then(|c| c.get("speed"))
+            .filter(|s| s.is_object());
+        let per_channel_value = |key| -> Result<Option<u64>, JobError> {
+            per_channel.map_or(Ok(None), |s| {
+                optional(s, key, per_channel_path, as_i64).map(positive)
+            })
+        };
+        // DataX: channels = job limit / per-channel limit (at least 1); with both, the smaller.
+        let by_byte = channels_for(byte, per_channel_value("byte")?);
+        let by_record = channels_for(record, per_channel_value("record")?);
+        let derived = match (by_byte, by_record) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (Some(n), None) | (None, Some(n)) => Some(n),
+            (None, None) => None,
+        };
+        let channels = match derived {
+            Some(n) => {
+                if let Some(written) = channel {
+                    warnings.push(format!(
+                        "{speed_path}.channel ({written}) is ignored: the job limits divided by \
+                         {per_channel_path} give {n} channels (as DataX)"
+                    ));
+                }
+                n
+            }
+            None => match channel {
+                Some(n) if n > 0 => n as usize,
+                Some(n) => {
+                    warnings.push(format!("{speed_path}.channel is {n}: running 1 channel"));
+                    1
+                }
+                None => {
+                    if byte.is_none() && record.is_none() {
+                        warnings.push(format!(
+                            "{speed_path}: no channel, byte or record, running 1 channel without rate limit"
+                        ));
+                    }
+                    1
+                }
+            },
+        };
+        Ok(Speed {
+            channels,
+            byte_per_sec: byte,
+            record_per_sec: record,
+        })
+    }
+
+    /// DataWorks: `concurrent` (or a DataX `channel` copied by Alibaba's converter) is the channel
+    /// count; `throttle: false` means no limit; `mbps` is MiB/s for the whole job, applied when
+    /// `throttle` is true or absent (old 1.0 files have no `throttle`); `dmu` is ignored.
+    pub(crate) fn from_dataworks(
+        setting: Option<&Value>,
+        setting_path: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Speed, JobError> {
+        let speed_path = join(setting_path, "speed");
+        let Some(speed) = speed_object(setting, setting_path)? else {
+            warnings.push(format!(
+                "{speed_path}: no speed setting, running 1 channel without rate limit"
+            ));
+            return Ok(Speed::unlimited(1));
+        };
+        let concurrent = match optional(speed, "concurrent", &speed_path, as_i64)? {
+            Some(n) => Some(n),
+            None => optional(speed, "channel", &speed_path, as_i64)?,
+        };
+        let channels = match concurrent {
+            Some(n) if n > 0 => n as usize,
+            Some(n) => {
+                warnings.push(format!("{speed_path}.concurrent is {n}: running 1 channel"));
+                1
+            }
+            None => {
+                warnings.push(format!("{speed_path}: no concurrent, running 1 channel"));
+                1
+            }
+        };
+        let mbps = optional(speed, "mbps", &speed_path, as_f64)?.filter(|m| *m > 0.0);
+        let byte_per_sec = match optional(speed, "throttle", &speed_path, as_bool)? {
+            Some(false) => None,
+            Some(true) if mbps.is_none() => {
+                warnings.push(format!(
+                    "{speed_path}: throttle is true but no mbps is given, so there is no rate limit"
+                ));
+                None
+            }
+            Some(true) | None => mbps.map(|m| (m * MIB).round() as u64),
+        };
+        Ok(Speed {
+            channels,
+            byte_per_sec,
+            record_per_sec: None,
+        })
+    }
+
+    fn unlimited(channels: usize) -> Speed {
+        Speed {
+            channels,
+            byte_per_sec: None,
+            record_per_sec: None,
+        }
+    }
+}
+
+fn speed_object<'a>(
+    setting: Option<&'a Value>,
+    setting_path: &str,
+) -> Result<Option<&'a Value>, JobError> {
+    setting.map_or(Ok(None), |s| optional_object(s, "speed", setting_path))
+}
+
+fn positive(value: Option<i64>) -> Option<u64> {
+    value.filter(|v| *v > 0).map(|v| v as u64)
+}
+
+fn channels_for(job_limit: Option<u64>, per_channel: Option<u64>) -> Option<usize> {
+    Some((job_limit? / per_channel?).max(1) as usize)
+}

@@ -1,0 +1,190 @@
+//! Channel count and rate limits (spec §2, §9.3).
+
+mod common;
+
+use common::job_text;
+use datax_job_config::{load_job, Loaded, Params, Speed};
+
+fn load(text: &str) -> Loaded {
+    load_job(text, &Params::new(), None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn datax(speed: &str, core: &str) -> Loaded {
+    load(&format!(
+        r#"{{"job": {{"setting": {{"speed": {speed}}}, "content": [{{"reader": {{"name": "streamreader"}}, "writer": {{"name": "streamwriter"}}}}]}}{core}}}"#
+    ))
+}
+
+fn dataworks(speed: &str) -> Loaded {
+    load(&format!(
+        r#"{{"type": "job", "version": "1.0", "configuration": {{"setting": {{"speed": {speed}}}, "reader": {{"plugin": "odps"}}, "writer": {{"plugin": "loghub"}}}}}}"#
+    ))
+}
+
+fn speed(channels: usize, byte_per_sec: Option<u64>, record_per_sec: Option<u64>) -> Speed {
+    Speed {
+        channels,
+        byte_per_sec,
+        record_per_sec,
+    }
+}
+
+const CORE: &str =
+    r#", "core": {"transport": {"channel": {"speed": {"byte": 1048576, "record": 1000}}}}"#;
+
+#[test]
+fn datax_channel_alone_sets_the_channels_without_limit() {
+    assert_eq!(
+        datax(r#"{"channel": 4}"#, "").job.speed,
+        speed(4, None, None)
+    );
+    assert_eq!(
+        datax(r#"{"channel": "4"}"#, "").job.speed,
+        speed(4, None, None)
+    );
+}
+
+#[test]
+fn datax_job_limits_divided_by_core_per_channel_limits_give_the_channels() {
+    // 5 MiB/s over 1 MiB/s per channel = 5 channels; `channel` is then ignored, as in DataX.
+    let loaded = datax(r#"{"channel": 2, "byte": 5242880}"#, CORE);
+    assert_eq!(loaded.job.speed, speed(5, Some(5_242_880), None));
+    assert_eq!(
+        loaded.warnings,
+        vec!["job.setting.speed.channel (2) is ignored: the job limits divided by core.transport.channel.speed give 5 channels (as DataX)"]
+    );
+    // Records: 3500 / 1000 = 3 channels.
+    assert_eq!(
+        datax(r#"{"record": "3500"}"#, CORE).job.speed,
+        speed(3, None, Some(3500))
+    );
+    // Both: the smaller count wins.
+    assert_eq!(
+        datax(r#"{"byte": 5242880, "record": 2000}"#, CORE)
+            .job
+            .speed,
+        speed(2, Some(5_242_880), Some(2000))
+    );
+    // A job limit below the per-channel limit still runs one channel.
+    assert_eq!(
+        datax(r#"{"byte": 100}"#, CORE).job.speed,
+        speed(1, Some(100), None)
+    );
+}
+
+#[test]
+fn datax_job_limits_without_core_stay_job_wide_on_the_given_channels() {
+    assert_eq!(
+        datax(r#"{"channel": 3, "byte": 1048576, "record": 10000}"#, "")
+            .job
+            .speed,
+        speed(3, Some(1_048_576), Some(10_000))
+    );
+    assert_eq!(
+        datax(r#"{"byte": 1048576}"#, "").job.speed,
+        speed(1, Some(1_048_576), None)
+    );
+}
+
+#[test]
+fn datax_non_positive_values_mean_not_set() {
+    assert_eq!(
+        datax(r#"{"channel": 2, "byte": -1, "record": 0}"#, "")
+            .job
+            .speed,
+        speed(2, None, None)
+    );
+    let loaded = datax(r#"{"channel": 0}"#, "");
+    assert_eq!(loaded.job.speed, speed(1, None, None));
+    assert!(
+        loaded
+            .warnings
+            .contains(&"job.setting.speed.channel is 0: running 1 channel".to_string()),
+        "{:?}",
+        loaded.warnings
+    );
+    let core_off = r#", "core": {"transport": {"channel": {"speed": {"byte": -1}}}}"#;
+    assert_eq!(
+        datax(r#"{"channel": 2, "byte": 4096}"#, core_off).job.speed,
+        speed(2, Some(4096), None)
+    );
+}
+
+#[test]
+fn datax_without_speed_runs_one_channel_with_a_warning() {
+    let loaded = load(&job_text("datax-odpsreader-oraclewriter-plugindev.json"));
+    assert_eq!(loaded.job.speed, speed(1, None, None));
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("job.setting.speed: no speed setting")),
+        "{:?}",
+        loaded.warnings
+    );
+    let loaded = datax("{}", "");
+    assert_eq!(loaded.job.speed, speed(1, None, None));
+    assert!(loaded
+        .warnings
+        .iter()
+        .any(|w| w.contains("no channel, byte or record")));
+}
+
+#[test]
+fn dataworks_throttle_and_mbps() {
+    let mib = 1_048_576;
+    assert_eq!(
+        dataworks(r#"{"concurrent": 3, "throttle": false, "mbps": "1"}"#)
+            .job
+            .speed,
+        speed(3, None, None)
+    );
+    assert_eq!(
+        dataworks(r#"{"concurrent": "2", "throttle": true, "mbps": "12"}"#)
+            .job
+            .speed,
+        speed(2, Some(12 * mib), None)
+    );
+    assert_eq!(
+        dataworks(r#"{"concurrent": 1, "throttle": "true", "mbps": 0.5}"#)
+            .job
+            .speed,
+        speed(1, Some(mib / 2), None)
+    );
+    // Old 1.0 files have no `throttle`: their `mbps` applies.
+    assert_eq!(
+        dataworks(r#"{"concurrent": 1, "mbps": "1"}"#).job.speed,
+        speed(1, Some(mib), None)
+    );
+    // `dmu` is accepted and ignored.
+    assert_eq!(
+        dataworks(r#"{"concurrent": 4, "dmu": 1}"#).job.speed,
+        speed(4, None, None)
+    );
+}
+
+#[test]
+fn dataworks_throttle_without_mbps_is_unlimited_with_a_warning() {
+    let loaded = dataworks(r#"{"concurrent": 2, "throttle": true}"#);
+    assert_eq!(loaded.job.speed, speed(2, None, None));
+    assert!(loaded.warnings.contains(
+        &"configuration.setting.speed: throttle is true but no mbps is given, so there is no rate limit".to_string()
+    ));
+}
+
+#[test]
+fn dataworks_accepts_a_datax_channel_copied_by_the_converter() {
+    assert_eq!(
+        dataworks(r#"{"channel": 3}"#).job.speed,
+        speed(3, None, None)
+    );
+}
+
+#[test]
+fn saved_dataworks_jobs_get_their_speeds() {
+    let params = Params::parse_datax_args("-Dbizdate=20240101").unwrap();
+    let seed = load_job(&job_text("seed-odps-to-loghub.json"), &params, None).unwrap();
+    assert_eq!(seed.job.speed, speed(1, None, None));
+    let dw2 = load_job(&job_text("dw2-odps-to-loghub.json"), &params, None).unwrap();
+    assert_eq!(dw2.job.speed, speed(2, Some(12 * 1_048_576), None));
+}

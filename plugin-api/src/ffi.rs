@@ -1,0 +1,183 @@
+//! Everything that crosses the library boundary, named `Ffi*`.
+//!
+//! The host and plugins meet only through these types. Plugin authors do not use them directly:
+//! [`crate::export_plugin!`] wraps their plain traits into the plugin-implemented objects here,
+//! and the host implements the host-side ones (`FfiRecordSender`, `FfiRecordReceiver`,
+//! `FfiTaskContext`, `FfiLogger`).
+//!
+//! Evolution: methods and module fields may only be appended after the item marked
+//! `#[sabi(last_prefix_field)]`, and reading them from an older library yields `None`.
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RBox, ROption, RResult, RStr, RString, RVec};
+use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
+
+use crate::{PluginError, Record, RecordBatch};
+
+/// What a library is: its data source type (`stream`, `odps`, `loghub`, …) and which kinds it
+/// provides.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct FfiDescriptor {
+    pub name: RString,
+    pub version: RString,
+    pub description: RString,
+    pub reader: ROption<FfiKindDescriptor>,
+    pub writer: ROption<FfiKindDescriptor>,
+}
+
+/// One provided kind (reader or writer).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct FfiKindDescriptor {
+    /// The names DataX job files use for it (`streamreader`, `odpsreader`, …).
+    pub datax_names: RVec<RString>,
+    /// A `parameter` object (JSON) showing every key, printed by `datax template`.
+    pub template: RString,
+}
+
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// How the host wants records grouped: a sender flushes a batch at whichever limit comes first.
+/// The host shrinks batches under a tight speed limit so that throttling stays smooth.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub max_records: u32,
+    pub max_bytes: u64,
+}
+
+// ---- implemented by the host -------------------------------------------------------------
+
+/// The host's log, because a plugin's own logging globals are not the host's.
+#[sabi_trait]
+pub trait FfiLogger: Send + Sync {
+    fn enabled(&self, level: LogLevel) -> bool;
+
+    #[sabi(last_prefix_field)]
+    fn log(&self, level: LogLevel, target: RStr<'_>, message: RStr<'_>);
+}
+pub type FfiLoggerBox = FfiLogger_TO<'static, RBox<()>>;
+
+/// The reader end of a task's channel. `send` blocks while the channel is full or the speed
+/// limit says wait, and fails with `CANCELLED` when the job is stopping.
+#[sabi_trait]
+pub trait FfiRecordSender: Send {
+    fn batch_limits(&self) -> BatchLimits;
+
+    #[sabi(last_prefix_field)]
+    fn send(&mut self, batch: RecordBatch) -> RResult<(), PluginError>;
+}
+pub type FfiRecordSenderBox = FfiRecordSender_TO<'static, RBox<()>>;
+
+/// The writer end of a task's channel: `None` once the reader has finished.
+#[sabi_trait]
+pub trait FfiRecordReceiver: Send {
+    #[sabi(last_prefix_field)]
+    fn recv(&mut self) -> RResult<ROption<RecordBatch>, PluginError>;
+}
+pub type FfiRecordReceiverBox = FfiRecordReceiver_TO<'static, RBox<()>>;
+
+/// What a running task may ask of the host besides records.
+#[sabi_trait]
+pub trait FfiTaskContext: Send {
+    fn task_id(&self) -> u32;
+
+    fn is_cancelled(&self) -> bool;
+
+    /// Counts a record that could not be read or written. Fails with `ERROR_LIMIT` once the
+    /// job's errorLimit is exceeded: the task should then stop with that error.
+    #[sabi(last_prefix_field)]
+    fn collect_dirty(&mut self, record: Record, reason: RString) -> RResult<(), PluginError>;
+}
+pub type FfiTaskContextBox = FfiTaskContext_TO<'static, RBox<()>>;
+
+// ---- implemented by plugins ----------------------------------------------------------------
+
+#[sabi_trait]
+pub trait FfiReaderJob: Send {
+    fn prepare(&mut self) -> RResult<(), PluginError>;
+
+    /// Task configurations (JSON text), ideally `advice` of them.
+    fn split(&mut self, advice: usize) -> RResult<RVec<RString>, PluginError>;
+
+    fn new_task(&self, task_config: RStr<'_>) -> RResult<FfiReaderTaskBox, PluginError>;
+
+    fn post(&mut self) -> RResult<(), PluginError>;
+
+    #[sabi(last_prefix_field)]
+    fn destroy(&mut self) -> RResult<(), PluginError>;
+}
+pub type FfiReaderJobBox = FfiReaderJob_TO<'static, RBox<()>>;
+
+#[sabi_trait]
+pub trait FfiReaderTask: Send {
+    #[sabi(last_prefix_field)]
+    fn start_read(
+        &mut self,
+        sender: FfiRecordSenderBox,
+        context: FfiTaskContextBox,
+    ) -> RResult<(), PluginError>;
+}
+pub type FfiReaderTaskBox = FfiReaderTask_TO<'static, RBox<()>>;
+
+#[sabi_trait]
+pub trait FfiWriterJob: Send {
+    fn prepare(&mut self) -> RResult<(), PluginError>;
+
+    /// Exactly `reader_tasks` task configurations (JSON text), one per reader task.
+    fn split(&mut self, reader_tasks: usize) -> RResult<RVec<RString>, PluginError>;
+
+    fn new_task(&self, task_config: RStr<'_>) -> RResult<FfiWriterTaskBox, PluginError>;
+
+    fn post(&mut self) -> RResult<(), PluginError>;
+
+    #[sabi(last_prefix_field)]
+    fn destroy(&mut self) -> RResult<(), PluginError>;
+}
+pub type FfiWriterJobBox = FfiWriterJob_TO<'static, RBox<()>>;
+
+#[sabi_trait]
+pub trait FfiWriterTask: Send {
+    #[sabi(last_prefix_field)]
+    fn start_write(
+        &mut self,
+        receiver: FfiRecordReceiverBox,
+        context: FfiTaskContextBox,
+    ) -> RResult<(), PluginError>;
+}
+pub type FfiWriterTaskBox = FfiWriterTask_TO<'static, RBox<()>>;
+
+/// The root module every plugin library exports (through [`crate::export_plugin!`]).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = FfiPluginModule_Ref)))]
+pub struct FfiPluginModule {
+    pub descriptor: extern "C" fn() -> FfiDescriptor,
+
+    /// Called once by the host right after loading, before anything else.
+    pub install_logger: extern "C" fn(logger: FfiLoggerBox),
+
+    /// DataX's `Reader.Job.init`: validates the job's reader `parameter` (JSON text).
+    pub new_reader_job: extern "C" fn(parameter: RStr<'_>) -> RResult<FfiReaderJobBox, PluginError>,
+
+    /// DataX's `Writer.Job.init`: validates the job's writer `parameter` (JSON text).
+    #[sabi(last_prefix_field)]
+    pub new_writer_job: extern "C" fn(parameter: RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>,
+}
+
+impl RootModule for FfiPluginModule_Ref {
+    declare_root_module_statics! {FfiPluginModule_Ref}
+    const BASE_NAME: &'static str = "datax_plugin";
+    const NAME: &'static str = "datax_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}

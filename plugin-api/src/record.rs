@@ -1,0 +1,172 @@
+//! Records as they cross the boundary: frozen `repr(C)` layouts, owned by the library that
+//! allocated them (abi_stable's `RVec`/`RString` carry their own deallocator).
+
+use abi_stable::std_types::{RString, RVec};
+use abi_stable::StableAbi;
+
+/// An instant as seconds since 1970-01-01T00:00:00Z plus nanoseconds (0..1e9).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EpochTime {
+    pub seconds: i64,
+    pub nanos: u32,
+}
+
+impl EpochTime {
+    pub fn from_millis(millis: i64) -> Self {
+        EpochTime {
+            seconds: millis.div_euclid(1000),
+            nanos: (millis.rem_euclid(1000) * 1_000_000) as u32,
+        }
+    }
+
+    pub fn as_millis(&self) -> i64 {
+        self.seconds * 1000 + i64::from(self.nanos / 1_000_000)
+    }
+}
+
+/// One value. Covers DataX's column kinds without loss; the set is frozen by the ABI, so a
+/// kind that does not fit one of these travels as `String`, `Decimal` or `Bytes`.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, PartialEq)]
+pub enum Column {
+    Null,
+    Bool(bool),
+    Long(i64),
+    Double(f64),
+    /// An exact decimal or an integer beyond `i64`, as plain text (`-12.3400`).
+    Decimal(RString),
+    String(RString),
+    Bytes(RVec<u8>),
+    /// A calendar date: days since 1970-01-01.
+    Date(i32),
+    /// A time of day: nanoseconds since midnight.
+    Time(u64),
+    /// A datetime with millisecond precision (DataX's `Date`, MaxCompute `DATETIME`).
+    DateTime(EpochTime),
+    /// A timestamp with nanosecond precision (MaxCompute `TIMESTAMP`).
+    Timestamp(EpochTime),
+}
+
+impl Column {
+    pub fn string(value: impl Into<String>) -> Self {
+        Column::String(RString::from(value.into()))
+    }
+
+    pub fn bytes(value: impl Into<Vec<u8>>) -> Self {
+        Column::Bytes(RVec::from(value.into()))
+    }
+
+    pub fn decimal(text: impl Into<String>) -> Self {
+        Column::Decimal(RString::from(text.into()))
+    }
+
+    /// The size DataX counts for `speed.byte` and reports (datax-engine.md §5.2), except that
+    /// text counts its UTF-8 bytes rather than Java's UTF-16 units: that is what moves.
+    pub fn byte_size(&self) -> u64 {
+        match self {
+            Column::Null => 0,
+            Column::Bool(_) => 1,
+            Column::Long(_)
+            | Column::Double(_)
+            | Column::Date(_)
+            | Column::Time(_)
+            | Column::DateTime(_)
+            | Column::Timestamp(_) => 8,
+            Column::Decimal(text) | Column::String(text) => text.len() as u64,
+            Column::Bytes(bytes) => bytes.len() as u64,
+        }
+    }
+
+    /// The kind's name as DataX and users spell it, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Column::Null => "null",
+            Column::Bool(_) => "bool",
+            Column::Long(_) => "long",
+            Column::Double(_) => "double",
+            Column::Decimal(_) => "decimal",
+            Column::String(_) => "string",
+            Column::Bytes(_) => "bytes",
+            Column::Date(_) => "date",
+            Column::Time(_) => "time",
+            Column::DateTime(_) => "datetime",
+            Column::Timestamp(_) => "timestamp",
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Default)]
+pub struct Record {
+    pub columns: RVec<Column>,
+}
+
+impl Record {
+    pub fn new(columns: Vec<Column>) -> Self {
+        Record {
+            columns: RVec::from(columns),
+        }
+    }
+
+    pub fn byte_size(&self) -> u64 {
+        self.columns.iter().map(Column::byte_size).sum()
+    }
+}
+
+/// Records moved together through a channel. `byte_size` is the sum of the records' byte sizes,
+/// computed once by the producer so that throttling and statistics cost nothing downstream.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Default)]
+pub struct RecordBatch {
+    pub records: RVec<Record>,
+    pub byte_size: u64,
+}
+
+impl RecordBatch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+impl From<Vec<Record>> for RecordBatch {
+    fn from(records: Vec<Record>) -> Self {
+        let byte_size = records.iter().map(Record::byte_size).sum();
+        RecordBatch {
+            records: RVec::from(records),
+            byte_size,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_time_round_trips_negative_millis() {
+        let before_epoch = EpochTime::from_millis(-1);
+        assert_eq!(
+            before_epoch,
+            EpochTime {
+                seconds: -1,
+                nanos: 999_000_000
+            }
+        );
+        assert_eq!(before_epoch.as_millis(), -1);
+    }
+
+    #[test]
+    fn batch_byte_size_sums_its_records() {
+        let batch = RecordBatch::from(vec![
+            Record::new(vec![Column::Long(1), Column::string("héllo"), Column::Null]),
+            Record::new(vec![Column::Bool(true), Column::bytes(vec![1, 2, 3])]),
+        ]);
+        assert_eq!(batch.byte_size, 8 + 6 + 1 + 3);
+        assert_eq!(batch.len(), 2);
+    }
+}
