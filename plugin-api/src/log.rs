@@ -21,7 +21,11 @@ static LOGGER: OnceLock<InstalledLogger> = OnceLock::new();
 #[doc(hidden)]
 pub fn install(host: FfiLoggerBox, target: &'static str) {
     // A second install (the host loading the same library twice) keeps the first logger.
-    let _ = LOGGER.set(InstalledLogger { host, target });
+    if LOGGER.set(InstalledLogger { host, target }).is_ok() {
+        // This library's panic hook is its own: without this one a panic would print
+        // straight to stderr. The message itself also reaches the host as the task's error.
+        std::panic::set_hook(Box::new(|info| debug(format!("plugin {info}"))));
+    }
 }
 
 pub fn log(level: LogLevel, message: impl Display) {

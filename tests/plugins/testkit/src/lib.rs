@@ -1,0 +1,227 @@
+//! `testkitreader` / `testkitwriter`: plugins that panic, fail, stall or report dirty records
+//! where a test asks them to, so the engine's handling of each can be checked end to end.
+//!
+//! Both take the same `parameter` keys:
+//! - `records` (reader): records per task, each `[long i, string "row-i"]`;
+//! - `panicAt` / `failAt`: a stage (`init`, `prepare`, `split`, `task`, `run`, `post`) at which
+//!   to panic or return an error;
+//! - `dirtyEvery`: report every k-th record dirty instead of passing it on;
+//! - `stallAfter`: after that many records, wait without progress until the job is cancelled;
+//! - `leakIntoError`: put the `password` value into the `failAt` error (the host must scrub it);
+//! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::thread;
+use std::time::Duration;
+
+use datax_job_config::value::{as_bool, as_string, as_u64, optional};
+use datax_plugin_api::{
+    Column, PluginError, ReaderJob, ReaderTask, Record, RecordReceiver, RecordSender, TaskContext,
+    WriterJob, WriterTask,
+};
+use serde_json::Value;
+
+datax_plugin_api::export_plugin! {
+    name: "testkit",
+    description: "misbehaves on request, for the engine's end-to-end tests",
+    reader: TestkitReaderJob,
+    writer: TestkitWriterJob,
+}
+
+#[derive(Clone)]
+struct Behaviour {
+    records: u64,
+    panic_at: Option<String>,
+    fail_at: Option<String>,
+    dirty_every: Option<u64>,
+    stall_after: Option<u64>,
+    leak_into_error: bool,
+    password: Option<String>,
+    count_dir: Option<PathBuf>,
+    parameter: String,
+}
+
+impl Behaviour {
+    fn parse(parameter: &str) -> Result<Behaviour, PluginError> {
+        let value: Value =
+            serde_json::from_str(parameter).map_err(|e| PluginError::config(e.to_string()))?;
+        let config = |e: datax_job_config::JobError| PluginError::config(e.to_string());
+        Ok(Behaviour {
+            records: optional(&value, "records", "parameter", as_u64)
+                .map_err(config)?
+                .unwrap_or(0),
+            panic_at: optional(&value, "panicAt", "parameter", as_string).map_err(config)?,
+            fail_at: optional(&value, "failAt", "parameter", as_string).map_err(config)?,
+            dirty_every: optional(&value, "dirtyEvery", "parameter", as_u64).map_err(config)?,
+            stall_after: optional(&value, "stallAfter", "parameter", as_u64).map_err(config)?,
+            leak_into_error: optional(&value, "leakIntoError", "parameter", as_bool)
+                .map_err(config)?
+                .unwrap_or(false),
+            password: optional(&value, "password", "parameter", as_string).map_err(config)?,
+            count_dir: optional(&value, "countDir", "parameter", as_string)
+                .map_err(config)?
+                .map(PathBuf::from),
+            parameter: parameter.to_string(),
+        })
+    }
+
+    /// Panics or fails if the test asked for it at `stage`.
+    fn stage(&self, stage: &str) -> Result<(), PluginError> {
+        if self.panic_at.as_deref() == Some(stage) {
+            panic!("testkit panics at {stage} as asked");
+        }
+        if self.fail_at.as_deref() == Some(stage) {
+            let secret = match (&self.password, self.leak_into_error) {
+                (Some(password), true) => format!(" (password was {password})"),
+                _ => String::new(),
+            };
+            return Err(PluginError::io(format!(
+                "testkit fails at {stage} as asked{secret}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn is_dirty(&self, index: u64) -> bool {
+        self.dirty_every
+            .is_some_and(|every| every > 0 && (index + 1) % every == 0)
+    }
+
+    fn stall_if_asked(&self, index: u64, context: &TaskContext) {
+        if self.stall_after == Some(index) {
+            while !context.is_cancelled() {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn record(index: u64) -> Record {
+    Record::new(vec![
+        Column::Long(index as i64),
+        Column::string(format!("row-{index}")),
+    ])
+}
+
+pub struct TestkitReaderJob(Behaviour);
+
+impl ReaderJob for TestkitReaderJob {
+    type Task = TestkitReaderTask;
+    const DATAX_NAMES: &'static [&'static str] = &["testkitreader"];
+    const TEMPLATE: &'static str = r#"{"records": 10, "dirtyEvery": 0}"#;
+
+    fn init(parameter: &str) -> Result<Self, PluginError> {
+        let behaviour = Behaviour::parse(parameter)?;
+        behaviour.stage("init")?;
+        Ok(TestkitReaderJob(behaviour))
+    }
+
+    fn prepare(&mut self) -> Result<(), PluginError> {
+        self.0.stage("prepare")
+    }
+
+    fn split(&mut self, advice: usize) -> Result<Vec<String>, PluginError> {
+        self.0.stage("split")?;
+        Ok(vec![self.0.parameter.clone(); advice])
+    }
+
+    fn task(&self, task_config: &str) -> Result<Self::Task, PluginError> {
+        let behaviour = Behaviour::parse(task_config)?;
+        behaviour.stage("task")?;
+        Ok(TestkitReaderTask(behaviour))
+    }
+
+    fn post(&mut self) -> Result<(), PluginError> {
+        self.0.stage("post")
+    }
+}
+
+pub struct TestkitReaderTask(Behaviour);
+
+impl ReaderTask for TestkitReaderTask {
+    fn start_read(
+        &mut self,
+        sender: &mut RecordSender,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        self.0.stage("run")?;
+        for index in 0..self.0.records {
+            self.0.stall_if_asked(index, context);
+            if self.0.is_dirty(index) {
+                context
+                    .collect_dirty(record(index), format!("record {index} is dirty as asked"))?;
+            } else {
+                sender.send(record(index))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct TestkitWriterJob(Behaviour);
+
+impl WriterJob for TestkitWriterJob {
+    type Task = TestkitWriterTask;
+    const DATAX_NAMES: &'static [&'static str] = &["testkitwriter"];
+    const TEMPLATE: &'static str = r#"{"dirtyEvery": 0, "countDir": "/tmp/counts"}"#;
+
+    fn init(parameter: &str) -> Result<Self, PluginError> {
+        let behaviour = Behaviour::parse(parameter)?;
+        behaviour.stage("init")?;
+        Ok(TestkitWriterJob(behaviour))
+    }
+
+    fn prepare(&mut self) -> Result<(), PluginError> {
+        self.0.stage("prepare")
+    }
+
+    fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
+        self.0.stage("split")?;
+        Ok(vec![self.0.parameter.clone(); reader_tasks])
+    }
+
+    fn task(&self, task_config: &str) -> Result<Self::Task, PluginError> {
+        let behaviour = Behaviour::parse(task_config)?;
+        behaviour.stage("task")?;
+        Ok(TestkitWriterTask(behaviour))
+    }
+
+    fn post(&mut self) -> Result<(), PluginError> {
+        self.0.stage("post")
+    }
+}
+
+pub struct TestkitWriterTask(Behaviour);
+
+impl WriterTask for TestkitWriterTask {
+    fn start_write(
+        &mut self,
+        receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        self.0.stage("run")?;
+        let mut index = 0;
+        let mut written = 0u64;
+        while let Some(batch) = receiver.recv()? {
+            for record in batch.records {
+                self.0.stall_if_asked(index, context);
+                if self.0.is_dirty(index) {
+                    context.collect_dirty(record, format!("record {index} refused as asked"))?;
+                } else {
+                    written += 1;
+                }
+                index += 1;
+            }
+        }
+        if let Some(dir) = &self.0.count_dir {
+            fs::create_dir_all(dir).map_err(|e| PluginError::io(e.to_string()))?;
+            fs::write(
+                dir.join(format!("task-{}", context.task_id())),
+                written.to_string(),
+            )
+            .map_err(|e| PluginError::io(e.to_string()))?;
+        }
+        Ok(())
+    }
+}

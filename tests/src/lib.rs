@@ -1,0 +1,146 @@
+//! Helpers for the end-to-end tests: they run the `datax` binary and plugin libraries that
+//! `cargo build --workspace` put in the target folder, exactly as a user would.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The folder holding `datax` and the plugin libraries: the test executable lives in its
+/// `deps/` subfolder.
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps")
+        .to_path_buf();
+    assert!(
+        dir.join("datax").exists(),
+        "{} has no datax binary: run `cargo build --workspace` before the tests",
+        dir.display()
+    );
+    dir
+}
+
+/// The shared job fixtures (`../shared/jobs` beside the repository).
+pub fn shared_jobs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/jobs")
+}
+
+/// The repository's own example jobs.
+pub fn repo_jobs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs")
+}
+
+/// A scratch folder for one test, with the job files it writes.
+pub struct Workspace {
+    pub dir: TempDir,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        fs::write(&path, text).expect("write a test file");
+        path
+    }
+
+    pub fn write_json(&self, name: &str, value: &Value) -> PathBuf {
+        self.write(name, &serde_json::to_string_pretty(value).unwrap())
+    }
+
+    /// `datax` run in this folder, with no plugin path or data sources from the environment.
+    pub fn datax(&self) -> Command {
+        let mut command = Command::new(build_dir().join("datax"));
+        command
+            .current_dir(self.dir.path())
+            .env_remove("DATAX_PLUGIN_PATH")
+            .env_remove("DATAX_DATASOURCES");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.datax().args(args).output().expect("datax starts"))
+    }
+
+    pub fn read_json(&self, name: &str) -> Value {
+        let text = fs::read_to_string(self.path(name)).expect("the file exists");
+        serde_json::from_str(&text).expect("the file is JSON")
+    }
+}
+
+/// What a `datax` process did.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn last_line(&self) -> &str {
+        self.stderr.trim_end().lines().last().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "datax failed:\n{}", self.stderr);
+        self
+    }
+
+    /// Asserts a failure with exit code 1 whose last line contains `expected`.
+    #[track_caller]
+    pub fn assert_failure(&self, expected: &str) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected exit code 1, stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            self.last_line().contains(expected),
+            "the last line should contain {expected:?}; stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked at") || self.stderr.contains("testkit panics"),
+            "datax itself panicked:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A DataX-shape job around two steps.
+pub fn datax_job(reader: Value, writer: Value, setting: Value) -> Value {
+    serde_json::json!({
+        "job": {"setting": setting, "content": [{"reader": reader, "writer": writer}]}
+    })
+}
