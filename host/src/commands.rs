@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Local;
-use datax_job_config::{load_job, masked, DataSources, JobConfig, Params, Scrubber};
+use datax_job_config::{
+    load_job, masked, DataSources, JobConfig, JobShape, Params, Scrubber, Step,
+};
 use serde_json::json;
 
 use crate::cli::JobArgs;
@@ -28,12 +30,20 @@ struct PreparedJob {
 
 impl PreparedJob {
     fn plugins(&self) -> Result<JobPlugins<'_>> {
-        let find = |kind, name: &str| self.registry.find(kind, name).map_err(|e| anyhow!(e));
+        let name_key = match self.job.shape {
+            JobShape::DataX => "name",
+            JobShape::DataWorks1 => "plugin",
+            JobShape::DataWorks2 => "stepType",
+        };
+        let find = |kind, step: &Step| {
+            self.registry
+                .find(kind, &step.plugin)
+                .map_err(|e| anyhow!(e))
+                .with_context(|| format!("{}.{name_key}", step.path))
+        };
         Ok(JobPlugins {
-            reader: find(Kind::Reader, &self.job.reader.plugin)
-                .with_context(|| format!("{}.name", self.job.reader.path))?,
-            writer: find(Kind::Writer, &self.job.writer.plugin)
-                .with_context(|| format!("{}.name", self.job.writer.path))?,
+            reader: find(Kind::Reader, &self.job.reader)?,
+            writer: find(Kind::Writer, &self.job.writer)?,
         })
     }
 }

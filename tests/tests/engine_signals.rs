@@ -1,0 +1,62 @@
+//! SIGTERM and Ctrl-C stop the tasks gracefully, print the report and exit 143 / 130.
+
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use datax_e2e::{Run, Workspace};
+
+fn stop_a_running_job_with(signal: &str) -> (Run, serde_json::Value) {
+    let workspace = Workspace::new();
+    let job = workspace.write(
+        "job.json",
+        r#"{"job": {"setting": {"speed": {"channel": 1, "record": 1000}}, "content": [{
+            "reader": {"name": "streamreader", "parameter": {"column": [{"type": "long", "value": 1}], "sliceRecordCount": 1000000}},
+            "writer": {"name": "streamwriter", "parameter": {"print": false}}}]}}"#,
+    );
+    let child = workspace
+        .datax()
+        .args([job.to_str().unwrap(), "--report-json", "report.json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = Run::from(child.wait_with_output().unwrap());
+    let report = workspace.read_json("report.json");
+    (run, report)
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_exit_code_143() {
+    let (run, report) = stop_a_running_job_with("-TERM");
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        run.last_line().contains("job terminated (SIGTERM)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Records read"),
+        "the summary is printed"
+    );
+    let read = report["records_read"].as_u64().unwrap();
+    assert!(read > 0 && read < 1_000_000, "stopped midway: {read}");
+}
+
+#[test]
+fn ctrl_c_stops_gracefully_with_exit_code_130() {
+    let (run, report) = stop_a_running_job_with("-INT");
+    assert_eq!(run.code, Some(130), "{}", run.stderr);
+    assert!(
+        run.last_line().contains("job interrupted (Ctrl-C)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(report["status"], "failed");
+}

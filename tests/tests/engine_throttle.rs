@@ -1,0 +1,86 @@
+//! Speed limits hold the achieved rate within ±5 % over a 10 s run, by slowing the reader.
+
+use datax_e2e::Workspace;
+use serde_json::{json, Value};
+
+const COLUMNS: &str = r#"[{"type": "string", "value": "DataX"}, {"type": "long", "value": 1724154616370},
+    {"type": "date", "value": "2024-01-01 00:00:00"}, {"type": "bool", "value": true},
+    {"type": "bytes", "value": "TestRawData"}]"#;
+
+fn datax_shape(speed: Value, records_per_task: u64) -> String {
+    format!(
+        r#"{{"job": {{"setting": {{"speed": {speed}}}, "content": [{{
+            "reader": {{"name": "streamreader", "parameter": {{"column": {COLUMNS}, "sliceRecordCount": {records_per_task}}}}},
+            "writer": {{"name": "streamwriter", "parameter": {{"print": false}}}}}}]}}}}"#
+    )
+}
+
+fn dataworks_shape(speed: Value, records_per_task: u64) -> String {
+    format!(
+        r#"{{"type": "job", "version": "1.0", "configuration": {{"setting": {{"speed": {speed}}},
+            "reader": {{"plugin": "stream", "parameter": {{"column": {COLUMNS}, "sliceRecordCount": {records_per_task}}}}},
+            "writer": {{"plugin": "stream", "parameter": {{"print": false}}}}}}}}"#
+    )
+}
+
+fn run_limited(job: String) -> Value {
+    let workspace = Workspace::new();
+    let job = workspace.write("job.json", &job);
+    workspace
+        .run(&[job.to_str().unwrap(), "--report-json", "report.json"])
+        .assert_success();
+    workspace.read_json("report.json")
+}
+
+#[track_caller]
+fn assert_within_five_percent(achieved: f64, limit: f64) {
+    let ratio = achieved / limit;
+    assert!(
+        (0.95..=1.05).contains(&ratio),
+        "achieved {achieved:.1}/s against a limit of {limit}/s ({ratio:.3})"
+    );
+}
+
+#[test]
+fn a_record_limit_is_shared_by_all_channels() {
+    // 2 channels × 10,000 records at 2,000 records/s for the whole job: 10 s.
+    let report = run_limited(datax_shape(json!({"channel": 2, "record": 2000}), 10_000));
+    assert_eq!(report["records_read"], 20_000);
+    let seconds = report["transfer_seconds"].as_f64().unwrap();
+    assert_within_five_percent(20_000.0 / seconds, 2000.0);
+}
+
+#[test]
+fn a_byte_limit_holds() {
+    // Each record is 5 + 8 + 8 + 1 + 11 = 33 bytes; 100 KiB/s for 10 s is 31,030 records.
+    let report = run_limited(datax_shape(json!({"channel": 1, "byte": 102_400}), 31_030));
+    let bytes = report["bytes_read"].as_f64().unwrap();
+    assert_eq!(bytes, 31_030.0 * 33.0);
+    assert_within_five_percent(
+        bytes / report["transfer_seconds"].as_f64().unwrap(),
+        102_400.0,
+    );
+}
+
+#[test]
+fn dataworks_mbps_applies_only_when_throttle_is_on() {
+    // 0.1 MB/s = 104,857.6 B/s for 10 s.
+    let report = run_limited(dataworks_shape(
+        json!({"concurrent": 2, "throttle": true, "mbps": "0.1"}),
+        15_888,
+    ));
+    let bytes = report["bytes_read"].as_f64().unwrap();
+    assert_within_five_percent(
+        bytes / report["transfer_seconds"].as_f64().unwrap(),
+        104_857.6,
+    );
+
+    let unthrottled = run_limited(dataworks_shape(
+        json!({"concurrent": 2, "throttle": false, "mbps": "0.1"}),
+        15_888,
+    ));
+    assert!(
+        unthrottled["transfer_seconds"].as_f64().unwrap() < 2.0,
+        "throttle:false means no limit"
+    );
+}
