@@ -1,0 +1,809 @@
+//! The `parameter` objects of streamreader and streamwriter, read leniently as DataX does:
+//! numbers and booleans may be written as strings, `null` counts as absent, unknown keys are
+//! ignored. Every error names the key it is about.
+
+use std::path::PathBuf;
+
+use datax_plugin_api::{Column, EpochTime, PluginError};
+use serde_json::Value;
+
+use crate::date::{DatePattern, DEFAULT_DATE_FORMAT};
+
+pub fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| PluginError::config(format!("{what} is not valid JSON: {error}")))?;
+    if !value.is_object() {
+        return Err(wrong(&value, what, "an object"));
+    }
+    Ok(value)
+}
+
+// ---- lenient values -----------------------------------------------------------------------
+
+/// A short description of a value for messages: `[..]`, `{..}`, `"text"`, `true`.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Array(_) => "[..]".to_string(),
+        Value::Object(_) => "{..}".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn wrong(value: &Value, path: &str, expected: &str) -> PluginError {
+    PluginError::config(format!(
+        "{path}: expected {expected}, found {}",
+        describe(value)
+    ))
+}
+
+/// `object.key`, `None` when absent or `null`.
+fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    object.get(key).filter(|value| !value.is_null())
+}
+
+/// `object.key`, `None` when absent, `null` or blank: DataX reads those as "not set".
+fn present<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    field(object, key).filter(|value| value.as_str().is_none_or(|text| !text.trim().is_empty()))
+}
+
+fn as_u64(value: &Value, path: &str) -> Result<u64, PluginError> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| wrong(value, path, "a non-negative integer"))
+}
+
+fn as_i64(value: &Value, path: &str) -> Result<i64, PluginError> {
+    match value {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| wrong(value, path, "an integer"))
+}
+
+fn as_f64(value: &Value, path: &str) -> Result<f64, PluginError> {
+    match value {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| wrong(value, path, "a number"))
+}
+
+/// `true`/`false`, also as strings in any case (not `1` or `"yes"`, as DataX).
+fn as_bool(value: &Value, path: &str) -> Result<bool, PluginError> {
+    match value {
+        Value::Bool(flag) => Some(*flag),
+        Value::String(text) if text.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::String(text) if text.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+    .ok_or_else(|| wrong(value, path, "true or false"))
+}
+
+/// A string; numbers and booleans are written as JSON writes them (DataX's `getString`).
+fn as_string(value: &Value, path: &str) -> Result<String, PluginError> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(_) | Value::Bool(_) => Ok(value.to_string()),
+        _ => Err(wrong(value, path, "a string")),
+    }
+}
+
+// ---- streamreader -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderConfig {
+    pub columns: Vec<ColumnSpec>,
+    /// Records each task produces.
+    pub slice_record_count: u64,
+}
+
+/// Where a generated column's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnSpec {
+    Constant(Column),
+    Random(RandomSpec),
+    Increment(IncrementSpec),
+}
+
+/// `"random": "a,b"`: a new value for every record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RandomSpec {
+    /// Uniform in `min..=max`.
+    Long { min: i64, max: i64 },
+    /// Uniform in `min..max` (just `min` when they are equal).
+    Double { min: f64, max: f64 },
+    /// Alphanumeric text with a length in `min_len..=max_len`.
+    String { min_len: u32, max_len: u32 },
+    /// Alphanumeric text as above, as its UTF-8 bytes.
+    Bytes { min_len: u32, max_len: u32 },
+    /// Uniform in `min_millis..=max_millis`.
+    DateTime { min_millis: i64, max_millis: i64 },
+    /// `false` and `true` in the ratio `false_weight : true_weight` (DataX's reading of `a,b`).
+    Bool { false_weight: u64, true_weight: u64 },
+}
+
+/// `"incr": "start,step"`: `start`, `start + step`, … within each task (as Addax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncrementSpec {
+    Long { start: i64, step: i64 },
+    DateTime { start_millis: i64, step_millis: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnType {
+    Long,
+    Double,
+    String,
+    Date,
+    Bool,
+    Bytes,
+}
+
+const TYPE_NAMES: &str = "long, double, string, date, bool, bytes";
+
+impl ColumnType {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "long" => ColumnType::Long,
+            "double" => ColumnType::Double,
+            "string" => ColumnType::String,
+            "date" => ColumnType::Date,
+            "bool" => ColumnType::Bool,
+            "bytes" => ColumnType::Bytes,
+            _ => return None,
+        })
+    }
+}
+
+impl ReaderConfig {
+    pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
+        let columns = match present(parameter, "column") {
+            None => return Err(PluginError::config("column: required, a list of columns")),
+            Some(Value::Array(columns)) if columns.is_empty() => {
+                return Err(PluginError::config("column: the list is empty"))
+            }
+            Some(Value::Array(columns)) => columns,
+            Some(other) => return Err(wrong(other, "column", "a list of columns")),
+        };
+        let columns = columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| parse_column(column, &format!("column[{index}]")))
+            .collect::<Result<_, _>>()?;
+        let slice_record_count = match present(parameter, "sliceRecordCount") {
+            None => {
+                return Err(PluginError::config(
+                    "sliceRecordCount: required, the number of records each task produces",
+                ))
+            }
+            Some(value) => as_u64(value, "sliceRecordCount")?,
+        };
+        if slice_record_count == 0 {
+            return Err(PluginError::config("sliceRecordCount: must be at least 1"));
+        }
+        Ok(ReaderConfig {
+            columns,
+            slice_record_count,
+        })
+    }
+}
+
+fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, PluginError> {
+    if !column.is_object() {
+        return Err(wrong(
+            column,
+            path,
+            "an object like {\"type\": \"long\", \"value\": 1}",
+        ));
+    }
+    let key = |name: &str| format!("{path}.{name}");
+    // DataX makes a column without a type a string column.
+    let column_type = match present(column, "type") {
+        None => ColumnType::String,
+        Some(value) => {
+            let name = as_string(value, &key("type"))?;
+            ColumnType::from_name(&name).ok_or_else(|| {
+                PluginError::config(format!(
+                    "{}: unknown type \"{name}\" (expected {TYPE_NAMES})",
+                    key("type")
+                ))
+            })?
+        }
+    };
+    let date_pattern =
+        if column_type == ColumnType::Date {
+            let format = match present(column, "dateFormat") {
+                None => DEFAULT_DATE_FORMAT.to_string(),
+                Some(value) => as_string(value, &key("dateFormat"))?,
+            };
+            Some(DatePattern::compile(&format).map_err(|reason| {
+                PluginError::config(format!("{}: {reason}", key("dateFormat")))
+            })?)
+        } else {
+            None
+        };
+    let parse_date = |text: &str, path: &str| {
+        let pattern = date_pattern.as_ref().expect("date columns have a pattern");
+        pattern.parse_millis(text.trim()).map_err(|reason| {
+            PluginError::config(format!(
+                "{path}: \"{text}\" does not match dateFormat: {reason}"
+            ))
+        })
+    };
+
+    if let Some(value) = present(column, "value") {
+        if present(column, "random").is_some() || present(column, "incr").is_some() {
+            datax_plugin_api::log::warn(format!(
+                "{path}: both a value and random/incr are set; the value wins (as DataX)"
+            ));
+        }
+        return parse_constant(column_type, value, &key("value"), &parse_date)
+            .map(ColumnSpec::Constant);
+    }
+    if let Some(random) = present(column, "random") {
+        let path = key("random");
+        let text = as_string(random, &path)?;
+        let (low, high) = text
+            .split_once(',')
+            .map(|(low, high)| (low.trim(), high.trim()))
+            .filter(|(low, high)| !low.is_empty() && !high.is_empty() && !high.contains(','))
+            .ok_or_else(|| {
+                PluginError::config(format!("{path}: expected \"min,max\", found \"{text}\""))
+            })?;
+        return parse_random(column_type, low, high, &path, &parse_date).map(ColumnSpec::Random);
+    }
+    if let Some(increment) = present(column, "incr") {
+        let path = key("incr");
+        let text = as_string(increment, &path)?;
+        return parse_increment(column_type, &text, &path, &parse_date).map(ColumnSpec::Increment);
+    }
+    match field(column, "value") {
+        // A blank value is DataX's "not set", but for text it is a fine constant.
+        Some(value) => {
+            parse_constant(column_type, value, &key("value"), &parse_date).map(ColumnSpec::Constant)
+        }
+        None => Err(PluginError::config(format!(
+            "{path}: needs a \"value\", a \"random\" range or an \"incr\" sequence"
+        ))),
+    }
+}
+
+fn parse_constant(
+    column_type: ColumnType,
+    value: &Value,
+    path: &str,
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
+) -> Result<Column, PluginError> {
+    Ok(match column_type {
+        ColumnType::Long => Column::Long(as_i64(value, path)?),
+        ColumnType::Double => Column::Double(as_f64(value, path)?),
+        ColumnType::String => Column::string(as_string(value, path)?),
+        ColumnType::Bytes => Column::bytes(as_string(value, path)?.into_bytes()),
+        ColumnType::Bool => Column::Bool(as_bool(value, path)?),
+        ColumnType::Date => match value {
+            Value::String(text) => {
+                Column::DateTime(EpochTime::from_millis(parse_date(text, path)?))
+            }
+            other => return Err(wrong(other, path, "a date text matching dateFormat")),
+        },
+    })
+}
+
+fn parse_random(
+    column_type: ColumnType,
+    low: &str,
+    high: &str,
+    path: &str,
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
+) -> Result<RandomSpec, PluginError> {
+    fn bound<T: std::str::FromStr>(
+        text: &str,
+        path: &str,
+        expected: &str,
+    ) -> Result<T, PluginError> {
+        text.parse().map_err(|_| {
+            PluginError::config(format!("{path}: expected {expected}, found \"{text}\""))
+        })
+    }
+    let ordered = |in_order: bool| {
+        if in_order {
+            Ok(())
+        } else {
+            Err(PluginError::config(format!(
+                "{path}: the minimum {low} is greater than the maximum {high}"
+            )))
+        }
+    };
+    Ok(match column_type {
+        ColumnType::Long => {
+            let (min, max) = (
+                bound(low, path, "an integer")?,
+                bound(high, path, "an integer")?,
+            );
+            ordered(min <= max)?;
+            RandomSpec::Long { min, max }
+        }
+        ColumnType::Double => {
+            let (min, max): (f64, f64) = (
+                bound(low, path, "a number")?,
+                bound(high, path, "a number")?,
+            );
+            if !(min.is_finite() && max.is_finite()) {
+                return Err(PluginError::config(format!(
+                    "{path}: the bounds must be finite numbers"
+                )));
+            }
+            ordered(min <= max)?;
+            RandomSpec::Double { min, max }
+        }
+        ColumnType::String | ColumnType::Bytes => {
+            let expected = "a length (a non-negative integer)";
+            let (min_len, max_len) = (bound(low, path, expected)?, bound(high, path, expected)?);
+            ordered(min_len <= max_len)?;
+            if column_type == ColumnType::String {
+                RandomSpec::String { min_len, max_len }
+            } else {
+                RandomSpec::Bytes { min_len, max_len }
+            }
+        }
+        ColumnType::Date => {
+            let (min_millis, max_millis) = (parse_date(low, path)?, parse_date(high, path)?);
+            ordered(min_millis <= max_millis)?;
+            RandomSpec::DateTime {
+                min_millis,
+                max_millis,
+            }
+        }
+        ColumnType::Bool => {
+            let expected = "a weight (a non-negative integer)";
+            RandomSpec::Bool {
+                false_weight: bound(low, path, expected)?,
+                true_weight: bound(high, path, expected)?,
+            }
+        }
+    })
+}
+
+/// Long: `start[,step]` (step 1). Date: `start[,step[,unit]]`, unit `s`, `m`, `h`, `d` (the
+/// default) or `w`, or spelt out (`second`, …, `week`); months and years have no fixed length
+/// and are not supported.
+fn parse_increment(
+    column_type: ColumnType,
+    text: &str,
+    path: &str,
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
+) -> Result<IncrementSpec, PluginError> {
+    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    let step = |index: usize| -> Result<i64, PluginError> {
+        match fields.get(index) {
+            None => Ok(1),
+            Some(step) => step.parse().map_err(|_| {
+                PluginError::config(format!("{path}: the step \"{step}\" is not an integer"))
+            }),
+        }
+    };
+    match column_type {
+        ColumnType::Long if fields.len() <= 2 => {
+            let start = fields[0].parse().map_err(|_| {
+                PluginError::config(format!(
+                    "{path}: the start \"{}\" is not an integer",
+                    fields[0]
+                ))
+            })?;
+            Ok(IncrementSpec::Long {
+                start,
+                step: step(1)?,
+            })
+        }
+        ColumnType::Long => Err(PluginError::config(format!(
+            "{path}: expected \"start,step\", found \"{text}\""
+        ))),
+        ColumnType::Date if fields.len() <= 3 => {
+            let unit_millis: i64 = match fields.get(2).copied().unwrap_or("d") {
+                "s" | "second" => 1_000,
+                "m" | "minute" => 60_000,
+                "h" | "hour" => 3_600_000,
+                "d" | "day" => 86_400_000,
+                "w" | "week" => 604_800_000,
+                unit => {
+                    return Err(PluginError::config(format!(
+                        "{path}: unsupported unit \"{unit}\" (expected s, m, h, d or w)"
+                    )))
+                }
+            };
+            let step_millis = step(1)?
+                .checked_mul(unit_millis)
+                .ok_or_else(|| PluginError::config(format!("{path}: the step is too large")))?;
+            Ok(IncrementSpec::DateTime {
+                start_millis: parse_date(fields[0], path)?,
+                step_millis,
+            })
+        }
+        ColumnType::Date => Err(PluginError::config(format!(
+            "{path}: expected \"start,step,unit\", found \"{text}\""
+        ))),
+        _ => Err(PluginError::config(format!(
+            "{path}: only long and date columns can increment"
+        ))),
+    }
+}
+
+// ---- streamwriter -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterConfig {
+    pub print: bool,
+    pub field_delimiter: String,
+    /// `path` + `fileName`: write to files instead of stdout (whatever `print` says, as DataX).
+    pub file: Option<FileTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileTarget {
+    pub directory: PathBuf,
+    pub file_name: String,
+}
+
+impl FileTarget {
+    /// `directory/fileName` for a single task, `directory/fileName-<task>` when several
+    /// tasks write at once (DataX would have them all append to one file).
+    pub fn file_for_task(&self, task_index: usize, task_count: usize) -> PathBuf {
+        if task_count <= 1 {
+            self.directory.join(&self.file_name)
+        } else {
+            self.directory
+                .join(format!("{}-{task_index}", self.file_name))
+        }
+    }
+}
+
+impl WriterConfig {
+    pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
+        let print = match present(parameter, "print") {
+            None => true,
+            Some(value) => as_bool(value, "print")?,
+        };
+        // Blank is a legitimate delimiter (a space), so only absent means the default.
+        let field_delimiter = match field(parameter, "fieldDelimiter") {
+            None => "\t".to_string(),
+            Some(value) => as_string(value, "fieldDelimiter")?,
+        };
+        // Job files often spell a tab as the two characters `\t`.
+        let field_delimiter = if field_delimiter == "\\t" {
+            "\t".to_string()
+        } else {
+            field_delimiter
+        };
+        if let Some(value) = present(parameter, "encoding") {
+            let encoding = as_string(value, "encoding")?;
+            if !matches!(
+                encoding.trim().to_ascii_lowercase().as_str(),
+                "utf-8" | "utf8"
+            ) {
+                return Err(PluginError::config(format!(
+                    "encoding: \"{encoding}\" is not supported (only UTF-8)"
+                )));
+            }
+        }
+        let directory = present(parameter, "path")
+            .map(|value| as_string(value, "path"))
+            .transpose()?;
+        let file_name = present(parameter, "fileName")
+            .map(|value| as_string(value, "fileName"))
+            .transpose()?;
+        let file = match (directory, file_name) {
+            (None, None) => None,
+            (Some(directory), Some(file_name)) => Some(FileTarget {
+                directory: PathBuf::from(directory),
+                file_name,
+            }),
+            (Some(_), None) => {
+                return Err(PluginError::config(
+                    "fileName: required with path (the file to write in that directory)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(PluginError::config(
+                    "path: required with fileName (the directory to write the file in)",
+                ))
+            }
+        };
+        Ok(WriterConfig {
+            print,
+            field_delimiter,
+            file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reader(parameter: Value) -> Result<ReaderConfig, String> {
+        ReaderConfig::parse(&parameter).map_err(|error| error.message.to_string())
+    }
+
+    fn one_column(column: Value) -> Result<ColumnSpec, String> {
+        reader(json!({"column": [column], "sliceRecordCount": 1}))
+            .map(|config| config.columns.into_iter().next().unwrap())
+    }
+
+    #[test]
+    fn the_shipped_self_check_job_parses() {
+        let config = reader(json!({
+            "column": [
+                {"value": "DataX", "type": "string"},
+                {"value": 1724154616370_i64, "type": "long"},
+                {"value": "2024-01-01 00:00:00", "type": "date"},
+                {"value": true, "type": "bool"},
+                {"value": "TestRawData", "type": "bytes"}
+            ],
+            "sliceRecordCount": 100
+        }))
+        .unwrap();
+        assert_eq!(config.slice_record_count, 100);
+        assert_eq!(
+            config.columns,
+            vec![
+                ColumnSpec::Constant(Column::string("DataX")),
+                ColumnSpec::Constant(Column::Long(1_724_154_616_370)),
+                ColumnSpec::Constant(Column::DateTime(EpochTime::from_millis(1_704_038_400_000))),
+                ColumnSpec::Constant(Column::Bool(true)),
+                ColumnSpec::Constant(Column::bytes(b"TestRawData".to_vec())),
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_and_booleans_may_be_strings() {
+        let config = reader(json!({
+            "column": [
+                {"value": "-7", "type": "LONG"},
+                {"value": "2.5", "type": "double"},
+                {"value": "TRUE", "type": "bool"},
+                {"value": 12},
+                {"value": 3, "type": "double"}
+            ],
+            "sliceRecordCount": "100",
+            "unknownKey": [1, 2]
+        }))
+        .unwrap();
+        assert_eq!(config.slice_record_count, 100);
+        assert_eq!(
+            config.columns,
+            vec![
+                ColumnSpec::Constant(Column::Long(-7)),
+                ColumnSpec::Constant(Column::Double(2.5)),
+                ColumnSpec::Constant(Column::Bool(true)),
+                ColumnSpec::Constant(Column::string("12")),
+                ColumnSpec::Constant(Column::Double(3.0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn reader_errors_name_the_key() {
+        let column = |column: Value| one_column(column).unwrap_err();
+        assert_eq!(
+            reader(json!({"column": [{"value": 1, "type": "long"}]})).unwrap_err(),
+            "sliceRecordCount: required, the number of records each task produces"
+        );
+        assert_eq!(
+            reader(json!({"column": [], "sliceRecordCount": 1})).unwrap_err(),
+            "column: the list is empty"
+        );
+        assert_eq!(
+            reader(json!({"sliceRecordCount": 1})).unwrap_err(),
+            "column: required, a list of columns"
+        );
+        assert_eq!(
+            reader(json!({"column": [{"value": 1}], "sliceRecordCount": "ten"})).unwrap_err(),
+            "sliceRecordCount: expected a non-negative integer, found \"ten\""
+        );
+        assert_eq!(
+            reader(json!({"column": [{"value": 1}], "sliceRecordCount": 0})).unwrap_err(),
+            "sliceRecordCount: must be at least 1"
+        );
+        let third_bad = json!({
+            "column": [{"value": 1}, {"value": 2}, {"value": 3, "type": "foo"}],
+            "sliceRecordCount": 1
+        });
+        assert_eq!(
+            reader(third_bad).unwrap_err(),
+            "column[2].type: unknown type \"foo\" (expected long, double, string, date, bool, bytes)"
+        );
+        assert_eq!(
+            column(json!({"type": "long", "value": "12x"})),
+            "column[0].value: expected an integer, found \"12x\""
+        );
+        assert_eq!(
+            column(json!({"type": "bool", "value": "yes"})),
+            "column[0].value: expected true or false, found \"yes\""
+        );
+        assert_eq!(
+            column(json!({"type": "date", "value": "2024-01-01"})),
+            "column[0].value: \"2024-01-01\" does not match dateFormat: expected \" \" at \"\""
+        );
+        assert_eq!(
+            column(json!({"type": "date", "value": "x", "dateFormat": "EEE"})),
+            "column[0].dateFormat: unsupported letter 'E' in \"EEE\" (supported: y M d H h m s S)"
+        );
+        assert_eq!(
+            column(json!({"type": "long"})),
+            "column[0]: needs a \"value\", a \"random\" range or an \"incr\" sequence"
+        );
+        assert_eq!(
+            column(json!("long")),
+            "column[0]: expected an object like {\"type\": \"long\", \"value\": 1}, found \"long\""
+        );
+        assert_eq!(
+            column(json!({"type": "long", "random": "5"})),
+            "column[0].random: expected \"min,max\", found \"5\""
+        );
+        assert_eq!(
+            column(json!({"type": "long", "random": "9,1"})),
+            "column[0].random: the minimum 9 is greater than the maximum 1"
+        );
+        assert_eq!(
+            column(json!({"type": "string", "random": "-1,3"})),
+            "column[0].random: expected a length (a non-negative integer), found \"-1\""
+        );
+        assert_eq!(
+            column(json!({"type": "bool", "incr": "1"})),
+            "column[0].incr: only long and date columns can increment"
+        );
+        assert_eq!(
+            column(json!({"type": "date", "incr": "2024-01-01 00:00:00,1,M"})),
+            "column[0].incr: unsupported unit \"M\" (expected s, m, h, d or w)"
+        );
+    }
+
+    #[test]
+    fn dates_follow_their_date_format() {
+        assert_eq!(
+            one_column(json!({"type": "date", "value": "2024/01/01", "dateFormat": "yyyy/MM/dd"})),
+            Ok(ColumnSpec::Constant(Column::DateTime(
+                EpochTime::from_millis(1_704_038_400_000)
+            )))
+        );
+        assert_eq!(
+            one_column(json!({
+                "type": "date",
+                "random": "2024-01-01 00:00:00,2024-01-02 00:00:00"
+            })),
+            Ok(ColumnSpec::Random(RandomSpec::DateTime {
+                min_millis: 1_704_038_400_000,
+                max_millis: 1_704_124_800_000
+            }))
+        );
+    }
+
+    #[test]
+    fn random_and_increment_specs() {
+        assert_eq!(
+            one_column(json!({"type": "long", "random": " 1 , 100 "})),
+            Ok(ColumnSpec::Random(RandomSpec::Long { min: 1, max: 100 }))
+        );
+        assert_eq!(
+            one_column(json!({"type": "double", "random": "0,1.5"})),
+            Ok(ColumnSpec::Random(RandomSpec::Double {
+                min: 0.0,
+                max: 1.5
+            }))
+        );
+        assert_eq!(
+            one_column(json!({"random": "2,8"})),
+            Ok(ColumnSpec::Random(RandomSpec::String {
+                min_len: 2,
+                max_len: 8
+            }))
+        );
+        assert_eq!(
+            one_column(json!({"type": "bool", "random": "3,1"})),
+            Ok(ColumnSpec::Random(RandomSpec::Bool {
+                false_weight: 3,
+                true_weight: 1
+            }))
+        );
+        assert_eq!(
+            one_column(json!({"type": "long", "incr": "100"})),
+            Ok(ColumnSpec::Increment(IncrementSpec::Long {
+                start: 100,
+                step: 1
+            }))
+        );
+        assert_eq!(
+            one_column(json!({"type": "date", "incr": "2024-01-01 00:00:00,-2,h"})),
+            Ok(ColumnSpec::Increment(IncrementSpec::DateTime {
+                start_millis: 1_704_038_400_000,
+                step_millis: -7_200_000
+            }))
+        );
+        // A value wins over random, as in DataX; a blank value does not count.
+        assert_eq!(
+            one_column(json!({"type": "long", "value": 5, "random": "1,2"})),
+            Ok(ColumnSpec::Constant(Column::Long(5)))
+        );
+        assert_eq!(
+            one_column(json!({"type": "long", "value": "", "random": "1,2"})),
+            Ok(ColumnSpec::Random(RandomSpec::Long { min: 1, max: 2 }))
+        );
+        assert_eq!(
+            one_column(json!({"type": "string", "value": ""})),
+            Ok(ColumnSpec::Constant(Column::string("")))
+        );
+    }
+
+    fn writer(parameter: Value) -> Result<WriterConfig, String> {
+        WriterConfig::parse(&parameter).map_err(|error| error.message.to_string())
+    }
+
+    #[test]
+    fn writer_defaults_and_lenient_values() {
+        assert_eq!(
+            writer(json!({})).unwrap(),
+            WriterConfig {
+                print: true,
+                field_delimiter: "\t".to_string(),
+                file: None
+            }
+        );
+        // DataX's perf job gives streamwriter a column list: ignored.
+        let config = writer(json!({
+            "print": "false",
+            "encoding": "utf-8",
+            "fieldDelimiter": "\\t",
+            "column": [{"value": "x"}]
+        }))
+        .unwrap();
+        assert!(!config.print);
+        assert_eq!(config.field_delimiter, "\t");
+        assert_eq!(
+            writer(json!({"fieldDelimiter": " "}))
+                .unwrap()
+                .field_delimiter,
+            " "
+        );
+        let to_file = writer(json!({"path": "/tmp/out", "fileName": "result"})).unwrap();
+        let target = to_file.file.unwrap();
+        assert_eq!(target.file_for_task(0, 1), PathBuf::from("/tmp/out/result"));
+        assert_eq!(
+            target.file_for_task(2, 3),
+            PathBuf::from("/tmp/out/result-2")
+        );
+        assert!(writer(json!({"path": "", "fileName": ""}))
+            .unwrap()
+            .file
+            .is_none());
+    }
+
+    #[test]
+    fn writer_errors_name_the_key() {
+        assert_eq!(
+            writer(json!({"print": "yes"})).unwrap_err(),
+            "print: expected true or false, found \"yes\""
+        );
+        assert_eq!(
+            writer(json!({"encoding": "GBK"})).unwrap_err(),
+            "encoding: \"GBK\" is not supported (only UTF-8)"
+        );
+        assert_eq!(
+            writer(json!({"path": "/tmp/out"})).unwrap_err(),
+            "fileName: required with path (the file to write in that directory)"
+        );
+        assert_eq!(
+            parse_object("[1]", "parameter")
+                .unwrap_err()
+                .message
+                .as_str(),
+            "parameter: expected an object, found [..]"
+        );
+    }
+}

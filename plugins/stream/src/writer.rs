@@ -1,0 +1,198 @@
+//! streamwriter: prints records to stdout, writes them to files, or drops them (`print: false`).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use datax_plugin_api::{PluginError, RecordReceiver, TaskContext, WriterJob, WriterTask};
+use serde_json::{json, Value};
+
+use crate::config::{parse_object, WriterConfig};
+use crate::format::write_record;
+
+pub struct StreamWriterJob {
+    parameter: Value,
+    config: WriterConfig,
+}
+
+impl WriterJob for StreamWriterJob {
+    type Task = StreamWriterTask;
+
+    const DATAX_NAMES: &'static [&'static str] = &["streamwriter"];
+
+    /// `path` and `fileName` left blank print to stdout; set both to write files instead.
+    const TEMPLATE: &'static str = r#"{
+    "print": true,
+    "fieldDelimiter": "\t",
+    "encoding": "UTF-8",
+    "path": "",
+    "fileName": ""
+}"#;
+
+    fn init(parameter: &str) -> Result<Self, PluginError> {
+        let parameter = parse_object(parameter, "parameter")?;
+        let config = WriterConfig::parse(&parameter)?;
+        Ok(StreamWriterJob { parameter, config })
+    }
+
+    fn prepare(&mut self) -> Result<(), PluginError> {
+        if let Some(target) = &self.config.file {
+            let directory = &target.directory;
+            if directory.is_file() {
+                return Err(PluginError::config(format!(
+                    "path: {} is a file, not a directory",
+                    directory.display()
+                )));
+            }
+            std::fs::create_dir_all(directory).map_err(|error| {
+                PluginError::io(format!("cannot create {}: {error}", directory.display()))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
+        Ok((0..reader_tasks)
+            .map(|task_index| {
+                json!({
+                    "parameter": self.parameter,
+                    "taskIndex": task_index,
+                    "taskCount": reader_tasks,
+                })
+                .to_string()
+            })
+            .collect())
+    }
+
+    fn task(&self, task_config: &str) -> Result<StreamWriterTask, PluginError> {
+        let task_config = parse_object(task_config, "task configuration")?;
+        let config = WriterConfig::parse(&task_config["parameter"])?;
+        let task_number = |key: &str| {
+            task_config[key]
+                .as_u64()
+                .map(|number| number as usize)
+                .ok_or_else(|| PluginError::config(format!("task configuration: {key} missing")))
+        };
+        let sink = match &config.file {
+            Some(target) => Sink::File(
+                target.file_for_task(task_number("taskIndex")?, task_number("taskCount")?),
+            ),
+            None if config.print => Sink::Stdout,
+            None => Sink::Discard,
+        };
+        Ok(StreamWriterTask {
+            sink,
+            field_delimiter: config.field_delimiter.into_bytes(),
+        })
+    }
+}
+
+enum Sink {
+    Stdout,
+    File(PathBuf),
+    /// `print: false`: take batches as fast as they come and drop them.
+    Discard,
+}
+
+pub struct StreamWriterTask {
+    sink: Sink,
+    field_delimiter: Vec<u8>,
+}
+
+impl WriterTask for StreamWriterTask {
+    fn start_write(
+        &mut self,
+        receiver: &mut RecordReceiver,
+        _context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        match &self.sink {
+            Sink::Discard => {
+                while receiver.recv()?.is_some() {}
+                Ok(())
+            }
+            Sink::Stdout => self.write_batches(receiver, "stdout", |lines| {
+                // One locked write per batch: lines from concurrent tasks never mix.
+                let mut stdout = io::stdout().lock();
+                stdout.write_all(lines)?;
+                stdout.flush()
+            }),
+            Sink::File(path) => {
+                let target = path.display().to_string();
+                let file = File::create(path).map_err(|error| io_error(error, &target))?;
+                datax_plugin_api::log::info(format!("writing to {target}"));
+                let mut file = BufWriter::with_capacity(1 << 20, file);
+                self.write_batches(receiver, &target, |lines| file.write_all(lines))?;
+                file.flush().map_err(|error| io_error(error, &target))
+            }
+        }
+    }
+}
+
+impl StreamWriterTask {
+    /// Formats each batch into one buffer and hands it to `write`.
+    fn write_batches(
+        &self,
+        receiver: &mut RecordReceiver,
+        target: &str,
+        mut write: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Result<(), PluginError> {
+        let mut lines = Vec::with_capacity(1 << 16);
+        while let Some(batch) = receiver.recv()? {
+            lines.clear();
+            for record in batch.records.iter() {
+                write_record(&mut lines, record, &self.field_delimiter);
+            }
+            write(&lines).map_err(|error| io_error(error, target))?;
+        }
+        Ok(())
+    }
+}
+
+fn io_error(error: io::Error, target: &str) -> PluginError {
+    PluginError::io(format!("writing to {target}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_of(task: &StreamWriterTask) -> Option<&PathBuf> {
+        match &task.sink {
+            Sink::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_template_is_a_valid_parameter_that_prints() {
+        let job = StreamWriterJob::init(StreamWriterJob::TEMPLATE).unwrap();
+        assert!(job.config.print);
+        assert!(job.config.file.is_none());
+    }
+
+    #[test]
+    fn split_names_one_file_per_task() {
+        let directory = std::env::temp_dir().join(format!("datax-stream-{}", std::process::id()));
+        let parameter = json!({"path": directory, "fileName": "out", "print": false});
+        let mut job = StreamWriterJob::init(&parameter.to_string()).unwrap();
+        job.prepare().unwrap();
+        assert!(directory.is_dir());
+
+        let single = job.split(1).unwrap();
+        let task = job.task(&single[0]).unwrap();
+        assert_eq!(file_of(&task), Some(&directory.join("out")));
+
+        let several = job.split(2).unwrap();
+        let task = job.task(&several[1]).unwrap();
+        assert_eq!(file_of(&task), Some(&directory.join("out-1")));
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn print_false_without_a_path_discards() {
+        let mut job = StreamWriterJob::init(r#"{"print": "false"}"#).unwrap();
+        let configs = job.split(1).unwrap();
+        let task = job.task(&configs[0]).unwrap();
+        assert!(matches!(task.sink, Sink::Discard));
+    }
+}
