@@ -13,7 +13,7 @@ use datax_job_config::{
 use serde_json::json;
 
 use crate::cli::JobArgs;
-use crate::engine::report::JobReport;
+use crate::engine::report::{self, JobReport};
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
@@ -171,6 +171,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         wait_writer_seconds: snapshot.wait_writer_nanos as f64 / 1e9,
         wait_reader_seconds: snapshot.wait_reader_nanos as f64 / 1e9,
         dirty_record_file: outcome.dirty_file.clone(),
+        peak_memory_kib: report::peak_memory_kib(),
     };
     eprintln!("\n{}\n", report.summary_block(&start, &end));
     if let Some(report_path) = &args.report_json {

@@ -1,6 +1,6 @@
 //! Plugin-side wrappers around the objects the host hands to a running task.
 
-use abi_stable::std_types::{RString, RVec};
+use abi_stable::std_types::{ROption, RString, RVec};
 
 use crate::ffi::{BatchLimits, FfiRecordReceiverBox, FfiRecordSenderBox, FfiTaskContextBox};
 use crate::{PluginError, Record, RecordBatch};
@@ -12,6 +12,9 @@ pub struct RecordSender {
     limits: BatchLimits,
     pending: Vec<Record>,
     pending_bytes: u64,
+    /// Records of batches the writer has finished with, for [`RecordSender::send_with`].
+    spare: RVec<Record>,
+    reusing: bool,
 }
 
 impl RecordSender {
@@ -22,6 +25,8 @@ impl RecordSender {
             limits,
             pending: Vec::with_capacity(limits.max_records as usize),
             pending_bytes: 0,
+            spare: RVec::new(),
+            reusing: false,
         }
     }
 
@@ -38,7 +43,33 @@ impl RecordSender {
         Ok(())
     }
 
+    /// Like [`RecordSender::send`], but fills a record whose memory is reused from records the
+    /// writer has finished with: no allocation in the steady state when `fill` overwrites the
+    /// record with [`Record::assign`] or in place. The record given to `fill` holds stale
+    /// columns (or none): `fill` must set every column.
+    pub fn send_with(
+        &mut self,
+        fill: impl FnOnce(&mut Record) -> Result<(), PluginError>,
+    ) -> Result<(), PluginError> {
+        self.reusing = true;
+        if self.spare.is_empty() {
+            if let ROption::RSome(batch) = self.host.reclaim() {
+                self.spare = batch.records;
+            }
+        }
+        let mut record = self.spare.pop().unwrap_or_default();
+        fill(&mut record)?;
+        self.send(record)
+    }
+
     pub fn flush(&mut self) -> Result<(), PluginError> {
+        // Free what the writer handed back here, on the thread that allocated it, unless
+        // `send_with` will reuse it.
+        while let ROption::RSome(batch) = self.host.reclaim() {
+            if self.reusing && self.spare.is_empty() {
+                self.spare = batch.records;
+            }
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -54,20 +85,40 @@ impl RecordSender {
     }
 }
 
-/// Where a writer task takes its records from.
+/// Where a writer task takes its records from. Each batch is lent until the next `recv`, then
+/// goes back to the reader so that its memory is freed or reused where it was allocated; take
+/// a record out with `std::mem::take` to keep it.
 pub struct RecordReceiver {
     host: FfiRecordReceiverBox,
+    current: Option<RecordBatch>,
 }
 
 impl RecordReceiver {
     pub(crate) fn new(host: FfiRecordReceiverBox) -> Self {
-        RecordReceiver { host }
+        RecordReceiver {
+            host,
+            current: None,
+        }
     }
 
     /// The next batch, or `None` once the reader task has finished. Fails with `CANCELLED`
     /// when the job is stopping (e.g. the reader failed): return that error without committing.
-    pub fn recv(&mut self) -> Result<Option<RecordBatch>, PluginError> {
-        self.host.recv().into_result().map(Into::into)
+    pub fn recv(&mut self) -> Result<Option<&mut RecordBatch>, PluginError> {
+        self.release_current();
+        self.current = self.host.recv().into_result()?.into_option();
+        Ok(self.current.as_mut())
+    }
+
+    fn release_current(&mut self) {
+        if let Some(batch) = self.current.take() {
+            self.host.release(batch);
+        }
+    }
+}
+
+impl Drop for RecordReceiver {
+    fn drop(&mut self) {
+        self.release_current();
     }
 }
 

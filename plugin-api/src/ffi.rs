@@ -74,6 +74,10 @@ pub type FfiLoggerBox = FfiLogger_TO<'static, RBox<()>>;
 pub trait FfiRecordSender: Send {
     fn batch_limits(&self) -> BatchLimits;
 
+    /// A batch the writer has finished with, back on the reader's thread: its memory is
+    /// reused or freed where it was allocated, which is what keeps the allocator fast.
+    fn reclaim(&mut self) -> ROption<RecordBatch>;
+
     #[sabi(last_prefix_field)]
     fn send(&mut self, batch: RecordBatch) -> RResult<(), PluginError>;
 }
@@ -82,6 +86,9 @@ pub type FfiRecordSenderBox = FfiRecordSender_TO<'static, RBox<()>>;
 /// The writer end of a task's channel: `None` once the reader has finished.
 #[sabi_trait]
 pub trait FfiRecordReceiver: Send {
+    /// Hands a batch the writer has finished with back towards its reader (see `reclaim`).
+    fn release(&mut self, batch: RecordBatch);
+
     #[sabi(last_prefix_field)]
     fn recv(&mut self) -> RResult<ROption<RecordBatch>, PluginError>;
 }

@@ -78,6 +78,23 @@ impl Column {
         }
     }
 
+    /// Makes this column equal to `source`, reusing its text or bytes buffer when both are
+    /// of the same kind (see [`crate::RecordSender::send_with`]).
+    pub fn assign(&mut self, source: &Column) {
+        match (&mut *self, source) {
+            (Column::String(to), Column::String(from))
+            | (Column::Decimal(to), Column::Decimal(from)) => {
+                to.clear();
+                to.push_str(from);
+            }
+            (Column::Bytes(to), Column::Bytes(from)) => {
+                to.clear();
+                to.extend_from_slice(from);
+            }
+            (to, from) => *to = from.clone(),
+        }
+    }
+
     /// The kind's name as DataX and users spell it, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -111,6 +128,18 @@ impl Record {
 
     pub fn byte_size(&self) -> u64 {
         self.columns.iter().map(Column::byte_size).sum()
+    }
+
+    /// Makes this record equal to `source`, reusing its buffers (see [`Column::assign`]).
+    pub fn assign(&mut self, source: &Record) {
+        self.columns.truncate(source.columns.len());
+        let reused = self.columns.len();
+        for (to, from) in self.columns.iter_mut().zip(source.columns.iter()) {
+            to.assign(from);
+        }
+        for from in &source.columns[reused..] {
+            self.columns.push(from.clone());
+        }
     }
 }
 
@@ -158,6 +187,29 @@ mod tests {
             }
         );
         assert_eq!(before_epoch.as_millis(), -1);
+    }
+
+    #[test]
+    fn assign_reuses_buffers_and_matches_the_source() {
+        let source = Record::new(vec![Column::string("abc"), Column::Long(7)]);
+        let mut reused = Record::new(vec![
+            Column::string("a longer old value"),
+            Column::Null,
+            Column::Bool(true),
+        ]);
+        let buffer = match &reused.columns[0] {
+            Column::String(text) => text.as_ptr(),
+            _ => unreachable!(),
+        };
+        reused.assign(&source);
+        assert_eq!(reused, source);
+        match &reused.columns[0] {
+            Column::String(text) => assert_eq!(text.as_ptr(), buffer, "the text buffer is reused"),
+            other => panic!("{other:?}"),
+        }
+        let mut grown = Record::default();
+        grown.assign(&source);
+        assert_eq!(grown, source);
     }
 
     #[test]

@@ -38,6 +38,8 @@ fn elapsed_nanos(since: Instant) -> u64 {
 
 pub struct ChannelSender {
     pub tx: Sender<RecordBatch>,
+    /// Batches the writer has finished with, coming back to the reader's thread.
+    pub returned: Receiver<RecordBatch>,
     pub runtime: Arc<Runtime>,
     pub pair: Arc<PairProgress>,
 }
@@ -75,6 +77,10 @@ impl FfiRecordSender for ChannelSender {
         self.runtime.throttle.batch_limits()
     }
 
+    fn reclaim(&mut self) -> ROption<RecordBatch> {
+        self.returned.try_recv().ok().into()
+    }
+
     fn send(&mut self, batch: RecordBatch) -> RResult<(), PluginError> {
         if self.runtime.state.is_cancelled() {
             return RErr(cancelled());
@@ -97,6 +103,9 @@ impl FfiRecordSender for ChannelSender {
 
 pub struct ChannelReceiver {
     pub rx: Receiver<RecordBatch>,
+    /// Where finished batches go back to the reader (unbounded: the reader drains it at every
+    /// batch it sends, so it holds about a channel's worth).
+    pub returning: Sender<RecordBatch>,
     pub runtime: Arc<Runtime>,
     pub pair: Arc<PairProgress>,
 }
@@ -137,6 +146,11 @@ impl ChannelReceiver {
 }
 
 impl FfiRecordReceiver for ChannelReceiver {
+    fn release(&mut self, batch: RecordBatch) {
+        // Once the reader is gone the batch is simply dropped here.
+        let _ = self.returning.send(batch);
+    }
+
     fn recv(&mut self) -> RResult<ROption<RecordBatch>, PluginError> {
         match self.next() {
             Ok(Some(batch)) => {

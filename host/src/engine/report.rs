@@ -106,6 +106,15 @@ pub struct JobReport {
     pub wait_writer_seconds: f64,
     pub wait_reader_seconds: f64,
     pub dirty_record_file: Option<PathBuf>,
+    pub peak_memory_kib: Option<u64>,
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), which unlike `getrusage` does not
+/// count the parent's memory from before `exec`.
+pub fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl JobReport {

@@ -90,9 +90,11 @@ impl Schedule<'_> {
         } = pair;
         let runtime = self.runtime;
         let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
+        let (returning, returned) = crossbeam_channel::unbounded();
         let sender = FfiRecordSender_TO::from_value(
             ChannelSender {
                 tx,
+                returned,
                 runtime: Arc::clone(runtime),
                 pair: Arc::clone(&progress),
             },
@@ -101,6 +103,7 @@ impl Schedule<'_> {
         let receiver = FfiRecordReceiver_TO::from_value(
             ChannelReceiver {
                 rx,
+                returning,
                 runtime: Arc::clone(runtime),
                 pair: Arc::clone(&progress),
             },

@@ -69,9 +69,12 @@ impl ReaderTask for StreamReaderTask {
         sender: &mut RecordSender,
         _context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        // `send` fails with CANCELLED when the job stops, which ends the loop.
+        // `send_with` fails with CANCELLED when the job stops, which ends the loop.
         for _ in 0..self.record_count {
-            sender.send(self.generator.next_record())?;
+            sender.send_with(|record| {
+                self.generator.fill(record);
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -127,8 +130,9 @@ impl RecordGenerator {
         }
     }
 
-    fn next_record(&mut self) -> Record {
-        let mut record = self.template.clone();
+    /// Overwrites `record` with the next record, reusing its buffers.
+    fn fill(&mut self, record: &mut Record) {
+        record.assign(&self.template);
         for (index, generated) in &mut self.generated {
             record.columns[*index] = match generated {
                 Generated::Random(spec) => self.random.column(spec),
@@ -147,7 +151,6 @@ impl RecordGenerator {
                 }
             };
         }
-        record
     }
 }
 
@@ -232,6 +235,14 @@ impl SplitMix64 {
 
 #[cfg(test)]
 mod tests {
+    impl RecordGenerator {
+        fn next_record(&mut self) -> Record {
+            let mut record = Record::default();
+            self.fill(&mut record);
+            record
+        }
+    }
+
     use super::*;
 
     fn generator(columns: Value, seed: u64) -> RecordGenerator {

@@ -204,9 +204,10 @@ impl WriterTask for TestkitWriterTask {
         let mut index = 0;
         let mut written = 0u64;
         while let Some(batch) = receiver.recv()? {
-            for record in batch.records {
+            for record in batch.records.iter_mut() {
                 self.0.stall_if_asked(index, context);
                 if self.0.is_dirty(index) {
+                    let record = std::mem::take(record);
                     context.collect_dirty(record, format!("record {index} refused as asked"))?;
                 } else {
                     written += 1;
