@@ -3,7 +3,7 @@
 //! line passes the job's secret scrubber first, so a plugin that echoes a key cannot leak it.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::RwLock;
 
 use abi_stable::sabi_trait::TD_Opaque;
@@ -12,11 +12,18 @@ use datax_plugin_api::ffi::{FfiLogger, FfiLoggerBox, FfiLogger_TO, LogLevel};
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 
+/// Whether a status line is being redrawn on the terminal: log lines then clear it first.
+static STATUS_LINE: AtomicBool = AtomicBool::new(false);
+
 type ScrubFn = Box<dyn Fn(&str) -> String + Send + Sync>;
 static SCRUBBER: RwLock<Option<ScrubFn>> = RwLock::new(None);
 
 pub fn set_max_level(level: LogLevel) {
     MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+pub fn set_status_line(active: bool) {
+    STATUS_LINE.store(active, Ordering::Relaxed);
 }
 
 /// Installs the function that removes secrets from every later line.
@@ -53,7 +60,15 @@ pub fn log(level: LogLevel, target: &str, message: &str) {
         LogLevel::Trace => "TRACE",
     };
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f");
-    let line = format!("{now} {label} [{target}] {}\n", scrub(message));
+    let clear_status = if STATUS_LINE.load(Ordering::Relaxed) {
+        "\r\x1b[K"
+    } else {
+        ""
+    };
+    let line = format!(
+        "{clear_status}{now} {label} [{target}] {}\n",
+        scrub(message)
+    );
     // One write per line keeps lines from several threads whole.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

@@ -177,65 +177,73 @@ impl Schedule<'_> {
         total_tasks: u64,
     ) {
         let counters = &self.runtime.counters;
-        let started = Instant::now();
-        let (mut last_report, mut reported) = (started, Snapshot::default());
-        let (mut last_move, mut last_seen) = (started, Snapshot::default());
-        let (mut last_bar, mut bar_seen) = (started, Snapshot::default());
+        logger::set_status_line(self.options.status_bar);
+        let mut reported = Mark::now(Snapshot::default());
+        let mut last_move = Mark::now(Snapshot::default());
+        let mut bar_drawn = Mark::now(Snapshot::default());
+        let log_progress = |now: &Snapshot, since: &Mark| {
+            logger::info(
+                "datax",
+                progress_line(now, &since.seen, since.seconds(), total_tasks),
+            )
+        };
         while let Err(RecvTimeoutError::Timeout) = done.recv_timeout(MONITOR_TICK) {
             let now = counters.snapshot();
-            if now.moved_since(&last_seen) {
-                last_move = Instant::now();
+            if now.moved_since(&last_move.seen) {
+                last_move = Mark::now(now);
             }
-            last_seen = now;
-            if last_report.elapsed() >= self.options.report_interval {
-                logger::info(
-                    "datax",
-                    progress_line(
-                        &now,
-                        &reported,
-                        last_report.elapsed().as_secs_f64(),
-                        total_tasks,
-                    ),
-                );
-                (last_report, reported) = (Instant::now(), now);
+            if reported.at.elapsed() >= self.options.report_interval {
+                log_progress(&now, &reported);
+                reported = Mark::now(now);
                 if let Err(reason) = check_percentage(self.error_limit, &now) {
                     self.runtime.state.fail(reason);
                 }
             }
-            if last_move.elapsed() >= self.options.stall_timeout
+            if last_move.at.elapsed() >= self.options.stall_timeout
                 && !self.runtime.state.is_cancelled()
             {
                 self.runtime.state.fail(stall_message(
                     progress,
                     self.reader_name,
                     self.writer_name,
-                    last_move.elapsed(),
+                    last_move.at.elapsed(),
                 ));
             }
-            if self.options.status_bar && last_bar.elapsed() >= STATUS_BAR_INTERVAL {
-                let rate = (now.bytes_read() - bar_seen.bytes_read()) as f64
-                    / last_bar.elapsed().as_secs_f64();
+            if self.options.status_bar && bar_drawn.at.elapsed() >= STATUS_BAR_INTERVAL {
+                let rate =
+                    (now.bytes_read() - bar_drawn.seen.bytes_read()) as f64 / bar_drawn.seconds();
                 let _ = write!(
                     std::io::stderr(),
                     "\r{}\x1b[K",
                     status_bar(&now, rate, total_tasks)
                 );
-                (last_bar, bar_seen) = (Instant::now(), now);
+                bar_drawn = Mark::now(now);
             }
         }
         if self.options.status_bar {
+            logger::set_status_line(false);
             let _ = write!(std::io::stderr(), "\r\x1b[K");
         }
-        let now = counters.snapshot();
-        logger::info(
-            "datax",
-            progress_line(
-                &now,
-                &reported,
-                last_report.elapsed().as_secs_f64(),
-                total_tasks,
-            ),
-        );
+        log_progress(&counters.snapshot(), &reported);
+    }
+}
+
+/// A moment and the counters then, to measure what happened since.
+struct Mark {
+    at: Instant,
+    seen: Snapshot,
+}
+
+impl Mark {
+    fn now(seen: Snapshot) -> Self {
+        Mark {
+            at: Instant::now(),
+            seen,
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.at.elapsed().as_secs_f64()
     }
 }
 
