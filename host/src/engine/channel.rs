@@ -32,6 +32,14 @@ fn cancelled() -> PluginError {
     PluginError::new(ErrorKind::CANCELLED, "the job is stopping")
 }
 
+/// The writer dropped its end without failing: it returned before the end of the data.
+fn writer_gone() -> PluginError {
+    PluginError::new(
+        ErrorKind::CANCELLED,
+        "the writer task stopped taking records before the end of the data",
+    )
+}
+
 fn elapsed_nanos(since: Instant) -> u64 {
     since.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
 }
@@ -48,7 +56,7 @@ impl ChannelSender {
     fn push(&self, batch: RecordBatch) -> Result<(), PluginError> {
         let mut batch = match self.tx.try_send(batch) {
             Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(_)) => return Err(cancelled()),
+            Err(TrySendError::Disconnected(_)) => return Err(writer_gone()),
             Err(TrySendError::Full(batch)) => batch,
         };
         let waiting_since = Instant::now();
@@ -56,7 +64,7 @@ impl ChannelSender {
         let outcome = loop {
             match self.tx.send_timeout(batch, POLL) {
                 Ok(()) => break Ok(()),
-                Err(SendTimeoutError::Disconnected(_)) => break Err(cancelled()),
+                Err(SendTimeoutError::Disconnected(_)) => break Err(writer_gone()),
                 Err(SendTimeoutError::Timeout(returned)) if !self.runtime.state.is_cancelled() => {
                     batch = returned
                 }

@@ -1,9 +1,16 @@
 //! The `parameter` objects of streamreader and streamwriter, read leniently as DataX does:
 //! numbers and booleans may be written as strings, `null` counts as absent, unknown keys are
 //! ignored. Every error names the key it is about.
+//!
+//! The lenient readers are `datax_job_config::value`'s, so parsing works in [`JobError`]s
+//! (`path: message`); the public entry points turn them into configuration errors.
 
 use std::path::PathBuf;
 
+use datax_job_config::value::{
+    as_bool, as_f64, as_i64, as_string, as_u64, describe, field, join, optional, present,
+};
+use datax_job_config::JobError;
 use datax_plugin_api::{Column, EpochTime, PluginError};
 use serde_json::Value;
 
@@ -13,83 +20,30 @@ pub fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|error| PluginError::config(format!("{what} is not valid JSON: {error}")))?;
     if !value.is_object() {
-        return Err(wrong(&value, what, "an object"));
+        return Err(config_error(wrong(&value, what, "an object")));
     }
     Ok(value)
 }
 
-// ---- lenient values -----------------------------------------------------------------------
+/// The plugin's form of an error in its configuration; the message names the key.
+fn config_error(error: JobError) -> PluginError {
+    PluginError::config(error.to_string())
+}
 
-/// A short description of a value for messages: `[..]`, `{..}`, `"text"`, `true`.
-fn describe(value: &Value) -> String {
-    match value {
-        Value::Array(_) => "[..]".to_string(),
-        Value::Object(_) => "{..}".to_string(),
-        other => other.to_string(),
+/// `path: message`.
+fn invalid(path: &str, message: impl Into<String>) -> JobError {
+    JobError::Invalid {
+        path: path.to_string(),
+        message: message.into(),
     }
 }
 
-fn wrong(value: &Value, path: &str, expected: &str) -> PluginError {
-    PluginError::config(format!(
-        "{path}: expected {expected}, found {}",
-        describe(value)
-    ))
-}
-
-/// `object.key`, `None` when absent or `null`.
-fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    object.get(key).filter(|value| !value.is_null())
-}
-
-/// `object.key`, `None` when absent, `null` or blank: DataX reads those as "not set".
-fn present<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    field(object, key).filter(|value| value.as_str().is_none_or(|text| !text.trim().is_empty()))
-}
-
-fn as_u64(value: &Value, path: &str) -> Result<u64, PluginError> {
-    match value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| wrong(value, path, "a non-negative integer"))
-}
-
-fn as_i64(value: &Value, path: &str) -> Result<i64, PluginError> {
-    match value {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| wrong(value, path, "an integer"))
-}
-
-fn as_f64(value: &Value, path: &str) -> Result<f64, PluginError> {
-    match value {
-        Value::Number(number) => number.as_f64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| wrong(value, path, "a number"))
-}
-
-/// `true`/`false`, also as strings in any case (not `1` or `"yes"`, as DataX).
-fn as_bool(value: &Value, path: &str) -> Result<bool, PluginError> {
-    match value {
-        Value::Bool(flag) => Some(*flag),
-        Value::String(text) if text.trim().eq_ignore_ascii_case("true") => Some(true),
-        Value::String(text) if text.trim().eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
-    .ok_or_else(|| wrong(value, path, "true or false"))
-}
-
-/// A string; numbers and booleans are written as JSON writes them (DataX's `getString`).
-fn as_string(value: &Value, path: &str) -> Result<String, PluginError> {
-    match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(_) | Value::Bool(_) => Ok(value.to_string()),
-        _ => Err(wrong(value, path, "a string")),
+/// `path: expected …, found …`.
+fn wrong(value: &Value, path: &str, expected: &'static str) -> JobError {
+    JobError::WrongType {
+        path: path.to_string(),
+        expected,
+        found: describe(value),
     }
 }
 
@@ -162,38 +116,41 @@ impl ColumnType {
 
 impl ReaderConfig {
     pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
-        let columns = match present(parameter, "column") {
-            None => return Err(PluginError::config("column: required, a list of columns")),
-            Some(Value::Array(columns)) if columns.is_empty() => {
-                return Err(PluginError::config("column: the list is empty"))
-            }
-            Some(Value::Array(columns)) => columns,
-            Some(other) => return Err(wrong(other, "column", "a list of columns")),
-        };
-        let columns = columns
-            .iter()
-            .enumerate()
-            .map(|(index, column)| parse_column(column, &format!("column[{index}]")))
-            .collect::<Result<_, _>>()?;
-        let slice_record_count = match present(parameter, "sliceRecordCount") {
-            None => {
-                return Err(PluginError::config(
-                    "sliceRecordCount: required, the number of records each task produces",
-                ))
-            }
-            Some(value) => as_u64(value, "sliceRecordCount")?,
-        };
-        if slice_record_count == 0 {
-            return Err(PluginError::config("sliceRecordCount: must be at least 1"));
-        }
-        Ok(ReaderConfig {
-            columns,
-            slice_record_count,
-        })
+        parse_reader(parameter).map_err(config_error)
     }
 }
 
-fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, PluginError> {
+fn parse_reader(parameter: &Value) -> Result<ReaderConfig, JobError> {
+    let columns = match present(parameter, "column") {
+        None => return Err(invalid("column", "required, a list of columns")),
+        Some(Value::Array(columns)) if columns.is_empty() => {
+            return Err(invalid("column", "the list is empty"))
+        }
+        Some(Value::Array(columns)) => columns,
+        Some(other) => return Err(wrong(other, "column", "a list of columns")),
+    };
+    let columns = columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| parse_column(column, &format!("column[{index}]")))
+        .collect::<Result<_, _>>()?;
+    let slice_record_count =
+        optional(parameter, "sliceRecordCount", "", as_u64)?.ok_or_else(|| {
+            invalid(
+                "sliceRecordCount",
+                "required, the number of records each task produces",
+            )
+        })?;
+    if slice_record_count == 0 {
+        return Err(invalid("sliceRecordCount", "must be at least 1"));
+    }
+    Ok(ReaderConfig {
+        columns,
+        slice_record_count,
+    })
+}
+
+fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, JobError> {
     if !column.is_object() {
         return Err(wrong(
             column,
@@ -201,38 +158,31 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, PluginError> {
             "an object like {\"type\": \"long\", \"value\": 1}",
         ));
     }
-    let key = |name: &str| format!("{path}.{name}");
+    let key = |name: &str| join(path, name);
     // DataX makes a column without a type a string column.
-    let column_type = match present(column, "type") {
+    let column_type = match optional(column, "type", path, as_string)? {
         None => ColumnType::String,
-        Some(value) => {
-            let name = as_string(value, &key("type"))?;
-            ColumnType::from_name(&name).ok_or_else(|| {
-                PluginError::config(format!(
-                    "{}: unknown type \"{name}\" (expected {TYPE_NAMES})",
-                    key("type")
-                ))
-            })?
-        }
+        Some(name) => ColumnType::from_name(&name).ok_or_else(|| {
+            invalid(
+                &key("type"),
+                format!("unknown type \"{name}\" (expected {TYPE_NAMES})"),
+            )
+        })?,
     };
-    let date_pattern =
-        if column_type == ColumnType::Date {
-            let format = match present(column, "dateFormat") {
-                None => DEFAULT_DATE_FORMAT.to_string(),
-                Some(value) => as_string(value, &key("dateFormat"))?,
-            };
-            Some(DatePattern::compile(&format).map_err(|reason| {
-                PluginError::config(format!("{}: {reason}", key("dateFormat")))
-            })?)
-        } else {
-            None
-        };
+    let date_pattern = if column_type == ColumnType::Date {
+        let format = optional(column, "dateFormat", path, as_string)?
+            .unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string());
+        Some(DatePattern::compile(&format).map_err(|reason| invalid(&key("dateFormat"), reason))?)
+    } else {
+        None
+    };
     let parse_date = |text: &str, path: &str| {
         let pattern = date_pattern.as_ref().expect("date columns have a pattern");
         pattern.parse_millis(text.trim()).map_err(|reason| {
-            PluginError::config(format!(
-                "{path}: \"{text}\" does not match dateFormat: {reason}"
-            ))
+            invalid(
+                path,
+                format!("\"{text}\" does not match dateFormat: {reason}"),
+            )
         })
     };
 
@@ -252,9 +202,7 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, PluginError> {
             .split_once(',')
             .map(|(low, high)| (low.trim(), high.trim()))
             .filter(|(low, high)| !low.is_empty() && !high.is_empty() && !high.contains(','))
-            .ok_or_else(|| {
-                PluginError::config(format!("{path}: expected \"min,max\", found \"{text}\""))
-            })?;
+            .ok_or_else(|| invalid(&path, format!("expected \"min,max\", found \"{text}\"")))?;
         return parse_random(column_type, low, high, &path, &parse_date).map(ColumnSpec::Random);
     }
     if let Some(increment) = present(column, "incr") {
@@ -267,9 +215,10 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, PluginError> {
         Some(value) => {
             parse_constant(column_type, value, &key("value"), &parse_date).map(ColumnSpec::Constant)
         }
-        None => Err(PluginError::config(format!(
-            "{path}: needs a \"value\", a \"random\" range or an \"incr\" sequence"
-        ))),
+        None => Err(invalid(
+            path,
+            "needs a \"value\", a \"random\" range or an \"incr\" sequence",
+        )),
     }
 }
 
@@ -277,11 +226,17 @@ fn parse_constant(
     column_type: ColumnType,
     value: &Value,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
-) -> Result<Column, PluginError> {
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
+) -> Result<Column, JobError> {
     Ok(match column_type {
         ColumnType::Long => Column::Long(as_i64(value, path)?),
-        ColumnType::Double => Column::Double(as_f64(value, path)?),
+        // DataX's DoubleColumn also takes "NaN" and "Infinity", which `as_f64` refuses.
+        ColumnType::Double => Column::Double(as_f64(value, path).or_else(|error| {
+            value
+                .as_str()
+                .and_then(|text| text.trim().parse().ok())
+                .ok_or(error)
+        })?),
         ColumnType::String => Column::string(as_string(value, path)?),
         ColumnType::Bytes => Column::bytes(as_string(value, path)?.into_bytes()),
         ColumnType::Bool => Column::Bool(as_bool(value, path)?),
@@ -299,24 +254,20 @@ fn parse_random(
     low: &str,
     high: &str,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
-) -> Result<RandomSpec, PluginError> {
-    fn bound<T: std::str::FromStr>(
-        text: &str,
-        path: &str,
-        expected: &str,
-    ) -> Result<T, PluginError> {
-        text.parse().map_err(|_| {
-            PluginError::config(format!("{path}: expected {expected}, found \"{text}\""))
-        })
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
+) -> Result<RandomSpec, JobError> {
+    fn bound<T: std::str::FromStr>(text: &str, path: &str, expected: &str) -> Result<T, JobError> {
+        text.parse()
+            .map_err(|_| invalid(path, format!("expected {expected}, found \"{text}\"")))
     }
     let ordered = |in_order: bool| {
         if in_order {
             Ok(())
         } else {
-            Err(PluginError::config(format!(
-                "{path}: the minimum {low} is greater than the maximum {high}"
-            )))
+            Err(invalid(
+                path,
+                format!("the minimum {low} is greater than the maximum {high}"),
+            ))
         }
     };
     Ok(match column_type {
@@ -334,9 +285,7 @@ fn parse_random(
                 bound(high, path, "a number")?,
             );
             if !(min.is_finite() && max.is_finite()) {
-                return Err(PluginError::config(format!(
-                    "{path}: the bounds must be finite numbers"
-                )));
+                return Err(invalid(path, "the bounds must be finite numbers"));
             }
             ordered(min <= max)?;
             RandomSpec::Double { min, max }
@@ -376,33 +325,34 @@ fn parse_increment(
     column_type: ColumnType,
     text: &str,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, PluginError>,
-) -> Result<IncrementSpec, PluginError> {
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
+) -> Result<IncrementSpec, JobError> {
     let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-    let step = |index: usize| -> Result<i64, PluginError> {
+    let step = |index: usize| -> Result<i64, JobError> {
         match fields.get(index) {
             None => Ok(1),
-            Some(step) => step.parse().map_err(|_| {
-                PluginError::config(format!("{path}: the step \"{step}\" is not an integer"))
-            }),
+            Some(step) => step
+                .parse()
+                .map_err(|_| invalid(path, format!("the step \"{step}\" is not an integer"))),
         }
     };
     match column_type {
         ColumnType::Long if fields.len() <= 2 => {
             let start = fields[0].parse().map_err(|_| {
-                PluginError::config(format!(
-                    "{path}: the start \"{}\" is not an integer",
-                    fields[0]
-                ))
+                invalid(
+                    path,
+                    format!("the start \"{}\" is not an integer", fields[0]),
+                )
             })?;
             Ok(IncrementSpec::Long {
                 start,
                 step: step(1)?,
             })
         }
-        ColumnType::Long => Err(PluginError::config(format!(
-            "{path}: expected \"start,step\", found \"{text}\""
-        ))),
+        ColumnType::Long => Err(invalid(
+            path,
+            format!("expected \"start,step\", found \"{text}\""),
+        )),
         ColumnType::Date if fields.len() <= 3 => {
             let unit_millis: i64 = match fields.get(2).copied().unwrap_or("d") {
                 "s" | "second" => 1_000,
@@ -411,25 +361,25 @@ fn parse_increment(
                 "d" | "day" => 86_400_000,
                 "w" | "week" => 604_800_000,
                 unit => {
-                    return Err(PluginError::config(format!(
-                        "{path}: unsupported unit \"{unit}\" (expected s, m, h, d or w)"
-                    )))
+                    return Err(invalid(
+                        path,
+                        format!("unsupported unit \"{unit}\" (expected s, m, h, d or w)"),
+                    ))
                 }
             };
             let step_millis = step(1)?
                 .checked_mul(unit_millis)
-                .ok_or_else(|| PluginError::config(format!("{path}: the step is too large")))?;
+                .ok_or_else(|| invalid(path, "the step is too large"))?;
             Ok(IncrementSpec::DateTime {
                 start_millis: parse_date(fields[0], path)?,
                 step_millis,
             })
         }
-        ColumnType::Date => Err(PluginError::config(format!(
-            "{path}: expected \"start,step,unit\", found \"{text}\""
-        ))),
-        _ => Err(PluginError::config(format!(
-            "{path}: only long and date columns can increment"
-        ))),
+        ColumnType::Date => Err(invalid(
+            path,
+            format!("expected \"start,step,unit\", found \"{text}\""),
+        )),
+        _ => Err(invalid(path, "only long and date columns can increment")),
     }
 }
 
@@ -464,61 +414,60 @@ impl FileTarget {
 
 impl WriterConfig {
     pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
-        let print = match present(parameter, "print") {
-            None => true,
-            Some(value) => as_bool(value, "print")?,
-        };
-        // Blank is a legitimate delimiter (a space), so only absent means the default.
-        let field_delimiter = match field(parameter, "fieldDelimiter") {
-            None => "\t".to_string(),
-            Some(value) => as_string(value, "fieldDelimiter")?,
-        };
-        // Job files often spell a tab as the two characters `\t`.
-        let field_delimiter = if field_delimiter == "\\t" {
-            "\t".to_string()
-        } else {
-            field_delimiter
-        };
-        if let Some(value) = present(parameter, "encoding") {
-            let encoding = as_string(value, "encoding")?;
-            if !matches!(
-                encoding.trim().to_ascii_lowercase().as_str(),
-                "utf-8" | "utf8"
-            ) {
-                return Err(PluginError::config(format!(
-                    "encoding: \"{encoding}\" is not supported (only UTF-8)"
-                )));
-            }
-        }
-        let directory = present(parameter, "path")
-            .map(|value| as_string(value, "path"))
-            .transpose()?;
-        let file_name = present(parameter, "fileName")
-            .map(|value| as_string(value, "fileName"))
-            .transpose()?;
-        let file = match (directory, file_name) {
-            (None, None) => None,
-            (Some(directory), Some(file_name)) => Some(FileTarget {
-                directory: PathBuf::from(directory),
-                file_name,
-            }),
-            (Some(_), None) => {
-                return Err(PluginError::config(
-                    "fileName: required with path (the file to write in that directory)",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(PluginError::config(
-                    "path: required with fileName (the directory to write the file in)",
-                ))
-            }
-        };
-        Ok(WriterConfig {
-            print,
-            field_delimiter,
-            file,
-        })
+        parse_writer(parameter).map_err(config_error)
     }
+}
+
+fn parse_writer(parameter: &Value) -> Result<WriterConfig, JobError> {
+    let print = optional(parameter, "print", "", as_bool)?.unwrap_or(true);
+    // Blank is a legitimate delimiter (a space), so only absent means the default.
+    let field_delimiter = match field(parameter, "fieldDelimiter") {
+        None => "\t".to_string(),
+        Some(value) => as_string(value, "fieldDelimiter")?,
+    };
+    // Job files often spell a tab as the two characters `\t`.
+    let field_delimiter = if field_delimiter == "\\t" {
+        "\t".to_string()
+    } else {
+        field_delimiter
+    };
+    if let Some(encoding) = optional(parameter, "encoding", "", as_string)? {
+        if !matches!(
+            encoding.trim().to_ascii_lowercase().as_str(),
+            "utf-8" | "utf8"
+        ) {
+            return Err(invalid(
+                "encoding",
+                format!("\"{encoding}\" is not supported (only UTF-8)"),
+            ));
+        }
+    }
+    let directory = optional(parameter, "path", "", as_string)?;
+    let file_name = optional(parameter, "fileName", "", as_string)?;
+    let file = match (directory, file_name) {
+        (None, None) => None,
+        (Some(directory), Some(file_name)) => Some(FileTarget {
+            directory: PathBuf::from(directory),
+            file_name,
+        }),
+        (Some(_), None) => {
+            return Err(invalid(
+                "fileName",
+                "required with path (the file to write in that directory)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "path",
+                "required with fileName (the directory to write the file in)",
+            ))
+        }
+    };
+    Ok(WriterConfig {
+        print,
+        field_delimiter,
+        file,
+    })
 }
 
 #[cfg(test)]
@@ -585,6 +534,20 @@ mod tests {
                 ColumnSpec::Constant(Column::string("12")),
                 ColumnSpec::Constant(Column::Double(3.0)),
             ]
+        );
+    }
+
+    #[test]
+    fn double_constants_may_be_nan_or_infinite() {
+        let double = |value: &str| match one_column(json!({"type": "double", "value": value})) {
+            Ok(ColumnSpec::Constant(Column::Double(double))) => double,
+            other => panic!("{other:?}"),
+        };
+        assert!(double("NaN").is_nan());
+        assert_eq!(double("-Infinity"), f64::NEG_INFINITY);
+        assert_eq!(
+            one_column(json!({"type": "double", "value": "x"})).unwrap_err(),
+            "column[0].value: expected a number, found \"x\""
         );
     }
 

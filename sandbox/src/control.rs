@@ -1,0 +1,92 @@
+//! The control API under `/_sandbox/`: stats, the fault plan and the stored logs.
+//! Unauthenticated: the sandbox listens on loopback only.
+//!
+//! * `GET /_sandbox/endpoints`
+//! * `GET /_sandbox/stats`
+//! * `GET /_sandbox/faults`, `PUT|POST /_sandbox/faults` (a JSON list of rules, or
+//!   `{"rules": [...]}`), `DELETE /_sandbox/faults`
+//! * `GET /_sandbox/logstores` (counts), `GET /_sandbox/logstores/{project}/{logstore}/logs`
+
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+use crate::faults::FaultRule;
+use crate::http::{json_response, Reply, SandboxRequest};
+use crate::server::State;
+
+pub(crate) fn handle(state: &State, request: &SandboxRequest) -> Reply {
+    let segments: Vec<&str> = request
+        .path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(2)
+        .collect();
+    let method = &request.method;
+    let (status, body) = match (segments.as_slice(), method) {
+        (["endpoints"], &Method::GET) => (
+            StatusCode::OK,
+            json!({
+                "port": state.port,
+                "odps_endpoint": format!("http://127.0.0.1:{}/api", state.port),
+                "tunnel_endpoint": format!("http://127.0.0.1:{}", state.port),
+                "sls_endpoint": format!("127.0.0.1:{}", state.port),
+            }),
+        ),
+        (["stats"], &Method::GET) => (StatusCode::OK, json!(state.stats.snapshot())),
+        (["faults"], &Method::GET) => (StatusCode::OK, json!(state.faults.current())),
+        (["faults"], &Method::PUT) | (["faults"], &Method::POST) => {
+            match parse_rules(&request.body) {
+                Ok(rules) => {
+                    state.faults.replace(rules);
+                    (StatusCode::OK, json!(state.faults.current()))
+                }
+                Err(message) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
+            }
+        }
+        (["faults"], &Method::DELETE) => {
+            state.faults.replace(Vec::new());
+            (StatusCode::OK, json!([]))
+        }
+        (["logstores"], &Method::GET) => {
+            let counts: Vec<_> = state
+                .log_store
+                .counts()
+                .into_iter()
+                .map(|(project, logstore, count)| {
+                    json!({ "project": project, "logstore": logstore, "count": count })
+                })
+                .collect();
+            (StatusCode::OK, json!(counts))
+        }
+        (["logstores", project, logstore, "logs"], &Method::GET) => {
+            match state.log_store.read(project, logstore) {
+                Some(logs) => (StatusCode::OK, json!({ "count": logs.len(), "logs": logs })),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    json!({ "error": format!("no logstore {project}/{logstore}") }),
+                ),
+            }
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("unknown control request {method} {}", request.path) }),
+        ),
+    };
+    state
+        .stats
+        .request("control", if status.is_success() { "ok" } else { "error" });
+    Reply::Respond(json_response(status, &body))
+}
+
+fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Plan {
+        Rules(Vec<FaultRule>),
+        Wrapped { rules: Vec<FaultRule> },
+    }
+    match serde_json::from_slice::<Plan>(body) {
+        Ok(Plan::Rules(rules)) | Ok(Plan::Wrapped { rules }) => Ok(rules),
+        Err(e) => Err(format!("not a fault plan: {e}")),
+    }
+}

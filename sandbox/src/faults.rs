@@ -1,0 +1,187 @@
+//! Fault injection for the plugins' reliability tests. A plan is a list of rules; the first
+//! rule that matches a request and fires decides what goes wrong with it.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::odps::generator::splitmix64;
+
+/// One rule, e.g. `{"target": "sls", "action": {"type": "error", "status": 503,
+/// "code": "ServerBusy"}, "count": 2}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    #[serde(default)]
+    pub target: FaultTarget,
+    /// Only requests whose raw path contains this text.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    pub action: FaultAction,
+    /// Fire on the next `count` matching requests, then retire. Unlimited when unset.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Fire on each matching request with this probability, drawn from `seed`.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// Which requests a rule looks at.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultTarget {
+    #[default]
+    Any,
+    /// MaxCompute REST (`/api/...`).
+    Odps,
+    /// Every tunnel request: session create/reload and data.
+    Tunnel,
+    /// Tunnel `?data` downloads only.
+    TunnelData,
+    /// Log Service PutLogs.
+    Sls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultAction {
+    /// Answer with this status and service-shaped error code instead of serving.
+    Error {
+        status: u16,
+        code: String,
+        #[serde(default)]
+        message: String,
+    },
+    /// Close the connection without any reply.
+    Close,
+    /// Wait, then serve normally.
+    Delay { millis: u64 },
+    /// Tunnel data: end the record stream after this many (uncompressed) bytes; the HTTP
+    /// body ends cleanly, so only the missing footer tells.
+    TruncateBody { after_bytes: u64 },
+    /// Tunnel data: send this many (uncompressed) record-stream bytes, then break the
+    /// connection mid-body, as a network failure would.
+    AbortBody { after_bytes: u64 },
+    /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
+    FlipByte { offset: u64 },
+    /// PutLogs: store the logs, then close the connection without replying.
+    DropReply,
+}
+
+/// The kind of request being served, for rule matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    OdpsRest,
+    TunnelSession,
+    TunnelData,
+    PutLogs,
+}
+
+impl FaultTarget {
+    fn matches(self, kind: RequestKind) -> bool {
+        match self {
+            FaultTarget::Any => true,
+            FaultTarget::Odps => kind == RequestKind::OdpsRest,
+            FaultTarget::Tunnel => {
+                matches!(kind, RequestKind::TunnelSession | RequestKind::TunnelData)
+            }
+            FaultTarget::TunnelData => kind == RequestKind::TunnelData,
+            FaultTarget::Sls => kind == RequestKind::PutLogs,
+        }
+    }
+}
+
+impl FaultAction {
+    /// Body faults only make sense for the requests they can act on.
+    fn applies_to(&self, kind: RequestKind) -> bool {
+        match self {
+            FaultAction::TruncateBody { .. }
+            | FaultAction::AbortBody { .. }
+            | FaultAction::FlipByte { .. } => kind == RequestKind::TunnelData,
+            FaultAction::DropReply => kind == RequestKind::PutLogs,
+            _ => true,
+        }
+    }
+}
+
+struct ActiveRule {
+    rule: FaultRule,
+    remaining: Option<u64>,
+    random_state: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct FaultInjector {
+    rules: Mutex<Vec<ActiveRule>>,
+}
+
+impl FaultInjector {
+    pub fn new(rules: Vec<FaultRule>) -> Self {
+        let injector = FaultInjector::default();
+        injector.replace(rules);
+        injector
+    }
+
+    pub fn replace(&self, rules: Vec<FaultRule>) {
+        let active = rules
+            .into_iter()
+            .map(|rule| ActiveRule {
+                remaining: rule.count,
+                random_state: rule.seed,
+                rule,
+            })
+            .collect();
+        *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = active;
+    }
+
+    /// The rules still active, with `count` showing what is left of each.
+    pub fn current(&self) -> Vec<FaultRule> {
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|active| FaultRule {
+                count: active.remaining,
+                ..active.rule.clone()
+            })
+            .collect()
+    }
+
+    /// The fault to inflict on this request, if any; consumes one use of the rule.
+    pub fn pick(&self, kind: RequestKind, path: &str) -> Option<FaultAction> {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fired = None;
+        for (index, active) in rules.iter_mut().enumerate() {
+            let rule = &active.rule;
+            if !rule.target.matches(kind)
+                || !rule.action.applies_to(kind)
+                || active.remaining == Some(0)
+                || rule
+                    .path_contains
+                    .as_ref()
+                    .is_some_and(|needle| !path.contains(needle.as_str()))
+            {
+                continue;
+            }
+            if let Some(probability) = rule.probability {
+                active.random_state = splitmix64(active.random_state);
+                let draw = (active.random_state >> 11) as f64 / (1u64 << 53) as f64;
+                if draw >= probability {
+                    continue;
+                }
+            }
+            if let Some(remaining) = active.remaining.as_mut() {
+                *remaining -= 1;
+            }
+            fired = Some((index, rule.action.clone()));
+            break;
+        }
+        let (index, action) = fired?;
+        if rules[index].remaining == Some(0) {
+            rules.remove(index);
+        }
+        Some(action)
+    }
+}
