@@ -26,11 +26,7 @@ impl Speed {
         core: Option<&Value>,
         warnings: &mut Vec<String>,
     ) -> Result<Speed, JobError> {
-        let speed_path = join(setting_path, "speed");
-        let Some(speed) = speed_object(setting, setting_path)? else {
-            warnings.push(format!(
-                "{speed_path}: no speed setting, running 1 channel without rate limit"
-            ));
+        let Some((speed, speed_path)) = speed_object(setting, setting_path, warnings)? else {
             return Ok(Speed::unlimited(1));
         };
         let channel = optional(speed, "channel", &speed_path, as_i64)?;
@@ -97,11 +93,7 @@ impl Speed {
         setting_path: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Speed, JobError> {
-        let speed_path = join(setting_path, "speed");
-        let Some(speed) = speed_object(setting, setting_path)? else {
-            warnings.push(format!(
-                "{speed_path}: no speed setting, running 1 channel without rate limit"
-            ));
+        let Some((speed, speed_path)) = speed_object(setting, setting_path, warnings)? else {
             return Ok(Speed::unlimited(1));
         };
         let concurrent = match optional(speed, "concurrent", &speed_path, as_i64)? {
@@ -146,11 +138,20 @@ impl Speed {
     }
 }
 
+/// `setting.speed` and its path; `None`, with a warning, when there is none.
 fn speed_object<'a>(
     setting: Option<&'a Value>,
     setting_path: &str,
-) -> Result<Option<&'a Value>, JobError> {
-    setting.map_or(Ok(None), |s| optional_object(s, "speed", setting_path))
+    warnings: &mut Vec<String>,
+) -> Result<Option<(&'a Value, String)>, JobError> {
+    let speed_path = join(setting_path, "speed");
+    let speed = setting.map_or(Ok(None), |s| optional_object(s, "speed", setting_path))?;
+    if speed.is_none() {
+        warnings.push(format!(
+            "{speed_path}: no speed setting, running 1 channel without rate limit"
+        ));
+    }
+    Ok(speed.map(|speed| (speed, speed_path)))
 }
 
 fn positive(value: Option<i64>) -> Option<u64> {

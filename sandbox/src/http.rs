@@ -119,6 +119,25 @@ pub(crate) fn decode_query(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Joins query parameters, in the order given, as `k=v&...`, with a bare name for an empty
+/// value: the canonical query of both services' signatures.
+pub(crate) fn join_query<K: AsRef<str>, V: AsRef<str>>(
+    params: impl IntoIterator<Item = (K, V)>,
+) -> String {
+    let pairs: Vec<String> = params
+        .into_iter()
+        .map(|(k, v)| {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if v.is_empty() {
+                k.to_string()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    pairs.join("&")
+}
+
 pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let text = if plus_is_space {
         text.replace('+', " ")

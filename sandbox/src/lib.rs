@@ -16,6 +16,7 @@ pub mod faults;
 mod http;
 pub mod odps;
 mod server;
+mod signing;
 pub mod sls;
 pub mod stats;
 

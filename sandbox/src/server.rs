@@ -38,23 +38,18 @@ pub(crate) struct State {
     pub stats: Arc<StatsRecorder>,
 }
 
-/// What the fault plan decided for a request.
-pub(crate) enum FaultOutcome {
-    /// Serve it, applying this body fault if any.
-    Proceed(Option<FaultAction>),
-    /// Answer with a service-shaped error instead.
-    Reply {
-        status: StatusCode,
-        code: String,
-        message: String,
-    },
-    /// Close the connection without a reply.
-    Drop,
-}
-
-pub(crate) async fn take_fault(state: &State, kind: RequestKind, path: &str) -> FaultOutcome {
+/// What the fault plan decided for a request to `service` (its stats label): `None` when the
+/// connection is to be closed without a reply (counted as `fault:close`); otherwise the body
+/// fault to serve with, if any, or the injected error, shaped by the service's `error`.
+pub(crate) async fn take_fault<E>(
+    state: &State,
+    kind: RequestKind,
+    path: &str,
+    service: &str,
+    error: impl FnOnce(StatusCode, String, String) -> E,
+) -> Option<Result<Option<FaultAction>, E>> {
     let Some(action) = state.faults.pick(kind, path) else {
-        return FaultOutcome::Proceed(None);
+        return Some(Ok(None));
     };
     state.stats.fault_injected();
     match action {
@@ -62,21 +57,24 @@ pub(crate) async fn take_fault(state: &State, kind: RequestKind, path: &str) -> 
             status,
             code,
             message,
-        } => FaultOutcome::Reply {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            message: if message.is_empty() {
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let message = if message.is_empty() {
                 format!("{code} (injected by the sandbox fault plan)")
             } else {
                 message
-            },
-            code,
-        },
-        FaultAction::Close => FaultOutcome::Drop,
+            };
+            Some(Err(error(status, code, message)))
+        }
+        FaultAction::Close => {
+            state.stats.request(service, "fault:close");
+            None
+        }
         FaultAction::Delay { millis } => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            FaultOutcome::Proceed(None)
+            Some(Ok(None))
         }
-        body_fault => FaultOutcome::Proceed(Some(body_fault)),
+        body_fault => Some(Ok(Some(body_fault))),
     }
 }
 

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use datax_sandbox::odps::codec::{decode_records, DecodeError};
-use datax_sandbox::odps::types::OdpsType;
 use datax_sandbox::{FaultAction, FaultRule, FaultTarget, Sandbox, SandboxHandle};
 
 fn rule(target: FaultTarget, action: FaultAction, count: Option<u64>) -> FaultRule {
@@ -37,6 +36,11 @@ fn p1_logs() -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// PutLogs of [`p1_logs`] to the default logstore.
+fn put_p1_logs(sandbox: &SandboxHandle) -> Result<Reply, NoReply> {
+    PutLogs::new(sandbox.sls_endpoint(), p1_logs()).send()
+}
+
 /// Opens a session on the 10-row table and fetches all of it.
 fn fetch_detail(sandbox: &SandboxHandle, accept: Option<&str>) -> Result<Reply, NoReply> {
     let tunnel = sandbox.tunnel_endpoint();
@@ -58,13 +62,6 @@ fn fetch_detail(sandbox: &SandboxHandle, accept: Option<&str>) -> Result<Reply, 
     request.send()
 }
 
-fn detail_types() -> Vec<OdpsType> {
-    ["string", "bigint", "string", "double", "datetime", "string"]
-        .iter()
-        .map(|t| OdpsType::parse(t).unwrap())
-        .collect()
-}
-
 #[test]
 fn error_for_the_next_k_requests_then_recovery() {
     let sandbox = start();
@@ -78,20 +75,12 @@ fn error_for_the_next_k_requests_then_recovery() {
         Some(2),
     )]);
     for _ in 0..2 {
-        let reply = PutLogs::new(sandbox.sls_endpoint(), p1_logs())
-            .send()
-            .unwrap();
+        let reply = put_p1_logs(&sandbox).unwrap();
         assert_eq!(reply.status, 503);
         assert_eq!(reply.json()["errorCode"], "ServerBusy");
         assert!(reply.header("x-log-requestid").is_some());
     }
-    assert_eq!(
-        PutLogs::new(sandbox.sls_endpoint(), p1_logs())
-            .send()
-            .unwrap()
-            .status,
-        200
-    );
+    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
     assert!(sandbox.faults().is_empty());
     let stats = sandbox.stats();
     assert_eq!(stats.faults_injected, 2);
@@ -129,16 +118,10 @@ fn close_without_reply_and_delay() {
             Some(1),
         ),
     ]);
-    let closed = PutLogs::new(sandbox.sls_endpoint(), p1_logs()).send();
+    let closed = put_p1_logs(&sandbox);
     assert!(closed.is_err(), "{:?}", closed.map(|r| r.status));
     let started = Instant::now();
-    assert_eq!(
-        PutLogs::new(sandbox.sls_endpoint(), p1_logs())
-            .send()
-            .unwrap()
-            .status,
-        200
-    );
+    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(sandbox.stats().count("sls", "fault:close"), 1);
 }
@@ -216,16 +199,10 @@ fn dropped_putlogs_reply_makes_countable_duplicates() {
         FaultAction::DropReply,
         Some(1),
     )]);
-    let first = PutLogs::new(sandbox.sls_endpoint(), p1_logs()).send();
+    let first = put_p1_logs(&sandbox);
     assert!(first.is_err(), "the reply must be dropped");
     // The client retries; the service does not deduplicate.
-    assert_eq!(
-        PutLogs::new(sandbox.sls_endpoint(), p1_logs())
-            .send()
-            .unwrap()
-            .status,
-        200
-    );
+    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
     let logs = sandbox.logs(SLS_PROJECT, LOGSTORE);
     assert_eq!(logs.len(), 2);
     assert_eq!(logs[0], logs[1]);

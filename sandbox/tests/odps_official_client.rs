@@ -6,16 +6,7 @@ mod common;
 #[test]
 fn pyodps_reads_every_table_and_gets_maxcompute_errors() {
     let sandbox = common::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = common::write_json(dir.path(), "config.json", &common::test_config_json());
-    common::run_python(
-        "pyodps_read.py",
-        &[
-            config.to_str().unwrap(),
-            sandbox.odps_endpoint(),
-            sandbox.tunnel_endpoint(),
-        ],
-    );
+    common::run_pyodps_read(&sandbox);
     let stats = sandbox.stats();
     assert!(stats.records_served > 2000, "{stats:?}");
     assert!(stats.count("odps", "SignatureNotMatch") >= 1, "{stats:?}");
@@ -32,14 +23,5 @@ fn pyodps_reads_the_metrics_block_and_long_crc_varints() {
         long_crc_varints: true,
     };
     let sandbox = datax_sandbox::Sandbox::start(config).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = common::write_json(dir.path(), "config.json", &common::test_config_json());
-    common::run_python(
-        "pyodps_read.py",
-        &[
-            config.to_str().unwrap(),
-            sandbox.odps_endpoint(),
-            sandbox.tunnel_endpoint(),
-        ],
-    );
+    common::run_pyodps_read(&sandbox);
 }

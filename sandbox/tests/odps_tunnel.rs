@@ -44,13 +44,6 @@ fn data_query(id: &str, range: (u64, u64), columns: Option<&str>) -> String {
     query
 }
 
-fn detail_types() -> Vec<OdpsType> {
-    ["string", "bigint", "string", "double", "datetime", "string"]
-        .iter()
-        .map(|t| OdpsType::parse(t).unwrap())
-        .collect()
-}
-
 #[test]
 fn discovery_and_rest_metadata() {
     let sandbox = start();

@@ -2,12 +2,11 @@
 
 use std::time::SystemTime;
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use hyper::HeaderMap;
 
 use crate::config::SandboxConfig;
-use crate::http::{decode_query, percent_decode};
+use crate::http::{decode_query, join_query, percent_decode};
+use crate::signing::{hmac_sha1_base64, v4_signing_key};
 
 /// Why a request was not authenticated.
 #[derive(Debug, PartialEq)]
@@ -82,18 +81,8 @@ fn canonical_resource(relative_path: &str, params: &[(String, String)]) -> Strin
         let mut sorted: Vec<&(String, String)> = params.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         sorted.dedup_by(|a, b| a.0 == b.0);
-        let joined: Vec<String> = sorted
-            .iter()
-            .map(|(k, v)| {
-                if v.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect();
         resource.push('?');
-        resource.push_str(&joined.join("&"));
+        resource.push_str(&join_query(sorted.iter().map(|(k, v)| (k, v))));
     }
     resource
 }
@@ -105,23 +94,10 @@ pub fn signature_v2(secret: &str, string_to_sign: &str) -> String {
 
 /// The v4 signature: HMAC-SHA256 key derivation, HMAC-SHA1 final step (odps-tunnel.md §2.2).
 pub fn signature_v4(secret: &str, date: &str, region: &str, string_to_sign: &str) -> String {
-    let mut key = format!("aliyun_v4{secret}").into_bytes();
-    for part in [date, region, "odps", "aliyun_v4_request"] {
-        key = hmac_sha256(&key, part.as_bytes());
-    }
-    hmac_sha1_base64(&key, string_to_sign)
-}
-
-fn hmac_sha1_base64(key: &[u8], text: &str) -> String {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(text.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-fn hmac_sha256(key: &[u8], text: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(text);
-    mac.finalize().into_bytes().to_vec()
+    hmac_sha1_base64(
+        &v4_signing_key(secret, date, region, "odps"),
+        string_to_sign,
+    )
 }
 
 /// Verifies `Authorization: ODPS id:sig` (v2) or `ODPS id/date/region/odps/aliyun_v4_request:sig`

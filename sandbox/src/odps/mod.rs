@@ -18,7 +18,7 @@ use hyper::{Method, StatusCode};
 
 use crate::faults::RequestKind;
 use crate::http::{percent_decode, response, Reply, SandboxRequest};
-use crate::server::{take_fault, FaultOutcome, State};
+use crate::server::{take_fault, State};
 use auth::AuthFailure;
 use config::{parse_partition_spec, OdpsConfig};
 use meta::{cdata, xml_escape, Table, OWNER};
@@ -214,19 +214,20 @@ pub(crate) fn find_table(
 pub(crate) async fn handle_rest(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = crate::http::new_request_id();
     let relative_path = request.path.strip_prefix("/api").unwrap_or(&request.path);
-    let outcome = match take_fault(state, RequestKind::OdpsRest, &request.path).await {
-        FaultOutcome::Reply {
-            status,
-            code,
-            message,
-        } => Err(OdpsError::new(status, code, message)),
-        FaultOutcome::Drop => {
-            state.stats.request("odps", "fault:close");
-            return Reply::Drop;
-        }
-        FaultOutcome::Proceed(_) => authenticate(state, request, relative_path)
-            .and_then(|()| serve_rest(state, request, relative_path)),
+    let Some(admitted) = take_fault(
+        state,
+        RequestKind::OdpsRest,
+        &request.path,
+        "odps",
+        OdpsError::new,
+    )
+    .await
+    else {
+        return Reply::Drop;
     };
+    let outcome = admitted
+        .and_then(|_| authenticate(state, request, relative_path))
+        .and_then(|()| serve_rest(state, request, relative_path));
     match outcome {
         Ok(mut reply) => {
             state.stats.request("odps", "ok");

@@ -19,7 +19,7 @@ use super::types::OdpsType;
 use super::{authenticate, find_table, parse_resource, OdpsError, Resource};
 use crate::faults::{FaultAction, RequestKind};
 use crate::http::{new_request_id, response, ChannelBody, Reply, SandboxRequest};
-use crate::server::{take_fault, FaultOutcome, State};
+use crate::server::{take_fault, State};
 
 /// Sessions live about 24 h on the service (odps-tunnel.md §3.2).
 const SESSION_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -106,19 +106,14 @@ pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     } else {
         RequestKind::TunnelSession
     };
-    let outcome = match take_fault(state, kind, &request.path).await {
-        FaultOutcome::Reply {
-            status,
-            code,
-            message,
-        } => Err(OdpsError::new(status, code, message)),
-        FaultOutcome::Drop => {
-            state.stats.request("tunnel", "fault:close");
-            return Reply::Drop;
-        }
-        FaultOutcome::Proceed(body_fault) => authenticate(state, request, &request.path)
-            .and_then(|()| serve(state, request, &request_id, body_fault)),
+    let Some(admitted) = take_fault(state, kind, &request.path, "tunnel", OdpsError::new).await
+    else {
+        return Reply::Drop;
     };
+    let outcome = admitted.and_then(|body_fault| {
+        authenticate(state, request, &request.path)
+            .and_then(|()| serve(state, request, &request_id, body_fault))
+    });
     match outcome {
         Ok(reply) => reply,
         Err(error) => {

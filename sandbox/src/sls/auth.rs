@@ -1,8 +1,9 @@
 //! Log Service request signatures: v1 (sls-putlogs.md §3) and v4 (§4).
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+use crate::http::join_query;
+use crate::signing::{hmac_sha1_base64, hmac_sha256, v4_signing_key};
 
 /// `hex(sha256(""))`, sent as the v4 payload hash of an empty (or unhashed) body.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -44,10 +45,7 @@ pub fn string_to_sign<'a>(
 
 /// `base64(HMAC-SHA1(secret, string_to_sign))`; the header is `LOG {akid}:{signature}`.
 pub fn signature(secret: &str, string_to_sign: &str) -> String {
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(string_to_sign.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    hmac_sha1_base64(secret.as_bytes(), string_to_sign)
 }
 
 /// The v4 canonical request (sls-putlogs.md §4): query values RFC 3986-encoded with `~`
@@ -65,16 +63,6 @@ pub fn v4_canonical_request<'a>(
         .map(|(k, v)| (k.as_str(), rfc3986_encode(v)))
         .collect();
     query.sort();
-    let query: Vec<String> = query
-        .into_iter()
-        .map(|(k, v)| {
-            if v.is_empty() {
-                k.to_string()
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect();
     let mut signed: Vec<(String, &str)> = headers
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), value.trim()))
@@ -90,7 +78,7 @@ pub fn v4_canonical_request<'a>(
     let signed_names: Vec<&str> = signed.iter().map(|(n, _)| n.as_str()).collect();
     format!(
         "{method}\n{path}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
-        query.join("&"),
+        join_query(query),
         signed_names.join(";")
     )
 }
@@ -108,21 +96,12 @@ pub fn signature_v4(
         "SLS4-HMAC-SHA256\n{log_date}\n{day}/{region}/sls/aliyun_v4_request\n{}",
         sha256_hex(canonical_request.as_bytes())
     );
-    let mut key = format!("aliyun_v4{secret}").into_bytes();
-    for part in [day, region, "sls", "aliyun_v4_request"] {
-        key = hmac_sha256(&key, part.as_bytes());
-    }
+    let key = v4_signing_key(secret, day, region, "sls");
     hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-fn hmac_sha256(key: &[u8], text: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(text);
-    mac.finalize().into_bytes().to_vec()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultAction, RequestKind};
 use crate::http::{new_request_id, response, Reply, ResponseBody, SandboxRequest};
-use crate::server::{take_fault, FaultOutcome, State};
+use crate::server::{take_fault, State};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,18 +99,19 @@ pub(crate) fn body_too_large() -> Response<ResponseBody> {
 
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
-    let outcome = match take_fault(state, RequestKind::PutLogs, &request.path).await {
-        FaultOutcome::Reply {
-            status,
-            code,
-            message,
-        } => Err(SlsError::new(status, code, message)),
-        FaultOutcome::Drop => {
-            state.stats.request("sls", "fault:close");
-            return Reply::Drop;
-        }
-        FaultOutcome::Proceed(fault) => putlogs::serve(state, request).map(|body| (body, fault)),
+    let Some(admitted) = take_fault(
+        state,
+        RequestKind::PutLogs,
+        &request.path,
+        "sls",
+        SlsError::new,
+    )
+    .await
+    else {
+        return Reply::Drop;
     };
+    let outcome =
+        admitted.and_then(|fault| putlogs::serve(state, request).map(|body| (body, fault)));
     match outcome {
         Ok((_, Some(FaultAction::DropReply))) => {
             state.stats.request("sls", "fault:drop_reply");

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use datax_sandbox::odps::auth as odps_auth;
+use datax_sandbox::odps::types::OdpsType;
 use datax_sandbox::sls::auth as sls_auth;
 use datax_sandbox::{Credential, Sandbox, SandboxConfig, SandboxHandle};
 use md5::{Digest, Md5};
@@ -58,6 +59,14 @@ pub fn test_config() -> SandboxConfig {
 
 pub fn start() -> SandboxHandle {
     Sandbox::start(test_config()).unwrap()
+}
+
+/// The column types of [`TABLE`], in order.
+pub fn detail_types() -> Vec<OdpsType> {
+    ["string", "bigint", "string", "double", "datetime", "string"]
+        .iter()
+        .map(|t| OdpsType::parse(t).unwrap())
+        .collect()
 }
 
 pub fn http_date(offset_secs: i64) -> String {
@@ -305,6 +314,20 @@ pub fn run_python(script: &str, args: &[&str]) {
         output.status
     );
     println!("{stdout}");
+}
+
+/// Runs `pyodps_read.py` against `sandbox`, with the test config for it to compare with.
+pub fn run_pyodps_read(sandbox: &SandboxHandle) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_json(dir.path(), "config.json", &test_config_json());
+    run_python(
+        "pyodps_read.py",
+        &[
+            config.to_str().unwrap(),
+            sandbox.odps_endpoint(),
+            sandbox.tunnel_endpoint(),
+        ],
+    );
 }
 
 pub fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> PathBuf {

@@ -14,6 +14,8 @@ import os
 import sys
 import urllib.request
 
+from checks import check, report
+
 sls_endpoint, project, logstore, access_id, access_key, sts_id, sts_key, sts_token = sys.argv[1:9]
 for name in ("NO_PROXY", "no_proxy"):
     os.environ.pop(name, None)
@@ -22,15 +24,6 @@ os.environ["HTTP_PROXY"] = os.environ["http_proxy"] = "http://" + sls_endpoint
 from aliyun.log import LogClient, LogException, LogItem, PutLogsRequest  # noqa: E402
 
 ENDPOINT = "cn-hangzhou.log.aliyuncs.com"
-checks = 0
-
-
-def check(condition, message):
-    global checks
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    checks += 1
 
 
 def stored_logs():
@@ -96,4 +89,4 @@ expect_error(lambda: client.put_logs(PutLogsRequest(project, "no_such_logstore",
 expect_error(lambda: client.put_logs(PutLogsRequest("no-such-project", logstore, "", "", items(0, 1))), "ProjectNotExist")
 check(stored_logs()["count"] == 119, "rejected requests stored nothing")
 
-print("aliyun-log: %d checks passed" % checks)
+report("aliyun-log")

@@ -15,6 +15,8 @@ import os
 import sys
 import time
 
+from checks import check, report
+
 os.environ["TZ"] = "UTC"  # DATETIME is an instant; compare in UTC.
 time.tzset()
 
@@ -29,16 +31,6 @@ config_path, odps_endpoint, tunnel_endpoint = sys.argv[1:4]
 config = json.load(open(config_path))
 credential = config["credentials"][0]
 access_id, access_key = credential["access_id"], credential["access_key"]
-
-checks = 0
-
-
-def check(condition, message):
-    global checks
-    if not condition:
-        print("FAIL:", message)
-        sys.exit(1)
-    checks += 1
 
 
 def parse_time(text):
@@ -228,4 +220,4 @@ expect_error(lambda: tunnel.create_download_session(table_name, partition_spec="
 session = tunnel.create_download_session(table_name, partition_spec=config["odps"]["projects"][0]["tables"][0]["partitions"][0]["spec"])
 expect_error(lambda: list(session.open_record_reader(0, session.count + 1)), "InvalidRowRange")
 
-print("pyodps: %d checks passed" % checks)
+report("pyodps")
