@@ -144,3 +144,30 @@ pub fn datax_job(reader: Value, writer: Value, setting: Value) -> Value {
         "job": {"setting": setting, "content": [{"reader": reader, "writer": writer}]}
     })
 }
+
+/// The sandbox with its example configuration (`sandbox/examples/sandbox.json`) on a free
+/// loopback port; it stops when dropped.
+pub fn start_sandbox() -> datax_sandbox::SandboxHandle {
+    datax_sandbox::Sandbox::start(datax_sandbox::SandboxConfig::example())
+        .expect("the sandbox starts")
+}
+
+/// A `--datasources` file's content pointing the `odps` and `sls` data sources of DataWorks
+/// jobs (the seed's) at the sandbox, with the example configuration's credentials.
+pub fn sandbox_data_sources(sandbox: &datax_sandbox::SandboxHandle) -> Value {
+    serde_json::json!({
+        "odps": {"type": "odps", "parameter": {
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "odpsServer": sandbox.odps_endpoint(),
+            "tunnelServer": sandbox.tunnel_endpoint(),
+        }},
+        "sls": {"type": "loghub", "parameter": {
+            "endpoint": sandbox.sls_endpoint(),
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "project": "datax-demo",
+            "logstore": "ak_biz_log",
+        }},
+    })
+}
