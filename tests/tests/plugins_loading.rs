@@ -18,6 +18,14 @@ fn refusal_lines(stdout: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The refusal lines about `file` (other libraries may sit next to the binary).
+fn refusals_of<'a>(stdout: &'a str, file: &str) -> Vec<&'a str> {
+    refusal_lines(stdout)
+        .into_iter()
+        .filter(|line| line.contains(file))
+        .collect()
+}
+
 #[test]
 fn plugins_next_to_the_binary_are_listed_with_kinds_and_names() {
     let run = Workspace::new().run(&["plugins"]);
