@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use datax_plugin_api::ffi::LogLevel;
 
 /// Runs DataX and DataWorks job files with reader/writer plugins loaded at run time.
 #[derive(Debug, Parser)]
@@ -17,9 +18,29 @@ pub struct Cli {
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     pub plugin_dirs: Vec<PathBuf>,
 
-    /// error, warn, info, debug or trace.
-    #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
-    pub log_level: String,
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = Verbosity::Info, global = true)]
+    pub log_level: Verbosity,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Verbosity {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<Verbosity> for LogLevel {
+    fn from(verbosity: Verbosity) -> Self {
+        match verbosity {
+            Verbosity::Error => LogLevel::Error,
+            Verbosity::Warn => LogLevel::Warn,
+            Verbosity::Info => LogLevel::Info,
+            Verbosity::Debug => LogLevel::Debug,
+            Verbosity::Trace => LogLevel::Trace,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,26 +7,12 @@ mod plugins;
 use std::process::ExitCode;
 
 use clap::Parser;
-use datax_plugin_api::ffi::LogLevel;
 
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = match cli.log_level.to_ascii_lowercase().as_str() {
-        "error" => LogLevel::Error,
-        "warn" => LogLevel::Warn,
-        "info" => LogLevel::Info,
-        "debug" => LogLevel::Debug,
-        "trace" => LogLevel::Trace,
-        other => {
-            eprintln!(
-                "datax: --log-level: unknown level '{other}' (error, warn, info, debug, trace)"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    logger::set_max_level(level);
+    logger::set_max_level(cli.log_level.into());
     let outcome = match cli.command {
         Some(Command::Run(args)) => commands::run(&args, &cli.plugin_dirs),
         None if cli.run.job.is_some() => commands::run(&cli.run, &cli.plugin_dirs),
