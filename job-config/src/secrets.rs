@@ -57,8 +57,13 @@ fn collect_secrets(value: &Value, found: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
+                // A value that only repeats its key (`"accessKey": "accessKey"`, as in DataX's
+                // documentation) is a placeholder: scrubbing it would mask the key's name too.
+                let placeholder = v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(key));
                 if is_secret_key(key) {
-                    collect_scalars(v, found);
+                    if !placeholder {
+                        collect_scalars(v, found);
+                    }
                 } else {
                     collect_secrets(v, found);
                 }

@@ -73,3 +73,15 @@ fn datax_mysql_password_is_found() {
     .unwrap();
     assert_eq!(secret_values(&loaded.job), vec!["root"]);
 }
+
+#[test]
+fn a_value_repeating_its_key_is_a_placeholder_not_a_secret() {
+    let loaded = load_job(&job_text("datax-odpsreader-doc.json"), &Params::new(), None).unwrap();
+    assert_eq!(loaded.job.reader.parameter["accessKey"], "accessKey");
+    let scrubber = Scrubber::for_job(&loaded.job);
+    assert_eq!(
+        scrubber.scrub(r#"{"accessKey":"*****","table":"t"}"#),
+        r#"{"accessKey":"*****","table":"t"}"#
+    );
+    assert!(!secret_values(&loaded.job).contains(&"accessKey".to_string()));
+}

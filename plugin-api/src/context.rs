@@ -64,10 +64,11 @@ impl RecordSender {
 
     pub fn flush(&mut self) -> Result<(), PluginError> {
         // Free what the writer handed back here, on the thread that allocated it, unless
-        // `send_with` will reuse it.
+        // `send_with` will reuse it (up to two batches' worth).
+        let spare_limit = 2 * self.limits.max_records as usize;
         while let ROption::RSome(batch) = self.host.reclaim() {
-            if self.reusing && self.spare.is_empty() {
-                self.spare = batch.records;
+            if self.reusing && self.spare.len() < spare_limit {
+                self.spare.extend(batch.records);
             }
         }
         if self.pending.is_empty() {

@@ -143,8 +143,8 @@ fn session_create_reload_and_data() {
     assert_eq!(rows[3][0], Value::Bytes(b"ak_1003".to_vec()));
     assert_eq!(rows[3][1], Value::Int(20161226003));
     assert_eq!(rows[3][3], Value::Double(4.75));
-    // 2016-12-26 10:03:00 UTC in milliseconds.
-    assert_eq!(rows[3][4], Value::Datetime(1_482_746_580_000));
+    // 2016-12-26 10:03:00+08:00 (the example's literal) in milliseconds.
+    assert_eq!(rows[3][4], Value::Datetime(1_482_717_780_000));
     assert_eq!(rows[3][5], Value::Bytes(b"2016_12_26 10:03:00".to_vec()));
 
     // Field numbers follow the requested column list.

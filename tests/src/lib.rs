@@ -159,6 +159,7 @@ pub fn sandbox_data_sources(sandbox: &datax_sandbox::SandboxHandle) -> Value {
         "odps": {"type": "odps", "parameter": {
             "accessId": "sandbox-access-id",
             "accessKey": "sandbox-access-key",
+            "project": "aliyun_account",
             "odpsServer": sandbox.odps_endpoint(),
             "tunnelServer": sandbox.tunnel_endpoint(),
         }},

@@ -1,0 +1,20 @@
+//! odpsreader: reads MaxCompute (ODPS) tables through the tunnel download service, as
+//! DataX's odpsreader does (datax-engine.md §7), speaking the wire protocol of
+//! odps-tunnel.md.
+
+mod auth;
+mod client;
+mod codec;
+mod columns;
+mod config;
+mod partition;
+mod query;
+mod reader;
+mod schema;
+mod xml;
+
+datax_plugin_api::export_plugin! {
+    name: "odps",
+    description: "odpsreader: reads MaxCompute tables and partitions through the tunnel",
+    reader: reader::OdpsReaderJob,
+}

@@ -197,6 +197,7 @@ impl DataConfig {
 }
 
 /// Reads one literal cell. Times without an offset are taken as UTC: `"2016-12-26 10:00:00"`,
+/// `"2016-12-26 10:00:00+08:00"`,
 /// `"2016-12-26 10:00:00.123456789"` and `"2016-12-26"`; DATETIME also takes epoch
 /// milliseconds and DATE epoch days as numbers.
 pub fn value_from_json(json: &Json, odps_type: &OdpsType) -> Result<Value, String> {
@@ -288,16 +289,41 @@ pub fn value_from_json(json: &Json, odps_type: &OdpsType) -> Result<Value, Strin
     })
 }
 
-/// Parses a UTC wall-clock time into floored epoch seconds and nanoseconds.
+/// Parses a wall-clock time into floored epoch seconds and nanoseconds: UTC unless it ends
+/// with an offset (`"2016-12-26 10:00:00+08:00"`, a MaxCompute project's usual zone).
 fn parse_utc_time(text: &str) -> Option<(i64, i32)> {
     let text = text.trim();
-    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        })
-        .ok()?
-        .and_utc();
+    let with_offset = ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%:z"]
+        .iter()
+        .find_map(|format| chrono::DateTime::parse_from_str(text, format).ok())
+        .map(|time| time.to_utc());
+    let parsed = match with_offset {
+        Some(utc) => utc,
+        None => chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            })
+            .ok()?
+            .and_utc(),
+    };
     Some((parsed.timestamp(), parsed.timestamp_subsec_nanos() as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_times_are_utc_unless_they_carry_an_offset() {
+        assert_eq!(
+            parse_utc_time("2016-12-26 10:00:00"),
+            Some((1_482_746_400, 0))
+        );
+        assert_eq!(
+            parse_utc_time("2016-12-26 10:00:00.5+08:00"),
+            Some((1_482_746_400 - 8 * 3600, 500_000_000))
+        );
+    }
 }

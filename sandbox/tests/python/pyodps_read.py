@@ -34,7 +34,14 @@ access_id, access_key = credential["access_id"], credential["access_key"]
 
 
 def parse_time(text):
+    """A config literal as naive UTC: UTC unless it ends with an offset like +08:00."""
     text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z"):
+        try:
+            parsed = datetime.datetime.strptime(text, fmt)
+            return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.datetime.strptime(text, fmt)

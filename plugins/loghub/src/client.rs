@@ -1,0 +1,620 @@
+//! PutLogs over HTTP: one signed request per attempt (sls-putlogs.md §0), and the retry policy
+//! of sls-putlogs.md §8.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use datax_plugin_api::{ErrorKind, PluginError};
+
+use reqwest::blocking::Client;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
+};
+
+use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
+use crate::codec::{compress_lz4, LogBatch};
+use crate::config::WriterConfig;
+
+const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
+const API_VERSION: &str = "0.6.0";
+
+/// Why one PutLogs attempt failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutError {
+    /// The service answered with an error. A body that is not the service's JSON (a proxy's
+    /// page) has the code `BadResponse` (sls-putlogs.md §7).
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    /// No answer: could not connect, timed out, or the connection closed.
+    Transport(String),
+}
+
+impl std::fmt::Display for PutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PutError::Service {
+                status,
+                code,
+                message,
+                request_id,
+            } => {
+                write!(f, "{code} (HTTP {status}): {message}")?;
+                if !request_id.is_empty() {
+                    write!(f, " (request id {request_id})")?;
+                }
+                Ok(())
+            }
+            PutError::Transport(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+/// What to do after a failed attempt (sls-putlogs.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Network trouble or a busy server: back off and send again.
+    Backoff,
+    /// Over the write quota: back off longer.
+    Quota,
+    /// `RequestTimeExpired`: a fresh Date may fix it once; a second time the clock is wrong.
+    ClockSkew,
+    /// `PostBodyTooLarge`: send the batch in halves.
+    Split,
+    /// Credentials, names or the request itself are wrong: retrying cannot help.
+    Fail,
+}
+
+pub fn classify(error: &PutError) -> Retry {
+    let (status, code) = match error {
+        PutError::Transport(_) => return Retry::Backoff,
+        PutError::Service { status, code, .. } => (*status, code.as_str()),
+    };
+    match code {
+        "WriteQuotaExceed" | "ShardWriteQuotaExceed" | "ExceedQuota" => Retry::Quota,
+        "RequestTimeExpired" => Retry::ClockSkew,
+        "PostBodyTooLarge" => Retry::Split,
+        "ServerBusy" | "InternalServerError" | "RequestTimeout" => Retry::Backoff,
+        _ if status == 429 || (500..=504).contains(&status) => Retry::Backoff,
+        _ => Retry::Fail,
+    }
+}
+
+/// Attempts per batch: about half a minute of backoff before giving up on a busy service.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The wait before attempt `attempt + 1` (1-based `attempt`): exponential from `floor`,
+/// capped at `cap`, with up to 25 % jitter so that channels do not retry in step.
+pub fn backoff(retry: Retry, attempt: u32) -> Duration {
+    let (floor_ms, cap_ms) = match retry {
+        Retry::Quota => (500u64, 10_000u64),
+        _ => (200, 5_000),
+    };
+    let base = floor_ms
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
+        .min(cap_ms);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(base + base * u64::from(nanos % 250) / 1000)
+}
+
+/// A shard's hash range, from ListShards (sls-putlogs.md §2.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    pub begin_key: String,
+    pub end_key: String,
+}
+
+pub struct LoghubClient {
+    http: Client,
+    base_url: String,
+    /// `/logstores/{logstore}`.
+    logstore_path: String,
+    host_header: Option<HeaderValue>,
+    credentials: Credentials,
+}
+
+/// A request body: the lz4 bytes sent and the size of the protobuf they hold.
+struct Body<'a> {
+    compressed: &'a [u8],
+    raw_size: usize,
+}
+
+impl LoghubClient {
+    pub fn new(config: &WriterConfig) -> Result<Self, String> {
+        let http = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
+        let host_header = match &config.endpoint.host_header {
+            Some(host) => Some(
+                HeaderValue::from_str(host)
+                    .map_err(|_| format!("\"{host}\" is not a valid Host header"))?,
+            ),
+            None => None,
+        };
+        Ok(LoghubClient {
+            http,
+            base_url: config.endpoint.base_url.clone(),
+            logstore_path: format!("/logstores/{}", config.logstore),
+            host_header,
+            credentials: config.credentials.clone(),
+        })
+    }
+
+    /// One PutLogs of an lz4-compressed LogGroup whose protobuf is `raw_size` bytes, to the
+    /// shard holding `route_key` or load-balanced. Returns the request id.
+    pub fn put_logs(
+        &self,
+        compressed: &[u8],
+        raw_size: usize,
+        route_key: Option<&str>,
+    ) -> Result<String, PutError> {
+        let body = Body {
+            compressed,
+            raw_size,
+        };
+        let (request_id, _) = match route_key {
+            Some(key) => self.call(
+                "POST",
+                &format!("{}/shards/route", self.logstore_path),
+                &[("key", key)],
+                Some(body),
+            )?,
+            None => self.call(
+                "POST",
+                &format!("{}/shards/lb", self.logstore_path),
+                &[],
+                Some(body),
+            )?,
+        };
+        Ok(request_id)
+    }
+
+    /// The logstore's writable shards.
+    pub fn list_shards(&self) -> Result<Vec<Shard>, PutError> {
+        let path = format!("{}/shards", self.logstore_path);
+        let (request_id, text) = self.call("GET", &path, &[], None)?;
+        let bad = |what: &str| PutError::Service {
+            status: 200,
+            code: "BadResponse".to_string(),
+            message: format!("ListShards: {what}"),
+            request_id: request_id.clone(),
+        };
+        let listed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|_| bad("the answer is not JSON"))?;
+        let shards: Vec<Shard> = listed
+            .as_array()
+            .ok_or_else(|| bad("the answer is not a list"))?
+            .iter()
+            .filter(|shard| shard["status"].as_str().unwrap_or("readwrite") == "readwrite")
+            .filter_map(|shard| {
+                Some(Shard {
+                    begin_key: shard["inclusiveBeginKey"].as_str()?.to_ascii_lowercase(),
+                    end_key: shard["exclusiveEndKey"].as_str()?.to_ascii_lowercase(),
+                })
+            })
+            .collect();
+        if shards.is_empty() {
+            return Err(bad("no writable shard"));
+        }
+        Ok(shards)
+    }
+
+    /// One signed request (sls-putlogs.md §0, §3); the request id and the answer's body.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Body<'_>>,
+    ) -> Result<(String, String), PutError> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let (md5, content_type, raw_size) = match &body {
+            Some(body) => (
+                content_md5(body.compressed),
+                CONTENT_TYPE_PROTOBUF,
+                body.raw_size,
+            ),
+            None => (String::new(), "", 0),
+        };
+        let raw_size = raw_size.to_string();
+        let mut log_headers = vec![
+            ("x-log-apiversion", API_VERSION),
+            ("x-log-bodyrawsize", raw_size.as_str()),
+            ("x-log-signaturemethod", "hmac-sha1"),
+        ];
+        if body.is_some() {
+            log_headers.push(("x-log-compresstype", "lz4"));
+        }
+        if let Some(token) = &self.credentials.security_token {
+            log_headers.push(("x-acs-security-token", token.as_str()));
+        }
+        let signed = SignedRequest {
+            method,
+            content_md5: &md5,
+            content_type,
+            date: &date,
+            path,
+            query,
+        };
+        let authorization = authorization(&self.credentials, &signed, &log_headers);
+
+        let mut headers = HeaderMap::new();
+        let value = |text: &str| {
+            HeaderValue::from_str(text)
+                .map_err(|_| PutError::Transport("a header value is not valid text".to_string()))
+        };
+        if body.is_some() {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(CONTENT_TYPE_PROTOBUF),
+            );
+            headers.insert("content-md5", value(&md5)?);
+        }
+        headers.insert(DATE, value(&date)?);
+        headers.insert(AUTHORIZATION, value(&authorization)?);
+        for (name, text) in &log_headers {
+            headers.insert(HeaderName::from_static(name), value(text)?);
+        }
+        if let Some(host) = &self.host_header {
+            headers.insert(HOST, host.clone());
+        }
+        // Query values are hex keys: nothing to escape.
+        let query_text: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut url = format!("{}{path}", self.base_url);
+        if !query_text.is_empty() {
+            url.push('?');
+            url.push_str(&query_text.join("&"));
+        }
+        let request = match body {
+            Some(body) => self.http.post(url).body(body.compressed.to_vec()),
+            // The service wants a Content-Length even on a GET (411 without it).
+            None => self.http.get(url).header(CONTENT_LENGTH, "0"),
+        };
+        let response = request
+            .headers(headers)
+            .send()
+            .map_err(|error| PutError::Transport(describe_transport(&error)))?;
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get("x-log-requestid")
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = response.text().unwrap_or_default();
+        if status == 200 {
+            return Ok((request_id, text));
+        }
+        Err(service_error(status, &text, request_id))
+    }
+}
+
+/// The shard whose `[begin, end)` holds `hash` (lowercase hex), else the first, as DataX.
+pub fn shard_for(shards: &[Shard], hash: &str) -> usize {
+    shards
+        .iter()
+        .position(|shard| shard.begin_key.as_str() <= hash && hash < shard.end_key.as_str())
+        .unwrap_or(0)
+}
+
+/// A transport error with its causes: reqwest's own text is often just "error sending request".
+fn describe_transport(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "the connection failed".to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn service_error(status: u16, body: &str, request_id: String) -> PutError {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|json| json.get(name))
+            .and_then(|value| value.as_str())
+            .map(str::to_string)
+    };
+    match field("errorCode") {
+        Some(code) => PutError::Service {
+            status,
+            code,
+            message: field("errorMessage").unwrap_or_default(),
+            request_id,
+        },
+        None => PutError::Service {
+            status,
+            code: "BadResponse".to_string(),
+            message: body
+                .chars()
+                .take(200)
+                .collect::<String>()
+                .trim()
+                .to_string(),
+            request_id,
+        },
+    }
+}
+
+/// Sleeps `duration`, waking early (false) when `cancelled` is set.
+fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
+    let until = Instant::now() + duration;
+    loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Sends batches of logs as PutLogs requests, retrying as sls-putlogs.md §8 says. Runs on
+/// the task's sending thread, so that the next batch is encoded while this one travels.
+pub struct Shipper {
+    client: LoghubClient,
+    /// Topic and source, written after the logs of every group.
+    trailer: Vec<u8>,
+    /// `logstore L of project P at URL`, for messages.
+    target: String,
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
+    /// Logs the service accepted.
+    pub sent: u64,
+}
+
+impl Shipper {
+    pub fn new(config: &WriterConfig, trailer: Vec<u8>) -> Result<Self, String> {
+        Ok(Shipper {
+            client: LoghubClient::new(config)?,
+            trailer,
+            target: format!(
+                "logstore {} of project {} at {}",
+                config.logstore, config.project, config.endpoint.base_url
+            ),
+            raw: Vec::new(),
+            compressed: Vec::new(),
+            sent: 0,
+        })
+    }
+
+    /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
+    pub fn list_shards(&self) -> Result<Vec<Shard>, PluginError> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            let error = match self.client.list_shards() {
+                Ok(shards) => return Ok(shards),
+                Err(error) => error,
+            };
+            let retry = classify(&error);
+            if attempt < ATTEMPTS && matches!(retry, Retry::Backoff | Retry::Quota) {
+                std::thread::sleep(backoff(retry, attempt));
+                attempt += 1;
+                continue;
+            }
+            let mut failure = self.failure(&error, retry, attempt);
+            failure.message = failure.message.replacen("PutLogs", "ListShards", 1).into();
+            return Err(failure);
+        }
+    }
+
+    /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
+    /// stops retrying once `cancelled` is set.
+    pub fn ship(
+        &mut self,
+        batch: &LogBatch,
+        route_key: Option<&str>,
+        cancelled: &AtomicBool,
+    ) -> Result<(), PluginError> {
+        self.send(batch, 0..batch.len(), route_key, cancelled)
+    }
+
+    fn send(
+        &mut self,
+        batch: &LogBatch,
+        range: Range<usize>,
+        route_key: Option<&str>,
+        cancelled: &AtomicBool,
+    ) -> Result<(), PluginError> {
+        batch.encode_group(range.clone(), &self.trailer, &mut self.raw);
+        compress_lz4(&self.raw, &mut self.compressed);
+        let mut clock_retried = false;
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .client
+                .put_logs(&self.compressed, self.raw.len(), route_key)
+            {
+                Ok(request_id) => {
+                    datax_plugin_api::log::debug(format!(
+                        "PutLogs: {} logs, request id {request_id}",
+                        range.len()
+                    ));
+                    self.sent += range.len() as u64;
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let retry = classify(&error);
+            match retry {
+                Retry::Split if range.len() > 1 => {
+                    let middle = range.start + range.len() / 2;
+                    datax_plugin_api::log::warn(format!(
+                        "{error}; sending the {} logs in two requests",
+                        range.len()
+                    ));
+                    self.send(batch, range.start..middle, route_key, cancelled)?;
+                    return self.send(batch, middle..range.end, route_key, cancelled);
+                }
+                Retry::ClockSkew if !clock_retried => clock_retried = true,
+                Retry::Backoff | Retry::Quota if attempt < MAX_ATTEMPTS => {
+                    let wait = backoff(retry, attempt);
+                    datax_plugin_api::log::warn(format!(
+                        "PutLogs attempt {attempt} of {MAX_ATTEMPTS} failed: {error}; \
+                         retrying in {} ms",
+                        wait.as_millis()
+                    ));
+                    if !sleep_unless_cancelled(wait, cancelled) {
+                        return Err(PluginError::new(
+                            ErrorKind::CANCELLED,
+                            "stopped while retrying PutLogs",
+                        ));
+                    }
+                }
+                _ => return Err(self.failure(&error, retry, attempt)),
+            }
+            attempt += 1;
+        }
+    }
+
+    fn failure(&self, error: &PutError, retry: Retry, attempts: u32) -> PluginError {
+        let after = if attempts > 1 {
+            format!(" after {attempts} attempts")
+        } else {
+            String::new()
+        };
+        let mut message = format!("PutLogs to {} failed{after}: {error}", self.target);
+        let kind = match error {
+            PutError::Transport(_) => ErrorKind::CONNECT,
+            PutError::Service { status, code, .. } => {
+                if code == "SignatureNotMatch" {
+                    message.push_str("; check accessId and accessKey");
+                } else if retry == Retry::ClockSkew {
+                    message.push_str("; this machine's clock is more than 15 minutes off");
+                } else if retry == Retry::Split {
+                    message.push_str("; one log is larger than Log Service accepts");
+                }
+                if *status == 401 || code == "SignatureNotMatch" || code == "Unauthorized" {
+                    ErrorKind::AUTH
+                } else {
+                    ErrorKind::IO
+                }
+            }
+        };
+        PluginError::new(kind, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(status: u16, code: &str) -> PutError {
+        PutError::Service {
+            status,
+            code: code.to_string(),
+            message: String::new(),
+            request_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_retry_table_of_the_spec() {
+        assert_eq!(
+            classify(&PutError::Transport("reset".into())),
+            Retry::Backoff
+        );
+        for (status, code) in [
+            (500, "InternalServerError"),
+            (503, "ServerBusy"),
+            (502, "BadResponse"),
+            (504, "BadResponse"),
+            (429, "TooManyRequests"),
+        ] {
+            assert_eq!(classify(&service(status, code)), Retry::Backoff, "{code}");
+        }
+        assert_eq!(classify(&service(403, "WriteQuotaExceed")), Retry::Quota);
+        assert_eq!(
+            classify(&service(403, "ShardWriteQuotaExceed")),
+            Retry::Quota
+        );
+        assert_eq!(
+            classify(&service(400, "RequestTimeExpired")),
+            Retry::ClockSkew
+        );
+        assert_eq!(classify(&service(400, "PostBodyTooLarge")), Retry::Split);
+        for (status, code) in [
+            (401, "SignatureNotMatch"),
+            (401, "Unauthorized"),
+            (403, "Unauthorized"),
+            (404, "LogStoreNotExist"),
+            (404, "ProjectNotExist"),
+            (400, "PostBodyInvalid"),
+            (400, "MissAccessKeyId"),
+        ] {
+            assert_eq!(classify(&service(status, code)), Retry::Fail, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_hash_finds_its_shard_or_the_first() {
+        let shard = |begin: &str, end: &str| Shard {
+            begin_key: begin.to_string(),
+            end_key: end.to_string(),
+        };
+        let shards = [
+            shard(
+                "00000000000000000000000000000000",
+                "80000000000000000000000000000000",
+            ),
+            shard(
+                "80000000000000000000000000000000",
+                "ffffffffffffffffffffffffffffffff",
+            ),
+        ];
+        assert_eq!(shard_for(&shards, "7fffffffffffffffffffffffffffffff"), 0);
+        assert_eq!(shard_for(&shards, "80000000000000000000000000000000"), 1);
+        assert_eq!(shard_for(&shards, "ffffffffffffffffffffffffffffffff"), 0);
+    }
+
+    #[test]
+    fn backoff_grows_to_a_cap_with_bounded_jitter() {
+        let first = backoff(Retry::Backoff, 1);
+        assert!(first >= Duration::from_millis(200) && first < Duration::from_millis(250));
+        let late = backoff(Retry::Backoff, 30);
+        assert!(late >= Duration::from_secs(5) && late < Duration::from_millis(6250));
+        assert!(backoff(Retry::Quota, 1) >= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn error_bodies_are_read_as_the_service_writes_them() {
+        let error = service_error(
+            401,
+            r#"{"errorCode": "SignatureNotMatch", "errorMessage": "Signature abc not matched."}"#,
+            "5E9576DB0EEB03B494BF86A8".into(),
+        );
+        assert_eq!(
+            error.to_string(),
+            "SignatureNotMatch (HTTP 401): Signature abc not matched. \
+             (request id 5E9576DB0EEB03B494BF86A8)"
+        );
+        let error = service_error(502, "<html>Bad Gateway</html>", String::new());
+        assert_eq!(classify(&error), Retry::Backoff);
+        assert_eq!(
+            error.to_string(),
+            "BadResponse (HTTP 502): <html>Bad Gateway</html>"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! `timeFormat`: how the time column's text becomes the log time. Three styles occur in real
+//! jobs (datax-semantics.md §8): Java `yyyy-MM-dd HH:mm:ss` (DataX), strftime
+//! `%Y-%m-%d %H:%M:%S` (DataWorks' table) and MySQL `%Y_%m_%d %H:%i:%S` (the seed, `%i` =
+//! minutes); plus `bigint`, epoch seconds (datax-engine.md §8.2). All compile to chrono items.
+
+use chrono::format::{parse, Item, ParseErrorKind, Parsed, StrftimeItems};
+use chrono::NaiveDateTime;
+
+/// DataX's default time zone, GMT+8: times without an offset are read in it.
+pub const DEFAULT_OFFSET_SECONDS: i64 = 8 * 3600;
+
+#[derive(Debug, Clone)]
+pub enum TimeFormat {
+    /// `bigint`: the text is a count of seconds since the epoch.
+    EpochSeconds,
+    Pattern(Vec<Item<'static>>),
+}
+
+impl TimeFormat {
+    /// Errors say what in the pattern is not understood.
+    pub fn compile(format: &str) -> Result<Self, String> {
+        let format = format.trim();
+        if format.eq_ignore_ascii_case("bigint") {
+            return Ok(TimeFormat::EpochSeconds);
+        }
+        let strftime = if format.contains('%') {
+            if format.contains("%i") {
+                from_mysql(format)?
+            } else {
+                format.to_string()
+            }
+        } else {
+            from_java(format)?
+        };
+        let items = StrftimeItems::new(&strftime)
+            .parse_to_owned()
+            .map_err(|_| format!("\"{format}\" is not a pattern chrono can read"))?;
+        if items.iter().any(|item| matches!(item, Item::Error)) {
+            return Err(format!("\"{format}\" has an unknown %-directive"));
+        }
+        Ok(TimeFormat::Pattern(items))
+    }
+
+    /// Seconds since the epoch of `text`. Like Java's `SimpleDateFormat.parse` it reads a
+    /// prefix (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); fields the pattern
+    /// lacks take their start values (midnight, the 1st, 1970).
+    pub fn parse_seconds(&self, text: &str) -> Option<i64> {
+        let text = text.trim();
+        let items = match self {
+            TimeFormat::EpochSeconds => return text.parse().ok(),
+            TimeFormat::Pattern(items) => items,
+        };
+        let mut parsed = Parsed::new();
+        match parse(&mut parsed, text, items.iter()) {
+            Ok(()) => {}
+            Err(error) if error.kind() == ParseErrorKind::TooLong => {}
+            Err(_) => return None,
+        }
+        if let Some(timestamp) = parsed.timestamp() {
+            return Some(timestamp);
+        }
+        if parsed.year().is_none() && parsed.year_mod_100().is_none() {
+            parsed.set_year(1970).ok()?;
+        }
+        if parsed.month().is_none() {
+            parsed.set_month(1).ok()?;
+        }
+        if parsed.day().is_none() {
+            parsed.set_day(1).ok()?;
+        }
+        if parsed.hour_div_12().is_none() && parsed.hour_mod_12().is_none() {
+            parsed.set_hour(0).ok()?;
+        }
+        if parsed.minute().is_none() {
+            parsed.set_minute(0).ok()?;
+        }
+        let local: NaiveDateTime = parsed
+            .to_naive_date()
+            .ok()?
+            .and_time(parsed.to_naive_time().ok()?);
+        let offset = parsed.offset().map_or(DEFAULT_OFFSET_SECONDS, i64::from);
+        Some(local.and_utc().timestamp() - offset)
+    }
+}
+
+/// A Java `SimpleDateFormat` pattern as strftime: letter runs are fields, `'…'` is literal.
+fn from_java(pattern: &str) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // `''` is a quote; otherwise literal text up to the closing quote.
+            if chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&q| q == '\'')
+                .map(|p| i + 1 + p)
+                .ok_or_else(|| format!("\"{pattern}\" has an unclosed quote"))?;
+            for &literal in &chars[i + 1..end] {
+                push_literal(&mut out, literal);
+            }
+            i = end + 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            push_literal(&mut out, c);
+            i += 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        let directive = match (c, run) {
+            ('y', 2) => "%y",
+            ('y', _) => "%Y",
+            ('M', 1 | 2) => "%m",
+            ('M', 3) => "%b",
+            ('M', _) => "%B",
+            ('d', _) => "%d",
+            ('H' | 'k', _) => "%H",
+            ('h' | 'K', _) => "%I",
+            ('m', _) => "%M",
+            ('s', _) => "%S",
+            ('S', 3) => "%3f",
+            ('a', _) => "%p",
+            ('E', 1..=3) => "%a",
+            ('E', _) => "%A",
+            ('Z', _) => "%z",
+            ('X', _) => "%:z",
+            _ => {
+                return Err(format!(
+                    "\"{pattern}\": the letter run \"{}\" is not supported",
+                    chars[i..i + run].iter().collect::<String>()
+                ))
+            }
+        };
+        out.push_str(directive);
+        i += run;
+    }
+    Ok(out)
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c == '%' {
+        out.push_str("%%");
+    } else {
+        out.push(c);
+    }
+}
+
+/// A MySQL `DATE_FORMAT` pattern as strftime: `%i` minutes, `%s` seconds, `%M` month name.
+fn from_mysql(pattern: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(code) = chars.next() else {
+            return Err(format!("\"{pattern}\" ends with a lone %"));
+        };
+        let directive = match code {
+            'Y' | 'y' | 'm' | 'd' | 'e' | 'H' | 'k' | 'l' | 'p' | 'j' | 'a' | 'b' | 'S' => {
+                out.push('%');
+                out.push(code);
+                continue;
+            }
+            'i' => "%M",
+            's' => "%S",
+            'M' => "%B",
+            'W' => "%A",
+            'c' => "%m",
+            'h' | 'I' => "%I",
+            'T' => "%H:%M:%S",
+            'r' => "%I:%M:%S %p",
+            'f' => "%6f",
+            '%' => "%%",
+            other => return Err(format!("\"{pattern}\": %{other} is not supported")),
+        };
+        out.push_str(directive);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2016-12-26 10:01:02 in GMT+8.
+    const SECONDS: i64 = 1_482_717_662;
+
+    fn seconds(format: &str, text: &str) -> Option<i64> {
+        TimeFormat::compile(format).unwrap().parse_seconds(text)
+    }
+
+    #[test]
+    fn the_three_styles_read_the_same_instant_in_gmt_plus_8() {
+        assert_eq!(
+            seconds("yyyy-MM-dd HH:mm:ss", "2016-12-26 10:01:02"),
+            Some(SECONDS)
+        );
+        assert_eq!(
+            seconds("%Y_%m_%d %H:%M:%S", "2016_12_26 10:01:02"),
+            Some(SECONDS)
+        );
+        assert_eq!(
+            seconds("%Y_%m_%d %H:%i:%S", "2016_12_26 10:01:02"),
+            Some(SECONDS)
+        );
+        assert_eq!(seconds("%Y%m%d%H%i%s", "20161226100102"), Some(SECONDS));
+    }
+
+    #[test]
+    fn bigint_is_epoch_seconds() {
+        assert_eq!(seconds("bigint", " 1482717662 "), Some(SECONDS));
+        assert_eq!(seconds("BIGINT", "1.5"), None);
+    }
+
+    #[test]
+    fn java_patterns_read_a_prefix_and_default_missing_fields() {
+        assert_eq!(
+            seconds("yyyy-MM-dd HH:mm:ss", "2016-12-26 10:01:02.345"),
+            Some(SECONDS)
+        );
+        assert_eq!(seconds("yyyyMMdd", "20161226"), Some(SECONDS - 36_062));
+        assert_eq!(
+            seconds("yyyy-MM-dd'T'HH:mm:ssXXX", "2016-12-26T02:01:02+00:00"),
+            Some(SECONDS)
+        );
+        assert_eq!(
+            seconds("dd/MMM/yyyy:HH:mm:ss Z", "26/Dec/2016:10:01:02 +0800"),
+            Some(SECONDS)
+        );
+    }
+
+    #[test]
+    fn text_that_does_not_match_is_none() {
+        assert_eq!(seconds("yyyy-MM-dd HH:mm:ss", "not a time"), None);
+        assert_eq!(seconds("%Y_%m_%d %H:%i:%S", "2016-12-26 10:01:02"), None);
+        assert_eq!(seconds("yyyy-MM-dd", ""), None);
+        assert_eq!(seconds("yyyy-MM-dd HH:mm:ss", "2016-13-26 10:01:02"), None);
+    }
+
+    #[test]
+    fn unsupported_patterns_are_errors_naming_the_part() {
+        let error = TimeFormat::compile("yyyy-MM-dd G").unwrap_err();
+        assert!(error.contains("\"G\""), "{error}");
+        let error = TimeFormat::compile("%Y %D %i").unwrap_err();
+        assert!(error.contains("%D"), "{error}");
+        assert!(TimeFormat::compile("%Y-%Q").is_err());
+        assert!(TimeFormat::compile("yyyy-'MM").is_err());
+    }
+}

@@ -1,0 +1,619 @@
+//! loghubwriter end to end: the real `datax` binary and plugin libraries write into the
+//! sandbox's Log Service over loopback, and the stored logs are read back
+//! (datax-engine.md §8, datax-semantics.md §9.6, sls-putlogs.md §8).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, start_sandbox, Run, Workspace};
+use datax_sandbox::{
+    Credential, FaultAction, FaultRule, FaultTarget, Sandbox, SandboxConfig, SandboxHandle,
+    StoredLog,
+};
+use serde_json::{json, Value};
+
+const PROJECT: &str = "datax-demo";
+const LOGSTORE: &str = "ak_biz_log";
+const SECRET: &str = "sandbox-access-key";
+
+/// A loghubwriter pointed at the sandbox, with `extra` keys added or replaced.
+fn loghub_writer(sandbox: &SandboxHandle, extra: Value) -> Value {
+    let mut parameter = json!({
+        "endpoint": sandbox.sls_endpoint(),
+        "accessId": "sandbox-access-id",
+        "accessKey": SECRET,
+        "project": PROJECT,
+        "logstore": LOGSTORE,
+    });
+    for (key, value) in extra.as_object().expect("extra is an object") {
+        parameter[key] = value.clone();
+    }
+    json!({"name": "loghubwriter", "parameter": parameter})
+}
+
+fn stream_reader(columns: Value, records_per_task: u64) -> Value {
+    json!({"name": "streamreader", "parameter": {
+        "column": columns, "sliceRecordCount": records_per_task,
+    }})
+}
+
+/// Runs a DataX-shape job, with the report in `report.json` and dirty records in
+/// `dirty.jsonl`.
+fn run(workspace: &Workspace, reader: Value, writer: Value, setting: Value) -> Run {
+    let job = workspace.write_json("job.json", &datax_job(reader, writer, setting));
+    workspace.run(&[
+        job.to_str().unwrap(),
+        "--report-json",
+        "report.json",
+        "--dirty-file",
+        "dirty.jsonl",
+    ])
+}
+
+fn stored(sandbox: &SandboxHandle) -> Vec<StoredLog> {
+    sandbox.logs(PROJECT, LOGSTORE)
+}
+
+/// How many times each value of content `key` was stored.
+fn occurrences(logs: &[StoredLog], key: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for log in logs {
+        let value = log.get(key).expect("every log has the key").to_string();
+        *counts.entry(value).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A fault for the next `count` PutLogs requests.
+fn next_puts(count: u64, action: FaultAction) -> FaultRule {
+    FaultRule {
+        target: FaultTarget::Sls,
+        path_contains: None,
+        action,
+        count: Some(count),
+        probability: None,
+        seed: 0,
+    }
+}
+
+fn error(status: u16, code: &str) -> FaultAction {
+    FaultAction::Error {
+        status,
+        code: code.to_string(),
+        message: format!("injected {code}"),
+    }
+}
+
+/// Records numbered 0, 1, 2, … in column `id`, so that losses and duplicates show.
+fn numbered_columns() -> Value {
+    json!([
+        {"type": "long", "incr": "0,1"},
+        {"type": "string", "value": "payload"},
+    ])
+}
+
+#[test]
+fn every_column_kind_arrives_as_datax_text() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let columns = json!([
+        {"type": "string", "value": "日志 DataX"},
+        {"type": "long", "value": -1724154616370i64},
+        {"type": "double", "value": "100"},
+        {"type": "double", "value": "0.0000001"},
+        {"type": "date", "value": "2024-01-01 08:30:00"},
+        {"type": "bool", "value": false},
+        {"type": "bytes", "value": "TestRawData"},
+        {"type": "string", "value": ""},
+    ]);
+    let names = json!(["s", "l", "d1", "d2", "dt", "b", "raw", "empty"]);
+    let before = now();
+    run(
+        &workspace,
+        stream_reader(columns, 3),
+        loghub_writer(
+            &sandbox,
+            json!({"column": names, "topic": "biz", "source": "etl-1"}),
+        ),
+        json!({"speed": {"channel": 1}}),
+    )
+    .assert_success();
+
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 3);
+    let expected: BTreeMap<String, String> = [
+        ("s", "日志 DataX"),
+        ("l", "-1724154616370"),
+        ("d1", "100.0"),
+        ("d2", "0.0000001"),
+        ("dt", "2024-01-01 08:30:00"),
+        ("b", "false"),
+        ("raw", "TestRawData"),
+        ("empty", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for log in &logs {
+        assert_eq!(log.contents, expected);
+        assert_eq!(log.topic, "biz");
+        assert_eq!(log.source, "etl-1");
+        // No time column: the time the log was sent.
+        assert!((before..=now() + 1).contains(&log.time), "{}", log.time);
+    }
+    let report = workspace.read_json("report.json");
+    assert_eq!(report["records_written"], 3);
+}
+
+fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32
+}
+
+#[test]
+fn the_log_time_comes_from_the_time_column_in_each_format_style() {
+    // 2016-12-26 10:01:02 in GMT+8, DataX's default zone.
+    let expected_time = 1_482_717_662u32;
+    let cases = [
+        ("2016-12-26 10:01:02", "yyyy-MM-dd HH:mm:ss", "timeformat"),
+        ("2016_12_26 10:01:02", "%Y_%m_%d %H:%M:%S", "timeFormat"),
+        ("2016_12_26 10:01:02", "%Y_%m_%d %H:%i:%S", "timeFormat"),
+        ("1482717662", "bigint", "timeFormat"),
+    ];
+    for (text, format, key) in cases {
+        let sandbox = start_sandbox();
+        let workspace = Workspace::new();
+        let columns = json!([
+            {"type": "string", "value": "ak_1000"},
+            {"type": "string", "value": text},
+        ]);
+        run(
+            &workspace,
+            stream_reader(columns, 2),
+            loghub_writer(
+                &sandbox,
+                json!({"column": ["col0", "time_str"], "time": "time_str", key: format}),
+            ),
+            json!({}),
+        )
+        .assert_success();
+        let logs = stored(&sandbox);
+        assert_eq!(logs.len(), 2, "{format}");
+        for log in logs {
+            assert_eq!(log.time, expected_time, "{format}");
+            // The time column stays a field of the log, as in DataX.
+            assert_eq!(log.get("time_str"), Some(text), "{format}");
+        }
+    }
+}
+
+#[test]
+fn a_datetime_time_column_gives_its_instant() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let columns = json!([{"type": "date", "value": "2016-12-26 10:01:02"}]);
+    run(
+        &workspace,
+        stream_reader(columns, 1),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["t"], "time": "t", "timeFormat": "yyyy-MM-dd HH:mm:ss"}),
+        ),
+        json!({}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs[0].time, 1_482_717_662);
+    assert_eq!(logs[0].get("t"), Some("2016-12-26 10:01:02"));
+}
+
+#[test]
+fn a_time_that_does_not_match_its_format_is_dirty() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let columns = json!([{"type": "string", "value": "yesterday"}]);
+    let run = run(
+        &workspace,
+        stream_reader(columns, 4),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["t"], "time": "t", "timeFormat": "%Y_%m_%d %H:%i:%S"}),
+        ),
+        json!({"errorLimit": {"record": 10}}),
+    );
+    run.assert_success();
+    assert!(stored(&sandbox).is_empty());
+    let report = workspace.read_json("report.json");
+    assert_eq!(report["write_failed_records"], 4);
+    let dirty = std::fs::read_to_string(workspace.path("dirty.jsonl")).unwrap();
+    assert!(
+        dirty.contains("the time column t = \\\"yesterday\\\" does not match timeFormat"),
+        "{dirty}"
+    );
+}
+
+/// The seed's writer `parameter` (DataWorks 1.0, `"datasource": "sls"`, every connection
+/// key empty) filled from the data sources file; its `time_str` is not one of `column`, so
+/// logs get the time they are sent, as DataX.
+#[test]
+fn the_seed_writer_is_filled_from_the_sls_data_source() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let seed: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_jobs().join("seed-odps-to-loghub.json")).unwrap(),
+    )
+    .unwrap();
+    let writer = seed["configuration"]["writer"].clone();
+    assert_eq!(writer["parameter"]["datasource"], "sls");
+    assert_eq!(writer["parameter"]["accessKey"], "");
+    let rows = [
+        [
+            "ak_1000",
+            "20161226000",
+            "login",
+            "0.25",
+            "2016-12-26 10:00:00",
+            "2016_12_26 10:00:00",
+        ],
+        [
+            "ak_1001",
+            "20161226001",
+            "pay",
+            "1.75",
+            "2016-12-26 10:01:00",
+            "2016_12_26 10:01:00",
+        ],
+    ];
+    // One streamreader column per seed column: the first row's values.
+    let columns: Vec<Value> = rows[0]
+        .iter()
+        .map(|value| json!({"type": "string", "value": value}))
+        .collect();
+    let job = json!({
+        "type": "job", "version": "1.0",
+        "configuration": {
+            "setting": seed["configuration"]["setting"].clone(),
+            "reader": {"plugin": "stream", "parameter": {
+                "column": columns, "sliceRecordCount": 5,
+            }},
+            "writer": writer,
+        }
+    });
+    let job = workspace.write_json("seed.json", &job);
+    let sources = workspace.write_json("sources.json", &sandbox_data_sources(&sandbox));
+    let before = now();
+    workspace
+        .run(&[
+            job.to_str().unwrap(),
+            "--datasources",
+            sources.to_str().unwrap(),
+        ])
+        .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 5);
+    for log in &logs {
+        let values: Vec<&str> = (0..6)
+            .map(|i| log.get(&format!("col{i}")).unwrap())
+            .collect();
+        assert_eq!(values, rows[0]);
+        assert_eq!(log.topic, "");
+        assert!((before..=now() + 1).contains(&log.time));
+    }
+}
+
+#[test]
+fn several_channels_store_every_record_exactly_once() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 2_500),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "batchSize": "300"}),
+        ),
+        json!({"speed": {"channel": 4}}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 10_000);
+    // Each of the 4 tasks numbers its records 0..2500.
+    let counts = occurrences(&logs, "id");
+    assert_eq!(counts.len(), 2_500);
+    assert!(counts.values().all(|&count| count == 4));
+    let stats = sandbox.stats();
+    // 2500 records per task in batches of 300: 9 requests per task.
+    assert_eq!(stats.count("sls", "ok"), 36);
+    let report = workspace.read_json("report.json");
+    assert_eq!(report["records_read"], 10_000);
+    assert_eq!(report["records_written"], 10_000);
+}
+
+#[test]
+fn records_with_another_column_count_are_dirty_and_not_sent() {
+    for (names, found) in [(json!(["a", "b", "c"]), 2), (json!(["a"]), 2)] {
+        let sandbox = start_sandbox();
+        let workspace = Workspace::new();
+        let expected = names.as_array().unwrap().len();
+        run(
+            &workspace,
+            stream_reader(numbered_columns(), 5),
+            loghub_writer(&sandbox, json!({"column": names})),
+            json!({"errorLimit": {"record": 5}}),
+        )
+        .assert_success();
+        assert!(stored(&sandbox).is_empty());
+        let report = workspace.read_json("report.json");
+        assert_eq!(report["records_read"], 5);
+        assert_eq!(report["records_written"], 0);
+        assert_eq!(report["write_failed_records"], 5);
+        let dirty = std::fs::read_to_string(workspace.path("dirty.jsonl")).unwrap();
+        assert_eq!(dirty.lines().count(), 5);
+        let reason = format!("the record has {found} columns but `column` names {expected}");
+        assert!(dirty.contains(&reason), "{dirty}");
+
+        run(
+            &workspace,
+            stream_reader(numbered_columns(), 5),
+            loghub_writer(&sandbox, json!({"column": names})),
+            json!({"errorLimit": {"record": 4}}),
+        )
+        .assert_failure("errorLimit exceeded: 5 dirty records, more than errorLimit.record = 4");
+    }
+}
+
+#[test]
+fn a_wrong_key_fails_with_signature_not_match_and_never_shows_it() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let wrong = "not-the-sandbox-key-0123";
+    let run = run(
+        &workspace,
+        stream_reader(numbered_columns(), 3),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "accessKey": wrong}),
+        ),
+        json!({}),
+    );
+    run.assert_failure("SignatureNotMatch");
+    assert!(run.last_line().contains("check accessId and accessKey"));
+    assert!(run.last_line().contains(LOGSTORE));
+    assert!(!run.stderr.contains(wrong), "{}", run.stderr);
+    // Not retried: a wrong key stays wrong.
+    assert_eq!(sandbox.stats().count("sls", "SignatureNotMatch"), 1);
+    assert!(stored(&sandbox).is_empty());
+}
+
+#[test]
+fn a_masked_key_without_data_sources_is_a_config_error() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let run = run(
+        &workspace,
+        stream_reader(numbered_columns(), 3),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "accessKey": "*****"}),
+        ),
+        json!({}),
+    );
+    run.assert_failure("accessKey: is masked (*****)");
+    assert!(run.last_line().contains("--datasources"));
+    assert_eq!(sandbox.stats().count("sls", "ok"), 0);
+}
+
+#[test]
+fn server_errors_and_closed_connections_are_retried_without_loss() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![
+        next_puts(2, error(503, "ServerBusy")),
+        next_puts(1, error(500, "InternalServerError")),
+        next_puts(1, error(403, "WriteQuotaExceed")),
+        next_puts(2, FaultAction::Close),
+    ]);
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 1_000),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "batchSize": 100}),
+        ),
+        json!({}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 1_000);
+    let counts = occurrences(&logs, "id");
+    assert_eq!(counts.len(), 1_000);
+    let stats = sandbox.stats();
+    assert_eq!(stats.count("sls", "ServerBusy"), 2);
+    assert_eq!(stats.count("sls", "InternalServerError"), 1);
+    assert_eq!(stats.count("sls", "WriteQuotaExceed"), 1);
+    assert_eq!(stats.count("sls", "fault:close"), 2);
+    assert_eq!(stats.count("sls", "ok"), 10);
+}
+
+#[test]
+fn dropped_replies_are_retried_and_duplicates_are_countable() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![next_puts(2, FaultAction::DropReply)]);
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 1_000),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "batchSize": 100}),
+        ),
+        json!({}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    let distinct: BTreeSet<String> = occurrences(&logs, "id").into_keys().collect();
+    assert_eq!(distinct.len(), 1_000, "nothing is lost");
+    // The two dropped replies' batches were stored, then sent again.
+    assert_eq!(logs.len(), 1_200);
+    assert_eq!(sandbox.stats().count("sls", "fault:drop_reply"), 2);
+    let report = workspace.read_json("report.json");
+    assert_eq!(report["records_written"], 1_000);
+}
+
+#[test]
+fn a_persistent_403_fails_the_job_naming_the_logstore_and_the_code() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![FaultRule {
+        count: None,
+        ..next_puts(0, error(403, "Unauthorized"))
+    }]);
+    let run = run(
+        &workspace,
+        stream_reader(numbered_columns(), 10),
+        loghub_writer(&sandbox, json!({"column": ["id", "payload"]})),
+        json!({}),
+    );
+    run.assert_failure("Unauthorized (HTTP 403)");
+    assert!(
+        run.last_line().contains(&format!(
+            "PutLogs to logstore {LOGSTORE} of project {PROJECT}"
+        )),
+        "{}",
+        run.last_line()
+    );
+    assert!(!run.stderr.contains(SECRET));
+    assert_eq!(sandbox.stats().count("sls", "Unauthorized"), 1);
+}
+
+#[test]
+fn hash_key_mode_lists_shards_and_writes_by_route() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // The first request (ListShards) is busy once; then a rule that fires only on the
+    // hash-routed path: proof the writer used it, and that both are retried.
+    let busy_once_on = |path: &str| FaultRule {
+        path_contains: Some(path.to_string()),
+        ..next_puts(1, error(503, "ServerBusy"))
+    };
+    sandbox.set_faults(vec![busy_once_on("/shards"), busy_once_on("/shards/route")]);
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 10),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["user_id", "payload"], "hashKey": true, "batchSize": 4}),
+        ),
+        json!({}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(occurrences(&logs, "user_id").len(), 10);
+    assert_eq!(logs.len(), 10);
+    let stats = sandbox.stats();
+    assert_eq!(stats.count("sls", "ServerBusy"), 2);
+    // ListShards, then 10 logs in batches of 4.
+    assert_eq!(stats.count("sls", "ok"), 4);
+}
+
+#[test]
+fn a_body_too_large_is_sent_again_in_halves() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![next_puts(1, error(400, "PostBodyTooLarge"))]);
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 100),
+        loghub_writer(
+            &sandbox,
+            json!({"column": ["id", "payload"], "batchSize": 100}),
+        ),
+        json!({}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 100);
+    assert_eq!(occurrences(&logs, "id").len(), 100);
+    let stats = sandbox.stats();
+    assert_eq!(stats.count("sls", "PostBodyTooLarge"), 1);
+    assert_eq!(stats.count("sls", "ok"), 2);
+}
+
+#[test]
+fn sts_credentials_sign_the_security_token() {
+    let mut config = SandboxConfig::example();
+    config.credentials.push(Credential {
+        access_id: "sts-id".to_string(),
+        access_key: "sts-secret".to_string(),
+        security_token: Some("sts-token-123".to_string()),
+    });
+    let sandbox = Sandbox::start(config).expect("the sandbox starts");
+    let workspace = Workspace::new();
+    let sts = |token: &str| {
+        json!({"column": ["id", "payload"], "accessId": "sts-id", "accessKey": "sts-secret",
+               "securityToken": token})
+    };
+    run(
+        &workspace,
+        stream_reader(numbered_columns(), 7),
+        loghub_writer(&sandbox, sts("sts-token-123")),
+        json!({}),
+    )
+    .assert_success();
+    assert_eq!(stored(&sandbox).len(), 7);
+
+    let run = run(
+        &workspace,
+        stream_reader(numbered_columns(), 7),
+        loghub_writer(&sandbox, sts("another-token")),
+        json!({}),
+    );
+    run.assert_failure("PutLogs to logstore ak_biz_log");
+    assert_eq!(stored(&sandbox).len(), 7, "nothing more was stored");
+}
+
+#[test]
+fn sigterm_stops_a_task_waiting_to_retry() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // Busy for good: the task backs off between attempts until it is stopped.
+    sandbox.set_faults(vec![FaultRule {
+        count: None,
+        ..next_puts(0, error(503, "ServerBusy"))
+    }]);
+    let job = workspace.write_json(
+        "job.json",
+        &datax_job(
+            stream_reader(numbered_columns(), 10),
+            loghub_writer(&sandbox, json!({"column": ["id", "payload"]})),
+            json!({}),
+        ),
+    );
+    let child = workspace
+        .datax()
+        .arg(job.to_str().unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the first attempts, into the backoff (200, 400, 800 ms, …).
+    std::thread::sleep(Duration::from_millis(1500));
+    let stopping = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "stopped within a backoff step, took {:?}",
+        stopping.elapsed()
+    );
+    assert!(sandbox.stats().count("sls", "ServerBusy") >= 2);
+    assert!(stored(&sandbox).is_empty());
+}
