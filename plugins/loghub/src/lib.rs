@@ -6,7 +6,6 @@ mod auth;
 mod client;
 mod codec;
 mod config;
-mod text;
 mod time_format;
 mod writer;
 

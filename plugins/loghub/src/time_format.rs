@@ -5,9 +5,7 @@
 
 use chrono::format::{parse, Item, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::NaiveDateTime;
-
-/// DataX's default time zone, GMT+8: times without an offset are read in it.
-pub const DEFAULT_OFFSET_SECONDS: i64 = 8 * 3600;
+use datax_plugin_api::DATAX_DEFAULT_OFFSET_SECONDS;
 
 #[derive(Debug, Clone)]
 pub enum TimeFormat {
@@ -43,7 +41,8 @@ impl TimeFormat {
 
     /// Seconds since the epoch of `text`. Like Java's `SimpleDateFormat.parse` it reads a
     /// prefix (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); fields the pattern
-    /// lacks take their start values (midnight, the 1st, 1970).
+    /// lacks take their start values (midnight, the 1st, 1970); without an offset the text is
+    /// read in DataX's default zone, GMT+8.
     pub fn parse_seconds(&self, text: &str) -> Option<i64> {
         let text = text.trim();
         let items = match self {
@@ -78,7 +77,9 @@ impl TimeFormat {
             .to_naive_date()
             .ok()?
             .and_time(parsed.to_naive_time().ok()?);
-        let offset = parsed.offset().map_or(DEFAULT_OFFSET_SECONDS, i64::from);
+        let offset = parsed
+            .offset()
+            .map_or(DATAX_DEFAULT_OFFSET_SECONDS, i64::from);
         Some(local.and_utc().timestamp() - offset)
     }
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use datax_plugin_api::{
-    Column, PluginError, Record, RecordReceiver, TaskContext, WriterJob, WriterTask,
+    write_text, Column, PluginError, Record, RecordReceiver, TaskContext, WriterJob, WriterTask,
+    DATAX_DEFAULT_OFFSET_SECONDS, SECONDS_PER_DAY,
 };
 use serde_json::{json, Value};
 
@@ -15,8 +16,7 @@ use crate::auth::md5_hex_lowercase;
 use crate::client::{shard_for, Shard, Shipper};
 use crate::codec::{encode_key, LogBatch, LogGroupBuilder};
 use crate::config::{TimeSource, WriterConfig};
-use crate::text::write_text;
-use crate::time_format::{TimeFormat, DEFAULT_OFFSET_SECONDS};
+use crate::time_format::TimeFormat;
 
 /// Raw LogGroup bytes per request: under every limit in sls-putlogs.md §9 (5 MB log group).
 const MAX_RAW_BYTES: usize = 4 << 20;
@@ -287,15 +287,15 @@ impl Encoder {
 
     /// The shard of `record`: the hash of its routing column's text (DataX's MD5 of the last
     /// `…_id` column, `""` without one) placed among the shards' ranges.
-    fn shard_of(&mut self, record: &Record) -> Result<usize, String> {
+    fn shard_of(&mut self, record: &Record) -> usize {
         if self.shards.is_empty() {
-            return Ok(0);
+            return 0;
         }
         self.value.clear();
         if let Some(column) = self.config.route_column.map(|index| &record.columns[index]) {
-            write_text(&mut self.value, column)?;
+            write_text(&mut self.value, column);
         }
-        Ok(shard_for(&self.shards, &md5_hex_lowercase(&self.value)))
+        shard_for(&self.shards, &md5_hex_lowercase(&self.value))
     }
 
     /// Encodes `record` as the log being built in the builder of its shard, which it returns;
@@ -317,17 +317,12 @@ impl Encoder {
                 format,
             } => log_time(&columns[*index], name, format, &mut self.value)?,
         };
-        let shard = self.shard_of(record)?;
+        let shard = self.shard_of(record);
         let builder = &mut self.builders[shard];
         builder.begin_log(time, time_ns);
-        for ((key, column), name) in self
-            .keys
-            .iter()
-            .zip(columns.iter())
-            .zip(&self.config.columns)
-        {
+        for (key, column) in self.keys.iter().zip(columns.iter()) {
             self.value.clear();
-            write_text(&mut self.value, column).map_err(|reason| format!("{name}: {reason}"))?;
+            write_text(&mut self.value, column);
             builder.add_content(key, &self.value);
         }
         Ok(shard)
@@ -354,11 +349,14 @@ fn log_time(
         Column::DateTime(instant) | Column::Timestamp(instant) => {
             (instant.seconds, Some(instant.nanos).filter(|&n| n != 0))
         }
-        Column::Date(days) => (i64::from(*days) * 86_400 - DEFAULT_OFFSET_SECONDS, None),
+        Column::Date(days) => (
+            i64::from(*days) * SECONDS_PER_DAY - DATAX_DEFAULT_OFFSET_SECONDS,
+            None,
+        ),
         Column::Long(seconds) if matches!(format, TimeFormat::EpochSeconds) => (*seconds, None),
         other => {
             scratch.clear();
-            write_text(scratch, other).map_err(|reason| format!("{name}: {reason}"))?;
+            write_text(scratch, other);
             let text = String::from_utf8_lossy(scratch);
             let seconds = format.parse_seconds(&text).ok_or_else(|| {
                 format!("the time column {name} = \"{text}\" does not match timeFormat")

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Read};
 
 use base64::Engine as _;
-use datax_plugin_api::{Column, EpochTime, RString, RVec, Record};
+use datax_plugin_api::{text, Column, EpochTime, RString, RVec, Record};
 
 use crate::schema::OdpsType;
 
@@ -22,10 +22,6 @@ const WIRE_VARINT: u8 = 0;
 const WIRE_FIXED64: u8 = 1;
 const WIRE_BYTES: u8 = 2;
 const WIRE_FIXED32: u8 = 5;
-
-/// Seconds east of UTC used to render datetimes inside complex values: DataX's default
-/// zone, GMT+8 (datax-semantics.md §5).
-const RENDER_ZONE_SECONDS: i64 = 8 * 3600;
 
 /// Why a stream could not be read. Every such failure is worth a retry of the rows not yet
 /// received: connections drop, bodies get cut, bytes get flipped.
@@ -716,21 +712,21 @@ fn render_scalar<R: Read>(
             let millis = zigzag(input.varint()?);
             crc.update(&millis.to_le_bytes());
             let epoch = EpochTime::from_millis(millis);
-            out.push('"');
-            push_local_datetime(out, epoch.seconds, 0);
-            out.push('"');
+            push_quoted(out, |text| {
+                text::write_local_date_time(text, epoch.seconds, 0)
+            });
         }
         OdpsType::Date => {
             let days = zigzag(input.varint()?);
             crc.update(&days.to_le_bytes());
-            let (year, month, day) = civil_from_days(days);
-            let _ = write!(out, "\"{year:04}-{month:02}-{day:02}\"");
+            push_quoted(out, |text| text::write_date(text, days));
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
             let (seconds, nanos) = read_seconds_nanos(input, crc)?;
-            out.push('"');
-            push_local_datetime(out, seconds, nanos.max(0) as u32);
-            out.push('"');
+            let nanos = nanos.max(0) as u32;
+            push_quoted(out, |text| {
+                text::write_local_date_time(text, seconds, nanos)
+            });
         }
         OdpsType::IntervalDayTime => {
             let (seconds, nanos) = read_seconds_nanos(input, crc)?;
@@ -803,42 +799,14 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push_str(&serde_json::Value::from(text).to_string());
 }
 
-/// `yyyy-MM-dd HH:mm:ss[.fraction]` in GMT+8.
-fn push_local_datetime(out: &mut String, seconds: i64, nanos: u32) {
-    let local = seconds + RENDER_ZONE_SECONDS;
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
-    let second_of_day = local.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    );
-    if nanos != 0 {
-        let fraction = format!("{nanos:09}");
-        let _ = write!(out, ".{}", fraction.trim_end_matches('0'));
-    }
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01; Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// A JSON string of DataX's text of a date or time (datax-semantics.md §5: GMT+8), which
+/// [`datax_plugin_api::text`] writes; it is ASCII, so needs no escaping.
+fn push_quoted(out: &mut String, write: impl FnOnce(&mut Vec<u8>)) {
+    let mut text = Vec::with_capacity(32);
+    write(&mut text);
+    out.push('"');
+    out.push_str(&String::from_utf8_lossy(&text));
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -1062,9 +1030,12 @@ mod tests {
     #[test]
     fn renders_dates_in_gmt_plus_8() {
         let mut out = String::new();
-        push_local_datetime(&mut out, 1_482_746_400, 0);
-        assert_eq!(out, "2016-12-26 18:00:00");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        push_quoted(&mut out, |text| {
+            text::write_local_date_time(text, 1_482_746_400, 0)
+        });
+        assert_eq!(out, "\"2016-12-26 18:00:00\"");
+        out.clear();
+        push_quoted(&mut out, |text| text::write_date(text, -1));
+        assert_eq!(out, "\"1969-12-31\"");
     }
 }

@@ -1,7 +1,7 @@
 //! Which columns a task asks the tunnel for and where each lands in the record
 //! (datax-engine.md §7.4, §7.5).
 
-use datax_plugin_api::{Column, PluginError, Record};
+use datax_plugin_api::{days_from_civil, days_in_month, Column, PluginError, Record};
 
 use crate::codec::FieldTarget;
 use crate::config::ColumnSpec;
@@ -205,28 +205,20 @@ fn partition_value(
     })
 }
 
-/// Days since 1970-01-01 of a `yyyy-MM-dd` date (Howard Hinnant's `days_from_civil`).
+/// Days since 1970-01-01 of a `yyyy-MM-dd` date.
 fn days_from_iso_date(text: &str) -> Option<i32> {
     let mut parts = text.trim().splitn(3, '-');
     let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let days_in_month = match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    // Beyond ±5.9 million years the day count does not fit an i32 anyway.
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&day)
+        || year.unsigned_abs() > 6_000_000
+    {
         return None;
     }
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    i32::try_from(era * 146_097 + day_of_era - 719_468).ok()
+    i32::try_from(days_from_civil(year, month, day)).ok()
 }
 
 #[cfg(test)]

@@ -1,78 +1,9 @@
-//! Calendar arithmetic and Java `SimpleDateFormat`-style patterns in DataX's time zone.
+//! Java `SimpleDateFormat`-style patterns read in DataX's time zone (the calendar itself is
+//! [`datax_plugin_api::calendar`]).
 
-/// DataX turns dates into text and back in GMT+8: `core.json` sets `common.column.timeZone`
-/// to it and the JVMs DataX jobs were written for run in it. Jobs carry local GMT+8 times
-/// (`"2024-01-01 00:00:00"`), so we read and print them in that fixed offset.
-pub const DATAX_UTC_OFFSET_SECONDS: i64 = 8 * 3600;
-
-const SECONDS_PER_DAY: i64 = 86_400;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The (year, month, day) of a count of days since 1970-01-01 (inverse of [`days_from_civil`]).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// A wall-clock reading: what a person in GMT+8 sees for an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalDateTime {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
-
-impl LocalDateTime {
-    /// The GMT+8 wall clock at `epoch_seconds`.
-    pub fn from_epoch_seconds(epoch_seconds: i64) -> Self {
-        let local = epoch_seconds + DATAX_UTC_OFFSET_SECONDS;
-        let (year, month, day) = civil_from_days(local.div_euclid(SECONDS_PER_DAY));
-        let second_of_day = local.rem_euclid(SECONDS_PER_DAY) as u32;
-        LocalDateTime {
-            year,
-            month,
-            day,
-            hour: second_of_day / 3600,
-            minute: second_of_day / 60 % 60,
-            second: second_of_day % 60,
-        }
-    }
-}
+use datax_plugin_api::{
+    days_from_civil, days_in_month, DATAX_DEFAULT_OFFSET_SECONDS, SECONDS_PER_DAY,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 enum PatternPart {
@@ -220,28 +151,13 @@ impl DatePattern {
         }
         let local_seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
             + i64::from(hour * 3600 + minute * 60 + second);
-        Ok((local_seconds - DATAX_UTC_OFFSET_SECONDS) * 1000 + i64::from(millis))
+        Ok((local_seconds - DATAX_DEFAULT_OFFSET_SECONDS) * 1000 + i64::from(millis))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_conversions_round_trip_across_eras_and_leap_days() {
-        for days in [-719_468, -1, 0, 1, 11_016, 19_723, 2_932_896] {
-            let (year, month, day) = civil_from_days(days);
-            assert_eq!(
-                days_from_civil(year, month, day),
-                days,
-                "{year}-{month}-{day}"
-            );
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(days_from_civil(2024, 1, 1), 19_723);
-    }
 
     #[test]
     fn the_default_pattern_reads_gmt_plus_8_wall_clock() {
@@ -302,21 +218,5 @@ mod tests {
         );
         assert!(DatePattern::compile("dd MMM yyyy").is_err());
         assert!(DatePattern::compile("yyyy 'unclosed").is_err());
-    }
-
-    #[test]
-    fn local_time_of_an_instant_is_gmt_plus_8() {
-        assert_eq!(
-            LocalDateTime::from_epoch_seconds(1_704_038_400),
-            LocalDateTime {
-                year: 2024,
-                month: 1,
-                day: 1,
-                hour: 0,
-                minute: 0,
-                second: 0
-            }
-        );
-        assert_eq!(LocalDateTime::from_epoch_seconds(-8 * 3600 - 1).second, 59);
     }
 }

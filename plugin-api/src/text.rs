@@ -1,0 +1,208 @@
+//! The text of a column, as DataX's `Column.asString()` gives it (datax-semantics.md §5), for
+//! every plugin that turns columns into text:
+//! - long → decimal; decimal and string as they are; bool → `true`/`false`
+//! - double → plain decimal, never an exponent, whole numbers as `100.0` (Java's
+//!   `Double.toString` passed through `BigDecimal.toPlainString`); `NaN`, `±Infinity`
+//! - datetime → `yyyy-MM-dd HH:mm:ss` in GMT+8 (DataX drops the milliseconds)
+//! - date → `yyyy-MM-dd`; time → `HH:mm:ss`
+//! - timestamp → like datetime, with its fraction of a second when there is one
+//! - bytes → UTF-8 text, invalid sequences replaced
+//! - null → nothing: what null looks like is the caller's (streamwriter prints `null`,
+//!   loghubwriter writes `""`)
+//!
+//! Digits are written by hand: `core::fmt` padding dominated the cost of printing a record.
+//! Every value has a text: the calendar arithmetic covers all of `i64`.
+
+use std::io::Write;
+
+use crate::calendar::{civil_from_days, LocalDateTime};
+use crate::record::{Column, EpochTime};
+
+/// Appends the text of `column` to `out`; [`Column::Null`] appends nothing.
+pub fn write_text(out: &mut Vec<u8>, column: &Column) {
+    match column {
+        Column::Null => {}
+        Column::Bool(value) => out.extend_from_slice(if *value { b"true" } else { b"false" }),
+        Column::Long(value) => write_long(out, *value),
+        Column::Double(value) => write_double(out, *value),
+        Column::Decimal(text) | Column::String(text) => out.extend_from_slice(text.as_bytes()),
+        Column::Bytes(bytes) => out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes()),
+        Column::Date(days) => write_date(out, i64::from(*days)),
+        Column::Time(nanos_of_day) => {
+            let seconds = nanos_of_day / 1_000_000_000;
+            write_clock(out, seconds / 3600, seconds / 60 % 60, seconds % 60);
+        }
+        Column::DateTime(instant) => write_local_date_time(out, instant.seconds, 0),
+        Column::Timestamp(EpochTime { seconds, nanos }) => {
+            write_local_date_time(out, *seconds, *nanos)
+        }
+    }
+}
+
+/// Appends `yyyy-MM-dd` for `days` since 1970-01-01 (a year before 1 as `-yyyy`).
+pub fn write_date(out: &mut Vec<u8>, days: i64) {
+    let (year, month, day) = civil_from_days(days);
+    write_civil_date(out, year, month, day);
+}
+
+/// Appends `yyyy-MM-dd HH:mm:ss` in GMT+8 for `seconds` since the epoch, then `.` and the
+/// fraction `nanos` gives without its trailing zeros when `nanos` is not 0.
+pub fn write_local_date_time(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
+    let local = LocalDateTime::from_epoch_seconds(seconds);
+    write_civil_date(out, local.year, local.month, local.day);
+    out.push(b' ');
+    write_clock(
+        out,
+        local.hour.into(),
+        local.minute.into(),
+        local.second.into(),
+    );
+    if nanos != 0 {
+        out.push(b'.');
+        push_digits(out, nanos.into(), 9);
+        while out.last() == Some(&b'0') {
+            out.pop();
+        }
+    }
+}
+
+/// Generic so that this file still builds when `Column::Long` is not `i64`: the ABI tests
+/// (tests/tests/plugins_loading.rs) build a copy of this crate with `Long(i32)`.
+fn write_long(out: &mut Vec<u8>, value: impl Into<i64>) {
+    let value = value.into();
+    if value < 0 {
+        out.push(b'-');
+    }
+    push_digits(out, value.unsigned_abs(), 1);
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while value > 0 || start > digits.len() - width {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+fn write_double(out: &mut Vec<u8>, value: f64) {
+    if value.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if value.is_infinite() {
+        out.extend_from_slice(if value < 0.0 {
+            b"-Infinity"
+        } else {
+            b"Infinity"
+        });
+    } else {
+        // Rust's `Display` for f64 is the shortest text that reads back exactly, never in
+        // exponent form; Java adds `.0` to whole numbers.
+        let start = out.len();
+        write!(out, "{value}").expect("writing to a Vec cannot fail");
+        if !out[start..].contains(&b'.') {
+            out.extend_from_slice(b".0");
+        }
+    }
+}
+
+fn write_civil_date(out: &mut Vec<u8>, year: i64, month: u32, day: u32) {
+    if year < 0 {
+        out.push(b'-');
+    }
+    push_digits(out, year.unsigned_abs(), 4);
+    out.push(b'-');
+    push_digits(out, month.into(), 2);
+    out.push(b'-');
+    push_digits(out, day.into(), 2);
+}
+
+fn write_clock(out: &mut Vec<u8>, hour: u64, minute: u64, second: u64) {
+    push_digits(out, hour, 2);
+    out.push(b':');
+    push_digits(out, minute, 2);
+    out.push(b':');
+    push_digits(out, second, 2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(column: Column) -> String {
+        let mut out = Vec::new();
+        write_text(&mut out, &column);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn each_column_kind_as_datax_text() {
+        assert_eq!(text(Column::Null), "");
+        assert_eq!(text(Column::Bool(true)), "true");
+        assert_eq!(text(Column::Bool(false)), "false");
+        assert_eq!(text(Column::Long(-1_724_154_616_370)), "-1724154616370");
+        assert_eq!(text(Column::Long(0)), "0");
+        assert_eq!(text(Column::Long(i64::MIN)), "-9223372036854775808");
+        assert_eq!(text(Column::Long(u32::MAX.into())), "4294967295");
+        assert_eq!(text(Column::decimal("-12.3400")), "-12.3400");
+        assert_eq!(text(Column::string("DataX")), "DataX");
+        assert_eq!(text(Column::string("日志")), "日志");
+        assert_eq!(text(Column::bytes(b"TestRawData".to_vec())), "TestRawData");
+        assert_eq!(text(Column::bytes(b"raw".to_vec())), "raw");
+        assert_eq!(text(Column::bytes(vec![b'a', 0xff])), "a\u{fffd}");
+        assert_eq!(text(Column::Date(19_723)), "2024-01-01");
+        assert_eq!(text(Column::Date(-719_162)), "0001-01-01");
+        assert_eq!(text(Column::Time(3_723_000_000_000)), "01:02:03");
+    }
+
+    #[test]
+    fn doubles_are_plain_decimals() {
+        assert_eq!(text(Column::Double(1.5)), "1.5");
+        assert_eq!(text(Column::Double(100.0)), "100.0");
+        assert_eq!(text(Column::Double(3.141592653578)), "3.141592653578");
+        assert_eq!(text(Column::Double(1e20)), "100000000000000000000.0");
+        assert_eq!(text(Column::Double(-1e-7)), "-0.0000001");
+        assert_eq!(text(Column::Double(f64::NAN)), "NaN");
+        assert_eq!(text(Column::Double(f64::NEG_INFINITY)), "-Infinity");
+    }
+
+    #[test]
+    fn datetimes_are_in_gmt_plus_8() {
+        let new_year = EpochTime::from_millis(1_704_038_400_123);
+        assert_eq!(text(Column::DateTime(new_year)), "2024-01-01 00:00:00");
+        let fraction = EpochTime {
+            seconds: 0,
+            nanos: 120_000_000,
+        };
+        assert_eq!(text(Column::Timestamp(fraction)), "1970-01-01 08:00:00.12");
+        assert_eq!(
+            text(Column::Timestamp(EpochTime::from_millis(0))),
+            "1970-01-01 08:00:00"
+        );
+        let nano = EpochTime {
+            seconds: 1_482_746_400,
+            nanos: 1,
+        };
+        assert_eq!(
+            text(Column::Timestamp(nano)),
+            "2016-12-26 18:00:00.000000001"
+        );
+    }
+
+    #[test]
+    fn dates_beyond_any_calendar_library_still_have_a_text() {
+        // chrono stops at ±262 000 years; the arithmetic here covers every i64.
+        let far = EpochTime {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
+        assert_eq!(text(Column::DateTime(far)), "292277026596-12-04 23:30:07");
+        assert_eq!(text(Column::Date(i32::MAX)), "5881580-07-11");
+        assert_eq!(text(Column::Date(i32::MIN)), "-5877641-06-23");
+        let mut out = Vec::new();
+        write_date(&mut out, -719_468);
+        assert_eq!(out, b"0000-03-01");
+    }
+}
