@@ -28,69 +28,20 @@ import argparse
 import json
 import os
 import random
-import resource
 import statistics
-import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RELEASE = ROOT / "target" / "release"
-CONFIG = ROOT / "sandbox" / "examples" / "sandbox.json"
+from common import (STREAM_COLUMNS, build, cpu_of, run_datax_measured, sandbox_credential,
+                    start_sandbox, stop)
+
 PROJECT, LOGSTORE = "datax-demo", "ak_biz_log"
-TICKS = os.sysconf("SC_CLK_TCK")
-COLUMNS = [
-    {"type": "string", "value": "DataX"},
-    {"type": "long", "value": 1724154616370},
-    {"type": "date", "value": "2024-01-01 00:00:00"},
-    {"type": "bool", "value": True},
-    {"type": "bytes", "value": "TestRawData"},
-    {"type": "long", "random": "1,1000"},
-]
+COLUMNS = STREAM_COLUMNS + [{"type": "long", "random": "1,1000"}]
 NAMES = ["col0", "col1", "col2", "col3", "col4", "col5"]
 PEER = "aliyun-log-python-sdk put_logs, TCP_NODELAY"
 PEER_AS_IS = "aliyun-log-python-sdk put_logs, as is via proxy"
-
-
-def start_sandbox(work: Path):
-    ports = work / "ports.json"
-    process = subprocess.Popen(
-        [str(RELEASE / "datax-sandbox"), "--config", str(CONFIG), "--port", "0",
-         "--ports-file", str(ports), "--data-dir", str(work / "data")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if process.poll() is not None:
-            raise SystemExit("the sandbox exited with %s" % process.returncode)
-        if ports.exists() and ports.stat().st_size > 0:
-            try:
-                return process, json.loads(ports.read_text())
-            except json.JSONDecodeError:
-                pass
-        time.sleep(0.05)
-    stop(process)
-    raise SystemExit("the sandbox did not start")
-
-
-def stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def cpu_of(pid: int) -> float:
-    """utime + stime of a running process, in seconds."""
-    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def stored_count(endpoints: dict) -> int:
@@ -113,11 +64,7 @@ def run_datax(work: Path, endpoints: dict, sandbox_pid: int, credential: dict, r
             "batchSize": 1024, "column": NAMES}}}]}}
     job_path, report_path = work / ("job-%d.json" % channels), work / "report.json"
     job_path.write_text(json.dumps(job))
-    client, server = children_cpu(), cpu_of(sandbox_pid)
-    subprocess.run([str(RELEASE / "datax"), str(job_path), "--report-json", str(report_path)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    client, server = children_cpu() - client, cpu_of(sandbox_pid) - server
-    report = json.loads(report_path.read_text())
+    report, client, server = run_datax_measured([job_path], report_path, sandbox_pid)
     if report["records_written"] != per_task * channels:
         raise SystemExit("datax wrote %s logs, expected %s" % (report["records_written"], per_task * channels))
     return per_task * channels, report["records_per_second"], client, server, report["peak_memory_kib"]
@@ -165,11 +112,8 @@ def main() -> None:
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
     if not args.no_build:
-        subprocess.run(
-            ["cargo", "build", "--release", "--quiet", "-p", "datax-host", "-p", "datax-plugin-stream",
-             "-p", "datax-plugin-loghub", "-p", "datax-sandbox"],
-            cwd=ROOT, check=True)
-    credential = json.loads(CONFIG.read_text())["credentials"][0]
+        build("datax-host", "datax-plugin-stream", "datax-plugin-loghub", "datax-sandbox")
+    credential = sandbox_credential()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)

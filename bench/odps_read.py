@@ -23,19 +23,16 @@ shares the machine's cores with the client.
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RELEASE = ROOT / "target" / "release"
+from common import (CONFIG, ROOT, build, cpu_of, run_datax_measured, sandbox_credential,
+                    start_sandbox, stop)
+
 JOB = ROOT / "bench" / "odps_read.json"
-CONFIG = ROOT / "sandbox" / "examples" / "sandbox.json"
 PROJECT, TABLE, PARTITION = "aliyun_account", "ak_biz_log_generated", "pt=20161226"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def scratch_config(work: Path, records: int) -> Path:
@@ -51,53 +48,10 @@ def scratch_config(work: Path, records: int) -> Path:
     return path
 
 
-def start_sandbox(config: Path, work: Path):
-    ports = work / "ports.json"
-    process = subprocess.Popen(
-        [str(RELEASE / "datax-sandbox"), "--config", str(config), "--port", "0",
-         "--ports-file", str(ports), "--data-dir", str(work / "data")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if process.poll() is not None:
-            raise SystemExit("the sandbox exited with %s" % process.returncode)
-        if ports.exists() and ports.stat().st_size > 0:
-            try:
-                return process, json.loads(ports.read_text())
-            except json.JSONDecodeError:
-                pass
-        time.sleep(0.05)
-    stop(process)
-    raise SystemExit("the sandbox did not start")
-
-
-def stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def cpu_of(pid: int) -> float:
-    """utime + stime of a running process, in seconds."""
-    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_datax(work: Path, endpoints: dict, sandbox_pid: int, records: int, channels: int, compress: bool):
     report_path = work / "report.json"
     params = "-Dport=%d -Dchannels=%d -Dcompress=%s" % (endpoints["port"], channels, str(compress).lower())
-    client, server = children_cpu(), cpu_of(sandbox_pid)
-    subprocess.run([str(RELEASE / "datax"), str(JOB), "-p", params, "--report-json", str(report_path)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    client, server = children_cpu() - client, cpu_of(sandbox_pid) - server
-    report = json.loads(report_path.read_text())
+    report, client, server = run_datax_measured([JOB, "-p", params], report_path, sandbox_pid)
     if report["records_read"] != records or report["records_written"] != records:
         raise SystemExit("datax read %s records, expected %s" % (report["records_read"], records))
     return report["records_per_second"], client, server, report["peak_memory_kib"]
@@ -132,15 +86,12 @@ def main() -> None:
     if peer_records > args.records:
         raise SystemExit("--pyodps-records cannot exceed --records")
     if not args.no_build:
-        subprocess.run(
-            ["cargo", "build", "--release", "--quiet", "-p", "datax-host", "-p", "datax-plugin-stream",
-             "-p", "datax-plugin-odps", "-p", "datax-sandbox"],
-            cwd=ROOT, check=True)
-    credential = json.loads(CONFIG.read_text())["credentials"][0]
+        build("datax-host", "datax-plugin-stream", "datax-plugin-odps", "datax-sandbox")
+    credential = sandbox_credential()
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        sandbox, endpoints = start_sandbox(scratch_config(work, args.records), work)
+        sandbox, endpoints = start_sandbox(work, scratch_config(work, args.records))
         try:
             for compress in (False, True):
                 results[("pyodps", 1, compress)] = [

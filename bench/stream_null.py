@@ -12,20 +12,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATAX = ROOT / "target" / "release" / "datax"
-
-COLUMNS = [
-    {"type": "string", "value": "DataX"},
-    {"type": "long", "value": 1724154616370},
-    {"type": "date", "value": "2024-01-01 00:00:00"},
-    {"type": "bool", "value": True},
-    {"type": "bytes", "value": "TestRawData"},
-]
+from common import STREAM_COLUMNS as COLUMNS, build, run_datax
 
 
 def job(channels: int, records: int) -> dict:
@@ -47,13 +37,7 @@ def job(channels: int, records: int) -> dict:
 
 def run_once(job_path: Path, report_path: Path) -> tuple[float, int]:
     """Records/s and peak resident memory (KiB), from datax's own report."""
-    subprocess.run(
-        [str(DATAX), str(job_path), "--report-json", str(report_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=True,
-    )
-    report = json.loads(report_path.read_text())
+    report = run_datax([job_path], report_path)
     return report["records_per_second"], report["peak_memory_kib"]
 
 
@@ -62,11 +46,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "datax-host", "-p", "datax-plugin-stream"],
-        cwd=ROOT,
-        check=True,
-    )
+    build("datax-host", "datax-plugin-stream")
     print(f"{args.records:,} records, median of {args.runs} runs, {os.cpu_count()} cores\n")
     print("| channels | records/s (median) | min | max | peak RSS |")
     print("| --- | ---: | ---: | ---: | ---: |")

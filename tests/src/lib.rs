@@ -3,7 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -85,6 +86,56 @@ impl Workspace {
         let text = fs::read_to_string(self.path(name)).expect("the file exists");
         serde_json::from_str(&text).expect("the file is JSON")
     }
+
+    /// Writes `job` to `job.json` and runs it with the report in `report.json` and dirty
+    /// records in `dirty.jsonl` (read them back with [`Workspace::report`] and
+    /// [`Workspace::dirty_records`]).
+    pub fn run_reported(&self, job: &Value) -> Run {
+        let job = self.write_json("job.json", job);
+        self.run(&[
+            job.to_str().unwrap(),
+            "--report-json",
+            "report.json",
+            "--dirty-file",
+            "dirty.jsonl",
+        ])
+    }
+
+    /// The `--report-json` report of [`Workspace::run_reported`].
+    pub fn report(&self) -> Value {
+        self.read_json("report.json")
+    }
+
+    /// The dirty-record file of [`Workspace::run_reported`], one JSON line a record.
+    pub fn dirty_records(&self) -> String {
+        fs::read_to_string(self.path("dirty.jsonl")).expect("the dirty-record file exists")
+    }
+
+    /// Starts `datax` with `args` (stdout discarded), sends it SIGTERM after `after`, and
+    /// waits for it; returns what it did and how long it took to stop once signalled.
+    pub fn terminate_after(&self, args: &[&str], after: Duration) -> (Run, Duration) {
+        self.signal_after("-TERM", args, after)
+    }
+
+    /// Like [`Workspace::terminate_after`] with another signal (`kill`'s `-INT`, `-TERM`).
+    pub fn signal_after(&self, signal: &str, args: &[&str], after: Duration) -> (Run, Duration) {
+        let child = self
+            .datax()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("datax starts");
+        std::thread::sleep(after);
+        let stopping = Instant::now();
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let run = Run::from(child.wait_with_output().expect("datax stops"));
+        (run, stopping.elapsed())
+    }
 }
 
 /// What a `datax` process did.
@@ -107,6 +158,17 @@ impl From<Output> for Run {
 impl Run {
     pub fn last_line(&self) -> &str {
         self.stderr.trim_end().lines().last().unwrap_or("")
+    }
+
+    /// Asserts that stderr contains `expected`.
+    #[track_caller]
+    pub fn assert_logged(&self, expected: &str) -> &Self {
+        assert!(
+            self.stderr.contains(expected),
+            "stderr should contain {expected:?}:\n{}",
+            self.stderr
+        );
+        self
     }
 
     #[track_caller]

@@ -19,21 +19,11 @@ fn run_with_dirty(
             json!({"dirtyEvery": dirty_every}),
         ),
     };
-    let job = workspace.write_json(
-        "job.json",
-        &datax_job(
-            json!({"name": "testkitreader", "parameter": reader}),
-            json!({"name": "testkitwriter", "parameter": writer}),
-            json!({"speed": {"channel": 1}, "errorLimit": error_limit}),
-        ),
-    );
-    workspace.run(&[
-        job.to_str().unwrap(),
-        "--report-json",
-        "report.json",
-        "--dirty-file",
-        "dirty.jsonl",
-    ])
+    workspace.run_reported(&datax_job(
+        json!({"name": "testkitreader", "parameter": reader}),
+        json!({"name": "testkitwriter", "parameter": writer}),
+        json!({"speed": {"channel": 1}, "errorLimit": error_limit}),
+    ))
 }
 
 #[test]
@@ -42,7 +32,7 @@ fn record_limit_n_passes_and_n_plus_one_fails_on_either_side() {
         let workspace = Workspace::new();
         // 50 records, every 10th dirty: 5 dirty records.
         run_with_dirty(&workspace, 50, 10, side, json!({"record": 5})).assert_success();
-        let report = workspace.read_json("report.json");
+        let report = workspace.report();
         assert_eq!(report["records_read"], 50);
         assert_eq!(report["records_written"], 45);
         let failed = &report[format!(
@@ -62,7 +52,7 @@ fn record_limit_zero_fails_at_the_first_dirty_record() {
     let workspace = Workspace::new();
     run_with_dirty(&workspace, 100_000, 50_000, "reader", json!({"record": 0}))
         .assert_failure("errorLimit exceeded: 1 dirty records, more than errorLimit.record = 0");
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert!(
         report["records_read"].as_u64().unwrap() < 100_000,
         "the job stopped at the first dirty record, not at the end"
@@ -82,17 +72,14 @@ fn percentage_limit_boundaries() {
 fn no_error_limit_means_unlimited_dirty_records() {
     let workspace = Workspace::new();
     run_with_dirty(&workspace, 100, 2, "reader", json!({})).assert_success();
-    assert_eq!(
-        workspace.read_json("report.json")["read_failed_records"],
-        50
-    );
+    assert_eq!(workspace.report()["read_failed_records"], 50);
 }
 
 #[test]
 fn every_dirty_record_is_kept_with_task_reason_and_values() {
     let workspace = Workspace::new();
     run_with_dirty(&workspace, 30, 3, "writer", json!({})).assert_success();
-    let text = std::fs::read_to_string(workspace.path("dirty.jsonl")).unwrap();
+    let text = workspace.dirty_records();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -105,7 +92,7 @@ fn every_dirty_record_is_kept_with_task_reason_and_values() {
         lines[0]["record"],
         json!([{"type": "long", "value": 2}, {"type": "string", "value": "row-2"}])
     );
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert_eq!(report["dirty_record_file"], "dirty.jsonl");
     assert_eq!(
         report["records_read"].as_u64().unwrap(),

@@ -1,7 +1,5 @@
 //! SIGTERM and Ctrl-C stop the tasks gracefully, print the report and exit 143 / 130.
 
-use std::process::{Command, Stdio};
-use std::thread;
 use std::time::Duration;
 
 use datax_e2e::{Run, Workspace};
@@ -14,22 +12,12 @@ fn stop_a_running_job_with(signal: &str) -> (Run, serde_json::Value) {
             "reader": {"name": "streamreader", "parameter": {"column": [{"type": "long", "value": 1}], "sliceRecordCount": 1000000}},
             "writer": {"name": "streamwriter", "parameter": {"print": false}}}]}}"#,
     );
-    let child = workspace
-        .datax()
-        .args([job.to_str().unwrap(), "--report-json", "report.json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let run = Run::from(child.wait_with_output().unwrap());
-    let report = workspace.read_json("report.json");
-    (run, report)
+    let (run, _) = workspace.signal_after(
+        signal,
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1500),
+    );
+    (run, workspace.read_json("report.json"))
 }
 
 #[test]

@@ -3,8 +3,7 @@
 //! (datax-engine.md §8, datax-semantics.md §9.6, sls-putlogs.md §8).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, start_sandbox, Run, Workspace};
 use datax_sandbox::{
@@ -17,19 +16,30 @@ const PROJECT: &str = "datax-demo";
 const LOGSTORE: &str = "ak_biz_log";
 const SECRET: &str = "sandbox-access-key";
 
+/// `parameter` with `extra` keys added or replaced.
+fn merged(mut parameter: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().expect("extra is an object") {
+        parameter[key] = value.clone();
+    }
+    parameter
+}
+
 /// A loghubwriter pointed at the sandbox, with `extra` keys added or replaced.
 fn loghub_writer(sandbox: &SandboxHandle, extra: Value) -> Value {
-    let mut parameter = json!({
+    let parameter = json!({
         "endpoint": sandbox.sls_endpoint(),
         "accessId": "sandbox-access-id",
         "accessKey": SECRET,
         "project": PROJECT,
         "logstore": LOGSTORE,
     });
-    for (key, value) in extra.as_object().expect("extra is an object") {
-        parameter[key] = value.clone();
-    }
-    json!({"name": "loghubwriter", "parameter": parameter})
+    json!({"name": "loghubwriter", "parameter": merged(parameter, extra)})
+}
+
+/// A loghubwriter for the records of `numbered_columns` (logs with `id` and `payload`), with
+/// `extra` keys added or replaced.
+fn numbered_writer(sandbox: &SandboxHandle, extra: Value) -> Value {
+    loghub_writer(sandbox, merged(json!({"column": ["id", "payload"]}), extra))
 }
 
 fn stream_reader(columns: Value, records_per_task: u64) -> Value {
@@ -41,14 +51,23 @@ fn stream_reader(columns: Value, records_per_task: u64) -> Value {
 /// Runs a DataX-shape job, with the report in `report.json` and dirty records in
 /// `dirty.jsonl`.
 fn run(workspace: &Workspace, reader: Value, writer: Value, setting: Value) -> Run {
-    let job = workspace.write_json("job.json", &datax_job(reader, writer, setting));
-    workspace.run(&[
-        job.to_str().unwrap(),
-        "--report-json",
-        "report.json",
-        "--dirty-file",
-        "dirty.jsonl",
-    ])
+    workspace.run_reported(&datax_job(reader, writer, setting))
+}
+
+/// Writes `records_per_task` numbered records a task through `numbered_writer`.
+fn write_numbered(
+    workspace: &Workspace,
+    sandbox: &SandboxHandle,
+    records_per_task: u64,
+    extra: Value,
+    setting: Value,
+) -> Run {
+    run(
+        workspace,
+        stream_reader(numbered_columns(), records_per_task),
+        numbered_writer(sandbox, extra),
+        setting,
+    )
 }
 
 fn stored(sandbox: &SandboxHandle) -> Vec<StoredLog> {
@@ -74,6 +93,14 @@ fn next_puts(count: u64, action: FaultAction) -> FaultRule {
         count: Some(count),
         probability: None,
         seed: 0,
+    }
+}
+
+/// A fault for every PutLogs request.
+fn every_put(action: FaultAction) -> FaultRule {
+    FaultRule {
+        count: None,
+        ..next_puts(0, action)
     }
 }
 
@@ -142,7 +169,7 @@ fn every_column_kind_arrives_as_datax_text() {
         // No time column: the time the log was sent.
         assert!((before..=now() + 1).contains(&log.time), "{}", log.time);
     }
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert_eq!(report["records_written"], 3);
 }
 
@@ -226,9 +253,9 @@ fn a_time_that_does_not_match_its_format_is_dirty() {
     );
     run.assert_success();
     assert!(stored(&sandbox).is_empty());
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert_eq!(report["write_failed_records"], 4);
-    let dirty = std::fs::read_to_string(workspace.path("dirty.jsonl")).unwrap();
+    let dirty = workspace.dirty_records();
     assert!(
         dirty.contains("the time column t = \\\"yesterday\\\" does not match timeFormat"),
         "{dirty}"
@@ -308,13 +335,11 @@ fn the_seed_writer_is_filled_from_the_sls_data_source() {
 fn several_channels_store_every_record_exactly_once() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
-    run(
+    write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 2_500),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "batchSize": "300"}),
-        ),
+        &sandbox,
+        2_500,
+        json!({"batchSize": "300"}),
         json!({"speed": {"channel": 4}}),
     )
     .assert_success();
@@ -327,7 +352,7 @@ fn several_channels_store_every_record_exactly_once() {
     let stats = sandbox.stats();
     // 2500 records per task in batches of 300: 9 requests per task.
     assert_eq!(stats.count("sls", "ok"), 36);
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert_eq!(report["records_read"], 10_000);
     assert_eq!(report["records_written"], 10_000);
 }
@@ -338,27 +363,29 @@ fn records_with_another_column_count_are_dirty_and_not_sent() {
         let sandbox = start_sandbox();
         let workspace = Workspace::new();
         let expected = names.as_array().unwrap().len();
-        run(
+        write_numbered(
             &workspace,
-            stream_reader(numbered_columns(), 5),
-            loghub_writer(&sandbox, json!({"column": names})),
+            &sandbox,
+            5,
+            json!({"column": names}),
             json!({"errorLimit": {"record": 5}}),
         )
         .assert_success();
         assert!(stored(&sandbox).is_empty());
-        let report = workspace.read_json("report.json");
+        let report = workspace.report();
         assert_eq!(report["records_read"], 5);
         assert_eq!(report["records_written"], 0);
         assert_eq!(report["write_failed_records"], 5);
-        let dirty = std::fs::read_to_string(workspace.path("dirty.jsonl")).unwrap();
+        let dirty = workspace.dirty_records();
         assert_eq!(dirty.lines().count(), 5);
         let reason = format!("the record has {found} columns but `column` names {expected}");
         assert!(dirty.contains(&reason), "{dirty}");
 
-        run(
+        write_numbered(
             &workspace,
-            stream_reader(numbered_columns(), 5),
-            loghub_writer(&sandbox, json!({"column": names})),
+            &sandbox,
+            5,
+            json!({"column": names}),
             json!({"errorLimit": {"record": 4}}),
         )
         .assert_failure("errorLimit exceeded: 5 dirty records, more than errorLimit.record = 4");
@@ -370,13 +397,11 @@ fn a_wrong_key_fails_with_signature_not_match_and_never_shows_it() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     let wrong = "not-the-sandbox-key-0123";
-    let run = run(
+    let run = write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 3),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "accessKey": wrong}),
-        ),
+        &sandbox,
+        3,
+        json!({"accessKey": wrong}),
         json!({}),
     );
     run.assert_failure("SignatureNotMatch");
@@ -392,13 +417,11 @@ fn a_wrong_key_fails_with_signature_not_match_and_never_shows_it() {
 fn a_masked_key_without_data_sources_is_a_config_error() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
-    let run = run(
+    let run = write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 3),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "accessKey": "*****"}),
-        ),
+        &sandbox,
+        3,
+        json!({"accessKey": "*****"}),
         json!({}),
     );
     run.assert_failure("accessKey: is masked (*****)");
@@ -416,13 +439,11 @@ fn server_errors_and_closed_connections_are_retried_without_loss() {
         next_puts(1, error(403, "WriteQuotaExceed")),
         next_puts(2, FaultAction::Close),
     ]);
-    run(
+    write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 1_000),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "batchSize": 100}),
-        ),
+        &sandbox,
+        1_000,
+        json!({"batchSize": 100}),
         json!({}),
     )
     .assert_success();
@@ -443,13 +464,11 @@ fn dropped_replies_are_retried_and_duplicates_are_countable() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     sandbox.set_faults(vec![next_puts(2, FaultAction::DropReply)]);
-    run(
+    write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 1_000),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "batchSize": 100}),
-        ),
+        &sandbox,
+        1_000,
+        json!({"batchSize": 100}),
         json!({}),
     )
     .assert_success();
@@ -459,7 +478,7 @@ fn dropped_replies_are_retried_and_duplicates_are_countable() {
     // The two dropped replies' batches were stored, then sent again.
     assert_eq!(logs.len(), 1_200);
     assert_eq!(sandbox.stats().count("sls", "fault:drop_reply"), 2);
-    let report = workspace.read_json("report.json");
+    let report = workspace.report();
     assert_eq!(report["records_written"], 1_000);
 }
 
@@ -467,16 +486,8 @@ fn dropped_replies_are_retried_and_duplicates_are_countable() {
 fn a_persistent_403_fails_the_job_naming_the_logstore_and_the_code() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
-    sandbox.set_faults(vec![FaultRule {
-        count: None,
-        ..next_puts(0, error(403, "Unauthorized"))
-    }]);
-    let run = run(
-        &workspace,
-        stream_reader(numbered_columns(), 10),
-        loghub_writer(&sandbox, json!({"column": ["id", "payload"]})),
-        json!({}),
-    );
+    sandbox.set_faults(vec![every_put(error(403, "Unauthorized"))]);
+    let run = write_numbered(&workspace, &sandbox, 10, json!({}), json!({}));
     run.assert_failure("Unauthorized (HTTP 403)");
     assert!(
         run.last_line().contains(&format!(
@@ -500,13 +511,11 @@ fn hash_key_mode_lists_shards_and_writes_by_route() {
         ..next_puts(1, error(503, "ServerBusy"))
     };
     sandbox.set_faults(vec![busy_once_on("/shards"), busy_once_on("/shards/route")]);
-    run(
+    write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 10),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["user_id", "payload"], "hashKey": true, "batchSize": 4}),
-        ),
+        &sandbox,
+        10,
+        json!({"column": ["user_id", "payload"], "hashKey": true, "batchSize": 4}),
         json!({}),
     )
     .assert_success();
@@ -524,13 +533,11 @@ fn a_body_too_large_is_sent_again_in_halves() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     sandbox.set_faults(vec![next_puts(1, error(400, "PostBodyTooLarge"))]);
-    run(
+    write_numbered(
         &workspace,
-        stream_reader(numbered_columns(), 100),
-        loghub_writer(
-            &sandbox,
-            json!({"column": ["id", "payload"], "batchSize": 100}),
-        ),
+        &sandbox,
+        100,
+        json!({"batchSize": 100}),
         json!({}),
     )
     .assert_success();
@@ -552,25 +559,11 @@ fn sts_credentials_sign_the_security_token() {
     });
     let sandbox = Sandbox::start(config).expect("the sandbox starts");
     let workspace = Workspace::new();
-    let sts = |token: &str| {
-        json!({"column": ["id", "payload"], "accessId": "sts-id", "accessKey": "sts-secret",
-               "securityToken": token})
-    };
-    run(
-        &workspace,
-        stream_reader(numbered_columns(), 7),
-        loghub_writer(&sandbox, sts("sts-token-123")),
-        json!({}),
-    )
-    .assert_success();
+    let sts = |token: &str| json!({"accessId": "sts-id", "accessKey": "sts-secret", "securityToken": token});
+    write_numbered(&workspace, &sandbox, 7, sts("sts-token-123"), json!({})).assert_success();
     assert_eq!(stored(&sandbox).len(), 7);
 
-    let run = run(
-        &workspace,
-        stream_reader(numbered_columns(), 7),
-        loghub_writer(&sandbox, sts("another-token")),
-        json!({}),
-    );
+    let run = write_numbered(&workspace, &sandbox, 7, sts("another-token"), json!({}));
     run.assert_failure("PutLogs to logstore ak_biz_log");
     assert_eq!(stored(&sandbox).len(), 7, "nothing more was stored");
 }
@@ -580,39 +573,22 @@ fn sigterm_stops_a_task_waiting_to_retry() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     // Busy for good: the task backs off between attempts until it is stopped.
-    sandbox.set_faults(vec![FaultRule {
-        count: None,
-        ..next_puts(0, error(503, "ServerBusy"))
-    }]);
+    sandbox.set_faults(vec![every_put(error(503, "ServerBusy"))]);
     let job = workspace.write_json(
         "job.json",
         &datax_job(
             stream_reader(numbered_columns(), 10),
-            loghub_writer(&sandbox, json!({"column": ["id", "payload"]})),
+            numbered_writer(&sandbox, json!({})),
             json!({}),
         ),
     );
-    let child = workspace
-        .datax()
-        .arg(job.to_str().unwrap())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Past the first attempts, into the backoff (200, 400, 800 ms, …).
-    std::thread::sleep(Duration::from_millis(1500));
-    let stopping = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let run = Run::from(child.wait_with_output().unwrap());
+    let (run, stopping) =
+        workspace.terminate_after(&[job.to_str().unwrap()], Duration::from_millis(1500));
     assert_eq!(run.code, Some(143), "{}", run.stderr);
     assert!(
-        stopping.elapsed() < Duration::from_secs(3),
-        "stopped within a backoff step, took {:?}",
-        stopping.elapsed()
+        stopping < Duration::from_secs(3),
+        "stopped within a backoff step, took {stopping:?}"
     );
     assert!(sandbox.stats().count("sls", "ServerBusy") >= 2);
     assert!(stored(&sandbox).is_empty());

@@ -2,8 +2,8 @@
 //! MaxCompute over loopback.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use datax_e2e::{datax_job, sandbox_data_sources, start_sandbox, Run, Workspace};
 use datax_sandbox::{FaultRule, Sandbox, SandboxConfig, SandboxHandle};
@@ -92,17 +92,8 @@ fn start_custom_sandbox_with_wire(wire: Value) -> SandboxHandle {
         .expect("the sandbox starts")
 }
 
-/// An odpsreader parameter for the custom sandbox, endpoints and keys included.
-fn reader(sandbox: &SandboxHandle, table: &str, extra: Value) -> Value {
-    let mut parameter = json!({
-        "accessId": ACCESS_ID,
-        "accessKey": ACCESS_KEY,
-        "odpsServer": sandbox.odps_endpoint(),
-        "tunnelServer": sandbox.tunnel_endpoint(),
-        "project": "p",
-        "table": table,
-        "column": ["*"],
-    });
+/// `parameter` with `extra` keys added or replaced; a null one removes its key.
+fn merged(mut parameter: Value, extra: Value) -> Value {
     for (key, value) in extra.as_object().expect("an object") {
         if value.is_null() {
             parameter.as_object_mut().unwrap().remove(key);
@@ -110,7 +101,32 @@ fn reader(sandbox: &SandboxHandle, table: &str, extra: Value) -> Value {
             parameter[key] = value.clone();
         }
     }
-    json!({"name": "odpsreader", "parameter": parameter})
+    parameter
+}
+
+/// An odpsreader of `project.table` in a sandbox, endpoints and keys included, every column.
+fn odps_reader(sandbox: &SandboxHandle, project: &str, table: &str, extra: Value) -> Value {
+    let parameter = json!({
+        "accessId": ACCESS_ID,
+        "accessKey": ACCESS_KEY,
+        "odpsServer": sandbox.odps_endpoint(),
+        "tunnelServer": sandbox.tunnel_endpoint(),
+        "project": project,
+        "table": table,
+        "column": ["*"],
+    });
+    json!({"name": "odpsreader", "parameter": merged(parameter, extra)})
+}
+
+/// An odpsreader parameter for the custom sandbox, endpoints and keys included.
+fn reader(sandbox: &SandboxHandle, table: &str, extra: Value) -> Value {
+    odps_reader(sandbox, "p", table, extra)
+}
+
+/// An odpsreader of the example sandbox's seed partition (`SEED_ROWS`).
+fn seed_reader(sandbox: &SandboxHandle, extra: Value) -> Value {
+    let partition = merged(json!({"partition": "pt=20161226"}), extra);
+    odps_reader(sandbox, "aliyun_account", "ak_biz_log_detail", partition)
 }
 
 fn file_writer() -> Value {
@@ -125,6 +141,30 @@ fn channels(count: u32) -> Value {
 fn run_job(workspace: &Workspace, reader: Value, setting: Value) -> (Run, Vec<String>) {
     let job = workspace.write_json("job.json", &datax_job(reader, file_writer(), setting));
     let run = workspace.run(&[job.to_str().unwrap()]);
+    (run, written_lines(workspace))
+}
+
+/// `run_job` in a workspace of its own.
+fn read_lines(reader: Value, setting: Value) -> (Run, Vec<String>) {
+    run_job(&Workspace::new(), reader, setting)
+}
+
+/// Runs `job` with the data sources file `sources` and `args`; returns the run and every line
+/// written.
+fn run_with_data_sources(
+    workspace: &Workspace,
+    job: &Path,
+    sources: &Value,
+    args: &[&str],
+) -> (Run, Vec<String>) {
+    let sources = workspace.write_json("sources.json", sources);
+    let mut all = vec![
+        job.to_str().unwrap(),
+        "--datasources",
+        sources.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let run = workspace.run(&all);
     (run, written_lines(workspace))
 }
 
@@ -181,7 +221,6 @@ fn assert_every_generated_row_once(lines: &[String], rows: u64) {
 fn seed_shaped_dataworks_job_reads_the_partition_exactly() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
-    let sources = workspace.write_json("sources.json", &sandbox_data_sources(&sandbox));
     // The seed's reader unchanged: masked keys, no endpoint (filled from the `odps` source).
     let job = workspace.write_json(
         "seed.json",
@@ -198,13 +237,10 @@ fn seed_shaped_dataworks_job_reads_the_partition_exactly() {
             }
         }),
     );
-    let run = workspace.run(&[
-        job.to_str().unwrap(),
-        "--datasources",
-        sources.to_str().unwrap(),
-    ]);
+    let (run, lines) =
+        run_with_data_sources(&workspace, &job, &sandbox_data_sources(&sandbox), &[]);
     run.assert_success();
-    assert_eq!(written_lines(&workspace), SEED_ROWS);
+    assert_eq!(lines, SEED_ROWS);
     assert_eq!(sandbox.stats().records_served, 10);
     assert!(!run.stderr.contains(ACCESS_KEY), "{}", run.stderr);
 }
@@ -218,27 +254,18 @@ fn dataworks_2_job_with_a_named_data_source_and_a_parameter() {
     let mut odps = sources.as_object_mut().unwrap().remove("odps").unwrap();
     odps["parameter"]["project"] = json!("aliyun_account");
     sources["odps_first"] = odps;
-    let sources = workspace.write_json("sources.json", &sources);
-    let job =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/odps/dw2-odps-to-stream.json");
-    let run = workspace.run(&[
-        job.to_str().unwrap(),
-        "--datasources",
-        sources.to_str().unwrap(),
-        "--param",
-        "bizdate=20161226",
-    ]);
+    let job = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/odps/dw2-odps-to-stream.json");
+    let (run, lines) =
+        run_with_data_sources(&workspace, &job, &sources, &["--param", "bizdate=20161226"]);
     run.assert_success();
     // Two channels over one partition: two row ranges of one session, one file each.
-    assert!(run.stderr.contains("split into 2 tasks"), "{}", run.stderr);
-    assert_eq!(written_lines(&workspace), SEED_ROWS);
+    run.assert_logged("split into 2 tasks");
+    assert_eq!(lines, SEED_ROWS);
 }
 
 #[test]
 fn masked_keys_without_data_sources_are_a_clear_error() {
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         json!({"name": "odpsreader", "parameter": {
             "accessId": "*****", "accessKey": "*****", "odpsServer": "http://127.0.0.1:9/api",
             "project": "aliyun_account", "table": "ak_biz_log_detail", "column": ["*"],
@@ -269,20 +296,13 @@ fn shared_datax_jobs_check_and_explain_masked_keys() {
 #[test]
 fn column_subset_partition_columns_and_constants_in_the_given_order() {
     let sandbox = start_sandbox();
-    let workspace = Workspace::new();
-    let parameter = json!({
-        "accessId": ACCESS_ID, "accessKey": ACCESS_KEY,
+    let extra = json!({
         // No tunnelServer: found through GET /projects/{p}/tunnel?service.
-        "odpsServer": sandbox.odps_endpoint(),
-        "project": "aliyun_account", "table": "ak_biz_log_detail",
+        "tunnelServer": null,
         "partition": ["pt=20161226"],
         "column": ["COL2", "col0", "pt", "'fixed'", "col0"],
     });
-    let (run, lines) = run_job(
-        &workspace,
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({}),
-    );
+    let (run, lines) = read_lines(seed_reader(&sandbox, extra), json!({}));
     run.assert_success();
     let expected: Vec<String> = SEED_ROWS
         .iter()
@@ -301,18 +321,8 @@ fn column_subset_partition_columns_and_constants_in_the_given_order() {
 fn star_reads_every_column_compressed_or_not() {
     let sandbox = start_sandbox();
     for compress in [json!(true), json!("false")] {
-        let workspace = Workspace::new();
-        let parameter = json!({
-            "accessId": ACCESS_ID, "accessKey": ACCESS_KEY,
-            "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
-            "project": "aliyun_account", "table": "ak_biz_log_detail",
-            "partition": "pt=20161226", "column": ["*"], "isCompress": compress,
-        });
-        let (run, lines) = run_job(
-            &workspace,
-            json!({"name": "odpsreader", "parameter": parameter}),
-            json!({}),
-        );
+        let extra = json!({"isCompress": compress});
+        let (run, lines) = read_lines(seed_reader(&sandbox, extra), json!({}));
         run.assert_success();
         assert_eq!(lines, SEED_ROWS);
     }
@@ -321,9 +331,7 @@ fn star_reads_every_column_compressed_or_not() {
 #[test]
 fn unknown_column_is_an_error_listing_the_columns() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, _) = run_job(
-        &workspace,
+    let (run, _) = read_lines(
         reader(
             &sandbox,
             "multi",
@@ -337,12 +345,7 @@ fn unknown_column_is_an_error_listing_the_columns() {
 #[test]
 fn a_missing_table_is_a_configuration_error_naming_it() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, _) = run_job(
-        &workspace,
-        reader(&sandbox, "no_such_table", json!({})),
-        json!({}),
-    );
+    let (run, _) = read_lines(reader(&sandbox, "no_such_table", json!({})), json!({}));
     run.assert_failure(
         "configuration error: reading the schema of table p.no_such_table: NoSuchTable: \
          ODPS-0130131:Table not found - 'p.no_such_table' (HTTP 404",
@@ -352,8 +355,7 @@ fn a_missing_table_is_a_configuration_error_naming_it() {
 #[test]
 fn every_type_maps_as_documented() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(&workspace, reader(&sandbox, "types", json!({})), json!({}));
+    let (run, lines) = read_lines(reader(&sandbox, "types", json!({})), json!({}));
     run.assert_success();
     assert_eq!(
         lines,
@@ -373,20 +375,13 @@ fn every_type_maps_as_documented() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr
-            .contains("Read/write failures       :                   1"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("Read/write failures       :                   1");
 }
 
 #[test]
 fn a_dirty_record_beyond_the_error_limit_fails_the_job() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, _) = run_job(
-        &workspace,
+    let (run, _) = read_lines(
         reader(&sandbox, "types", json!({})),
         json!({"errorLimit": {"record": 0}}),
     );
@@ -399,9 +394,7 @@ fn a_dirty_record_beyond_the_error_limit_fails_the_job() {
 fn partition_patterns_expand_to_the_matching_partitions() {
     let sandbox = start_custom_sandbox();
     let read = |partition: Value| {
-        let workspace = Workspace::new();
-        let (run, lines) = run_job(
-            &workspace,
+        let (run, lines) = read_lines(
             reader(
                 &sandbox,
                 "multi",
@@ -412,17 +405,18 @@ fn partition_patterns_expand_to_the_matching_partitions() {
         run.assert_success();
         sorted(&lines)
     };
+    let every_hz_row = [
+        "20161225\thz\t1\ta",
+        "20161225\thz\t2\tb",
+        "20161226\thz\t3\tc",
+        "20161226\thz\t4\td",
+        "20161226\thz\t5\te",
+        "20170101\thz\t7\tg",
+        "20170101\thz\t8\tnull",
+    ];
     assert_eq!(
         read(json!(["pt=2016*,ds=hz", "pt = '20170101' / ds=*"])),
-        vec![
-            "20161225\thz\t1\ta",
-            "20161225\thz\t2\tb",
-            "20161226\thz\t3\tc",
-            "20161226\thz\t4\td",
-            "20161226\thz\t5\te",
-            "20170101\thz\t7\tg",
-            "20170101\thz\t8\tnull",
-        ]
+        every_hz_row
     );
     // A string is one pattern (DataWorks); overlapping patterns read a partition once.
     assert_eq!(
@@ -444,24 +438,14 @@ fn partition_patterns_expand_to_the_matching_partitions() {
             "/*query*/ pt >= 20161226 and ds = 'hz'",
             "pt=20161225,ds=hz"
         ])),
-        vec![
-            "20161225\thz\t1\ta",
-            "20161225\thz\t2\tb",
-            "20161226\thz\t3\tc",
-            "20161226\thz\t4\td",
-            "20161226\thz\t5\te",
-            "20170101\thz\t7\tg",
-            "20170101\thz\t8\tnull",
-        ]
+        every_hz_row
     );
 }
 
 #[test]
 fn a_pattern_matching_nothing_names_it_and_lists_partitions() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, _) = run_job(
-        &workspace,
+    let (run, _) = read_lines(
         reader(&sandbox, "multi", json!({"partition": ["pt=2018*,ds=*"]})),
         json!({}),
     );
@@ -474,9 +458,7 @@ fn a_pattern_matching_nothing_names_it_and_lists_partitions() {
 #[test]
 fn success_on_no_partition_reads_nothing_instead_of_failing() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         reader(
             &sandbox,
             "multi",
@@ -486,24 +468,18 @@ fn success_on_no_partition_reads_nothing_instead_of_failing() {
     );
     run.assert_success();
     assert!(lines.is_empty());
-    assert!(
-        run.stderr.contains("successOnNoPartition: reading nothing"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("successOnNoPartition: reading nothing");
 }
 
 #[test]
 fn every_partition_level_must_be_named() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, _) = run_job(
-        &workspace,
+    let (run, _) = read_lines(
         reader(&sandbox, "multi", json!({"partition": "pt=20161226"})),
         json!({}),
     );
     run.assert_failure("name every level, e.g. \"pt=20161226,ds=*\"");
-    let (run, _) = run_job(&workspace, reader(&sandbox, "multi", json!({})), json!({}));
+    let (run, _) = read_lines(reader(&sandbox, "multi", json!({})), json!({}));
     run.assert_failure("partition: required, table p.multi is partitioned by pt, ds");
 }
 
@@ -512,14 +488,12 @@ fn every_partition_level_must_be_named() {
 #[test]
 fn channels_split_an_unpartitioned_table_without_losing_or_repeating_rows() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         reader(&sandbox, "generated", json!({"column": ["key", "n"]})),
         channels(3),
     );
     run.assert_success();
-    assert!(run.stderr.contains("split into 3 tasks"), "{}", run.stderr);
+    run.assert_logged("split into 3 tasks");
     assert_every_generated_row_once(&lines, GENERATED_ROWS);
 }
 
@@ -527,9 +501,7 @@ fn channels_split_an_unpartitioned_table_without_losing_or_repeating_rows() {
 fn partitions_split_by_record_and_by_partition() {
     let sandbox = start_custom_sandbox();
     for (mode, tasks) in [("record", 4), ("partition", 2)] {
-        let workspace = Workspace::new();
-        let (run, lines) = run_job(
-            &workspace,
+        let (run, lines) = read_lines(
             reader(
                 &sandbox,
                 "generated_parts",
@@ -538,11 +510,7 @@ fn partitions_split_by_record_and_by_partition() {
             channels(4),
         );
         run.assert_success();
-        assert!(
-            run.stderr.contains(&format!("split into {tasks} tasks")),
-            "{}",
-            run.stderr
-        );
+        run.assert_logged(&format!("split into {tasks} tasks"));
         for pt in ["1", "2"] {
             let in_partition: Vec<String> = lines
                 .iter()
@@ -560,9 +528,7 @@ fn metrics_blocks_and_ten_byte_crc_varints_are_read() {
     // The other forms real servers send (odps-tunnel.md §5.3, §10).
     let sandbox =
         start_custom_sandbox_with_wire(json!({"metrics_block": true, "long_crc_varints": true}));
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         reader(
             &sandbox,
             "generated",
@@ -580,9 +546,7 @@ fn metrics_blocks_and_ten_byte_crc_varints_are_read() {
 #[test]
 fn wrong_credentials_are_an_auth_error_without_the_secret() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         reader(
             &sandbox,
             "multi",
@@ -605,10 +569,8 @@ fn wrong_credentials_are_an_auth_error_without_the_secret() {
 
 #[test]
 fn an_unreachable_endpoint_is_a_connection_error() {
-    let workspace = Workspace::new();
     // Port 1 on loopback: nothing listens there.
-    let (run, _) = run_job(
-        &workspace,
+    let (run, _) = read_lines(
         json!({"name": "odpsreader", "parameter": {
             "accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "odpsServer": "http://127.0.0.1:1/api",
             "project": "p", "table": "t", "column": ["*"], "maxRetryTime": 1}}),
@@ -623,16 +585,15 @@ fn an_unreachable_endpoint_is_a_connection_error() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("retrying in 1 s"), "{}", run.stderr);
+    run.assert_logged("retrying in 1 s");
 }
 
 #[test]
 fn sts_credentials_send_the_security_token() {
     let sandbox = start_custom_sandbox();
-    let workspace = Workspace::new();
     let sts = json!({"accessId": "sts-id", "accessKey": "sts-secret", "securityToken": "sts-token",
                      "partition": "pt=20161226,ds=sh"});
-    let (run, lines) = run_job(&workspace, reader(&sandbox, "multi", sts), json!({}));
+    let (run, lines) = read_lines(reader(&sandbox, "multi", sts), json!({}));
     run.assert_success();
     assert_eq!(lines, vec!["6\tf"]);
 }
@@ -646,21 +607,7 @@ fn read_seed_with_faults(
     extra: Value,
 ) -> (Run, Vec<String>) {
     sandbox.set_faults(faults.into_iter().map(rule).collect());
-    let workspace = Workspace::new();
-    let mut parameter = json!({
-        "accessId": ACCESS_ID, "accessKey": ACCESS_KEY,
-        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
-        "project": "aliyun_account", "table": "ak_biz_log_detail",
-        "partition": "pt=20161226", "column": ["*"],
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        parameter[key] = value.clone();
-    }
-    run_job(
-        &workspace,
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({}),
-    )
+    read_lines(seed_reader(sandbox, extra), json!({}))
 }
 
 #[test]
@@ -744,9 +691,7 @@ fn a_flip_in_the_middle_of_a_large_body_resumes_without_duplicates() {
     sandbox.set_faults(vec![rule(json!({
         "target": "tunnel_data", "action": {"type": "flip_byte", "offset": 300_000}, "count": 1
     }))]);
-    let workspace = Workspace::new();
-    let (run, lines) = run_job(
-        &workspace,
+    let (run, lines) = read_lines(
         reader(
             &sandbox,
             "generated",
@@ -755,11 +700,7 @@ fn a_flip_in_the_middle_of_a_large_body_resumes_without_duplicates() {
         json!({}),
     );
     run.assert_success();
-    assert!(
-        run.stderr.contains("fails its CRC32C check"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("fails its CRC32C check");
     assert_eq!(sandbox.stats().count("tunnel", "fault:flip_byte"), 1);
     assert_every_generated_row_once(&lines, GENERATED_ROWS);
 }
@@ -785,40 +726,28 @@ fn a_persistent_error_fails_the_job_naming_the_table_and_partition() {
 fn sigterm_stops_a_long_read_promptly() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
-    let parameter = json!({
-        "accessId": ACCESS_ID, "accessKey": ACCESS_KEY,
-        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
-        "project": "aliyun_account", "table": "ak_biz_log_generated",
-        "partition": "pt=20161226", "column": ["*"],
-    });
+    let generated = json!({"partition": "pt=20161226"});
     let job = workspace.write_json(
         "job.json",
         &datax_job(
-            json!({"name": "odpsreader", "parameter": parameter}),
+            odps_reader(
+                &sandbox,
+                "aliyun_account",
+                "ak_biz_log_generated",
+                generated,
+            ),
             json!({"name": "streamwriter", "parameter": {"print": false}}),
             channels(2),
         ),
     );
-    let child = workspace
-        .datax()
-        .args([job.to_str().unwrap(), "--report-json", "report.json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2000));
-    let stopping = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let run = Run::from(child.wait_with_output().unwrap());
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(2000),
+    );
     assert_eq!(run.code, Some(143), "{}", run.stderr);
     assert!(
-        stopping.elapsed() < Duration::from_secs(10),
-        "took {:?} to stop",
-        stopping.elapsed()
+        stopping < Duration::from_secs(10),
+        "took {stopping:?} to stop"
     );
     let read = workspace.read_json("report.json")["records_read"]
         .as_u64()
