@@ -45,6 +45,18 @@ fn wrong(value: &Value, path: &str, expected: &'static str) -> JobError {
     }
 }
 
+/// A JSON object from text: how plugins receive their `parameter` and task configurations.
+pub fn parse_object(text: &str, what: &str) -> Result<Value, JobError> {
+    let value: Value = serde_json::from_str(text).map_err(|error| JobError::Invalid {
+        path: what.to_string(),
+        message: format!("not valid JSON: {error}"),
+    })?;
+    if !value.is_object() {
+        return Err(wrong(&value, what, "an object"));
+    }
+    Ok(value)
+}
+
 /// An integer, from a JSON integer or a string holding one (`"1024"`).
 pub fn as_i64(value: &Value, path: &str) -> Result<i64, JobError> {
     match value {

@@ -17,6 +17,7 @@ use crate::client::{shard_for, Shard, Shipper};
 use crate::codec::{encode_key, LogBatch, LogGroupBuilder};
 use crate::config::{TimeSource, WriterConfig};
 use crate::time_format::TimeFormat;
+use datax_job_config::value::parse_object;
 
 /// Raw LogGroup bytes per request: under every limit in sls-putlogs.md §9 (5 MB log group).
 const MAX_RAW_BYTES: usize = 4 << 20;
@@ -54,11 +55,8 @@ impl WriterJob for LoghubWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter: Value = serde_json::from_str(parameter)
-            .map_err(|error| PluginError::config(format!("parameter is not JSON: {error}")))?;
-        if !parameter.is_object() {
-            return Err(PluginError::config("parameter: expected an object"));
-        }
+        let parameter = parse_object(parameter, "parameter")
+            .map_err(|error| PluginError::config(error.to_string()))?;
         WriterConfig::parse(&parameter, true)?;
         Ok(LoghubWriterJob { parameter })
     }
@@ -69,9 +67,8 @@ impl WriterJob for LoghubWriterJob {
     }
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
-        let task_config: Value = serde_json::from_str(task_config).map_err(|error| {
-            PluginError::config(format!("task configuration is not JSON: {error}"))
-        })?;
+        let task_config = parse_object(task_config, "task configuration")
+            .map_err(|error| PluginError::config(error.to_string()))?;
         let config = WriterConfig::parse(&task_config["parameter"], false)?;
         let builder = LogGroupBuilder::new(&config.topic, &config.source);
         let shipper =

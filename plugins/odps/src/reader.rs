@@ -37,12 +37,8 @@ struct Resolved {
 }
 
 fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|error| PluginError::config(format!("{what} is not valid JSON: {error}")))?;
-    if !value.is_object() {
-        return Err(PluginError::config(format!("{what} is not a JSON object")));
-    }
-    Ok(value)
+    datax_job_config::value::parse_object(text, what)
+        .map_err(|error| PluginError::config(error.to_string()))
 }
 
 impl ReaderJob for OdpsReaderJob {

@@ -17,12 +17,7 @@ use serde_json::Value;
 use crate::date::{DatePattern, DEFAULT_DATE_FORMAT};
 
 pub fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|error| PluginError::config(format!("{what} is not valid JSON: {error}")))?;
-    if !value.is_object() {
-        return Err(config_error(wrong(&value, what, "an object")));
-    }
-    Ok(value)
+    datax_job_config::value::parse_object(text, what).map_err(config_error)
 }
 
 /// The plugin's form of an error in its configuration; the message names the key.
