@@ -172,6 +172,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         wait_reader_seconds: snapshot.wait_reader_nanos as f64 / 1e9,
         dirty_record_file: outcome.dirty_file.clone(),
         peak_memory_kib: report::peak_memory_kib(),
+        plugin_counters: outcome.plugin_counters.clone(),
     };
     eprintln!("\n{}\n", report.summary_block(&start, &end));
     if let Some(report_path) = &args.report_json {

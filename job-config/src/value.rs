@@ -132,10 +132,42 @@ pub fn optional_object<'a>(
     }
 }
 
+/// A warning for each key of `object` that is not in `known` (DataX ignores unknown keys, so
+/// a misspelt one silently does nothing there), with a hint when only its case differs.
+pub fn unknown_keys(object: &Value, object_path: &str, known: &[&str]) -> Vec<String> {
+    let Some(object) = object.as_object() else {
+        return Vec::new();
+    };
+    object
+        .keys()
+        .filter(|key| !known.contains(&key.as_str()))
+        .map(|key| {
+            let path = join(object_path, key);
+            match known.iter().find(|known| known.eq_ignore_ascii_case(key)) {
+                Some(meant) => format!("{path}: unknown key, ignored; did you mean \"{meant}\"?"),
+                None => format!("{path}: unknown key, ignored"),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unknown_keys_are_named_with_a_hint_for_case_slips() {
+        let parameter = json!({"column": [], "Project": "p", "colour": 1});
+        assert_eq!(
+            unknown_keys(&parameter, "parameter", &["column", "project"]),
+            vec![
+                "parameter.Project: unknown key, ignored; did you mean \"project\"?",
+                "parameter.colour: unknown key, ignored",
+            ]
+        );
+        assert!(unknown_keys(&json!("text"), "parameter", &["column"]).is_empty());
+    }
 
     #[test]
     fn numbers_and_booleans_may_be_strings() {

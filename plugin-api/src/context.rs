@@ -153,4 +153,11 @@ impl TaskContext {
             .collect_dirty(record, RString::from(reason.into()))
             .into_result()
     }
+
+    /// Adds `amount` to this plugin's counter `name` (e.g. "PutLogs retries"); the job's
+    /// summary and report show every counter summed over the tasks. Each call crosses into the
+    /// host and takes a lock: add up locally in per-record loops.
+    pub fn add_to_counter(&mut self, name: &str, amount: u64) {
+        self.host.add_to_counter(name.into(), amount);
+    }
 }

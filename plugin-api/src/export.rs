@@ -233,6 +233,10 @@ impl<J: ReaderJob> FfiReaderJob for ReaderJobAdapter<J> {
     fn destroy(&mut self) -> RResult<(), PluginError> {
         guarded(|| self.0.destroy())
     }
+
+    fn check(&mut self) -> RResult<(), PluginError> {
+        guarded(|| self.0.check())
+    }
 }
 
 struct ReaderTaskAdapter<T>(T);
@@ -277,6 +281,10 @@ impl<J: WriterJob> FfiWriterJob for WriterJobAdapter<J> {
 
     fn destroy(&mut self) -> RResult<(), PluginError> {
         guarded(|| self.0.destroy())
+    }
+
+    fn check(&mut self) -> RResult<(), PluginError> {
+        guarded(|| self.0.check())
     }
 }
 

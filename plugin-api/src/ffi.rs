@@ -10,7 +10,7 @@
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RBox, ROption, RResult, RStr, RString, RVec};
+use abi_stable::std_types::{RBox, ROk, ROption, RResult, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
 
 use crate::{PluginError, Record, RecordBatch};
@@ -105,6 +105,12 @@ pub trait FfiTaskContext: Send {
     /// job's errorLimit is exceeded: the task should then stop with that error.
     #[sabi(last_prefix_field)]
     fn collect_dirty(&mut self, record: Record, reason: RString) -> RResult<(), PluginError>;
+
+    /// Adds `amount` to the plugin's counter `name` (retried requests, skipped rows …), shown
+    /// in the job's summary and report. Past the prefix: a host without it ignores the count.
+    fn add_to_counter(&mut self, name: RStr<'_>, amount: u64) {
+        let _ = (name, amount);
+    }
 }
 pub type FfiTaskContextBox = FfiTaskContext_TO<'static, RBox<()>>;
 
@@ -123,6 +129,12 @@ pub trait FfiReaderJob: Send {
 
     #[sabi(last_prefix_field)]
     fn destroy(&mut self) -> RResult<(), PluginError>;
+
+    /// `datax check`: connects and verifies what the parameter names, changing nothing. Past
+    /// the prefix: a plugin without it passes.
+    fn check(&mut self) -> RResult<(), PluginError> {
+        ROk(())
+    }
 }
 pub type FfiReaderJobBox = FfiReaderJob_TO<'static, RBox<()>>;
 
@@ -150,6 +162,12 @@ pub trait FfiWriterJob: Send {
 
     #[sabi(last_prefix_field)]
     fn destroy(&mut self) -> RResult<(), PluginError>;
+
+    /// `datax check`: connects and verifies what the parameter names, changing nothing. Past
+    /// the prefix: a plugin without it passes.
+    fn check(&mut self) -> RResult<(), PluginError> {
+        ROk(())
+    }
 }
 pub type FfiWriterJobBox = FfiWriterJob_TO<'static, RBox<()>>;
 

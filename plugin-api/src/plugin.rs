@@ -34,6 +34,12 @@ pub trait ReaderJob: Sized + Send + 'static {
     fn destroy(&mut self) -> Result<(), PluginError> {
         Ok(())
     }
+
+    /// `datax check`, after `init` and instead of the rest of the lifecycle: connect and verify
+    /// that what the parameter names exists and is reachable, without changing anything.
+    fn check(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
 }
 
 pub trait ReaderTask: Send + 'static {
@@ -71,6 +77,12 @@ pub trait WriterJob: Sized + Send + 'static {
     }
 
     fn destroy(&mut self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// `datax check`, after `init` and instead of the rest of the lifecycle: connect and verify
+    /// that what the parameter names exists and is reachable, without changing anything.
+    fn check(&mut self) -> Result<(), PluginError> {
         Ok(())
     }
 }

@@ -1,7 +1,13 @@
-//! `datax check` on every real job file, and `datax template`.
+//! `datax check` on every real job file (against the sandbox), and `datax template`.
 
-use datax_e2e::{shared_jobs, Workspace};
-use serde_json::json;
+use std::path::Path;
+
+use datax_e2e::{shared_jobs, Run, Workspace};
+use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use serde_json::{json, Value};
+
+const ACCESS_ID: &str = "sandbox-access-id";
+const ACCESS_KEY: &str = "sandbox-access-key";
 
 const PARAMS: [&str; 8] = [
     "--param",
@@ -14,20 +20,27 @@ const PARAMS: [&str; 8] = [
     "endTime=20240102000000",
 ];
 
-/// What `datax check` says of each shared job, given data sources for its `odps` and `sls`
-/// names: `None` for success, else the end of the error. Jobs naming plugins we do not have
-/// yet fail only because of that.
+/// What `datax check` says of each shared job, given data sources pointing its `odps` and
+/// `sls` names at the sandbox: `None` for success, else part of the error. Jobs naming plugins
+/// we do not have yet fail only because of that.
 const EXPECTED: [(&str, Option<&str>); 15] = [
     (
         "datax-errorlimit-record-percentage.json",
         Some("no reader plugin named 'mysqlreader'"),
     ),
-    ("datax-odpsreader-doc.json", None),
+    // DataX's examples keep their placeholder endpoint, which the job's own value makes win.
+    (
+        "datax-odpsreader-doc.json",
+        Some("reading the schema of table targetProjectName.tableName: error sending request for url (http://xxx/api/"),
+    ),
     (
         "datax-odpsreader-oraclewriter-plugindev.json",
         Some("no writer plugin named 'oraclewriter'"),
     ),
-    ("datax-odpsreader-perf.json", None),
+    (
+        "datax-odpsreader-perf.json",
+        Some("error sending request for url (http://xxx/api/projects/cdo_datasync/"),
+    ),
     ("datax-stream2stream-default.json", None),
     (
         "dw1-loghub-to-odps-commented.json",
@@ -66,20 +79,69 @@ const EXPECTED: [(&str, Option<&str>); 15] = [
     ("seed-odps-to-loghub.json", None),
 ];
 
+/// A sandbox holding what the shared jobs name: their projects, tables, partitions and
+/// logstores, so that `check` can find them.
+fn start_sandbox_for_shared_jobs() -> SandboxHandle {
+    let string = |name: &str| json!({"name": name, "type": "string"});
+    let config = json!({
+        "port": 0,
+        "credentials": [{"access_id": ACCESS_ID, "access_key": ACCESS_KEY}],
+        "odps": {"projects": [
+            {"name": "aliyun_account", "tables": [{
+                "name": "ak_biz_log_detail",
+                "columns": (0..6).map(|i| string(&format!("col{i}"))).collect::<Vec<_>>(),
+                "partition_keys": [string("pt")],
+                "partitions": [{"spec": "pt=20161226", "rows": []}, {"spec": "pt=20240101", "rows": []}]
+            }]},
+            {"name": "targetProjectName", "tables": [{
+                "name": "tableName",
+                "columns": [string("customer_id"), string("nickname")],
+                "partition_keys": [string("pt"), string("ds")],
+                "partitions": [{"spec": "pt=1,ds=hangzhou", "rows": []}]
+            }]},
+            {"name": "cdo_datasync", "tables": [{
+                "name": "datax3_odpswriter_perf_10column_1kb_00",
+                "columns": (0..10).map(|i| string(&format!("c{i}"))).collect::<Vec<_>>(),
+                "partition_keys": [string("pt"), string("year")],
+                "partitions": [{"spec": "pt=20141010000000,year=2014", "rows": []}]
+            }]}
+        ]},
+        "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log", "biz_log"]}]},
+        "faults": []
+    });
+    Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
+        .expect("the sandbox starts")
+}
+
+fn data_sources(sandbox: &SandboxHandle) -> Value {
+    let odps = json!({"accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "aliyun_account",
+        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint()});
+    json!({
+        "odps": {"type": "odps", "parameter": odps},
+        "odps_first": {"type": "odps", "parameter": odps},
+        "sls": {"type": "loghub", "parameter": {"endpoint": sandbox.sls_endpoint(),
+            "accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "datax-demo",
+            "logstore": "ak_biz_log"}},
+    })
+}
+
+fn check_with_sources(workspace: &Workspace, job: &Path, sources: &Value) -> Run {
+    let sources = workspace.write_json("sources.json", sources);
+    let mut args = vec![
+        "check",
+        job.to_str().unwrap(),
+        "--datasources",
+        sources.to_str().unwrap(),
+    ];
+    args.extend(PARAMS);
+    workspace.run(&args)
+}
+
 #[test]
-fn every_shared_job_parses_and_resolves_or_names_its_missing_plugin() {
+fn every_shared_job_checks_against_the_sandbox_or_names_its_missing_plugin() {
     let workspace = Workspace::new();
-    let credentials = json!({"accessId": "id", "accessKey": "key", "project": "aliyun_account",
-        "odpsServer": "http://127.0.0.1:9/api"});
-    let sources = workspace.write_json(
-        "sources.json",
-        &json!({
-            "odps": {"type": "odps", "parameter": credentials},
-            "odps_first": {"type": "odps", "parameter": credentials},
-            "sls": {"type": "loghub", "parameter": {"endpoint": "127.0.0.1:9", "accessId": "id",
-                "accessKey": "key", "project": "datax-demo", "logstore": "ak_biz_log"}},
-        }),
-    );
+    let sandbox = start_sandbox_for_shared_jobs();
+    let sources = data_sources(&sandbox);
     let mut files: Vec<String> = std::fs::read_dir(shared_jobs())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -89,15 +151,7 @@ fn every_shared_job_parses_and_resolves_or_names_its_missing_plugin() {
     let expected_files: Vec<&str> = EXPECTED.iter().map(|(file, _)| *file).collect();
     assert_eq!(files, expected_files, "every shared job has an expectation");
     for (file, expected) in EXPECTED {
-        let path = shared_jobs().join(file);
-        let mut args = vec![
-            "check",
-            path.to_str().unwrap(),
-            "--datasources",
-            sources.to_str().unwrap(),
-        ];
-        args.extend(PARAMS);
-        let run = workspace.run(&args);
+        let run = check_with_sources(&workspace, &shared_jobs().join(file), &sources);
         match expected {
             None => {
                 run.assert_success();
@@ -108,6 +162,42 @@ fn every_shared_job_parses_and_resolves_or_names_its_missing_plugin() {
             }
         }
     }
+    // `check` asked the services, and moved nothing.
+    let stats = sandbox.stats();
+    assert!(stats.count("odps", "ok") > 0, "{stats:?}");
+    assert!(stats.count("sls", "ok") > 0, "{stats:?}");
+    assert_eq!(
+        stats.count("tunnel", "ok"),
+        0,
+        "no download session: {stats:?}"
+    );
+    assert_eq!(stats.logs_accepted, 0);
+}
+
+#[test]
+fn check_names_what_the_services_lack_and_never_the_secret() {
+    let workspace = Workspace::new();
+    let sandbox = start_sandbox_for_shared_jobs();
+    let seed = shared_jobs().join("seed-odps-to-loghub.json");
+    let mut sources = data_sources(&sandbox);
+    sources["sls"]["parameter"]["logstore"] = json!("no_such_logstore");
+    check_with_sources(&workspace, &seed, &sources)
+        .assert_failure("LogStoreNotExist (HTTP 404): logstore no_such_logstore does not exist");
+
+    let job = workspace.write_json(
+        "other-table.json",
+        &json!({"job": {"content": [{
+            "reader": {"name": "odpsreader", "parameter": {"table": "missing_table",
+                "project": "aliyun_account", "column": ["*"], "datasource": "odps"}},
+            "writer": {"name": "streamwriter", "parameter": {"print": false}}}]}}),
+    );
+    check_with_sources(&workspace, &job, &data_sources(&sandbox)).assert_failure("missing_table");
+
+    let mut sources = data_sources(&sandbox);
+    sources["sls"]["parameter"]["accessKey"] = json!("a-wrong-secret");
+    let run = check_with_sources(&workspace, &seed, &sources);
+    run.assert_failure("SignatureNotMatch");
+    assert!(!run.stderr.contains("a-wrong-secret") && !run.stdout.contains("a-wrong-secret"));
 }
 
 #[test]

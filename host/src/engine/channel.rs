@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::{RErr, ROk, ROption, RResult, RString};
+use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString};
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, FfiTaskContext};
 use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch};
@@ -207,5 +207,11 @@ impl FfiTaskContext for HostTaskContext {
                 RErr(PluginError::new(ErrorKind::ERROR_LIMIT, limit_exceeded))
             }
         }
+    }
+
+    fn add_to_counter(&mut self, name: RStr<'_>, amount: u64) {
+        self.runtime
+            .plugin_counters
+            .add(self.side, name.as_str(), amount);
     }
 }

@@ -23,13 +23,14 @@ use crate::plugins::{Kind, LoadedPlugin};
 use dirty::{check_error_limit, DirtyLog};
 use schedule::{PairTasks, Schedule};
 use state::JobState;
-use stats::{Counters, Snapshot};
+use stats::{Counters, PluginCounterTotals, PluginCounters, Snapshot};
 use throttle::Throttle;
 
 /// What every task of a running job shares.
 pub struct Runtime {
     pub state: JobState,
     pub counters: Counters,
+    pub plugin_counters: PluginCounters,
     pub throttle: Throttle,
     pub dirty: DirtyLog,
 }
@@ -43,6 +44,7 @@ pub struct RunOptions {
 
 pub struct Outcome {
     pub snapshot: Snapshot,
+    pub plugin_counters: PluginCounterTotals,
     pub failure: Option<String>,
     pub signal: Option<i32>,
     pub channels: usize,
@@ -61,6 +63,7 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
     let runtime = Arc::new(Runtime {
         state: JobState::new(),
         counters: Counters::default(),
+        plugin_counters: PluginCounters::default(),
         throttle: Throttle::new(job.speed.byte_per_sec, job.speed.record_per_sec),
         dirty: DirtyLog::new(options.dirty_file.clone(), &job.error_limit),
     });
@@ -73,6 +76,7 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
     runtime.dirty.flush();
     Outcome {
         snapshot: runtime.counters.snapshot(),
+        plugin_counters: runtime.plugin_counters.totals(),
         failure: runtime.state.failure(),
         signal: runtime.state.signal(),
         channels: plan.channels,
@@ -82,14 +86,28 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
     }
 }
 
-/// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then `destroy`.
+/// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then its
+/// `check` against the service (nothing is prepared or moved), then `destroy`.
 pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), String> {
     let mut reader_job = init_reader(job, plugins)?;
     let writer_job = init_writer(job, plugins);
+    let reader_checked = match &writer_job {
+        Ok(_) => reader_job
+            .check()
+            .into_result()
+            .map_err(|error| step_error(&job.reader, Kind::Reader, "check", error)),
+        Err(_) => Ok(()),
+    };
     let _ = reader_job.destroy();
     let mut writer_job = writer_job?;
+    let writer_checked = reader_checked.and_then(|()| {
+        writer_job
+            .check()
+            .into_result()
+            .map_err(|error| step_error(&job.writer, Kind::Writer, "check", error))
+    });
     let _ = writer_job.destroy();
-    Ok(())
+    writer_checked
 }
 
 #[derive(Default)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use super::stats::Snapshot;
+use super::stats::{PluginCounterTotals, Snapshot};
 
 /// DataX's `StrUtil.stringify`: 1024 steps, two decimals.
 pub fn format_bytes(bytes: f64) -> String {
@@ -107,6 +107,8 @@ pub struct JobReport {
     pub wait_reader_seconds: f64,
     pub dirty_record_file: Option<PathBuf>,
     pub peak_memory_kib: Option<u64>,
+    /// What the plugins counted themselves: retried requests, logs sent twice, …
+    pub plugin_counters: PluginCounterTotals,
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), which unlike `getrusage` does not
@@ -152,6 +154,14 @@ impl JobReport {
                 self.read_failed_records + self.write_failed_records
             ),
         ];
+        for (side, counters) in [
+            ("Reader", &self.plugin_counters.reader),
+            ("Writer", &self.plugin_counters.writer),
+        ] {
+            for (name, total) in counters {
+                lines.push(format!("{:<26}: {total:>19}", format!("{side} {name}")));
+            }
+        }
         if let Some(path) = &self.dirty_record_file {
             lines.push(format!("{:<26}: {}", "Dirty records file", path.display()));
         }

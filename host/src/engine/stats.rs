@@ -1,6 +1,12 @@
 //! Counters shared by every task of a job, read by the monitor for reports and checks.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::plugins::Kind;
 
 #[derive(Default)]
 pub struct Counters {
@@ -81,5 +87,40 @@ impl Snapshot {
     pub fn moved_since(&self, earlier: &Snapshot) -> bool {
         self.records_read() != earlier.records_read()
             || self.received_records != earlier.received_records
+    }
+}
+
+/// The counters plugins keep themselves (`TaskContext::add_to_counter`), summed over tasks.
+#[derive(Default)]
+pub struct PluginCounters {
+    totals: Mutex<PluginCounterTotals>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PluginCounterTotals {
+    pub reader: BTreeMap<String, u64>,
+    pub writer: BTreeMap<String, u64>,
+}
+
+impl PluginCounters {
+    pub fn add(&self, side: Kind, name: &str, amount: u64) {
+        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        let side = match side {
+            Kind::Reader => &mut totals.reader,
+            Kind::Writer => &mut totals.writer,
+        };
+        match side.get_mut(name) {
+            Some(total) => *total = total.saturating_add(amount),
+            None => {
+                side.insert(name.to_string(), amount);
+            }
+        }
+    }
+
+    pub fn totals(&self) -> PluginCounterTotals {
+        self.totals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

@@ -61,6 +61,20 @@ impl WriterJob for LoghubWriterJob {
         Ok(LoghubWriterJob { parameter })
     }
 
+    /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
+    fn check(&mut self) -> Result<(), PluginError> {
+        let config = WriterConfig::parse(&self.parameter, false)?;
+        let shipper = Shipper::new(&config, Vec::new()).map_err(PluginError::config)?;
+        let shards = shipper.list_shards()?;
+        datax_plugin_api::log::info(format!(
+            "logstore {} of project {} has {} writable shards",
+            config.logstore,
+            config.project,
+            shards.len()
+        ));
+        Ok(())
+    }
+
     fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
         let task = json!({ "parameter": self.parameter }).to_string();
         Ok(vec![task; reader_tasks])

@@ -78,6 +78,8 @@ pub enum CallError {
     },
     /// The request did not get an answer: connection refused or dropped, timeout.
     Transport(String),
+    /// The endpoint's host name does not exist (DNS says so): no retry can help.
+    UnknownHost(String),
 }
 
 impl CallError {
@@ -86,6 +88,7 @@ impl CallError {
         match self {
             CallError::Service { status, .. } => *status >= 500 || *status == 308 || *status == 429,
             CallError::Transport(_) => true,
+            CallError::UnknownHost(_) => false,
         }
     }
 
@@ -97,7 +100,7 @@ impl CallError {
     /// A plugin error saying what was being done.
     pub fn into_plugin_error(self, doing: &str) -> PluginError {
         match self {
-            CallError::Transport(reason) => {
+            CallError::Transport(reason) | CallError::UnknownHost(reason) => {
                 PluginError::new(ErrorKind::CONNECT, format!("{doing}: {reason}"))
             }
             CallError::Service {
@@ -147,7 +150,7 @@ impl CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Transport(reason) => f.write_str(reason),
+            CallError::Transport(reason) | CallError::UnknownHost(reason) => f.write_str(reason),
             CallError::Service {
                 status,
                 code,
@@ -288,9 +291,16 @@ impl OdpsClient {
         if method == Method::POST {
             request = request.header("Content-Length", "0");
         }
-        let response = request
-            .send()
-            .map_err(|error| CallError::Transport(transport_reason(&error)))?;
+        let response = request.send().map_err(|error| {
+            let reason = transport_reason(&error);
+            // getaddrinfo's "Name or service not known" is final; "Temporary failure in name
+            // resolution" is not, and stays a retried transport error.
+            if reason.contains("Name or service not known") {
+                CallError::UnknownHost(reason)
+            } else {
+                CallError::Transport(reason)
+            }
+        })?;
         if response.status().is_success() {
             Ok(response)
         } else {

@@ -112,7 +112,8 @@ fn parse(parameter: &Value) -> Result<ReaderConfig, JobError> {
     let access_id = required(parameter, "accessId", "AccessKey ID")?;
     let access_key = required(parameter, "accessKey", "AccessKey secret")?;
     let security_token = supplied(parameter, "securityToken", "STS token")?;
-    let odps_server = required(parameter, "odpsServer", "MaxCompute endpoint, http://…/api")?;
+    let odps_server = supplied(parameter, "odpsServer", "MaxCompute endpoint, http://…/api")?
+        .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string());
     let tunnel_server = supplied(parameter, "tunnelServer", "tunnel endpoint")?;
     let project = required(parameter, "project", "the project holding the table")?;
     let table = required(parameter, "table", "the table to read")?;
@@ -194,6 +195,9 @@ fn parse(parameter: &Value) -> Result<ReaderConfig, JobError> {
         success_on_no_partition,
     })
 }
+
+/// The service's public endpoint, for a job that names none (DataX requires `odpsServer`).
+pub const PUBLIC_ODPS_SERVER: &str = "http://service.odps.aliyun.com/api";
 
 /// The SDKs retry a 5xx answer at most 7 times (odps-tunnel.md §7).
 const DEFAULT_MAX_RETRIES: u32 = 7;
@@ -323,12 +327,14 @@ mod tests {
             "accessKey: is masked (\"*****\"): supply the real AccessKey secret with \
              --datasources (a data source of type odps) or in the job"
         );
-        let error = parse_with(json!({"odpsServer": ""})).unwrap_err();
+        let error = parse_with(json!({"project": ""})).unwrap_err();
         assert_eq!(
             error,
-            "odpsServer: required (MaxCompute endpoint, http://…/api); set it in the job or \
-             supply it with --datasources"
+            "project: required (the project holding the table); set it in the job or supply \
+             it with --datasources"
         );
+        let config = parse_with(json!({"odpsServer": ""})).unwrap();
+        assert_eq!(config.odps_server, PUBLIC_ODPS_SERVER);
         assert!(!parse_with(json!({"accessId": "****"}))
             .unwrap_err()
             .contains("secret-value"));

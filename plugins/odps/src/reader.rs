@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 use crate::client::{backoff, describe_table, DataRequest, OdpsClient, FLOW_CONTROL_RETRIES};
 use crate::codec::{DecodeError, RecordDecoder};
 use crate::columns::ColumnPlan;
-use crate::config::{ReaderConfig, SplitMode};
+use crate::config::{ReaderConfig, SplitMode, PUBLIC_ODPS_SERVER};
 use crate::partition;
 use crate::schema::TableSchema;
+use datax_job_config::value::unknown_keys;
 
 /// Rows per data request: small enough to check for cancellation and to keep a retry cheap,
 /// large enough that request overhead does not show.
@@ -41,6 +42,28 @@ fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
         .map_err(|error| PluginError::config(error.to_string()))
 }
 
+/// Every key DataX's odpsreader reads, and DataWorks' `datasource`.
+const KNOWN_KEYS: &[&str] = &[
+    "accessId",
+    "accessKey",
+    "securityToken",
+    "accountType",
+    "odpsServer",
+    "tunnelServer",
+    "project",
+    "packageAuthorizedProject",
+    "table",
+    "partition",
+    "column",
+    "splitMode",
+    "isCompress",
+    "maxRetryTime",
+    "successOnNoPartition",
+    "preSql",
+    "postSql",
+    "datasource",
+];
+
 impl ReaderJob for OdpsReaderJob {
     type Task = OdpsReaderTask;
 
@@ -65,13 +88,27 @@ impl ReaderJob for OdpsReaderJob {
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = parse_object(parameter, "parameter")?;
+        for warning in unknown_keys(&parameter, "parameter", KNOWN_KEYS) {
+            datax_plugin_api::log::warn(warning);
+        }
         let config = ReaderConfig::parse(&parameter)?;
+        if config.odps_server == PUBLIC_ODPS_SERVER {
+            log::info(format!(
+                "odpsServer is not set: using the public endpoint {PUBLIC_ODPS_SERVER}"
+            ));
+        }
         config.client_settings(None)?;
         Ok(OdpsReaderJob {
             parameter,
             config,
             resolved: None,
         })
+    }
+
+    /// What `prepare` does only reads metadata (sessions wait for `split`): the table, its
+    /// columns and the partitions the patterns select.
+    fn check(&mut self) -> Result<(), PluginError> {
+        self.prepare()
     }
 
     fn prepare(&mut self) -> Result<(), PluginError> {

@@ -1,5 +1,6 @@
 //! streamreader: every task sends `sliceRecordCount` records built from the `column` specs.
 
+use datax_job_config::value::unknown_keys;
 use datax_plugin_api::{
     Column, EpochTime, PluginError, ReaderJob, ReaderTask, Record, RecordSender, TaskContext,
 };
@@ -33,6 +34,9 @@ impl ReaderJob for StreamReaderJob {
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = parse_object(parameter, "parameter")?;
+        for warning in unknown_keys(&parameter, "parameter", &["column", "sliceRecordCount"]) {
+            datax_plugin_api::log::warn(warning);
+        }
         ReaderConfig::parse(&parameter)?;
         Ok(StreamReaderJob { parameter })
     }

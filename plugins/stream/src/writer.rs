@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+use datax_job_config::value::unknown_keys;
 use datax_plugin_api::{PluginError, RecordReceiver, TaskContext, WriterJob, WriterTask};
 use serde_json::{json, Value};
 
@@ -14,6 +15,9 @@ pub struct StreamWriterJob {
     parameter: Value,
     config: WriterConfig,
 }
+
+/// The keys this writer reads; DataX's `recordNumBeforeSleep`/`sleepTime` are not among them.
+const KNOWN_KEYS: &[&str] = &["print", "fieldDelimiter", "encoding", "path", "fileName"];
 
 impl WriterJob for StreamWriterJob {
     type Task = StreamWriterTask;
@@ -31,6 +35,9 @@ impl WriterJob for StreamWriterJob {
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = parse_object(parameter, "parameter")?;
+        for warning in unknown_keys(&parameter, "parameter", KNOWN_KEYS) {
+            datax_plugin_api::log::warn(warning);
+        }
         let config = WriterConfig::parse(&parameter)?;
         Ok(StreamWriterJob { parameter, config })
     }
