@@ -66,7 +66,7 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         .map(|file| {
             let text = fs::read_to_string(file)
                 .with_context(|| format!("cannot read data sources file {}", file.display()))?;
-            DataSources::parse(&text, |name| std::env::var(name).ok())
+            DataSources::parse(&text, &params, |name| std::env::var(name).ok())
                 .with_context(|| format!("data sources file {}", file.display()))
         })
         .transpose()?;

@@ -2,7 +2,8 @@
 //! `"datasource": "NAME"` and leave their endpoint and keys empty or masked (spec §11.7).
 //!
 //! The file is `{"NAME": {"type": "loghub", "parameter": {…}}, …}`; string values may contain
-//! `${env:VAR}`, read from the environment, so secrets need not be written in the file.
+//! `${env:VAR}`, read from the environment, so secrets need not be written in the file, and the
+//! job's parameters (`${name}`, given with `-p`), so one file serves every region or project.
 
 use serde_json::{Map, Value};
 
@@ -26,13 +27,15 @@ pub struct DataSources {
 }
 
 impl DataSources {
-    /// Reads a data source file (lenient JSON, like job files). `env_lookup` gives the value of an
-    /// environment variable, e.g. `|name| std::env::var(name).ok()`.
+    /// Reads a data source file (lenient JSON, like job files), substituting the job's `params`.
+    /// `env_lookup` gives the value of an environment variable, e.g.
+    /// `|name| std::env::var(name).ok()`.
     pub fn parse(
         text: &str,
+        params: &Params,
         env_lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<DataSources, JobError> {
-        let (root, _comments_and_commas) = parse_lenient(text, &Params::new())?;
+        let (root, _comments_and_commas) = parse_lenient(text, params)?;
         let Value::Object(entries) = root else {
             return Err(JobError::WrongType {
                 path: "data sources".to_string(),

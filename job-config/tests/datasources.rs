@@ -26,7 +26,7 @@ fn env(name: &str) -> Option<String> {
 
 #[test]
 fn the_seed_job_is_filled_from_its_data_sources() {
-    let sources = DataSources::parse(SOURCES, env).unwrap();
+    let sources = DataSources::parse(SOURCES, &Params::new(), env).unwrap();
     let loaded = load_job(
         &job_text("seed-odps-to-loghub.json"),
         &Params::new(),
@@ -68,7 +68,8 @@ fn a_named_source_missing_is_a_warning() {
             "configuration.writer.parameter.datasource: data source `sls` is not defined (no data source file given); only the job's own parameters are used",
         ]
     );
-    let sources = DataSources::parse(r#"{"other": {"type": "loghub"}}"#, env).unwrap();
+    let sources =
+        DataSources::parse(r#"{"other": {"type": "loghub"}}"#, &Params::new(), env).unwrap();
     let loaded = load_job(
         &job_text("seed-odps-to-loghub.json"),
         &Params::new(),
@@ -84,7 +85,12 @@ fn a_named_source_missing_is_a_warning() {
 
 #[test]
 fn a_source_of_another_type_is_an_error() {
-    let sources = DataSources::parse(r#"{"sls": {"type": "odps", "parameter": {}}}"#, env).unwrap();
+    let sources = DataSources::parse(
+        r#"{"sls": {"type": "odps", "parameter": {}}}"#,
+        &Params::new(),
+        env,
+    )
+    .unwrap();
     let err = load_job(
         &job_text("seed-odps-to-loghub.json"),
         &Params::new(),
@@ -102,7 +108,7 @@ fn datax_names_match_sources_by_type_without_suffix() {
     let text = r#"{"job": {"setting": {"speed": {"channel": 1}}, "content": [{
         "reader": {"name": "odpsreader", "parameter": {"table": "t", "accessKey": "mine"}},
         "writer": {"name": "streamwriter", "parameter": {}}}]}}"#;
-    let sources = DataSources::parse(SOURCES, env).unwrap();
+    let sources = DataSources::parse(SOURCES, &Params::new(), env).unwrap();
     let loaded = load_job(text, &Params::new(), Some(&sources)).unwrap();
     assert_eq!(loaded.job.reader.parameter["accessKey"], "mine");
     assert_eq!(loaded.job.reader.parameter["accessId"], "ODPS_ID");
@@ -113,6 +119,7 @@ fn datax_names_match_sources_by_type_without_suffix() {
 fn an_unset_environment_variable_is_an_error_naming_it() {
     let err = DataSources::parse(
         r#"{"sls": {"type": "loghub", "parameter": {"accessKey": "${env:NOPE}"}}}"#,
+        &Params::new(),
         env,
     )
     .unwrap_err();
@@ -151,17 +158,63 @@ fn malformed_source_files_are_errors() {
         ),
     ];
     for (text, expected) in cases {
-        let err = DataSources::parse(text, env).unwrap_err().to_string();
+        let err = DataSources::parse(text, &Params::new(), env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expected), "{text}: {err}");
     }
 }
 
 #[test]
 fn names_and_entries_are_listed() {
-    let sources = DataSources::parse(SOURCES, env).unwrap();
+    let sources = DataSources::parse(SOURCES, &Params::new(), env).unwrap();
     assert_eq!(sources.names().collect::<Vec<_>>(), vec!["sls", "odps"]);
     let sls = sources.get("sls").unwrap();
     assert_eq!(sls.source_type, "loghub");
     assert_eq!(sls.parameter["accessKey"], "sls-secret");
     assert!(sources.get("nope").is_none());
+}
+
+#[test]
+fn job_parameters_fill_data_sources_beside_the_environment() {
+    let mut params = Params::new();
+    params
+        .add_pair("sls_endpoint=cn-hangzhou.log.aliyuncs.com")
+        .unwrap();
+    let text = r#"{"sls": {"type": "loghub", "parameter": {
+        "endpoint": "${sls_endpoint}", "accessKey": "${env:SLS_KEY}"}}}"#;
+    let sources = DataSources::parse(text, &params, env).unwrap();
+    let sls = sources.get("sls").unwrap();
+    assert_eq!(sls.parameter["endpoint"], "cn-hangzhou.log.aliyuncs.com");
+    assert_eq!(sls.parameter["accessKey"], "sls-secret");
+    let err = DataSources::parse(text, &Params::new(), env).unwrap_err();
+    assert!(err.to_string().contains("sls_endpoint"), "{err}");
+}
+
+#[test]
+fn the_example_for_the_real_services_fills_the_seed_from_parameters_and_environment() {
+    let repo_file = |name: &str| {
+        let path = format!("{}/../jobs/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let mut params = Params::new();
+    params
+        .add_datax_args("-Dregion=cn-shanghai -Dsls_project=shop -Dsls_logstore=orders")
+        .unwrap();
+    let env = |name: &str| Some(format!("value-of-{name}"));
+    let sources = DataSources::parse(&repo_file("datasources.example.json"), &params, env).unwrap();
+    let loaded = load_job(&repo_file("odps-to-loghub.json"), &params, Some(&sources)).unwrap();
+    let reader = &loaded.job.reader.parameter;
+    assert_eq!(
+        reader["odpsServer"],
+        "http://service.cn-shanghai.maxcompute.aliyun.com/api"
+    );
+    assert_eq!(reader["accessId"], "value-of-ODPS_ACCESS_ID");
+    assert_eq!(reader["accessKey"], "value-of-ODPS_ACCESS_KEY");
+    assert_eq!(reader["project"], "aliyun_account");
+    let writer = &loaded.job.writer.parameter;
+    assert_eq!(writer["endpoint"], "cn-shanghai.log.aliyuncs.com");
+    assert_eq!(writer["accessKey"], "value-of-SLS_ACCESS_KEY");
+    assert_eq!(writer["project"], "shop");
+    assert_eq!(writer["logstore"], "orders");
 }

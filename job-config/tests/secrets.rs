@@ -42,6 +42,7 @@ fn secret_values_of_a_job_skip_masked_and_empty_ones() {
     let sources = DataSources::parse(
         r#"{"sls": {"type": "loghub", "parameter": {"accessKey": "sls-secret-key"}},
             "odps": {"type": "odps", "parameter": {"accessKey": "odps-key"}}}"#,
+        &Params::new(),
         |_| None,
     )
     .unwrap();

@@ -6,6 +6,7 @@
 //! * `GET /_sandbox/faults`, `PUT|POST /_sandbox/faults` (a JSON list of rules, or
 //!   `{"rules": [...]}`), `DELETE /_sandbox/faults`
 //! * `GET /_sandbox/logstores` (counts), `GET /_sandbox/logstores/{project}/{logstore}/logs`
+//!   (`?limit=N`: the first N logs; `count` is always the total)
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -59,8 +60,12 @@ pub(crate) fn handle(state: &State, request: &SandboxRequest) -> Reply {
             (StatusCode::OK, json!(counts))
         }
         (["logstores", project, logstore, "logs"], &Method::GET) => {
-            match state.log_store.read(project, logstore) {
-                Some(logs) => (StatusCode::OK, json!({ "count": logs.len(), "logs": logs })),
+            let limit = request.param("limit").and_then(|limit| limit.parse().ok());
+            match state.log_store.read(project, logstore, limit) {
+                Some(logs) => (
+                    StatusCode::OK,
+                    json!({ "count": state.log_store.count(project, logstore), "logs": logs }),
+                ),
                 None => (
                     StatusCode::NOT_FOUND,
                     json!({ "error": format!("no logstore {project}/{logstore}") }),

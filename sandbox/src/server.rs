@@ -202,7 +202,7 @@ impl SandboxHandle {
     pub fn logs(&self, project: &str, logstore: &str) -> Vec<StoredLog> {
         self.state
             .log_store
-            .read(project, logstore)
+            .read(project, logstore, None)
             .unwrap_or_default()
     }
 

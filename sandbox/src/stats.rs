@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,9 @@ pub struct Stats {
     pub put_logs_accepted: u64,
     /// Logs stored, duplicates from retried requests included.
     pub logs_accepted: u64,
+    /// When the first logs were stored (Unix milliseconds): a client's time to first record.
+    #[serde(default)]
+    pub first_logs_accepted_unix_ms: Option<u64>,
     /// Tunnel records sent in full data responses.
     pub records_served: u64,
     pub faults_injected: u64,
@@ -62,6 +66,11 @@ impl StatsRecorder {
         self.update(|stats| {
             stats.put_logs_accepted += 1;
             stats.logs_accepted += logs;
+            stats.first_logs_accepted_unix_ms.get_or_insert_with(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_millis() as u64)
+            });
         });
     }
 

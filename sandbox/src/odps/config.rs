@@ -48,6 +48,11 @@ pub struct ColumnConfig {
     pub type_name: String,
     #[serde(default)]
     pub comment: String,
+    /// For generated rows of a string column: a strftime pattern. The column then holds a
+    /// generated time written with it in GMT+8, like the seed's `time_str` column
+    /// (`%Y_%m_%d %H:%M:%S` → `2016_12_26 10:00:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +100,7 @@ impl TableConfig {
         let context = |e: String| anyhow::anyhow!("table {}: {e}", self.name);
         let columns = parse_columns(&self.columns).map_err(context)?;
         let partition_keys = parse_columns(&self.partition_keys).map_err(context)?;
+        let time_texts = parse_time_texts(&self.columns, &columns).map_err(context)?;
         let mut partitions = Vec::new();
         if partition_keys.is_empty() {
             if !self.partitions.is_empty() {
@@ -118,11 +124,17 @@ impl TableConfig {
                 }
                 partitions.push(Partition {
                     spec,
-                    rows: partition.data.to_row_source(&columns).map_err(context)?,
+                    rows: partition
+                        .data
+                        .to_row_source(&columns, &time_texts)
+                        .map_err(context)?,
                 });
             }
         }
-        let rows = self.data.to_row_source(&columns).map_err(context)?;
+        let rows = self
+            .data
+            .to_row_source(&columns, &time_texts)
+            .map_err(context)?;
         Ok(Table {
             name: self.name.clone(),
             columns,
@@ -147,6 +159,39 @@ fn parse_columns(columns: &[ColumnConfig]) -> Result<Vec<Column>, String> {
         .collect()
 }
 
+/// Each column's `time_text` pattern, checked: string columns only, a pattern chrono can write.
+fn parse_time_texts(
+    configs: &[ColumnConfig],
+    columns: &[Column],
+) -> Result<Vec<Option<String>>, String> {
+    configs
+        .iter()
+        .zip(columns)
+        .map(|(config, column)| {
+            let Some(pattern) = &config.time_text else {
+                return Ok(None);
+            };
+            if column.odps_type != OdpsType::String {
+                return Err(format!(
+                    "column {}: time_text needs a string column",
+                    column.name
+                ));
+            }
+            let items = chrono::format::StrftimeItems::new(pattern);
+            if items
+                .clone()
+                .any(|item| item == chrono::format::Item::Error)
+            {
+                return Err(format!(
+                    "column {}: time_text \"{pattern}\" is not a strftime pattern",
+                    column.name
+                ));
+            }
+            Ok(Some(pattern.clone()))
+        })
+        .collect()
+}
+
 /// Splits `pt=20161226,region=hz` into pairs. Quotes are dropped, as both SDKs strip them
 /// before sending (odps-tunnel.md §3.1).
 pub fn parse_partition_spec(spec: &str) -> Vec<(String, String)> {
@@ -161,13 +206,18 @@ pub fn parse_partition_spec(spec: &str) -> Vec<(String, String)> {
 }
 
 impl DataConfig {
-    fn to_row_source(&self, columns: &[Column]) -> Result<RowSource, String> {
+    fn to_row_source(
+        &self,
+        columns: &[Column],
+        time_texts: &[Option<String>],
+    ) -> Result<RowSource, String> {
         Ok(match &self.rows {
             None => RowSource::Literal(Vec::new()),
             Some(RowsConfig::Generated(count)) => RowSource::Generated {
                 count: *count,
                 seed: self.seed,
                 null_percent: self.null_percent.min(100),
+                time_texts: time_texts.to_vec(),
             },
             Some(RowsConfig::Literal(rows)) => {
                 let mut typed = Vec::with_capacity(rows.len());

@@ -23,6 +23,19 @@ pub fn generated_value(
     value_from_hash(odps_type, hash, row)
 }
 
+/// A generated time written with a strftime `pattern` in GMT+8 (a string column's
+/// `time_text`): the same instants a datetime column would get, never null.
+pub fn generated_time_text(pattern: &str, seed: u64, row: u64, column: usize) -> Value {
+    let seconds = BASE_EPOCH_SECONDS + (mix(seed, row, column as u64) % SECONDS_PER_YEAR) as i64;
+    let gmt8 = chrono::FixedOffset::east_opt(8 * 3600).expect("GMT+8 is a valid offset");
+    let text = chrono::DateTime::from_timestamp(seconds, 0)
+        .expect("generated times are within chrono's range")
+        .with_timezone(&gmt8)
+        .format(pattern)
+        .to_string();
+    Value::Bytes(text.into_bytes())
+}
+
 /// The whole generated row.
 pub fn generated_row(
     columns: impl Iterator<Item = OdpsType>,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::generator::generated_value;
+use super::generator::{generated_time_text, generated_value};
 use super::types::{OdpsType, Value};
 
 /// Creation and modification times reported for every table and partition.
@@ -40,6 +40,8 @@ pub enum RowSource {
         count: u64,
         seed: u64,
         null_percent: u8,
+        /// Per column: a strftime pattern for generated time text (`time_text`).
+        time_texts: Vec<Option<String>>,
     },
 }
 
@@ -60,8 +62,14 @@ impl RowSource {
                 .cloned()
                 .unwrap_or(Value::Null),
             RowSource::Generated {
-                seed, null_percent, ..
-            } => generated_value(odps_type, *seed, row, column, *null_percent),
+                seed,
+                null_percent,
+                time_texts,
+                ..
+            } => match time_texts.get(column).and_then(Option::as_ref) {
+                Some(pattern) => generated_time_text(pattern, *seed, row, column),
+                None => generated_value(odps_type, *seed, row, column, *null_percent),
+            },
         }
     }
 }

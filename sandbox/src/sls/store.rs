@@ -149,8 +149,14 @@ impl LogStore {
         counts
     }
 
-    /// Reads a logstore's file back; `None` for an unknown logstore.
-    pub fn read(&self, project: &str, logstore: &str) -> Option<Vec<StoredLog>> {
+    /// Reads a logstore's file back, the first `limit` logs or all; `None` for an unknown
+    /// logstore.
+    pub fn read(
+        &self,
+        project: &str,
+        logstore: &str,
+        limit: Option<usize>,
+    ) -> Option<Vec<StoredLog>> {
         let entry = self
             .logstores
             .get(&(project.to_string(), logstore.to_string()))?;
@@ -161,6 +167,7 @@ impl LogStore {
             reader
                 .lines()
                 .map_while(Result::ok)
+                .take(limit.unwrap_or(usize::MAX))
                 .filter_map(|line| serde_json::from_str(&line).ok())
                 .collect(),
         )
