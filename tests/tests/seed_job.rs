@@ -5,7 +5,7 @@
 //! both served by the sandbox on loopback.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use datax_e2e::{repo_jobs, shared_jobs, Run, Workspace};
@@ -96,7 +96,7 @@ fn unix_now() -> u32 {
 }
 
 /// Runs `job` against `sandbox` the way the README does, with a JSON report.
-fn run_seed(workspace: &Workspace, sandbox: &SandboxHandle, job: &PathBuf) -> (Run, Value) {
+fn run_seed(workspace: &Workspace, sandbox: &SandboxHandle, job: &Path) -> (Run, Value) {
     let data_sources = repo_jobs().join("datasources.sandbox.json");
     let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
     let run = workspace.run(&[
