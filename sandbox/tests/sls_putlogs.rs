@@ -275,7 +275,22 @@ fn every_compression_is_accepted_and_stored() {
     )
     .unwrap();
     assert_eq!(listed.json()["count"], 10);
+    assert_eq!(listed.json()["logs"].as_array().unwrap().len(), 10);
     assert_eq!(listed.json()["logs"][0]["contents"]["level"], "INFO");
+    let first_two = finish(
+        agent()
+            .get(&format!(
+                "http://{endpoint}/_sandbox/logstores/{SLS_PROJECT}/{LOGSTORE}/logs?limit=2"
+            ))
+            .call(),
+    )
+    .unwrap();
+    assert_eq!(
+        first_two.json()["count"],
+        10,
+        "the total, whatever the limit"
+    );
+    assert_eq!(first_two.json()["logs"].as_array().unwrap().len(), 2);
     let counts = finish(
         agent()
             .get(&format!("http://{endpoint}/_sandbox/logstores"))
@@ -288,7 +303,16 @@ fn every_compression_is_accepted_and_stored() {
         .join(SLS_PROJECT)
         .join(format!("{LOGSTORE}.jsonl"));
     assert_eq!(std::fs::read_to_string(file).unwrap().lines().count(), 10);
-    assert_eq!(sandbox.stats().put_logs_accepted, 5);
+    let stats = sandbox.stats();
+    assert_eq!(stats.put_logs_accepted, 5);
+    let first_stored = stats
+        .first_logs_accepted_unix_ms
+        .expect("set by the first PutLogs");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(now_ms - first_stored < 60_000, "{first_stored} vs {now_ms}");
 }
 
 fn sls_error(reply: &Reply, status: u16, code: &str) {

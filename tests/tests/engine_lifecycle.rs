@@ -120,3 +120,55 @@ fn a_stalled_writer_is_named_with_its_waiting_reader() {
             "writer task 0 ('testkitwriter') took no record for 1s while its reader waits on a full channel",
         );
 }
+
+#[test]
+fn plugin_counters_are_summed_over_tasks_into_the_summary_and_report() {
+    let workspace = Workspace::new();
+    let job = workspace.write_json(
+        "job.json",
+        &testkit_job(
+            json!({"records": 1000, "dirtyEvery": 10}),
+            json!({"dirtyEvery": 3}),
+        ),
+    );
+    let run = workspace.run(&[job.to_str().unwrap(), "--report-json", "report.json"]);
+    run.assert_success();
+    let report = workspace.read_json("report.json");
+    // Two reader tasks send 900 each; each writer task takes 2 of every 3 of those.
+    assert_eq!(report["plugin_counters"]["reader"]["testkit records"], 1800);
+    assert_eq!(report["plugin_counters"]["writer"]["testkit records"], 1200);
+    assert_eq!(report["records_written"], 1200);
+    run.assert_logged("Reader testkit records    :                1800");
+    run.assert_logged("Writer testkit records    :                1200");
+}
+
+#[test]
+fn check_asks_each_plugin_and_a_run_does_not() {
+    let workspace = Workspace::new();
+    for side in ["reader", "writer"] {
+        for (key, message) in [
+            ("failAt", "I/O error: testkit fails at check as asked"),
+            (
+                "panicAt",
+                "plugin panicked: testkit panics at check as asked",
+            ),
+        ] {
+            let behaviour = json!({"records": 10, key: "check"});
+            let (reader, writer) = match side {
+                "reader" => (behaviour, json!({})),
+                _ => (json!({"records": 10}), behaviour),
+            };
+            let job = workspace.write_json("job.json", &testkit_job(reader, writer));
+            let run = workspace.run(&["check", job.to_str().unwrap()]);
+            run.assert_failure(message);
+            assert!(
+                run.last_line().contains(&format!("{side} 'testkit{side}'"))
+                    && run.last_line().contains("check failed"),
+                "{}",
+                run.last_line()
+            );
+            // `check` is not part of a run's lifecycle.
+            workspace.run(&[job.to_str().unwrap()]).assert_success();
+        }
+    }
+}

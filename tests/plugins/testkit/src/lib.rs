@@ -9,6 +9,9 @@
 //! - `stallAfter`: after that many records, wait without progress until the job is cancelled;
 //! - `leakIntoError`: put the `password` value into the `failAt` error (the host must scrub it);
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
+//!
+//! Every task also adds what it sent (reader) or wrote (writer) to the plugin counter
+//! `testkit records`, and `check` is a stage like the others.
 
 use std::fs;
 use std::path::PathBuf;
@@ -117,6 +120,10 @@ impl ReaderJob for TestkitReaderJob {
         Ok(TestkitReaderJob(behaviour))
     }
 
+    fn check(&mut self) -> Result<(), PluginError> {
+        self.0.stage("check")
+    }
+
     fn prepare(&mut self) -> Result<(), PluginError> {
         self.0.stage("prepare")
     }
@@ -146,6 +153,7 @@ impl ReaderTask for TestkitReaderTask {
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         self.0.stage("run")?;
+        let mut sent = 0;
         for index in 0..self.0.records {
             self.0.stall_if_asked(index, context);
             if self.0.is_dirty(index) {
@@ -153,8 +161,10 @@ impl ReaderTask for TestkitReaderTask {
                     .collect_dirty(record(index), format!("record {index} is dirty as asked"))?;
             } else {
                 sender.send(record(index))?;
+                sent += 1;
             }
         }
+        context.add_to_counter("testkit records", sent);
         Ok(())
     }
 }
@@ -170,6 +180,10 @@ impl WriterJob for TestkitWriterJob {
         let behaviour = Behaviour::parse(parameter)?;
         behaviour.stage("init")?;
         Ok(TestkitWriterJob(behaviour))
+    }
+
+    fn check(&mut self) -> Result<(), PluginError> {
+        self.0.stage("check")
     }
 
     fn prepare(&mut self) -> Result<(), PluginError> {
@@ -215,6 +229,7 @@ impl WriterTask for TestkitWriterTask {
                 index += 1;
             }
         }
+        context.add_to_counter("testkit records", written);
         if let Some(dir) = &self.0.count_dir {
             fs::create_dir_all(dir).map_err(|e| PluginError::io(e.to_string()))?;
             fs::write(
