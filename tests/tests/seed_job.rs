@@ -274,3 +274,40 @@ fn the_same_job_under_a_fault_plan_still_delivers_every_row() {
     assert_eq!(logs.len() as u64, ROWS + u64::from(duplicates));
     assert!(duplicates > 0, "dropped replies were sent again");
 }
+
+#[test]
+fn check_validates_the_seed_against_the_sandbox_without_moving_data() {
+    let sandbox = start_seed_sandbox();
+    let workspace = Workspace::new();
+    let data_sources = repo_jobs().join("datasources.sandbox.json");
+    let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
+    let check = |job: &Path| {
+        workspace.run(&[
+            "check",
+            job.to_str().unwrap(),
+            "--datasources",
+            data_sources.to_str().unwrap(),
+            "-p",
+            &address,
+        ])
+    };
+    let run = check(&seed_job());
+    run.assert_success();
+    assert!(run.stdout.contains(": ok ("), "{}", run.stdout);
+    let stats = sandbox.stats();
+    assert!(
+        stats.count("odps", "ok") > 0 && stats.count("sls", "ok") > 0,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.count("tunnel", "ok"),
+        0,
+        "no download session: {stats:?}"
+    );
+    assert_eq!(stats.logs_accepted, 0);
+
+    let other_partition = seed_variant(&workspace, "other-partition.json", |job| {
+        job["configuration"]["reader"]["parameter"]["partition"] = json!(["pt=20990101"]);
+    });
+    check(&other_partition).assert_failure("pt=20990101");
+}
