@@ -16,6 +16,9 @@ pub struct Stats {
     pub requests: BTreeMap<String, BTreeMap<String, u64>>,
     /// PutLogs requests whose logs were stored (including those whose reply was dropped).
     pub put_logs_accepted: u64,
+    /// The same requests by `x-log-compresstype` (lower case; `none` without the header).
+    #[serde(default)]
+    pub put_logs_by_compression: BTreeMap<String, u64>,
     /// Logs stored, duplicates from retried requests included.
     pub logs_accepted: u64,
     /// When the first logs were stored (Unix milliseconds): a client's time to first record.
@@ -62,9 +65,13 @@ impl StatsRecorder {
         self.update(|stats| stats.faults_injected += 1);
     }
 
-    pub fn logs_stored(&self, logs: u64) {
+    pub fn logs_stored(&self, logs: u64, compression: &str) {
         self.update(|stats| {
             stats.put_logs_accepted += 1;
+            *stats
+                .put_logs_by_compression
+                .entry(compression.to_string())
+                .or_default() += 1;
             stats.logs_accepted += logs;
             stats.first_logs_accepted_unix_ms.get_or_insert_with(|| {
                 SystemTime::now()

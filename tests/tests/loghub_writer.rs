@@ -237,29 +237,66 @@ fn a_datetime_time_column_gives_its_instant() {
     assert_eq!(logs[0].get("t"), Some("2016-12-26 10:01:02"));
 }
 
+/// datax-engine.md §8.2: a time that does not match `timeFormat` gives the current time, as
+/// in DataX; the job warns about the first few with their value and counts them all.
 #[test]
-fn a_time_that_does_not_match_its_format_is_dirty() {
+fn an_unparseable_time_gives_the_current_time_and_is_counted() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     let columns = json!([{"type": "string", "value": "yesterday"}]);
+    let before = now();
     let run = run(
         &workspace,
-        stream_reader(columns, 4),
+        stream_reader(columns, 10),
         loghub_writer(
             &sandbox,
             json!({"column": ["t"], "time": "t", "timeFormat": "%Y_%m_%d %H:%i:%S"}),
         ),
-        json!({"errorLimit": {"record": 10}}),
+        json!({"errorLimit": {"record": 0}}),
     );
     run.assert_success();
-    assert!(stored(&sandbox).is_empty());
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 10);
+    for log in &logs {
+        assert!((before..=now() + 1).contains(&log.time), "{}", log.time);
+        assert_eq!(log.get("t"), Some("yesterday"));
+    }
     let report = workspace.report();
-    assert_eq!(report["write_failed_records"], 4);
-    let dirty = workspace.dirty_records();
-    assert!(
-        dirty.contains("the time column t = \\\"yesterday\\\" does not match timeFormat"),
-        "{dirty}"
+    assert_eq!(report["records_written"], 10);
+    assert_eq!(report["write_failed_records"], 0);
+    assert_eq!(
+        report["plugin_counters"]["writer"]["logs with an unparseable time"],
+        10
     );
+    run.assert_logged("Writer logs with an unparseable time");
+    let warning = "the time column t = \"yesterday\" does not match timeFormat: the log gets \
+                   the current time, as in DataX";
+    // The first few, not one per record.
+    assert_eq!(run.stderr.matches(warning).count(), 3, "{}", run.stderr);
+    run.assert_logged("further ones are only counted");
+}
+
+/// A time zone moves texts without an offset; the default is DataX's GMT+8.
+#[test]
+fn time_zone_sets_the_offset_of_times_without_one() {
+    for (zone, expected_time) in [(None, 1_482_717_662u32), (Some("UTC"), 1_482_746_462)] {
+        let sandbox = start_sandbox();
+        let workspace = Workspace::new();
+        let columns = json!([{"type": "string", "value": "2016-12-26 10:01:02"}]);
+        let mut parameter =
+            json!({"column": ["t"], "time": "t", "timeFormat": "yyyy-MM-dd HH:mm:ss"});
+        if let Some(zone) = zone {
+            parameter["timeZone"] = json!(zone);
+        }
+        run(
+            &workspace,
+            stream_reader(columns, 1),
+            loghub_writer(&sandbox, parameter),
+            json!({}),
+        )
+        .assert_success();
+        assert_eq!(stored(&sandbox)[0].time, expected_time, "{zone:?}");
+    }
 }
 
 /// The seed's writer `parameter` (DataWorks 1.0, `"datasource": "sls"`, every connection
@@ -329,6 +366,108 @@ fn the_seed_writer_is_filled_from_the_sls_data_source() {
         assert_eq!(log.topic, "");
         assert!((before..=now() + 1).contains(&log.time));
     }
+}
+
+/// sls-putlogs.md §6: each `compress` value is sent with its `x-log-compresstype` and
+/// delivers every record; lz4 by default.
+#[test]
+fn every_compress_value_delivers_every_record() {
+    for (compress, header) in [
+        (None, "lz4"),
+        (Some("lz4"), "lz4"),
+        (Some("none"), "none"),
+        (Some("DEFLATE"), "deflate"),
+        (Some("zstd"), "zstd"),
+    ] {
+        let sandbox = start_sandbox();
+        let workspace = Workspace::new();
+        let extra = match compress {
+            Some(compress) => json!({"batchSize": 200, "compress": compress}),
+            None => json!({"batchSize": 200}),
+        };
+        write_numbered(
+            &workspace,
+            &sandbox,
+            1_000,
+            extra,
+            json!({"speed": {"channel": 2}}),
+        )
+        .assert_success();
+        let logs = stored(&sandbox);
+        assert_eq!(logs.len(), 2_000, "{compress:?}");
+        let counts = occurrences(&logs, "id");
+        assert_eq!(counts.len(), 1_000, "{compress:?}");
+        assert!(counts.values().all(|&count| count == 2), "{compress:?}");
+        assert!(logs.iter().all(|log| log.get("payload") == Some("payload")));
+        let stats = sandbox.stats();
+        assert_eq!(
+            stats.put_logs_by_compression,
+            BTreeMap::from([(header.to_string(), 10)]),
+            "{compress:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_compress_value_is_a_config_error() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let run = write_numbered(
+        &workspace,
+        &sandbox,
+        3,
+        json!({"compress": "gzip"}),
+        json!({}),
+    );
+    run.assert_failure("compress: \"gzip\" is not a compression: use lz4, none, deflate or zstd");
+    assert_eq!(sandbox.stats().count("sls", "ok"), 0);
+}
+
+/// Keys the writer does not know are named once, at job init, and the job goes on.
+#[test]
+fn unknown_keys_are_warned_about() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let run = write_numbered(
+        &workspace,
+        &sandbox,
+        5,
+        json!({"compres": "zstd", "BatchSize": 2}),
+        json!({"speed": {"channel": 2}}),
+    );
+    run.assert_success();
+    let warning = "parameter.compres: unknown key, ignored";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{}", run.stderr);
+    run.assert_logged("parameter.BatchSize: unknown key, ignored; did you mean \"batchSize\"?");
+    assert_eq!(stored(&sandbox).len(), 10);
+    // Neither was applied: lz4, and one request per task.
+    let stats = sandbox.stats();
+    assert_eq!(
+        stats.put_logs_by_compression,
+        BTreeMap::from([("lz4".to_string(), 2)])
+    );
+}
+
+/// Several requests in flight per task: a slow service does not stall the channel.
+#[test]
+fn a_task_keeps_several_requests_in_flight() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // Every PutLogs takes 400 ms: 16 batches take 6.4 s one at a time, 1.6 s four at a time.
+    sandbox.set_faults(vec![every_put(FaultAction::Delay { millis: 400 })]);
+    let started = std::time::Instant::now();
+    write_numbered(
+        &workspace,
+        &sandbox,
+        1_600,
+        json!({"batchSize": 100, "maxInFlight": 4}),
+        json!({"speed": {"channel": 1}}),
+    )
+    .assert_success();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(stored(&sandbox).len(), 1_600);
+    assert_eq!(sandbox.stats().count("sls", "ok"), 16);
 }
 
 #[test]
@@ -459,6 +598,54 @@ fn server_errors_and_closed_connections_are_retried_without_loss() {
     assert_eq!(stats.count("sls", "ok"), 10);
 }
 
+/// A fault on a random share of requests, drawn from `seed`.
+fn some_puts(probability: f64, seed: u64, action: FaultAction) -> FaultRule {
+    FaultRule {
+        probability: Some(probability),
+        seed,
+        ..every_put(action)
+    }
+}
+
+/// Under a service that fails about half of the requests in every way it can, each failed
+/// attempt is retried and counted in the report, and every record arrives.
+#[test]
+fn retries_are_counted_in_the_report_and_every_record_arrives() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![
+        some_puts(0.1, 1, error(503, "ServerBusy")),
+        some_puts(0.1, 2, error(500, "InternalServerError")),
+        some_puts(0.1, 3, error(403, "WriteQuotaExceed")),
+        some_puts(0.1, 4, FaultAction::Close),
+        some_puts(0.1, 5, FaultAction::DropReply),
+        // Longer than requestTimeout: the writer gives up on the answer and sends again.
+        some_puts(0.1, 6, FaultAction::Delay { millis: 1_500 }),
+    ]);
+    let run = write_numbered(
+        &workspace,
+        &sandbox,
+        3_000,
+        json!({"batchSize": 100, "maxRetries": 30, "requestTimeout": 1}),
+        json!({"speed": {"channel": 1}}),
+    );
+    run.assert_success();
+    let stats = sandbox.stats();
+    let report = workspace.report();
+    let retries = &report["plugin_counters"]["writer"]["PutLogs retries"];
+    // Each injected fault failed one attempt, which was retried.
+    assert!(stats.faults_injected >= 10, "{stats:?}");
+    assert_eq!(retries, stats.faults_injected, "{stats:?}");
+    run.assert_logged("Writer PutLogs retries");
+    // Dropped replies and timed-out requests were stored too: duplicates, never losses.
+    let logs = stored(&sandbox);
+    let unique = occurrences(&logs, "id").len();
+    assert_eq!(report["records_read"], 3_000);
+    assert_eq!(report["write_failed_records"], 0);
+    assert_eq!(unique, 3_000);
+    assert_eq!(report["records_written"], unique);
+}
+
 #[test]
 fn dropped_replies_are_retried_and_duplicates_are_countable() {
     let sandbox = start_sandbox();
@@ -526,6 +713,71 @@ fn hash_key_mode_lists_shards_and_writes_by_route() {
     assert_eq!(stats.count("sls", "ServerBusy"), 2);
     // ListShards, then 10 logs in batches of 4.
     assert_eq!(stats.count("sls", "ok"), 4);
+}
+
+/// A sandbox whose Log Service takes at most `max_raw_body_bytes` of protobuf a request.
+fn sandbox_with_body_limit(max_raw_body_bytes: u64) -> SandboxHandle {
+    let mut config = SandboxConfig::example();
+    config.sls.max_raw_body_bytes = max_raw_body_bytes;
+    Sandbox::start(config).expect("the sandbox starts")
+}
+
+/// sls-putlogs.md §9: a log the service refuses on its own (`PostBodyTooLarge`) is a dirty
+/// record; the rest of its batch is stored, and the job succeeds within errorLimit.
+#[test]
+fn a_log_too_large_for_the_service_is_dirty_and_the_rest_is_stored() {
+    const LIMIT: usize = 64 * 1024;
+    let sandbox = sandbox_with_body_limit(LIMIT as u64);
+    let workspace = Workspace::new();
+    let columns = json!([
+        {"type": "long", "incr": "0,1"},
+        // About a third of the payloads are over the limit.
+        {"type": "string", "random": "1,100000"},
+    ]);
+    run(
+        &workspace,
+        stream_reader(columns.clone(), 200),
+        numbered_writer(&sandbox, json!({"batchSize": 20})),
+        json!({"errorLimit": {"record": 200}}),
+    )
+    .assert_success();
+    let logs = stored(&sandbox);
+    let stored_ids: BTreeSet<String> = occurrences(&logs, "id").into_keys().collect();
+    assert!(logs
+        .iter()
+        .all(|log| log.get("payload").unwrap().len() < LIMIT));
+    // The dirty file shows each refused log's values as strings: id, payload.
+    let mut dirty_ids = BTreeSet::new();
+    for line in workspace.dirty_records().lines() {
+        let dirty: Value = serde_json::from_str(line).unwrap();
+        let reason = dirty["reason"].as_str().unwrap();
+        assert!(reason.contains("PostBodyTooLarge"), "{reason}");
+        assert!(
+            reason.contains("is larger than Log Service accepts"),
+            "{reason}"
+        );
+        let values = &dirty["record"];
+        assert_eq!(values[0]["type"], "string");
+        assert!(values[1]["value"].as_str().unwrap().len() > LIMIT - 100);
+        dirty_ids.insert(values[0]["value"].as_str().unwrap().to_string());
+    }
+    assert!(dirty_ids.len() > 10, "{} dirty", dirty_ids.len());
+    assert!(stored_ids.is_disjoint(&dirty_ids));
+    let report = workspace.report();
+    assert_eq!(report["records_read"], 200);
+    assert_eq!(report["write_failed_records"], dirty_ids.len());
+    assert_eq!(stored_ids.len() + dirty_ids.len(), 200);
+    assert_eq!(report["records_written"], stored_ids.len());
+
+    // errorLimit stops the job at its count.
+    let sandbox = sandbox_with_body_limit(LIMIT as u64);
+    run(
+        &workspace,
+        stream_reader(columns, 200),
+        numbered_writer(&sandbox, json!({"batchSize": 20})),
+        json!({"errorLimit": {"record": 2}}),
+    )
+    .assert_failure("errorLimit exceeded: 3 dirty records, more than errorLimit.record = 2");
 }
 
 #[test]

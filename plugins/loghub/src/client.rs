@@ -2,18 +2,18 @@
 //! of sls-putlogs.md §8.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use datax_plugin_api::{ErrorKind, PluginError};
 
-use reqwest::blocking::Client;
+use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
 };
 
 use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
-use crate::codec::{compress_lz4, LogBatch};
+use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
 use crate::config::WriterConfig;
 
 const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
@@ -32,6 +32,8 @@ pub enum PutError {
     },
     /// No answer: could not connect, timed out, or the connection closed.
     Transport(String),
+    /// The endpoint's host name does not exist (DNS says so): no retry can help.
+    UnknownHost(String),
 }
 
 impl std::fmt::Display for PutError {
@@ -49,7 +51,9 @@ impl std::fmt::Display for PutError {
                 }
                 Ok(())
             }
-            PutError::Transport(message) => write!(f, "{message}"),
+            PutError::Transport(message) | PutError::UnknownHost(message) => {
+                write!(f, "{message}")
+            }
         }
     }
 }
@@ -72,6 +76,7 @@ pub enum Retry {
 pub fn classify(error: &PutError) -> Retry {
     let (status, code) = match error {
         PutError::Transport(_) => return Retry::Backoff,
+        PutError::UnknownHost(_) => return Retry::Fail,
         PutError::Service { status, code, .. } => (*status, code.as_str()),
     };
     match code {
@@ -83,9 +88,6 @@ pub fn classify(error: &PutError) -> Retry {
         _ => Retry::Fail,
     }
 }
-
-/// Attempts per batch: about half a minute of backoff before giving up on a busy service.
-pub const MAX_ATTEMPTS: u32 = 8;
 
 /// The wait before attempt `attempt + 1` (1-based `attempt`): exponential from `floor`,
 /// capped at `cap`, with up to 25 % jitter so that channels do not retry in step.
@@ -111,6 +113,8 @@ pub struct Shard {
     pub end_key: String,
 }
 
+/// Signs and sends Log Service requests. Shared by a task's sending threads: the HTTP
+/// client pools their connections.
 pub struct LoghubClient {
     http: Client,
     base_url: String,
@@ -120,17 +124,30 @@ pub struct LoghubClient {
     credentials: Credentials,
 }
 
-/// A request body: the lz4 bytes sent and the size of the protobuf they hold.
-struct Body<'a> {
-    compressed: &'a [u8],
+/// A PutLogs body: the bytes sent and the size of the protobuf they hold.
+pub struct Body<'a> {
+    bytes: &'a [u8],
     raw_size: usize,
+    compression: Compression,
+}
+
+impl Body<'_> {
+    /// The protobuf's size, `x-log-bodyrawsize`.
+    pub fn raw_size(&self) -> usize {
+        self.raw_size
+    }
+
+    /// The size sent, after compression.
+    pub fn sent_size(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 impl LoghubClient {
     pub fn new(config: &WriterConfig) -> Result<Self, String> {
         let http = Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
             .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
@@ -150,39 +167,46 @@ impl LoghubClient {
         })
     }
 
-    /// One PutLogs of an lz4-compressed LogGroup whose protobuf is `raw_size` bytes, to the
-    /// shard holding `route_key` or load-balanced. Returns the request id.
-    pub fn put_logs(
+    /// The host requests go to, for messages.
+    fn host_name(&self) -> &str {
+        self.base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, host)| host)
+    }
+
+    /// One PutLogs of `body` to the shard holding `route_key`, or load-balanced. Returns the
+    /// request id.
+    pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, PutError> {
+        let (request_id, _) = execute(self.put_logs_request(body, route_key)?)?;
+        Ok(request_id)
+    }
+
+    /// The PutLogs request of `body`, signed now.
+    pub fn put_logs_request(
         &self,
-        compressed: &[u8],
-        raw_size: usize,
+        body: &Body<'_>,
         route_key: Option<&str>,
-    ) -> Result<String, PutError> {
-        let body = Body {
-            compressed,
-            raw_size,
-        };
-        let (request_id, _) = match route_key {
-            Some(key) => self.call(
+    ) -> Result<RequestBuilder, PutError> {
+        match route_key {
+            Some(key) => self.request(
                 "POST",
                 &format!("{}/shards/route", self.logstore_path),
                 &[("key", key)],
                 Some(body),
-            )?,
-            None => self.call(
+            ),
+            None => self.request(
                 "POST",
                 &format!("{}/shards/lb", self.logstore_path),
                 &[],
                 Some(body),
-            )?,
-        };
-        Ok(request_id)
+            ),
+        }
     }
 
     /// The logstore's writable shards.
     pub fn list_shards(&self) -> Result<Vec<Shard>, PutError> {
         let path = format!("{}/shards", self.logstore_path);
-        let (request_id, text) = self.call("GET", &path, &[], None)?;
+        let (request_id, text) = execute(self.request("GET", &path, &[], None)?)?;
         let bad = |what: &str| PutError::Service {
             status: 200,
             code: "BadResponse".to_string(),
@@ -209,18 +233,18 @@ impl LoghubClient {
         Ok(shards)
     }
 
-    /// One signed request (sls-putlogs.md §0, §3); the request id and the answer's body.
-    fn call(
+    /// One request signed now (sls-putlogs.md §0, §3), ready to send.
+    fn request(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<Body<'_>>,
-    ) -> Result<(String, String), PutError> {
+        body: Option<&Body<'_>>,
+    ) -> Result<RequestBuilder, PutError> {
         let date = httpdate::fmt_http_date(SystemTime::now());
-        let (md5, content_type, raw_size) = match &body {
+        let (md5, content_type, raw_size) = match body {
             Some(body) => (
-                content_md5(body.compressed),
+                content_md5(body.bytes),
                 CONTENT_TYPE_PROTOBUF,
                 body.raw_size,
             ),
@@ -232,8 +256,9 @@ impl LoghubClient {
             ("x-log-bodyrawsize", raw_size.as_str()),
             ("x-log-signaturemethod", "hmac-sha1"),
         ];
-        if body.is_some() {
-            log_headers.push(("x-log-compresstype", "lz4"));
+        // Uncompressed: no header (sls-putlogs.md §6).
+        if let Some(compress_type) = body.and_then(|body| body.compression.header()) {
+            log_headers.push(("x-log-compresstype", compress_type));
         }
         if let Some(token) = &self.credentials.security_token {
             log_headers.push(("x-acs-security-token", token.as_str()));
@@ -276,27 +301,31 @@ impl LoghubClient {
             url.push_str(&query_text.join("&"));
         }
         let request = match body {
-            Some(body) => self.http.post(url).body(body.compressed.to_vec()),
+            Some(body) => self.http.post(url).body(body.bytes.to_vec()),
             // The service wants a Content-Length even on a GET (411 without it).
             None => self.http.get(url).header(CONTENT_LENGTH, "0"),
         };
-        let response = request
-            .headers(headers)
-            .send()
-            .map_err(|error| PutError::Transport(describe_transport(&error)))?;
-        let status = response.status().as_u16();
-        let request_id = response
-            .headers()
-            .get("x-log-requestid")
-            .and_then(|id| id.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let text = response.text().unwrap_or_default();
-        if status == 200 {
-            return Ok((request_id, text));
-        }
-        Err(service_error(status, &text, request_id))
+        Ok(request.headers(headers))
     }
+}
+
+/// Sends `request`; the request id and the answer's body.
+fn execute(request: RequestBuilder) -> Result<(String, String), PutError> {
+    let response = request
+        .send()
+        .map_err(|error| transport_error(describe_transport(&error)))?;
+    let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get("x-log-requestid")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = response.text().unwrap_or_default();
+    if status == 200 {
+        return Ok((request_id, text));
+    }
+    Err(service_error(status, &text, request_id))
 }
 
 /// The shard whose `[begin, end)` holds `hash` (lowercase hex), else the first, as DataX.
@@ -305,6 +334,16 @@ pub fn shard_for(shards: &[Shard], hash: &str) -> usize {
         .iter()
         .position(|shard| shard.begin_key.as_str() <= hash && hash < shard.end_key.as_str())
         .unwrap_or(0)
+}
+
+/// A request that got no answer. getaddrinfo's "Name or service not known" is final;
+/// "Temporary failure in name resolution" is not, and stays a retried transport error.
+fn transport_error(reason: String) -> PutError {
+    if reason.contains("Name or service not known") {
+        PutError::UnknownHost(reason)
+    } else {
+        PutError::Transport(reason)
+    }
 }
 
 /// A transport error with its causes: reqwest's own text is often just "error sending request".
@@ -370,33 +409,66 @@ fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
     }
 }
 
-/// Sends batches of logs as PutLogs requests, retrying as sls-putlogs.md §8 says. Runs on
-/// the task's sending thread, so that the next batch is encoded while this one travels.
+/// A log the service refused on its own (`PostBodyTooLarge` for a request of that one log):
+/// it becomes a dirty record, the rest of its batch is sent.
+pub struct RejectedLog {
+    /// The log's index in its batch.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// One sending thread's reused buffers: the LogGroup's protobuf and its compressed form.
+#[derive(Default)]
+pub struct SendBuffers {
+    raw: Vec<u8>,
+    compressor: Compressor,
+}
+
+/// Sends batches of logs as PutLogs requests, retrying as sls-putlogs.md §8 says. Shared by
+/// a task's sending threads, each with its own [`SendBuffers`], so that several requests
+/// are in flight while the task's thread encodes the next batch.
 pub struct Shipper {
     client: LoghubClient,
     /// Topic and source, written after the logs of every group.
     trailer: Vec<u8>,
     /// `logstore L of project P at URL`, for messages.
     target: String,
-    raw: Vec<u8>,
-    compressed: Vec<u8>,
+    compression: Compression,
+    max_retries: u32,
     /// Logs the service accepted.
-    pub sent: u64,
+    accepted: AtomicU64,
+    /// Attempts that repeated a failed request.
+    retries: AtomicU64,
 }
 
 impl Shipper {
-    pub fn new(config: &WriterConfig, trailer: Vec<u8>) -> Result<Self, String> {
+    pub fn new(config: &WriterConfig) -> Result<Self, String> {
         Ok(Shipper {
             client: LoghubClient::new(config)?,
-            trailer,
+            trailer: group_trailer(&config.topic, &config.source),
             target: format!(
                 "logstore {} of project {} at {}",
                 config.logstore, config.project, config.endpoint.base_url
             ),
-            raw: Vec::new(),
-            compressed: Vec::new(),
-            sent: 0,
+            compression: config.compression,
+            max_retries: config.max_retries,
+            accepted: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         })
+    }
+
+    pub fn client(&self) -> &LoghubClient {
+        &self.client
+    }
+
+    /// Logs the service accepted so far, over every sending thread.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// PutLogs requests sent again after a failure so far, over every sending thread.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
@@ -420,44 +492,74 @@ impl Shipper {
         }
     }
 
+    /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
+    pub fn encode_body<'a>(
+        &self,
+        batch: &LogBatch,
+        range: Range<usize>,
+        buffers: &'a mut SendBuffers,
+    ) -> Result<Body<'a>, PluginError> {
+        batch.encode_group(range, &self.trailer, &mut buffers.raw);
+        let bytes = buffers
+            .compressor
+            .compress(self.compression, &buffers.raw)
+            .map_err(|error| PluginError::io(format!("cannot compress a PutLogs body: {error}")))?;
+        Ok(Body {
+            bytes,
+            raw_size: buffers.raw.len(),
+            compression: self.compression,
+        })
+    }
+
     /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
-    /// stops retrying once `cancelled` is set.
+    /// stops retrying once `cancelled` is set. Returns the logs the service refused one by
+    /// one; any other failure fails the whole batch.
     pub fn ship(
-        &mut self,
+        &self,
         batch: &LogBatch,
         route_key: Option<&str>,
+        buffers: &mut SendBuffers,
         cancelled: &AtomicBool,
-    ) -> Result<(), PluginError> {
-        self.send(batch, 0..batch.len(), route_key, cancelled)
+    ) -> Result<Vec<RejectedLog>, PluginError> {
+        let mut rejected = Vec::new();
+        self.send(
+            batch,
+            0..batch.len(),
+            route_key,
+            buffers,
+            cancelled,
+            &mut rejected,
+        )?;
+        Ok(rejected)
     }
 
     fn send(
-        &mut self,
+        &self,
         batch: &LogBatch,
         range: Range<usize>,
         route_key: Option<&str>,
+        buffers: &mut SendBuffers,
         cancelled: &AtomicBool,
+        rejected: &mut Vec<RejectedLog>,
     ) -> Result<(), PluginError> {
-        batch.encode_group(range.clone(), &self.trailer, &mut self.raw);
-        compress_lz4(&self.raw, &mut self.compressed);
+        let body = self.encode_body(batch, range.clone(), buffers)?;
         let mut clock_retried = false;
         let mut attempt = 1;
         loop {
-            let error = match self
-                .client
-                .put_logs(&self.compressed, self.raw.len(), route_key)
-            {
+            let error = match self.client.put_logs(&body, route_key) {
                 Ok(request_id) => {
                     datax_plugin_api::log::debug(format!(
                         "PutLogs: {} logs, request id {request_id}",
                         range.len()
                     ));
-                    self.sent += range.len() as u64;
+                    self.accepted
+                        .fetch_add(range.len() as u64, Ordering::Relaxed);
                     return Ok(());
                 }
                 Err(error) => error,
             };
             let retry = classify(&error);
+            let retries_left = attempt <= self.max_retries;
             match retry {
                 Retry::Split if range.len() > 1 => {
                     let middle = range.start + range.len() / 2;
@@ -465,15 +567,41 @@ impl Shipper {
                         "{error}; sending the {} logs in two requests",
                         range.len()
                     ));
-                    self.send(batch, range.start..middle, route_key, cancelled)?;
-                    return self.send(batch, middle..range.end, route_key, cancelled);
+                    self.send(
+                        batch,
+                        range.start..middle,
+                        route_key,
+                        buffers,
+                        cancelled,
+                        rejected,
+                    )?;
+                    return self.send(
+                        batch,
+                        middle..range.end,
+                        route_key,
+                        buffers,
+                        cancelled,
+                        rejected,
+                    );
                 }
-                Retry::ClockSkew if !clock_retried => clock_retried = true,
-                Retry::Backoff | Retry::Quota if attempt < MAX_ATTEMPTS => {
+                // sls-putlogs.md §9: a log the service refuses alone is dirty, not a failure.
+                Retry::Split => {
+                    let raw_size = body.raw_size;
+                    rejected.push(RejectedLog {
+                        index: range.start,
+                        reason: format!(
+                            "PutLogs: {error}; this log alone ({raw_size} bytes of protobuf) \
+                             is larger than Log Service accepts"
+                        ),
+                    });
+                    return Ok(());
+                }
+                Retry::ClockSkew if !clock_retried && retries_left => clock_retried = true,
+                Retry::Backoff | Retry::Quota if retries_left => {
                     let wait = backoff(retry, attempt);
                     datax_plugin_api::log::warn(format!(
-                        "PutLogs attempt {attempt} of {MAX_ATTEMPTS} failed: {error}; \
-                         retrying in {} ms",
+                        "PutLogs attempt {attempt} of {} failed: {error}; retrying in {} ms",
+                        self.max_retries + 1,
                         wait.as_millis()
                     ));
                     if !sleep_unless_cancelled(wait, cancelled) {
@@ -485,6 +613,7 @@ impl Shipper {
                 }
                 _ => return Err(self.failure(&error, retry, attempt)),
             }
+            self.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
         }
     }
@@ -498,13 +627,18 @@ impl Shipper {
         let mut message = format!("PutLogs to {} failed{after}: {error}", self.target);
         let kind = match error {
             PutError::Transport(_) => ErrorKind::CONNECT,
+            PutError::UnknownHost(_) => {
+                message.push_str(&format!(
+                    "; the host {} does not exist: check endpoint",
+                    self.client.host_name()
+                ));
+                ErrorKind::CONNECT
+            }
             PutError::Service { status, code, .. } => {
                 if code == "SignatureNotMatch" {
                     message.push_str("; check accessId and accessKey");
                 } else if retry == Retry::ClockSkew {
                     message.push_str("; this machine's clock is more than 15 minutes off");
-                } else if retry == Retry::Split {
-                    message.push_str("; one log is larger than Log Service accepts");
                 }
                 if *status == 401 || code == "SignatureNotMatch" || code == "Unauthorized" {
                     ErrorKind::AUTH
@@ -536,6 +670,17 @@ mod tests {
             classify(&PutError::Transport("reset".into())),
             Retry::Backoff
         );
+        let unknown = transport_error(
+            "cannot connect: dns error: failed to lookup address information: \
+             Name or service not known"
+                .into(),
+        );
+        assert!(matches!(unknown, PutError::UnknownHost(_)));
+        assert_eq!(classify(&unknown), Retry::Fail);
+        let temporary = transport_error(
+            "cannot connect: dns error: Temporary failure in name resolution".into(),
+        );
+        assert_eq!(classify(&temporary), Retry::Backoff);
         for (status, code) in [
             (500, "InternalServerError"),
             (503, "ServerBusy"),

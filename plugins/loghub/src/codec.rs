@@ -1,6 +1,7 @@
 //! The PutLogs body: a protobuf `LogGroup` written straight from the records (no message
-//! structs in between), then lz4-compressed as a raw block (sls-putlogs.md §5, §6).
+//! structs in between), then compressed as `compress` says (sls-putlogs.md §5, §6).
 
+use std::io::Write;
 use std::ops::Range;
 
 /// Wire tags (sls-putlogs.md §5): field number << 3 | wire type.
@@ -38,6 +39,19 @@ pub fn encode_key(key: &str) -> Vec<u8> {
     out
 }
 
+/// The `Topic` and `Source` fields that end every group; an empty one is left out, as the
+/// SDKs do.
+pub fn group_trailer(topic: &str, source: &str) -> Vec<u8> {
+    let mut trailer = Vec::new();
+    if !topic.is_empty() {
+        put_bytes_field(&mut trailer, TAG_GROUP_TOPIC, topic.as_bytes());
+    }
+    if !source.is_empty() {
+        put_bytes_field(&mut trailer, TAG_GROUP_SOURCE, source.as_bytes());
+    }
+    trailer
+}
+
 /// Finished logs, each kept as its encoded `Logs` field with its end offset, so that a group
 /// can be sent whole or split in parts. Moves to the sending thread as it is.
 #[derive(Default)]
@@ -51,20 +65,82 @@ impl LogBatch {
         self.log_ends.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.log_ends.is_empty()
+    }
+
+    fn start_of(&self, index: usize) -> usize {
+        if index == 0 {
+            0
+        } else {
+            self.log_ends[index - 1]
+        }
+    }
+
     /// Writes into `out` the LogGroup of the logs `range` (indexes in finish order) followed
     /// by `trailer` (from [`LogGroupBuilder::trailer`]).
     pub fn encode_group(&self, range: Range<usize>, trailer: &[u8], out: &mut Vec<u8>) {
-        let offset = |index: usize| {
-            if index == 0 {
-                0
-            } else {
-                self.log_ends[index - 1]
-            }
-        };
         out.clear();
-        out.extend_from_slice(&self.logs[offset(range.start)..offset(range.end)]);
+        out.extend_from_slice(&self.logs[self.start_of(range.start)..self.start_of(range.end)]);
         out.extend_from_slice(trailer);
     }
+
+    /// The content values of log `index`, in order: what a dirty record shows of a log the
+    /// service refused (its keys are the `column` names).
+    pub fn log_values(&self, index: usize) -> Vec<String> {
+        let mut field = &self.logs[self.start_of(index)..self.log_ends[index]];
+        let Some((_, mut log)) = read_tag_and_len(&mut field) else {
+            return Vec::new();
+        };
+        let mut values = Vec::new();
+        while let Some((tag, mut content)) = read_tag_and_len(&mut log) {
+            if tag != TAG_LOG_CONTENTS {
+                continue;
+            }
+            while let Some((tag, bytes)) = read_tag_and_len(&mut content) {
+                if tag == TAG_CONTENT_VALUE {
+                    values.push(String::from_utf8_lossy(bytes).into_owned());
+                }
+            }
+        }
+        values
+    }
+}
+
+/// Reads one field of a message this module wrote: its tag and, for a length-delimited
+/// field, its bytes (empty for the varint and fixed32 fields, which are skipped).
+fn read_tag_and_len<'a>(input: &mut &'a [u8]) -> Option<(u8, &'a [u8])> {
+    let (&tag, rest) = input.split_first()?;
+    *input = rest;
+    match tag & 0x07 {
+        0 => {
+            read_varint(input)?;
+            Some((tag, &[]))
+        }
+        5 => {
+            *input = input.get(4..)?;
+            Some((tag, &[]))
+        }
+        _ => {
+            let len = usize::try_from(read_varint(input)?).ok()?;
+            let bytes = input.get(..len)?;
+            *input = &input[len..];
+            Some((tag, bytes))
+        }
+    }
+}
+
+fn read_varint(input: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = input.split_first()?;
+        *input = rest;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Builds logs into a [`LogBatch`], one content at a time.
@@ -78,26 +154,13 @@ pub struct LogGroupBuilder {
 }
 
 impl LogGroupBuilder {
-    /// An empty `topic` or `source` is left out of the group, as the SDKs do.
     pub fn new(topic: &str, source: &str) -> Self {
-        let mut trailer = Vec::new();
-        if !topic.is_empty() {
-            put_bytes_field(&mut trailer, TAG_GROUP_TOPIC, topic.as_bytes());
-        }
-        if !source.is_empty() {
-            put_bytes_field(&mut trailer, TAG_GROUP_SOURCE, source.as_bytes());
-        }
         LogGroupBuilder {
             batch: LogBatch::default(),
             current: Vec::with_capacity(1024),
             current_time_ns: None,
-            trailer,
+            trailer: group_trailer(topic, source),
         }
-    }
-
-    /// The fields that end every group: topic and source.
-    pub fn trailer(&self) -> &[u8] {
-        &self.trailer
     }
 
     /// Starts a log, discarding any log begun and not finished.
@@ -154,13 +217,86 @@ impl LogGroupBuilder {
     }
 }
 
-/// Compresses `raw` as a raw LZ4 block (no frame, no size prefix) into `out`.
-pub fn compress_lz4(raw: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
-    // The buffer has the maximum size the input can take, so compression cannot run out.
-    let written = lz4_flex::block::compress_into(raw, out).unwrap_or(0);
-    out.truncate(written);
+/// `compress`: how a request body is compressed (sls-putlogs.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// A raw LZ4 block, no frame and no size prefix: every SDK's default.
+    Lz4,
+    None,
+    /// A zlib stream (RFC 1950) at zlib's default level, as Java's `Deflater` writes it.
+    Deflate,
+    /// A zstd frame at level 1, as the Python SDK and the Rust producer send it.
+    Zstd,
+}
+
+impl Compression {
+    /// The accepted `compress` values, for messages.
+    pub const NAMES: &'static str = "lz4, none, deflate or zstd";
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "lz4" => Some(Compression::Lz4),
+            "none" => Some(Compression::None),
+            "deflate" => Some(Compression::Deflate),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The `x-log-compresstype` header; none for an uncompressed body.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Compression::Lz4 => Some("lz4"),
+            Compression::None => None,
+            Compression::Deflate => Some("deflate"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+}
+
+/// One sending thread's compression buffer (and zstd context), reused for every request.
+#[derive(Default)]
+pub struct Compressor {
+    out: Vec<u8>,
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl Compressor {
+    /// `raw` compressed as `compression` says (`raw` itself for none).
+    pub fn compress<'a>(
+        &'a mut self,
+        compression: Compression,
+        raw: &'a [u8],
+    ) -> std::io::Result<&'a [u8]> {
+        let out = &mut self.out;
+        out.clear();
+        match compression {
+            Compression::None => return Ok(raw),
+            Compression::Lz4 => {
+                out.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+                let written = lz4_flex::block::compress_into(raw, out)
+                    .map_err(|error| std::io::Error::other(error.to_string()))?;
+                out.truncate(written);
+            }
+            Compression::Deflate => {
+                let mut encoder = flate2::write::ZlibEncoder::new(
+                    std::mem::take(out),
+                    flate2::Compression::default(),
+                );
+                encoder.write_all(raw)?;
+                *out = encoder.finish()?;
+            }
+            Compression::Zstd => {
+                let zstd = match &mut self.zstd {
+                    Some(zstd) => zstd,
+                    None => self.zstd.insert(zstd::bulk::Compressor::new(1)?),
+                };
+                out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+                zstd.compress_to_buffer(raw, out)?;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -240,7 +376,7 @@ pub(crate) mod tests {
         let raw_size = builder.raw_size();
         let batch = builder.take_batch(LogBatch::default());
         let mut body = Vec::new();
-        batch.encode_group(0..2, builder.trailer(), &mut body);
+        batch.encode_group(0..2, &group_trailer("datax", "10.0.0.1"), &mut body);
         assert_eq!(body, hex(P1_WITHOUT_TAG));
         assert_eq!(raw_size, body.len());
         assert_eq!(builder.log_count(), 0, "building starts again empty");
@@ -254,12 +390,12 @@ pub(crate) mod tests {
         let mut builder = p1_builder();
         let batch = builder.take_batch(LogBatch::default());
         let mut body = Vec::new();
-        batch.encode_group(1..2, builder.trailer(), &mut body);
+        batch.encode_group(1..2, &group_trailer("datax", "10.0.0.1"), &mut body);
         let second = LogGroup::decode(body.as_slice()).unwrap();
         assert_eq!(second.logs.len(), 1);
         assert_eq!(second.logs[0].time, 1_700_000_001);
         assert_eq!(second.topic.as_deref(), Some("datax"));
-        batch.encode_group(0..1, builder.trailer(), &mut body);
+        batch.encode_group(0..1, &group_trailer("datax", "10.0.0.1"), &mut body);
         assert_eq!(
             LogGroup::decode(body.as_slice()).unwrap().logs[0].time,
             1_700_000_000
@@ -281,10 +417,10 @@ pub(crate) mod tests {
     #[test]
     fn lz4_blocks_decompress_to_the_raw_group() {
         let raw = hex(P1_WITHOUT_TAG);
-        let mut compressed = Vec::new();
-        compress_lz4(&raw, &mut compressed);
+        let mut compressor = Compressor::default();
+        let compressed = compressor.compress(Compression::Lz4, &raw).unwrap();
         assert_eq!(
-            lz4_flex::block::decompress(&compressed, raw.len()).unwrap(),
+            lz4_flex::block::decompress(compressed, raw.len()).unwrap(),
             raw
         );
         let python = hex("fb260a2f0880e2cfaa06120d0a056c6576656c1204494e464f12130a036d7367120c68656c6c6f20e4b896e7958c2515cd5b070a1e08813100625741524e12073100f01c001a056461746178220831302e302e302e3132170a0b5f5f7061636b5f69645f5f12083546324131422d31");
@@ -294,6 +430,46 @@ pub(crate) mod tests {
             crate::auth::content_md5(&python),
             "F830413E6E50EE10367B95DF7DD22ECD"
         );
+    }
+
+    /// sls-putlogs.md §6: deflate is a zlib stream, zstd a frame, none the raw bytes; the same
+    /// compressor serves request after request.
+    #[test]
+    fn every_compression_decompresses_to_the_raw_group() {
+        use std::io::Read;
+        let raw = hex(P1_WITHOUT_TAG).repeat(50);
+        let mut compressor = Compressor::default();
+        for _ in 0..2 {
+            let body = compressor.compress(Compression::None, &raw).unwrap();
+            assert_eq!(body, raw);
+            let body = compressor.compress(Compression::Deflate, &raw).unwrap();
+            assert!(body.len() < raw.len() / 4, "{}", body.len());
+            let mut inflated = Vec::new();
+            flate2::read::ZlibDecoder::new(body)
+                .read_to_end(&mut inflated)
+                .unwrap();
+            assert_eq!(inflated, raw);
+            let body = compressor.compress(Compression::Zstd, &raw).unwrap();
+            assert!(body.len() < raw.len() / 4, "{}", body.len());
+            assert_eq!(zstd::stream::decode_all(body).unwrap(), raw);
+        }
+        assert_eq!(Compression::from_name(" ZSTD "), Some(Compression::Zstd));
+        assert_eq!(Compression::from_name("gzip"), None);
+        assert_eq!(Compression::None.header(), None);
+    }
+
+    #[test]
+    fn a_logs_values_are_read_back_from_the_batch() {
+        let mut builder = p1_builder();
+        let batch = builder.take_batch(LogBatch::default());
+        assert_eq!(batch.log_values(0), ["INFO", "hello 世界"]);
+        assert_eq!(batch.log_values(1), ["WARN", ""]);
+        let mut builder = LogGroupBuilder::new("", "");
+        builder.begin_log(u32::MAX, None);
+        builder.add_content(&encode_key("big"), &[b'x'; 70_000]);
+        builder.finish_log();
+        let batch = builder.take_batch(LogBatch::default());
+        assert_eq!(batch.log_values(0), ["x".repeat(70_000)]);
     }
 
     #[test]

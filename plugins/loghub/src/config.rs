@@ -3,20 +3,62 @@
 //! none prints a secret.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
-use datax_job_config::value::{as_bool, as_string, as_u64, describe, optional, present};
+use datax_job_config::value::{
+    as_bool, as_string, as_u64, describe, optional, present, unknown_keys,
+};
 use datax_job_config::JobError;
-use datax_plugin_api::PluginError;
+use datax_plugin_api::{PluginError, DATAX_DEFAULT_OFFSET_SECONDS};
 use serde_json::Value;
 
 use crate::auth::Credentials;
-use crate::time_format::TimeFormat;
+use crate::codec::Compression;
+use crate::time_format::{parse_time_zone, TimeFormat};
 
 /// DataX's default `batchSize`.
 pub const DEFAULT_BATCH_SIZE: usize = 1024;
 /// The most logs per PutLogs: DataWorks' documented maximum, the historic server limit
 /// (sls-putlogs.md §9).
 pub const MAX_BATCH_SIZE: usize = 4096;
+/// PutLogs requests a task keeps in flight by default: enough that a round trip of a few
+/// milliseconds does not leave the task waiting; `maxInFlight` is at most [`MAX_IN_FLIGHT`].
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+/// Each request in flight holds a batch of up to 4 MiB: this bounds a task's memory.
+pub const MAX_IN_FLIGHT: usize = 16;
+/// Retries of one request after its first attempt: about half a minute of backoff before
+/// giving up on a busy service (sls-putlogs.md §8).
+pub const DEFAULT_MAX_RETRIES: u32 = 7;
+pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+
+/// Every key `parameter` may hold; others get a warning at init. `datasource` names the
+/// DataWorks data source the host fills the connection keys from.
+pub const KNOWN_KEYS: &[&str] = &[
+    "datasource",
+    "endpoint",
+    "accessId",
+    "accessKeyId",
+    "accessKey",
+    "accessKeySecret",
+    "securityToken",
+    "project",
+    "logstore",
+    "topic",
+    "source",
+    "batchSize",
+    "column",
+    "time",
+    "timeFormat",
+    "timeformat",
+    "timeZone",
+    "hashKey",
+    "compress",
+    "maxInFlight",
+    "maxRetries",
+    "connectTimeout",
+    "requestTimeout",
+];
 
 #[derive(Clone)]
 pub struct WriterConfig {
@@ -34,6 +76,13 @@ pub struct WriterConfig {
     pub hash_key: bool,
     /// The column whose value routes a log: the last one named `…_id`, as DataX.
     pub route_column: Option<usize>,
+    pub compression: Compression,
+    /// PutLogs requests each task keeps in flight (`maxInFlight`), one sending thread each.
+    pub max_in_flight: usize,
+    pub max_retries: u32,
+    pub connect_timeout: Duration,
+    /// The whole request: connecting, sending the body, reading the answer.
+    pub request_timeout: Duration,
 }
 
 /// Where each log's time comes from (datax-engine.md §8.2).
@@ -42,11 +91,13 @@ pub enum TimeSource {
     /// No `time`, or one naming no column: the time the log is sent, as DataX.
     Now,
     /// The value of column `index` (named `name`) read with `format`; the column also stays
-    /// a field of the log, as in DataX.
+    /// a field of the log, as in DataX. Texts without an offset, and date columns, are read
+    /// at `zone_offset` seconds east of UTC (`timeZone`).
     Column {
         index: usize,
         name: String,
         format: TimeFormat,
+        zone_offset: i64,
     },
 }
 
@@ -79,6 +130,11 @@ fn invalid(path: &str, message: impl Into<String>) -> PluginError {
 }
 
 fn parse(parameter: &Value, warn: bool) -> Result<WriterConfig, PluginError> {
+    if warn {
+        for warning in unknown_keys(parameter, "parameter", KNOWN_KEYS) {
+            datax_plugin_api::log::warn(warning);
+        }
+    }
     let text = |key: &str| optional(parameter, key, "", as_string).map_err(config_error);
     // DataWorks' tables spell the keys accessKeyId / accessKeySecret.
     let access_id = required(parameter, &["accessId", "accessKeyId"], false)?;
@@ -125,6 +181,33 @@ fn parse(parameter: &Value, warn: bool) -> Result<WriterConfig, PluginError> {
         );
     }
     let time = parse_time(parameter, &columns, warn)?;
+    let compression = match text("compress")? {
+        None => Compression::Lz4,
+        Some(name) => Compression::from_name(&name).ok_or_else(|| {
+            invalid(
+                "compress",
+                format!(
+                    "\"{name}\" is not a compression: use {}",
+                    Compression::NAMES
+                ),
+            )
+        })?,
+    };
+    let max_in_flight = number(
+        parameter,
+        "maxInFlight",
+        DEFAULT_MAX_IN_FLIGHT as u64,
+        1..=MAX_IN_FLIGHT as u64,
+    )? as usize;
+    let max_retries = number(
+        parameter,
+        "maxRetries",
+        u64::from(DEFAULT_MAX_RETRIES),
+        0..=u64::from(u32::MAX),
+    )? as u32;
+    let seconds = |key: &str, default: u64| {
+        number(parameter, key, default, 1..=24 * 3600).map(Duration::from_secs)
+    };
     Ok(WriterConfig {
         endpoint,
         credentials: Credentials {
@@ -141,7 +224,32 @@ fn parse(parameter: &Value, warn: bool) -> Result<WriterConfig, PluginError> {
         time,
         hash_key,
         route_column,
+        compression,
+        max_in_flight,
+        max_retries,
+        connect_timeout: seconds("connectTimeout", DEFAULT_CONNECT_TIMEOUT_SECONDS)?,
+        request_timeout: seconds("requestTimeout", DEFAULT_REQUEST_TIMEOUT_SECONDS)?,
     })
+}
+
+/// The whole number at `key`, `default` when absent; outside `range` is an error.
+fn number(
+    parameter: &Value,
+    key: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, PluginError> {
+    let value = optional(parameter, key, "", as_u64)
+        .map_err(config_error)?
+        .unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(
+            key,
+            format!("{value} is outside {}..={}", range.start(), range.end()),
+        ))
+    }
 }
 
 /// The first of `keys` set; a blank or masked (`*****`) value counts as unset.
@@ -241,10 +349,16 @@ fn parse_time(
         })?;
     let format = format.map_err(config_error)?;
     let format = TimeFormat::compile(&format).map_err(|message| invalid(key, message))?;
+    let zone_offset = match optional(parameter, "timeZone", "", as_string).map_err(config_error)? {
+        // DataX's default zone, as `common.column.timeZone`.
+        None => DATAX_DEFAULT_OFFSET_SECONDS,
+        Some(zone) => parse_time_zone(&zone).map_err(|message| invalid("timeZone", message))?,
+    };
     Ok(TimeSource::Column {
         index,
         name,
         format,
+        zone_offset,
     })
 }
 
@@ -328,6 +442,11 @@ mod tests {
     #[test]
     fn defaults_follow_datax() {
         let config = WriterConfig::parse(&base(), false).unwrap();
+        assert_eq!(config.compression, Compression::Lz4);
+        assert_eq!(config.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+        assert_eq!(config.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(config.connect_timeout, Duration::from_secs(10));
+        assert_eq!(config.request_timeout, Duration::from_secs(60));
         assert_eq!(config.batch_size, 1024);
         assert_eq!(config.topic, "");
         assert_eq!(config.columns, ["a", "b", "t"]);
@@ -349,6 +468,50 @@ mod tests {
         assert!(!message.contains("s3cr3t-key"));
         let message = error(with(json!({"securityToken": "*****"})));
         assert!(message.starts_with("securityToken: is masked"), "{message}");
+    }
+
+    #[test]
+    fn sending_keys_are_read_and_checked() {
+        let parameter = with(json!({
+            "compress": "Deflate", "maxInFlight": "8", "maxRetries": 0,
+            "connectTimeout": 2, "requestTimeout": "5",
+        }));
+        let config = WriterConfig::parse(&parameter, false).unwrap();
+        assert_eq!(config.compression, Compression::Deflate);
+        assert_eq!(config.max_in_flight, 8);
+        assert_eq!(config.max_retries, 0);
+        assert_eq!(config.connect_timeout, Duration::from_secs(2));
+        assert_eq!(config.request_timeout, Duration::from_secs(5));
+        let message = error(with(json!({"compress": "gzip"})));
+        assert_eq!(
+            message,
+            "compress: \"gzip\" is not a compression: use lz4, none, deflate or zstd"
+        );
+        let message = error(with(json!({"maxInFlight": 0})));
+        assert_eq!(message, "maxInFlight: 0 is outside 1..=16");
+        assert!(error(with(json!({"maxInFlight": 17}))).starts_with("maxInFlight: "));
+        assert!(error(with(json!({"requestTimeout": 0}))).starts_with("requestTimeout: "));
+        assert!(error(with(json!({"maxRetries": -1}))).starts_with("maxRetries: "));
+    }
+
+    #[test]
+    fn every_key_read_is_a_known_key() {
+        let parameter = with(json!({
+            "datasource": "sls", "securityToken": "t", "topic": "", "source": "",
+            "batchSize": 1, "time": "t", "timeFormat": "bigint", "timeformat": "bigint",
+            "timeZone": "UTC", "hashKey": false, "compress": "none", "maxInFlight": 1,
+            "maxRetries": 1, "connectTimeout": 1, "requestTimeout": 1,
+            "accessKeyId": "id", "accessKeySecret": "key",
+        }));
+        assert!(WriterConfig::parse(&parameter, false).is_ok());
+        assert_eq!(
+            unknown_keys(&parameter, "parameter", KNOWN_KEYS),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            unknown_keys(&with(json!({"Compress": "none"})), "parameter", KNOWN_KEYS),
+            ["parameter.Compress: unknown key, ignored; did you mean \"compress\"?"]
+        );
     }
 
     #[test]
@@ -374,6 +537,27 @@ mod tests {
         assert!(message.starts_with("timeFormat: required"), "{message}");
         let message = error(with(json!({"time": "t", "timeFormat": "%Y %Q"})));
         assert!(message.starts_with("timeFormat: "), "{message}");
+        let config =
+            WriterConfig::parse(&with(json!({"time": "t", "timeformat": "bigint"})), false)
+                .unwrap();
+        assert!(matches!(
+            config.time,
+            TimeSource::Column {
+                zone_offset: 28_800,
+                ..
+            }
+        ));
+        let parameter = with(json!({"time": "t", "timeformat": "bigint", "timeZone": "GMT-3"}));
+        let config = WriterConfig::parse(&parameter, false).unwrap();
+        assert!(matches!(
+            config.time,
+            TimeSource::Column {
+                zone_offset: -10_800,
+                ..
+            }
+        ));
+        let parameter = with(json!({"time": "t", "timeformat": "bigint", "timeZone": "CST"}));
+        assert!(error(parameter).starts_with("timeZone: \"CST\" is not a fixed offset"));
         // Not among `column` (the seed's `time_str`): the send time, as DataX.
         let config = WriterConfig::parse(&with(json!({"time": "time_str"})), false).unwrap();
         assert!(matches!(config.time, TimeSource::Now));

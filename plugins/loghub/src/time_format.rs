@@ -5,7 +5,6 @@
 
 use chrono::format::{parse, Item, ParseErrorKind, Parsed, StrftimeItems};
 use chrono::NaiveDateTime;
-use datax_plugin_api::DATAX_DEFAULT_OFFSET_SECONDS;
 
 #[derive(Debug, Clone)]
 pub enum TimeFormat {
@@ -41,9 +40,9 @@ impl TimeFormat {
 
     /// Seconds since the epoch of `text`. Like Java's `SimpleDateFormat.parse` it reads a
     /// prefix (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); fields the pattern
-    /// lacks take their start values (midnight, the 1st, 1970); without an offset the text is
-    /// read in DataX's default zone, GMT+8.
-    pub fn parse_seconds(&self, text: &str) -> Option<i64> {
+    /// lacks take their start values (midnight, the 1st, 1970); a text without an offset is
+    /// read at `zone_offset` seconds east of UTC (`timeZone`).
+    pub fn parse_seconds(&self, text: &str, zone_offset: i64) -> Option<i64> {
         let text = text.trim();
         let items = match self {
             TimeFormat::EpochSeconds => return text.parse().ok(),
@@ -77,10 +76,53 @@ impl TimeFormat {
             .to_naive_date()
             .ok()?
             .and_time(parsed.to_naive_time().ok()?);
-        let offset = parsed
-            .offset()
-            .map_or(DATAX_DEFAULT_OFFSET_SECONDS, i64::from);
+        let offset = parsed.offset().map_or(zone_offset, i64::from);
         Some(local.and_utc().timestamp() - offset)
+    }
+}
+
+/// `timeZone` as seconds east of UTC. Only fixed offsets: `GMT+8`, `GMT+08:00`, `UTC-3`,
+/// `+08:00`, `+0800`, `GMT`, `UTC`, `Z` (zone names need a time zone database, which this
+/// plugin does not carry).
+pub fn parse_time_zone(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    let offset = upper
+        .strip_prefix("GMT")
+        .or_else(|| upper.strip_prefix("UTC"))
+        .unwrap_or(&upper);
+    if offset.is_empty() || offset == "Z" {
+        return Ok(0);
+    }
+    let not_an_offset = || {
+        format!(
+            "\"{text}\" is not a fixed offset such as GMT+8, GMT+08:00, +08:00 or UTC \
+             (zone names like Asia/Shanghai are not supported)"
+        )
+    };
+    let (sign, digits) = if let Some(digits) = offset.strip_prefix('+') {
+        (1, digits)
+    } else if let Some(digits) = offset.strip_prefix('-') {
+        (-1, digits)
+    } else {
+        return Err(not_an_offset());
+    };
+    let (hours, minutes) = match digits.split_once(':') {
+        Some((hours, minutes)) => (hours, minutes),
+        None if digits.len() == 4 => digits.split_at(2),
+        None => (digits, "0"),
+    };
+    let number = |text: &str| {
+        (!text.is_empty() && text.len() <= 2 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<i64>().ok())
+            .flatten()
+    };
+    match (number(hours), number(minutes)) {
+        // Java's ZoneOffset range.
+        (Some(hours), Some(minutes)) if hours <= 18 && minutes < 60 => {
+            Ok(sign * (hours * 3600 + minutes * 60))
+        }
+        _ => Err(not_an_offset()),
     }
 }
 
@@ -194,9 +236,12 @@ mod tests {
 
     /// 2016-12-26 10:01:02 in GMT+8.
     const SECONDS: i64 = 1_482_717_662;
+    const GMT_PLUS_8: i64 = 8 * 3600;
 
     fn seconds(format: &str, text: &str) -> Option<i64> {
-        TimeFormat::compile(format).unwrap().parse_seconds(text)
+        TimeFormat::compile(format)
+            .unwrap()
+            .parse_seconds(text, GMT_PLUS_8)
     }
 
     #[test]
@@ -214,6 +259,55 @@ mod tests {
             Some(SECONDS)
         );
         assert_eq!(seconds("%Y%m%d%H%i%s", "20161226100102"), Some(SECONDS));
+    }
+
+    #[test]
+    fn texts_without_an_offset_are_read_in_the_time_zone() {
+        let format = TimeFormat::compile("yyyy-MM-dd HH:mm:ss").unwrap();
+        assert_eq!(
+            format.parse_seconds("2016-12-26 02:01:02", 0),
+            Some(SECONDS)
+        );
+        assert_eq!(
+            format.parse_seconds("2016-12-25 23:01:02", -3 * 3600),
+            Some(SECONDS)
+        );
+        // An offset in the text wins.
+        let format = TimeFormat::compile("yyyy-MM-dd HH:mm:ssXXX").unwrap();
+        assert_eq!(
+            format.parse_seconds("2016-12-26 10:01:02+08:00", 0),
+            Some(SECONDS)
+        );
+    }
+
+    #[test]
+    fn time_zones_are_fixed_offsets() {
+        for (text, offset) in [
+            ("GMT+8", GMT_PLUS_8),
+            ("gmt+08:00", GMT_PLUS_8),
+            ("GMT+0800", GMT_PLUS_8),
+            ("+08:00", GMT_PLUS_8),
+            ("UTC-3", -3 * 3600),
+            ("-03:30", -(3 * 3600 + 1800)),
+            ("GMT", 0),
+            (" UTC ", 0),
+            ("Z", 0),
+        ] {
+            assert_eq!(parse_time_zone(text), Ok(offset), "{text}");
+        }
+        for text in [
+            "Asia/Shanghai",
+            "GMT+",
+            "+8:5:1",
+            "GMT+19",
+            "+08:60",
+            "8",
+            "+123",
+            "Ü",
+        ] {
+            let error = parse_time_zone(text).unwrap_err();
+            assert!(error.contains("not a fixed offset"), "{text}: {error}");
+        }
     }
 
     #[test]

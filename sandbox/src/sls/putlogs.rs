@@ -68,7 +68,11 @@ pub(crate) fn serve(state: &State, request: &SandboxRequest) -> Result<Vec<u8>, 
                         format!("cannot store logs: {e}"),
                     )
                 })?;
-            state.stats.logs_stored(stored);
+            let compression = request
+                .header("x-log-compresstype")
+                .filter(|name| !name.is_empty())
+                .map_or_else(|| "none".to_string(), str::to_ascii_lowercase);
+            state.stats.logs_stored(stored, &compression);
             Ok(Vec::new())
         }
     }
