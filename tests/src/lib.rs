@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod seed;
+
 /// The folder holding `datax` and the plugin libraries: the test executable lives in its
 /// `deps/` subfolder.
 pub fn build_dir() -> PathBuf {
