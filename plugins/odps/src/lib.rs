@@ -4,13 +4,13 @@
 
 mod auth;
 mod client;
-mod codec;
+pub mod codec;
 mod columns;
 mod config;
 mod partition;
 mod query;
 mod reader;
-mod schema;
+pub mod schema;
 mod xml;
 
 datax_plugin_api::export_plugin! {
