@@ -74,10 +74,17 @@ impl<R: Read> ByteReader<R> {
 
     /// Makes at least `wanted` bytes (at most the buffer size) available; false at the end of
     /// the input with fewer.
+    #[inline]
     fn fill_to(&mut self, wanted: usize) -> io::Result<bool> {
         if self.end - self.start >= wanted {
             return Ok(true);
         }
+        self.refill(wanted)
+    }
+
+    /// Once per buffer of input: out of the way of the inlined fast path.
+    #[cold]
+    fn refill(&mut self, wanted: usize) -> io::Result<bool> {
         if self.start > 0 {
             self.buffer.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -108,7 +115,20 @@ impl<R: Read> ByteReader<R> {
     }
 
     /// A varint of up to 10 bytes (odps-tunnel.md §5.3: CRCs may come sign-extended).
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Field tags, lengths and small values: most varints are one byte.
+        if self.start < self.end && self.buffer[self.start] < 0x80 {
+            let byte = self.buffer[self.start];
+            self.start += 1;
+            return Ok(u64::from(byte));
+        }
+        self.long_varint()
+    }
+
+    /// Kept out of line so that the one-byte path inlines everywhere.
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, DecodeError> {
         if self.end - self.start >= 10 {
             let bytes = &self.buffer[self.start..self.start + 10];
             let mut value = 0u64;
@@ -182,6 +202,7 @@ struct Crc {
 }
 
 impl Crc {
+    #[inline]
     fn update(&mut self, bytes: &[u8]) {
         self.input.extend_from_slice(bytes);
     }
@@ -212,15 +233,16 @@ pub struct RecordDecoder<R> {
     records: u64,
     /// The tag read by `next_is_record` that starts the next record.
     pending_tag: Option<u64>,
-    /// Which fields the current record carried (non-NULL), by field index.
-    seen: Vec<bool>,
+    /// By field index, the number of the last record that carried the field (non-NULL):
+    /// compared with the current record's number, it needs no clearing between records.
+    carried_by: Vec<u64>,
     /// Scratch for rendering complex values and reading float text.
     text: String,
 }
 
 impl<R: Read> RecordDecoder<R> {
     pub fn new(input: R, fields: Vec<FieldTarget>) -> Self {
-        let seen = vec![false; fields.len()];
+        let carried_by = vec![0; fields.len()];
         RecordDecoder {
             input: ByteReader::new(input),
             fields,
@@ -228,7 +250,7 @@ impl<R: Read> RecordDecoder<R> {
             record_crc: Crc::default(),
             records: 0,
             pending_tag: None,
-            seen,
+            carried_by,
             text: String::new(),
         }
     }
@@ -259,7 +281,8 @@ impl<R: Read> RecordDecoder<R> {
     /// highest target column; columns of NULL fields become `Null`. `Ok(Err(reason))` is a
     /// record read intact whose values do not convert (a dirty record).
     pub fn read_record(&mut self, record: &mut Record) -> Result<Result<(), String>, DecodeError> {
-        self.seen.iter_mut().for_each(|seen| *seen = false);
+        let number = self.records + 1;
+        let mut carried = 0;
         let mut crc = std::mem::take(&mut self.record_crc);
         crc.input.clear();
         let mut dirty: Option<String> = None;
@@ -279,16 +302,15 @@ impl<R: Read> RecordDecoder<R> {
                 .filter(|index| *index < self.fields.len())
                 .ok_or_else(|| {
                     DecodeError::new(format!(
-                        "unexpected field {field} in record {} (corrupt stream)",
-                        self.records + 1
+                        "unexpected field {field} in record {number} (corrupt stream)"
                     ))
                 })?;
-            if std::mem::replace(&mut self.seen[index], true) {
+            if std::mem::replace(&mut self.carried_by[index], number) == number {
                 return Err(DecodeError::new(format!(
-                    "field {field} appears twice in record {} (corrupt stream)",
-                    self.records + 1
+                    "field {field} appears twice in record {number} (corrupt stream)"
                 )));
             }
+            carried += 1;
             crc.update(&(field as u32).to_le_bytes());
             let target = &self.fields[index];
             let slot = &mut record.columns[target.column];
@@ -309,13 +331,14 @@ impl<R: Read> RecordDecoder<R> {
         self.record_crc = crc;
         if expected != computed {
             return Err(DecodeError::new(format!(
-                "record {} fails its CRC32C check (sent {expected:#010x}, computed {computed:#010x})",
-                self.records + 1
+                "record {number} fails its CRC32C check (sent {expected:#010x}, computed {computed:#010x})"
             )));
         }
-        for (index, seen) in self.seen.iter().enumerate() {
-            if !seen {
-                record.columns[self.fields[index].column] = Column::Null;
+        if carried < self.fields.len() {
+            for (field, carried_by) in self.fields.iter().zip(&self.carried_by) {
+                if *carried_by != number {
+                    record.columns[field.column] = Column::Null;
+                }
             }
         }
         self.stream_crc = crc32c::crc32c_append(self.stream_crc, &computed.to_le_bytes());
@@ -795,8 +818,32 @@ fn push_json_number(out: &mut String, value: f64) {
     }
 }
 
+/// `text` as a JSON string, escaped as serde_json escapes it, without its allocations.
 fn push_json_string(out: &mut String, text: &str) {
-    out.push_str(&serde_json::Value::from(text).to_string());
+    out.push('"');
+    let mut plain_from = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        // ASCII only, so `at` is always a character boundary.
+        if !matches!(byte, b'"' | b'\\' | 0x00..=0x1f) {
+            continue;
+        }
+        out.push_str(&text[plain_from..at]);
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let _ = write!(out, "\\u{byte:04x}");
+            }
+        }
+        plain_from = at + 1;
+    }
+    out.push_str(&text[plain_from..]);
+    out.push('"');
 }
 
 /// A JSON string of DataX's text of a date or time (datax-semantics.md §5: GMT+8), which
@@ -1012,6 +1059,21 @@ mod tests {
             columns[3],
             Column::string(r#"{"a":9,"b":null,"c":["p",null]}"#)
         );
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "q\"b\\",
+            "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}",
+            "héllo ✓",
+        ] {
+            let mut out = String::from("[");
+            push_json_string(&mut out, text);
+            assert_eq!(out[1..], serde_json::Value::from(text).to_string());
+        }
     }
 
     #[test]
