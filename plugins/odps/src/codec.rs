@@ -181,11 +181,15 @@ impl<R: Read> ByteReader<R> {
                 "a value claims {length} bytes, more than MaxCompute allows (corrupt stream)"
             )));
         }
-        let mut large = vec![0; length];
-        let buffered = self.end - self.start;
-        large[..buffered].copy_from_slice(&self.buffer[self.start..self.end]);
+        // Grown as the bytes arrive, so that a damaged length costs no more memory than the
+        // body holds (a fuzzing finding: fuzz/regressions/).
+        let mut large = self.buffer[self.start..self.end].to_vec();
         self.start = self.end;
-        self.inner.read_exact(&mut large[buffered..])?;
+        let missing = (length - large.len()) as u64;
+        (&mut self.inner).take(missing).read_to_end(&mut large)?;
+        if large.len() < length {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
         Ok(use_bytes(&large))
     }
 }
@@ -954,6 +958,43 @@ mod tests {
         assert_eq!(
             error.message,
             "a value claims 1099511627776 bytes, more than MaxCompute allows (corrupt stream)"
+        );
+    }
+
+    /// Hands out `body`, remembering the largest read it was asked for: the decoder's
+    /// buffer for a value, since it reads straight into it.
+    struct RequestSizes<'a> {
+        body: &'a [u8],
+        largest_request: usize,
+    }
+
+    impl Read for RequestSizes<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            self.largest_request = self.largest_request.max(buffer.len());
+            self.body.read(buffer)
+        }
+    }
+
+    #[test]
+    fn a_large_length_prefix_allocates_only_what_arrives() {
+        // Field 2 (name) claiming 100 MB, within MaxCompute's limit, then 1 MB of it.
+        let mut body = hex("0800 12");
+        push_varint(&mut body, 100_000_000);
+        body.resize(body.len() + 1_000_000, b'n');
+        let mut input = RequestSizes {
+            body: &body,
+            largest_request: 0,
+        };
+        let mut decoder = RecordDecoder::new(&mut input, id_name_fields());
+        let mut record = Record::new(vec![Column::Null; 2]);
+        assert!(decoder.next_is_record().unwrap());
+        let error = decoder.read_record(&mut record).unwrap_err();
+        assert!(error.message.contains("truncated body"), "{error:?}");
+        drop(decoder);
+        assert!(
+            input.largest_request <= 4 * 1024 * 1024,
+            "read into a buffer of {} bytes",
+            input.largest_request
         );
     }
 

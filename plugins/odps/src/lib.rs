@@ -7,6 +7,8 @@ mod client;
 pub mod codec;
 mod columns;
 mod config;
+#[cfg(any(test, fuzzing))]
+pub mod fuzz_input;
 mod partition;
 mod query;
 mod reader;
