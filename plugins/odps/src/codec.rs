@@ -58,6 +58,8 @@ struct ByteReader<R> {
 }
 
 const BUFFER_SIZE: usize = 256 * 1024;
+/// Record CRCs gathered before they go into the stream CRC.
+const UNSUMMED_CRC_BYTES: usize = 4 * 1024;
 /// No MaxCompute value is larger (STRING and BINARY top out at 256 MiB); a larger length is
 /// a damaged stream, not a reason to allocate.
 const MAX_VALUE_BYTES: usize = 256 * 1024 * 1024;
@@ -230,8 +232,11 @@ pub struct RecordDecoder<R> {
     input: ByteReader<R>,
     /// Index `field number - 1`.
     fields: Vec<FieldTarget>,
-    /// The CRC over the record CRCs so far.
+    /// The CRC over the record CRCs so far, but for those in `unsummed_crcs`.
     stream_crc: u32,
+    /// Record CRCs (int32 LE) not yet in `stream_crc`: added a few thousand at a time, as a
+    /// CRC call per record costs more than the 4 bytes it checksums.
+    unsummed_crcs: Vec<u8>,
     /// Reused for each record's CRC.
     record_crc: Crc,
     records: u64,
@@ -251,6 +256,7 @@ impl<R: Read> RecordDecoder<R> {
             input: ByteReader::new(input),
             fields,
             stream_crc: 0,
+            unsummed_crcs: Vec::with_capacity(UNSUMMED_CRC_BYTES),
             record_crc: Crc::default(),
             records: 0,
             pending_tag: None,
@@ -345,9 +351,18 @@ impl<R: Read> RecordDecoder<R> {
                 }
             }
         }
-        self.stream_crc = crc32c::crc32c_append(self.stream_crc, &computed.to_le_bytes());
+        self.unsummed_crcs
+            .extend_from_slice(&computed.to_le_bytes());
+        if self.unsummed_crcs.len() >= UNSUMMED_CRC_BYTES {
+            self.sum_record_crcs();
+        }
         self.records += 1;
         Ok(dirty.map_or(Ok(()), Err))
+    }
+
+    fn sum_record_crcs(&mut self) {
+        self.stream_crc = crc32c::crc32c_append(self.stream_crc, &self.unsummed_crcs);
+        self.unsummed_crcs.clear();
     }
 
     /// `META_COUNT` (already read), optional metrics, `META_CHECKSUM`, then nothing.
@@ -374,6 +389,7 @@ impl<R: Read> RecordDecoder<R> {
             )));
         }
         let checksum = self.input.varint()? as u32;
+        self.sum_record_crcs();
         if count != self.records as i64 {
             return Err(DecodeError::new(format!(
                 "the footer counts {count} records but {} were read",
@@ -393,14 +409,20 @@ impl<R: Read> RecordDecoder<R> {
     }
 }
 
+#[inline]
 fn expect_wire(odps_type: &OdpsType, wire_type: u8, expected: u8) -> Result<(), DecodeError> {
     if wire_type == expected {
         Ok(())
     } else {
-        Err(DecodeError::new(format!(
-            "a {odps_type:?} value came with wire type {wire_type} (corrupt stream)"
-        )))
+        Err(wrong_wire_type(odps_type, wire_type))
     }
+}
+
+#[cold]
+fn wrong_wire_type(odps_type: &OdpsType, wire_type: u8) -> DecodeError {
+    DecodeError::new(format!(
+        "a {odps_type:?} value came with wire type {wire_type} (corrupt stream)"
+    ))
 }
 
 /// Reads one top-level value into `slot`, reusing its buffer. `Ok(Err(reason))` when the value
