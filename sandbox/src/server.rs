@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use crate::config::SandboxConfig;
 use crate::faults::{FaultAction, FaultInjector, FaultRule, RequestKind};
 use crate::http::{response, Reply, ResponseBody, SandboxRequest};
+use crate::odps::cache::RecordCache;
 use crate::odps::tunnel::DownloadSessions;
 use crate::odps::Catalog;
 use crate::sls::store::{LogStore, StoredLog};
@@ -33,6 +34,7 @@ pub(crate) struct State {
     pub port: u16,
     pub catalog: Catalog,
     pub sessions: DownloadSessions,
+    pub record_cache: Arc<RecordCache>,
     pub log_store: LogStore,
     pub faults: FaultInjector,
     pub stats: Arc<StatsRecorder>,
@@ -129,6 +131,7 @@ impl Sandbox {
 
         let state = Arc::new(State {
             faults: FaultInjector::new(config.faults.clone()),
+            record_cache: Arc::new(RecordCache::new(config.odps.record_cache_bytes())),
             config,
             port,
             catalog,

@@ -9,6 +9,7 @@ use common::*;
 use datax_sandbox::odps::codec::decode_records;
 use datax_sandbox::odps::generator::generated_value;
 use datax_sandbox::odps::types::{OdpsType, Value};
+use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 fn enc(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -373,4 +374,53 @@ fn rest_errors_are_xml() {
     // Signing the /api prefix is a mistake the service rejects.
     let reply = finish(agent().get(&format!("{rest}/projects/{PROJECT}")).call()).unwrap();
     assert_eq!(reply.status, 401);
+}
+
+#[test]
+fn cached_records_are_the_bytes_encoded_afresh() {
+    let fetch = |sandbox: &SandboxHandle, range: (u64, u64), columns: Option<&str>| {
+        let tunnel = sandbox.tunnel_endpoint();
+        let session = create_session(tunnel, GENERATED_TABLE, Some(PARTITION));
+        let id = session["DownloadID"].as_str().unwrap();
+        let query = data_query(id, range, columns);
+        let reply = OdpsRequest::new(tunnel, "GET", &table_path(GENERATED_TABLE), &query)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.body
+    };
+    for wire in [
+        serde_json::json!({}),
+        serde_json::json!({"metrics_block": true, "long_crc_varints": true}),
+    ] {
+        let start_with = |cache_mib: u64| {
+            let mut config = test_config_json();
+            config["odps"]["wire"] = wire.clone();
+            config["odps"]["record_cache_mib"] = cache_mib.into();
+            Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).unwrap()
+        };
+        let (cached, fresh) = (start_with(64), start_with(0));
+        // Within, across and at both ends of the cache's blocks of 16,384 rows.
+        for range in [(0, 10), (16_380, 10), (5, 40_000), (99_999_990, 10), (7, 0)] {
+            for columns in [None, Some("col5,col1")] {
+                let expected = fetch(&fresh, range, columns);
+                assert_eq!(
+                    fetch(&cached, range, columns),
+                    expected,
+                    "{range:?} {columns:?}"
+                );
+                // Again, now from the cache.
+                assert_eq!(
+                    fetch(&cached, range, columns),
+                    expected,
+                    "{range:?} {columns:?}"
+                );
+            }
+        }
+        let rows = decode_records(&fetch(&cached, (16_380, 10), None), &detail_types()).unwrap();
+        assert_eq!(
+            rows[4][1],
+            generated_value(&OdpsType::Bigint, 20161226, 16_384, 1, 0)
+        );
+    }
 }

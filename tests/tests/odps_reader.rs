@@ -84,6 +84,18 @@ fn start_custom_sandbox_with_wire(wire: Value) -> SandboxHandle {
                  null, null],
                 [0, 0, 0.0, 0.0, "abc", false, "", "", "", 0, 0, "1970-01-01 00:00:00", [],
                  {}, {"a": null, "b": null}]
+             ]},
+            {"name": "more_types",
+             "columns": [
+                {"name": "c_smallint", "type": "smallint"}, {"name": "c_tinyint", "type": "tinyint"},
+                {"name": "c_char", "type": "char(4)"}, {"name": "c_json", "type": "json"},
+                {"name": "c_nested", "type": "array<struct<t:datetime,b:binary,d:decimal(10,2)>>"},
+                {"name": "c_keyed", "type": "map<bigint,array<string>>"}
+             ],
+             "rows": [
+                [-32768, -128, "ab", {"k": [1, "x"]},
+                 [{"t": "2016-12-26 10:00:00", "b": "hi", "d": "1.50"}, null], {"7": ["a", null]}],
+                [32767, 127, "abcd", "[]", [{"t": null, "b": null, "d": null}], {}]
              ]}
         ]}]}
     });
@@ -330,6 +342,29 @@ fn star_reads_every_column_compressed_or_not() {
 }
 
 #[test]
+fn only_partition_columns_and_constants_still_give_every_row() {
+    let sandbox = start_custom_sandbox();
+    let (run, lines) = read_lines(
+        reader(
+            &sandbox,
+            "multi",
+            json!({"partition": "pt=20161226,ds=*", "column": ["ds", "'k'", "pt"]}),
+        ),
+        json!({}),
+    );
+    run.assert_success();
+    assert_eq!(
+        sorted(&lines),
+        [
+            "hz\tk\t20161226",
+            "hz\tk\t20161226",
+            "hz\tk\t20161226",
+            "sh\tk\t20161226"
+        ]
+    );
+}
+
+#[test]
 fn unknown_column_is_an_error_listing_the_columns() {
     let sandbox = start_custom_sandbox();
     let (run, _) = read_lines(
@@ -377,6 +412,22 @@ fn every_type_maps_as_documented() {
         run.stderr
     );
     run.assert_logged("Read/write failures       :                   1");
+}
+
+#[test]
+fn narrow_integers_char_json_and_nested_complex_types_read_value_for_value() {
+    let sandbox = start_custom_sandbox();
+    let (run, lines) = read_lines(reader(&sandbox, "more_types", json!({})), json!({}));
+    run.assert_success();
+    assert_eq!(
+        lines,
+        vec![
+            // Datetimes inside complex values in GMT+8, binary as Base64, decimals as numbers.
+            "-32768\t-128\tab\t{\"k\":[1,\"x\"]}\t\
+             [{\"t\":\"2016-12-26 18:00:00\",\"b\":\"aGk=\",\"d\":1.50},null]\t{\"7\":[\"a\",null]}",
+            "32767\t127\tabcd\t[]\t[{\"t\":null,\"b\":null,\"d\":null}]\t{}",
+        ]
+    );
 }
 
 #[test]
@@ -522,6 +573,43 @@ fn partitions_split_by_record_and_by_partition() {
         }
         assert_eq!(lines.len() as u64, 2 * GENERATED_ROWS);
     }
+}
+
+#[test]
+fn dataworks_concurrent_1_and_4_read_the_same_rows() {
+    let sandbox = start_custom_sandbox();
+    let read = |concurrent: u32| {
+        let mut parameter = reader(
+            &sandbox,
+            "generated_parts",
+            json!({"partition": ["pt=*"], "column": ["key", "n", "pt"]}),
+        )["parameter"]
+            .take();
+        parameter["isCompress"] = json!("false");
+        let workspace = Workspace::new();
+        let job = workspace.write_json(
+            "job.json",
+            &json!({
+                "type": "job", "version": "1.0",
+                "configuration": {
+                    "setting": {"errorLimit": {"record": "0"},
+                                "speed": {"concurrent": concurrent, "throttle": false}},
+                    "reader": {"plugin": "odps", "parameter": parameter},
+                    "writer": {"plugin": "stream", "parameter": {"path": "out", "fileName": "rows"}}
+                }
+            }),
+        );
+        let run = workspace.run(&[job.to_str().unwrap()]);
+        run.assert_success();
+        (run, sorted(&written_lines(&workspace)))
+    };
+    let (one_run, one) = read(1);
+    let (four_run, four) = read(4);
+    // One channel: a task per partition; four: two row ranges of each partition.
+    one_run.assert_logged("split into 2 tasks");
+    four_run.assert_logged("split into 4 tasks");
+    assert_eq!(one.len() as u64, 2 * GENERATED_ROWS);
+    assert_eq!(one, four);
 }
 
 #[test]
@@ -704,6 +792,65 @@ fn a_flip_in_the_middle_of_a_large_body_resumes_without_duplicates() {
     run.assert_logged("fails its CRC32C check");
     assert_eq!(sandbox.stats().count("tunnel", "fault:flip_byte"), 1);
     assert_every_generated_row_once(&lines, GENERATED_ROWS);
+}
+
+#[test]
+fn faults_in_the_middle_of_large_bodies_on_two_channels_give_every_row_once() {
+    let sandbox = start_custom_sandbox();
+    // Each fires once, on the data requests in turn. The first request is one channel's
+    // whole range, which 300,017 bytes cut inside a record; the later ones resume wherever
+    // the retries left off.
+    let faults = [
+        (
+            "fault:truncate_body",
+            json!({"type": "truncate_body", "after_bytes": 300_017}),
+        ),
+        (
+            "ServerBusy",
+            json!({"type": "error", "status": 503, "code": "ServerBusy"}),
+        ),
+        (
+            "fault:abort_body",
+            json!({"type": "abort_body", "after_bytes": 150_007}),
+        ),
+        ("fault:close", json!({"type": "close"})),
+        (
+            "fault:flip_byte",
+            json!({"type": "flip_byte", "offset": 200_003}),
+        ),
+    ];
+    for compress in [false, true] {
+        let before: Vec<u64> = faults
+            .iter()
+            .map(|(outcome, _)| sandbox.stats().count("tunnel", outcome))
+            .collect();
+        sandbox.set_faults(
+            faults
+                .iter()
+                .map(|(_, action)| {
+                    rule(json!({"target": "tunnel_data", "action": action, "count": 1}))
+                })
+                .collect(),
+        );
+        let (run, lines) = read_lines(
+            reader(
+                &sandbox,
+                "generated",
+                json!({"column": ["key", "n", "x", "t"], "isCompress": compress}),
+            ),
+            channels(2),
+        );
+        run.assert_success();
+        run.assert_logged("the stream ended in the middle of a record (truncated body)");
+        assert_every_generated_row_once(&lines, GENERATED_ROWS);
+        for ((outcome, _), before) in faults.iter().zip(before) {
+            assert_eq!(
+                sandbox.stats().count("tunnel", outcome),
+                before + 1,
+                "{outcome} fired (compress: {compress})"
+            );
+        }
+    }
 }
 
 #[test]

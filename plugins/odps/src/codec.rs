@@ -58,6 +58,8 @@ struct ByteReader<R> {
 }
 
 const BUFFER_SIZE: usize = 256 * 1024;
+/// Record CRCs gathered before they go into the stream CRC.
+const UNSUMMED_CRC_BYTES: usize = 4 * 1024;
 /// No MaxCompute value is larger (STRING and BINARY top out at 256 MiB); a larger length is
 /// a damaged stream, not a reason to allocate.
 const MAX_VALUE_BYTES: usize = 256 * 1024 * 1024;
@@ -74,10 +76,17 @@ impl<R: Read> ByteReader<R> {
 
     /// Makes at least `wanted` bytes (at most the buffer size) available; false at the end of
     /// the input with fewer.
+    #[inline]
     fn fill_to(&mut self, wanted: usize) -> io::Result<bool> {
         if self.end - self.start >= wanted {
             return Ok(true);
         }
+        self.refill(wanted)
+    }
+
+    /// Once per buffer of input: out of the way of the inlined fast path.
+    #[cold]
+    fn refill(&mut self, wanted: usize) -> io::Result<bool> {
         if self.start > 0 {
             self.buffer.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -108,7 +117,20 @@ impl<R: Read> ByteReader<R> {
     }
 
     /// A varint of up to 10 bytes (odps-tunnel.md §5.3: CRCs may come sign-extended).
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Field tags, lengths and small values: most varints are one byte.
+        if self.start < self.end && self.buffer[self.start] < 0x80 {
+            let byte = self.buffer[self.start];
+            self.start += 1;
+            return Ok(u64::from(byte));
+        }
+        self.long_varint()
+    }
+
+    /// Kept out of line so that the one-byte path inlines everywhere.
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, DecodeError> {
         if self.end - self.start >= 10 {
             let bytes = &self.buffer[self.start..self.start + 10];
             let mut value = 0u64;
@@ -161,11 +183,15 @@ impl<R: Read> ByteReader<R> {
                 "a value claims {length} bytes, more than MaxCompute allows (corrupt stream)"
             )));
         }
-        let mut large = vec![0; length];
-        let buffered = self.end - self.start;
-        large[..buffered].copy_from_slice(&self.buffer[self.start..self.end]);
+        // Grown as the bytes arrive, so that a damaged length costs no more memory than the
+        // body holds (a fuzzing finding: fuzz/regressions/).
+        let mut large = self.buffer[self.start..self.end].to_vec();
         self.start = self.end;
-        self.inner.read_exact(&mut large[buffered..])?;
+        let missing = (length - large.len()) as u64;
+        (&mut self.inner).take(missing).read_to_end(&mut large)?;
+        if large.len() < length {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
         Ok(use_bytes(&large))
     }
 }
@@ -182,6 +208,7 @@ struct Crc {
 }
 
 impl Crc {
+    #[inline]
     fn update(&mut self, bytes: &[u8]) {
         self.input.extend_from_slice(bytes);
     }
@@ -205,30 +232,35 @@ pub struct RecordDecoder<R> {
     input: ByteReader<R>,
     /// Index `field number - 1`.
     fields: Vec<FieldTarget>,
-    /// The CRC over the record CRCs so far.
+    /// The CRC over the record CRCs so far, but for those in `unsummed_crcs`.
     stream_crc: u32,
+    /// Record CRCs (int32 LE) not yet in `stream_crc`: added a few thousand at a time, as a
+    /// CRC call per record costs more than the 4 bytes it checksums.
+    unsummed_crcs: Vec<u8>,
     /// Reused for each record's CRC.
     record_crc: Crc,
     records: u64,
     /// The tag read by `next_is_record` that starts the next record.
     pending_tag: Option<u64>,
-    /// Which fields the current record carried (non-NULL), by field index.
-    seen: Vec<bool>,
+    /// By field index, the number of the last record that carried the field (non-NULL):
+    /// compared with the current record's number, it needs no clearing between records.
+    carried_by: Vec<u64>,
     /// Scratch for rendering complex values and reading float text.
     text: String,
 }
 
 impl<R: Read> RecordDecoder<R> {
     pub fn new(input: R, fields: Vec<FieldTarget>) -> Self {
-        let seen = vec![false; fields.len()];
+        let carried_by = vec![0; fields.len()];
         RecordDecoder {
             input: ByteReader::new(input),
             fields,
             stream_crc: 0,
+            unsummed_crcs: Vec::with_capacity(UNSUMMED_CRC_BYTES),
             record_crc: Crc::default(),
             records: 0,
             pending_tag: None,
-            seen,
+            carried_by,
             text: String::new(),
         }
     }
@@ -259,7 +291,8 @@ impl<R: Read> RecordDecoder<R> {
     /// highest target column; columns of NULL fields become `Null`. `Ok(Err(reason))` is a
     /// record read intact whose values do not convert (a dirty record).
     pub fn read_record(&mut self, record: &mut Record) -> Result<Result<(), String>, DecodeError> {
-        self.seen.iter_mut().for_each(|seen| *seen = false);
+        let number = self.records + 1;
+        let mut carried = 0;
         let mut crc = std::mem::take(&mut self.record_crc);
         crc.input.clear();
         let mut dirty: Option<String> = None;
@@ -279,16 +312,15 @@ impl<R: Read> RecordDecoder<R> {
                 .filter(|index| *index < self.fields.len())
                 .ok_or_else(|| {
                     DecodeError::new(format!(
-                        "unexpected field {field} in record {} (corrupt stream)",
-                        self.records + 1
+                        "unexpected field {field} in record {number} (corrupt stream)"
                     ))
                 })?;
-            if std::mem::replace(&mut self.seen[index], true) {
+            if std::mem::replace(&mut self.carried_by[index], number) == number {
                 return Err(DecodeError::new(format!(
-                    "field {field} appears twice in record {} (corrupt stream)",
-                    self.records + 1
+                    "field {field} appears twice in record {number} (corrupt stream)"
                 )));
             }
+            carried += 1;
             crc.update(&(field as u32).to_le_bytes());
             let target = &self.fields[index];
             let slot = &mut record.columns[target.column];
@@ -309,18 +341,28 @@ impl<R: Read> RecordDecoder<R> {
         self.record_crc = crc;
         if expected != computed {
             return Err(DecodeError::new(format!(
-                "record {} fails its CRC32C check (sent {expected:#010x}, computed {computed:#010x})",
-                self.records + 1
+                "record {number} fails its CRC32C check (sent {expected:#010x}, computed {computed:#010x})"
             )));
         }
-        for (index, seen) in self.seen.iter().enumerate() {
-            if !seen {
-                record.columns[self.fields[index].column] = Column::Null;
+        if carried < self.fields.len() {
+            for (field, carried_by) in self.fields.iter().zip(&self.carried_by) {
+                if *carried_by != number {
+                    record.columns[field.column] = Column::Null;
+                }
             }
         }
-        self.stream_crc = crc32c::crc32c_append(self.stream_crc, &computed.to_le_bytes());
+        self.unsummed_crcs
+            .extend_from_slice(&computed.to_le_bytes());
+        if self.unsummed_crcs.len() >= UNSUMMED_CRC_BYTES {
+            self.sum_record_crcs();
+        }
         self.records += 1;
         Ok(dirty.map_or(Ok(()), Err))
+    }
+
+    fn sum_record_crcs(&mut self) {
+        self.stream_crc = crc32c::crc32c_append(self.stream_crc, &self.unsummed_crcs);
+        self.unsummed_crcs.clear();
     }
 
     /// `META_COUNT` (already read), optional metrics, `META_CHECKSUM`, then nothing.
@@ -347,6 +389,7 @@ impl<R: Read> RecordDecoder<R> {
             )));
         }
         let checksum = self.input.varint()? as u32;
+        self.sum_record_crcs();
         if count != self.records as i64 {
             return Err(DecodeError::new(format!(
                 "the footer counts {count} records but {} were read",
@@ -366,14 +409,20 @@ impl<R: Read> RecordDecoder<R> {
     }
 }
 
+#[inline]
 fn expect_wire(odps_type: &OdpsType, wire_type: u8, expected: u8) -> Result<(), DecodeError> {
     if wire_type == expected {
         Ok(())
     } else {
-        Err(DecodeError::new(format!(
-            "a {odps_type:?} value came with wire type {wire_type} (corrupt stream)"
-        )))
+        Err(wrong_wire_type(odps_type, wire_type))
     }
+}
+
+#[cold]
+fn wrong_wire_type(odps_type: &OdpsType, wire_type: u8) -> DecodeError {
+    DecodeError::new(format!(
+        "a {odps_type:?} value came with wire type {wire_type} (corrupt stream)"
+    ))
 }
 
 /// Reads one top-level value into `slot`, reusing its buffer. `Ok(Err(reason))` when the value
@@ -795,8 +844,32 @@ fn push_json_number(out: &mut String, value: f64) {
     }
 }
 
+/// `text` as a JSON string, escaped as serde_json escapes it, without its allocations.
 fn push_json_string(out: &mut String, text: &str) {
-    out.push_str(&serde_json::Value::from(text).to_string());
+    out.push('"');
+    let mut plain_from = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        // ASCII only, so `at` is always a character boundary.
+        if !matches!(byte, b'"' | b'\\' | 0x00..=0x1f) {
+            continue;
+        }
+        out.push_str(&text[plain_from..at]);
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let _ = write!(out, "\\u{byte:04x}");
+            }
+        }
+        plain_from = at + 1;
+    }
+    out.push_str(&text[plain_from..]);
+    out.push('"');
 }
 
 /// A JSON string of DataX's text of a date or time (datax-semantics.md §5: GMT+8), which
@@ -910,6 +983,43 @@ mod tests {
         );
     }
 
+    /// Hands out `body`, remembering the largest read it was asked for: the decoder's
+    /// buffer for a value, since it reads straight into it.
+    struct RequestSizes<'a> {
+        body: &'a [u8],
+        largest_request: usize,
+    }
+
+    impl Read for RequestSizes<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            self.largest_request = self.largest_request.max(buffer.len());
+            self.body.read(buffer)
+        }
+    }
+
+    #[test]
+    fn a_large_length_prefix_allocates_only_what_arrives() {
+        // Field 2 (name) claiming 100 MB, within MaxCompute's limit, then 1 MB of it.
+        let mut body = hex("0800 12");
+        push_varint(&mut body, 100_000_000);
+        body.resize(body.len() + 1_000_000, b'n');
+        let mut input = RequestSizes {
+            body: &body,
+            largest_request: 0,
+        };
+        let mut decoder = RecordDecoder::new(&mut input, id_name_fields());
+        let mut record = Record::new(vec![Column::Null; 2]);
+        assert!(decoder.next_is_record().unwrap());
+        let error = decoder.read_record(&mut record).unwrap_err();
+        assert!(error.message.contains("truncated body"), "{error:?}");
+        drop(decoder);
+        assert!(
+            input.largest_request <= 4 * 1024 * 1024,
+            "read into a buffer of {} bytes",
+            input.largest_request
+        );
+    }
+
     #[test]
     fn a_wrong_count_or_stream_checksum_is_a_footer_error() {
         let mut bytes = hex(WORKED_EXAMPLE);
@@ -1012,6 +1122,21 @@ mod tests {
             columns[3],
             Column::string(r#"{"a":9,"b":null,"c":["p",null]}"#)
         );
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "q\"b\\",
+            "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}",
+            "héllo ✓",
+        ] {
+            let mut out = String::from("[");
+            push_json_string(&mut out, text);
+            assert_eq!(out[1..], serde_json::Value::from(text).to_string());
+        }
     }
 
     #[test]

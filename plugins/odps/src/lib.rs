@@ -4,13 +4,15 @@
 
 mod auth;
 mod client;
-mod codec;
+pub mod codec;
 mod columns;
 mod config;
+#[cfg(any(test, fuzzing))]
+pub mod fuzz_input;
 mod partition;
 mod query;
 mod reader;
-mod schema;
+pub mod schema;
 mod xml;
 
 datax_plugin_api::export_plugin! {

@@ -95,6 +95,24 @@ impl<W: Write> RecordWriter<W> {
         self.out.write_all(&self.record)
     }
 
+    /// Writes records that an earlier `write_record` encoded (a cache's copy), given their
+    /// CRCs as int32 LE each, in order: the stream CRC and count take them as if they were
+    /// written here (odps-tunnel.md §5.3).
+    pub fn write_encoded(&mut self, records: &[u8], record_crcs: &[u8]) -> io::Result<()> {
+        self.stream_crc = crc32c::crc32c_append(self.stream_crc, record_crcs);
+        self.count += (record_crcs.len() / 4) as u64;
+        self.out.write_all(records)
+    }
+
+    /// The CRC of the record written last.
+    pub fn last_record_crc(&self) -> u32 {
+        self.record_crc
+    }
+
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     /// Writes the `META_COUNT` + `META_CHECKSUM` footer.
     pub fn finish(&mut self) -> io::Result<()> {
         let mut footer = Vec::with_capacity(24);

@@ -7,7 +7,7 @@ use super::codec::WireOptions;
 use super::meta::{Column, Partition, RowSource, Table};
 use super::types::{OdpsType, Value};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OdpsConfig {
     #[serde(default)]
@@ -15,6 +15,24 @@ pub struct OdpsConfig {
     /// Optional wire forms for tunnel bodies (metrics block, long CRC varints).
     #[serde(default)]
     pub wire: WireOptions,
+    /// MiB of encoded records of generated tables kept for later downloads of the same rows
+    /// (least recently used dropped first); 0 encodes every download afresh.
+    #[serde(default = "default_record_cache_mib")]
+    pub record_cache_mib: u64,
+}
+
+fn default_record_cache_mib() -> u64 {
+    256
+}
+
+impl Default for OdpsConfig {
+    fn default() -> Self {
+        OdpsConfig {
+            projects: Vec::new(),
+            wire: WireOptions::default(),
+            record_cache_mib: default_record_cache_mib(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +103,10 @@ pub enum RowsConfig {
 }
 
 impl OdpsConfig {
+    pub fn record_cache_bytes(&self) -> usize {
+        usize::try_from(self.record_cache_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         for project in &self.projects {
             for table in &project.tables {

@@ -2,6 +2,7 @@
 //! both on the sandbox port (odps-tunnel.md §1).
 
 pub mod auth;
+pub(crate) mod cache;
 pub mod codec;
 pub mod config;
 pub mod generator;

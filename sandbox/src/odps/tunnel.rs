@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,9 +13,10 @@ use hyper::{Method, Response, StatusCode};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::cache::{write_row, BlockKey, EncodedBlock, RecordCache, BLOCK_ROWS};
 use super::codec::{RecordWriter, WireOptions};
 use super::config::parse_partition_spec;
-use super::meta::{Table, OWNER};
+use super::meta::{RowSource, Table, OWNER};
 use super::types::OdpsType;
 use super::{authenticate, find_table, parse_resource, OdpsError, Resource};
 use crate::faults::{FaultAction, RequestKind};
@@ -321,6 +323,7 @@ fn serve_data(
     let (sender, receiver) = mpsc::channel(4);
     let session = session.clone();
     let stats = state.stats.clone();
+    let cache = state.record_cache.clone();
     tokio::task::spawn_blocking(move || {
         let error_sender = sender.clone();
         let sink = ChannelWriter {
@@ -332,7 +335,27 @@ fn serve_data(
             None => &session.table.rows,
         };
         let cell = |row, column, odps_type: &OdpsType| source.value(row, column, odps_type);
-        match write_rows(sink, form, start, count, cell, &columns) {
+        let rows = start..start + count;
+        let written = if cache.is_enabled() && matches!(source, RowSource::Generated { .. }) {
+            let key = BlockKey {
+                table: Arc::as_ptr(&session.table) as usize,
+                partition: session.partition,
+                columns: columns.iter().map(|(index, _)| *index).collect(),
+                block: 0,
+            };
+            let wire = form.wire;
+            let encode = |block_rows| EncodedBlock::encode(block_rows, &columns, wire, cell);
+            write_body(sink, form, |writer| {
+                write_cached(writer, &cache, key, source.count(), rows, encode)
+            })
+        } else {
+            write_body(sink, form, |writer| {
+                let mut values = Vec::with_capacity(columns.len());
+                rows.into_iter()
+                    .try_for_each(|row| write_row(writer, row, &columns, cell, &mut values))
+            })
+        };
+        match written.map(|complete| if complete { count } else { 0 }) {
             Ok(sent) => stats.records_served(sent),
             // The client went away, an abort fault, or a value that does not fit its type:
             // fail the body.
@@ -437,8 +460,10 @@ impl Write for ChannelWriter {
         if self.buffer.len() + data.len() > CHUNK_SIZE {
             self.send_buffer()?;
         }
-        self.buffer.extend_from_slice(data);
-        Ok(data.len())
+        // A chunk at most (cached records come in blocks): `write_all` hands over the rest.
+        let taken = data.len().min(CHUNK_SIZE);
+        self.buffer.extend_from_slice(&data[..taken]);
+        Ok(taken)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -552,16 +577,16 @@ struct BodyForm {
     fault: Option<FaultAction>,
 }
 
-/// Writes rows `start..start+count` as a record stream into `sink` and returns how many
-/// complete records were sent.
-fn write_rows(
+/// The record stream a data request sends, on its way to the client.
+type BodyWriter = RecordWriter<FaultyStream<Compressor<ChannelWriter>>>;
+
+/// Writes a record stream into `sink`: the records `write_records` writes, then the footer,
+/// compressed and damaged as `form` says. `Ok(false)` when a truncation fault cut it short.
+fn write_body(
     sink: ChannelWriter,
     form: BodyForm,
-    start: u64,
-    count: u64,
-    value: impl Fn(u64, usize, &OdpsType) -> super::types::Value,
-    columns: &[(usize, OdpsType)],
-) -> io::Result<u64> {
+    write_records: impl FnOnce(&mut BodyWriter) -> io::Result<()>,
+) -> io::Result<bool> {
     let (truncate_after, abort, flip_at) = match form.fault {
         Some(FaultAction::TruncateBody { after_bytes }) => (Some(after_bytes), false, None),
         Some(FaultAction::AbortBody { after_bytes }) => (Some(after_bytes), true, None),
@@ -577,23 +602,7 @@ fn write_rows(
         },
         form.wire,
     );
-    let mut values = Vec::with_capacity(columns.len());
-    let mut outcome = Ok(());
-    for row in start..start + count {
-        values.clear();
-        values.extend(columns.iter().map(|(index, ty)| value(row, *index, ty)));
-        outcome = writer.write_record(
-            columns
-                .iter()
-                .zip(&values)
-                .enumerate()
-                .map(|(i, ((_, ty), v))| (i as u32 + 1, ty, v)),
-        );
-        if outcome.is_err() {
-            break;
-        }
-    }
-    match outcome.and_then(|()| writer.finish()) {
+    match write_records(&mut writer).and_then(|()| writer.finish()) {
         Ok(()) => {}
         Err(error) if error.get_ref().is_some_and(|inner| inner.is::<Truncated>()) => {
             if abort {
@@ -610,5 +619,30 @@ fn write_rows(
     }
     let mut sink = writer.into_inner().out.finish()?;
     sink.flush()?;
-    Ok(if truncate_after.is_some() { 0 } else { count })
+    Ok(truncate_after.is_none())
+}
+
+/// Writes `rows` of a generated table from the record cache, encoding the blocks it lacks
+/// with `encode`. Blocks end at `source_rows`, whatever the request, so that every request
+/// shares them.
+fn write_cached(
+    writer: &mut BodyWriter,
+    cache: &RecordCache,
+    mut key: BlockKey,
+    source_rows: u64,
+    rows: Range<u64>,
+    encode: impl Fn(Range<u64>) -> io::Result<EncodedBlock>,
+) -> io::Result<()> {
+    let mut row = rows.start;
+    while row < rows.end {
+        key.block = row / BLOCK_ROWS;
+        let first = key.block * BLOCK_ROWS;
+        let block_rows = first..(first + BLOCK_ROWS).min(source_rows);
+        let until = rows.end.min(block_rows.end);
+        let block = cache.block(&key, || encode(block_rows))?;
+        let (records, crcs) = block.records((row - first) as usize..(until - first) as usize);
+        writer.write_encoded(records, crcs)?;
+        row = until;
+    }
+    Ok(())
 }

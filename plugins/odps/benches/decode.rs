@@ -1,0 +1,144 @@
+//! Record decoder throughput, one core: `cargo bench -p datax-plugin-odps --bench decode`.
+//!
+//! Encodes generated tables in-process with the sandbox's generator and record writer (the
+//! bytes its tunnel serves, odps-tunnel.md §5), then decodes them as a task does, into one
+//! reused record, checking every CRC. Prints MB/s of wire bytes and records/s, the median
+//! of several passes. `-- NAME` runs only the tables whose name contains NAME.
+
+use std::time::{Duration, Instant};
+
+use datax_odps::codec::{FieldTarget, RecordDecoder};
+use datax_odps::schema::OdpsType;
+use datax_plugin_api::{Column, Record};
+use datax_sandbox::odps::codec::RecordWriter;
+use datax_sandbox::odps::generator::generated_row;
+use datax_sandbox::odps::types::OdpsType as SandboxType;
+
+/// Passes per table; the median is reported.
+const PASSES: usize = 7;
+
+struct Table {
+    name: &'static str,
+    types: &'static [&'static str],
+    rows: u64,
+    null_percent: u8,
+}
+
+const TABLES: [Table; 2] = [
+    // bench/odps_read.py's table, `aliyun_account.ak_biz_log_generated`.
+    Table {
+        name: "ak_biz_log_generated",
+        types: &["string", "bigint", "string", "double", "datetime", "string"],
+        rows: 1_000_000,
+        null_percent: 0,
+    },
+    Table {
+        name: "every type, 10% NULL",
+        types: &[
+            "bigint",
+            "int",
+            "double",
+            "float",
+            "decimal(18,3)",
+            "boolean",
+            "string",
+            "varchar(16)",
+            "binary",
+            "datetime",
+            "date",
+            "timestamp",
+            "json",
+            "array<bigint>",
+            "map<string,double>",
+            "struct<a:bigint,b:string>",
+        ],
+        rows: 200_000,
+        null_percent: 10,
+    },
+];
+
+fn encode(table: &Table) -> Vec<u8> {
+    let types: Vec<SandboxType> = table
+        .types
+        .iter()
+        .map(|name| SandboxType::parse(name).expect("a sandbox type"))
+        .collect();
+    let mut writer = RecordWriter::new(Vec::new());
+    for row in 0..table.rows {
+        let values = generated_row(types.iter().cloned(), 7, row, table.null_percent);
+        writer
+            .write_record(
+                types
+                    .iter()
+                    .zip(&values)
+                    .enumerate()
+                    .map(|(index, (odps_type, value))| (index as u32 + 1, odps_type, value)),
+            )
+            .expect("generated values fit their types");
+    }
+    writer.finish().expect("writing to memory");
+    writer.into_inner()
+}
+
+fn decode(bytes: &[u8], fields: &[FieldTarget]) -> u64 {
+    let mut decoder = RecordDecoder::new(bytes, fields.to_vec());
+    let mut record = Record::new(vec![Column::Null; fields.len()]);
+    while decoder.next_is_record().expect("a record or the footer") {
+        decoder
+            .read_record(&mut record)
+            .expect("an intact record")
+            .expect("values that convert");
+    }
+    decoder.records()
+}
+
+fn main() {
+    // `cargo bench … -- NAME` runs the tables whose name contains NAME; cargo itself adds
+    // `--bench`.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    println!("| table | columns | wire MB | records | MB/s (median) | records/s (median) |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let chosen = TABLES.iter().filter(|table| {
+        filters.is_empty()
+            || filters
+                .iter()
+                .any(|filter| table.name.contains(filter.as_str()))
+    });
+    for table in chosen {
+        let bytes = encode(table);
+        let fields: Vec<FieldTarget> = table
+            .types
+            .iter()
+            .enumerate()
+            .map(|(column, name)| FieldTarget {
+                name: format!("c{column}"),
+                odps_type: OdpsType::parse(name).expect("a plugin type"),
+                column,
+            })
+            .collect();
+        let mut times: Vec<Duration> = (0..PASSES)
+            .map(|_| {
+                let start = Instant::now();
+                let records = decode(&bytes, &fields);
+                let elapsed = start.elapsed();
+                assert_eq!(records, table.rows);
+                elapsed
+            })
+            .collect();
+        times.sort();
+        let median = times[PASSES / 2].as_secs_f64();
+        let megabytes = bytes.len() as f64 / 1e6;
+        println!(
+            "| {} | {} | {:.1} | {} | {:.0} | {:.2} M |",
+            table.name,
+            table.types.len(),
+            megabytes,
+            table.rows,
+            megabytes / median,
+            table.rows as f64 / median / 1e6
+        );
+    }
+}
