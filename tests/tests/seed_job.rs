@@ -107,6 +107,10 @@ fn the_same_job_under_a_fault_plan_still_delivers_every_row() {
 
     let stats = sandbox.stats();
     assert_eq!(stats.count("tunnel", "fault:truncate_body"), 2, "{stats:?}");
+    assert_eq!(
+        report["plugin_counters"]["reader"]["tunnel data retries"], 2,
+        "each truncated body is asked again once"
+    );
     assert!(stats.count("sls", "ServerBusy") > 0, "{stats:?}");
     assert!(stats.count("sls", "fault:drop_reply") > 0, "{stats:?}");
     // A dropped reply is sent again, so some rows may arrive twice; none is missing.

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::io::{self, Read};
 
 use base64::Engine as _;
-use datax_plugin_api::{text, Column, EpochTime, RString, RVec, Record};
+use datax_plugin_api::{
+    text, Column, EpochTime, RString, RVec, Record, DATAX_DEFAULT_OFFSET_SECONDS,
+};
 
 use crate::schema::OdpsType;
 
@@ -477,7 +479,10 @@ fn read_value<R: Read>(
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
             expect_wire(odps_type, wire_type, WIRE_BYTES)?;
-            let (seconds, nanos) = read_seconds_nanos(input, crc)?;
+            let (mut seconds, nanos) = read_seconds_nanos(input, crc)?;
+            if *odps_type == OdpsType::TimestampNtz {
+                seconds = wall_clock_instant(seconds);
+            }
             match u32::try_from(nanos)
                 .ok()
                 .filter(|nanos| *nanos < 1_000_000_000)
@@ -771,7 +776,10 @@ fn render_scalar<R: Read>(
             push_quoted(out, |text| text::write_date(text, days));
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
-            let (seconds, nanos) = read_seconds_nanos(input, crc)?;
+            let (mut seconds, nanos) = read_seconds_nanos(input, crc)?;
+            if *odps_type == OdpsType::TimestampNtz {
+                seconds = wall_clock_instant(seconds);
+            }
             let nanos = nanos.max(0) as u32;
             push_quoted(out, |text| {
                 text::write_local_date_time(text, seconds, nanos)
@@ -880,6 +888,12 @@ fn push_quoted(out: &mut String, write: impl FnOnce(&mut Vec<u8>)) {
     out.push('"');
     out.push_str(&String::from_utf8_lossy(&text));
     out.push('"');
+}
+
+/// TIMESTAMP_NTZ carries a wall clock as if it were UTC (odps-tunnel.md §6): the instant
+/// whose DataX text (GMT+8) shows that same wall clock.
+fn wall_clock_instant(utc_wall_clock_seconds: i64) -> i64 {
+    utc_wall_clock_seconds - DATAX_DEFAULT_OFFSET_SECONDS
 }
 
 #[cfg(test)]
@@ -1105,6 +1119,7 @@ mod tests {
             target("m", "map<string,double>", 2),
             target("s", "struct<a:bigint,b:string,c:array<string>>", 3),
         ];
+        let fields_as_ntz = fields.clone();
         let records = decode_all(&stream, fields, 4).unwrap();
         assert_eq!(records.len(), 1);
         let columns = &records[0].columns;
@@ -1117,6 +1132,20 @@ mod tests {
             })
         );
         assert_eq!(columns[1], Column::string("[1,null,-3]"));
+
+        // The same bytes as TIMESTAMP_NTZ: the wall clock 2024-01-02 03:04:05, whatever the zone.
+        let mut fields = fields_as_ntz;
+        fields[0].odps_type = OdpsType::TimestampNtz;
+        let ntz = decode_all(&stream, fields, 4).unwrap();
+        let mut text = Vec::new();
+        datax_plugin_api::write_text(&mut text, &ntz[0].columns[0]);
+        assert!(
+            String::from_utf8(text)
+                .unwrap()
+                .starts_with("2024-01-02 03:04:05"),
+            "{:?}",
+            ntz[0].columns[0]
+        );
         assert_eq!(columns[2], Column::string(r#"{"x":1,"y":null}"#));
         assert_eq!(
             columns[3],

@@ -42,6 +42,9 @@ fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
         .map_err(|error| PluginError::config(error.to_string()))
 }
 
+/// Data requests sent again after a failure, shown in the job's summary.
+const RETRIES_COUNTER: &str = "tunnel data retries";
+
 /// Every key DataX's odpsreader reads, and DataWorks' `datasource`.
 const KNOWN_KEYS: &[&str] = &[
     "accessId",
@@ -458,6 +461,7 @@ impl RangeReader<'_> {
                         wait.as_secs()
                     ));
                     sleep_unless_cancelled(wait, context)?;
+                    context.add_to_counter(RETRIES_COUNTER, 1);
                     failures += 1;
                 }
             }
