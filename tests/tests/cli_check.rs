@@ -114,12 +114,17 @@ fn start_sandbox_for_shared_jobs() -> SandboxHandle {
 }
 
 fn data_sources(sandbox: &SandboxHandle) -> Value {
+    data_sources_at(&format!("127.0.0.1:{}", sandbox.port()))
+}
+
+/// Data sources for the shared jobs' `odps`, `odps_first` and `sls` names at `address`.
+fn data_sources_at(address: &str) -> Value {
     let odps = json!({"accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "aliyun_account",
-        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint()});
+        "odpsServer": format!("http://{address}/api"), "tunnelServer": format!("http://{address}")});
     json!({
         "odps": {"type": "odps", "parameter": odps},
         "odps_first": {"type": "odps", "parameter": odps},
-        "sls": {"type": "loghub", "parameter": {"endpoint": sandbox.sls_endpoint(),
+        "sls": {"type": "loghub", "parameter": {"endpoint": address,
             "accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "datax-demo",
             "logstore": "ak_biz_log"}},
     })
@@ -233,4 +238,15 @@ fn template_prints_a_runnable_job_from_the_plugins_templates() {
     workspace
         .run(&["template", "-r", "mysql", "-w", "stream"])
         .assert_failure("no reader plugin named 'mysql'");
+}
+
+#[test]
+fn check_retries_an_unreachable_service_once_not_for_minutes() {
+    let workspace = Workspace::new();
+    let seed = shared_jobs().join("seed-odps-to-loghub.json");
+    let mut sources = data_sources_at("127.0.0.1:1");
+    sources["odps"]["parameter"]["maxRetryTime"] = json!(7);
+    let run = check_with_sources(&workspace, &seed, &sources);
+    run.assert_failure("Connection refused");
+    assert!(run.stderr.contains("(1 of 1)"), "{}", run.stderr);
 }

@@ -9,7 +9,9 @@ use datax_plugin_api::{
 };
 use serde_json::{json, Value};
 
-use crate::client::{backoff, describe_table, DataRequest, OdpsClient, FLOW_CONTROL_RETRIES};
+use crate::client::{
+    backoff, describe_table, ClientSettings, DataRequest, OdpsClient, FLOW_CONTROL_RETRIES,
+};
 use crate::codec::{DecodeError, RecordDecoder};
 use crate::columns::ColumnPlan;
 use crate::config::{ReaderConfig, SplitMode, PUBLIC_ODPS_SERVER};
@@ -41,6 +43,9 @@ fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
     datax_job_config::value::parse_object(text, what)
         .map_err(|error| PluginError::config(error.to_string()))
 }
+
+/// Retries of each metadata request during `datax check`.
+const CHECK_RETRIES: u32 = 1;
 
 /// Data requests sent again after a failure, shown in the job's summary.
 const RETRIES_COUNTER: &str = "tunnel data retries";
@@ -109,23 +114,14 @@ impl ReaderJob for OdpsReaderJob {
     }
 
     /// What `prepare` does only reads metadata (sessions wait for `split`): the table, its
-    /// columns and the partitions the patterns select.
+    /// columns and the partitions the patterns select. A check should answer soon, so it
+    /// retries a failed request once instead of spending the run's whole budget.
     fn check(&mut self) -> Result<(), PluginError> {
-        self.prepare()
+        self.resolve(CHECK_RETRIES).map(drop)
     }
 
     fn prepare(&mut self) -> Result<(), PluginError> {
-        let config = &self.config;
-        let client = OdpsClient::new(config.client_settings(None)?)?;
-        let schema = client.table_schema(&config.table)?;
-        // Unknown columns fail here, before any session exists.
-        ColumnPlan::resolve(&config.columns, &schema, None)?;
-        let partitions = self.resolve_partitions(&client, &schema)?;
-        self.resolved = Some(Resolved {
-            client,
-            schema,
-            partitions,
-        });
+        self.resolved = Some(self.resolve(self.config.max_retries)?);
         Ok(())
     }
 
@@ -187,6 +183,25 @@ impl ReaderJob for OdpsReaderJob {
 }
 
 impl OdpsReaderJob {
+    /// The client, the table's schema and the partitions to read, after checking the columns.
+    fn resolve(&self, max_retries: u32) -> Result<Resolved, PluginError> {
+        let config = &self.config;
+        let settings = ClientSettings {
+            max_retries,
+            ..config.client_settings(None)?
+        };
+        let client = OdpsClient::new(settings)?;
+        let schema = client.table_schema(&config.table)?;
+        // Unknown columns fail here, before any session exists.
+        ColumnPlan::resolve(&config.columns, &schema, None)?;
+        let partitions = self.resolve_partitions(&client, &schema)?;
+        Ok(Resolved {
+            client,
+            schema,
+            partitions,
+        })
+    }
+
     /// Expands the patterns against the table's partitions (datax-engine.md §7.2).
     fn resolve_partitions(
         &self,
