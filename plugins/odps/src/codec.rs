@@ -893,7 +893,7 @@ fn push_quoted(out: &mut String, write: impl FnOnce(&mut Vec<u8>)) {
 /// TIMESTAMP_NTZ carries a wall clock as if it were UTC (odps-tunnel.md §6): the instant
 /// whose DataX text (GMT+8) shows that same wall clock.
 fn wall_clock_instant(utc_wall_clock_seconds: i64) -> i64 {
-    utc_wall_clock_seconds - DATAX_DEFAULT_OFFSET_SECONDS
+    utc_wall_clock_seconds.saturating_sub(DATAX_DEFAULT_OFFSET_SECONDS)
 }
 
 #[cfg(test)]
@@ -1151,6 +1151,13 @@ mod tests {
             columns[3],
             Column::string(r#"{"a":9,"b":null,"c":["p",null]}"#)
         );
+    }
+
+    #[test]
+    fn a_wall_clock_at_the_smallest_second_does_not_overflow() {
+        // Fuzzing finding `fuzz/regressions/decode_records/timestamp_ntz_at_the_smallest_second`.
+        assert_eq!(wall_clock_instant(i64::MIN), i64::MIN);
+        assert_eq!(wall_clock_instant(28_800), 0);
     }
 
     #[test]
