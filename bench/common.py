@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: the release build, the sandbox process, CPU accounting and
-runs of the real `datax` with `--report-json`.
+"""What the benchmark scripts share: the release build, the sandbox process and its control API,
+CPU accounting, runs of the real `datax` with `--report-json`, and the Log Service Python SDK's
+client set up to reach the sandbox.
 
 The scripts run as `python3 bench/<name>.py`, so this folder is on their import path.
 """
@@ -9,6 +10,7 @@ import os
 import resource
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +101,51 @@ def run_datax_measured(args: list, report_path: Path, sandbox_pid: int):
     _datax(args, report_path)
     client, server = children_cpu() - client, cpu_of(sandbox_pid) - server
     return json.loads(report_path.read_text()), client, server
+
+
+def control(endpoints: dict, path: str):
+    """GET the sandbox's control API at `path` (e.g. `/stats`), bypassing any HTTP proxy."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(endpoints["control_endpoint"] + path) as reply:
+        return json.loads(reply.read())
+
+
+def stored_log_count(endpoints: dict, project: str, logstore: str) -> int:
+    """How many logs the sandbox stored in `project`/`logstore`."""
+    counts = control(endpoints, "/logstores")
+    for entry in counts:
+        if (entry["project"], entry["logstore"]) == (project, logstore):
+            return entry["count"]
+    raise SystemExit("no count for %s in %s" % (logstore, counts))
+
+
+def sandbox_log_client(endpoints: dict, credential: dict, nodelay: bool = True):
+    """aliyun-log-python-sdk's LogClient sending to the sandbox.
+
+    The SDK cannot address an IP endpoint with a port (sls-putlogs.md §2.2), so it goes through
+    HTTP_PROXY = the sandbox. urllib3 drops its default TCP_NODELAY on proxied connections, and
+    then every PutLogs (headers and body sent apart) waits ~40 ms for the sandbox's delayed ACK,
+    a stall the SDK does not have on a direct connection to Log Service; `nodelay` mounts an
+    adapter on the SDK's own requests.Session that gives the proxy pool those options back.
+    """
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ.pop(name, None)
+    os.environ["HTTP_PROXY"] = os.environ["http_proxy"] = "http://" + endpoints["sls_endpoint"]
+    import requests
+    import urllib3.connection
+    from aliyun.log import LogClient
+
+    class NoDelayAdapter(requests.adapters.HTTPAdapter):
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            proxy_kwargs.setdefault("socket_options", urllib3.connection.HTTPConnection.default_socket_options)
+            return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    client = LogClient("cn-hangzhou.log.aliyuncs.com", credential["access_id"], credential["access_key"])
+    if nodelay:
+        client._session.mount("http://", NoDelayAdapter())
+    return client
+
+
+def human(rate: float) -> str:
+    """A rate as `1.23 M` or `456.7 k`."""
+    return "%.2f M" % (rate / 1e6) if rate >= 1e6 else "%.1f k" % (rate / 1e3)

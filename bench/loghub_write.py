@@ -31,27 +31,16 @@ import random
 import statistics
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from common import (STREAM_COLUMNS, build, cpu_of, run_datax_measured, sandbox_credential,
-                    start_sandbox, stop)
+from common import (STREAM_COLUMNS, build, cpu_of, human, run_datax_measured, sandbox_credential,
+                    sandbox_log_client, start_sandbox, stop, stored_log_count)
 
 PROJECT, LOGSTORE = "datax-demo", "ak_biz_log"
 COLUMNS = STREAM_COLUMNS + [{"type": "long", "random": "1,1000"}]
 NAMES = ["col0", "col1", "col2", "col3", "col4", "col5"]
 PEER = "aliyun-log-python-sdk put_logs, TCP_NODELAY"
 PEER_AS_IS = "aliyun-log-python-sdk put_logs, as is via proxy"
-
-
-def stored_count(endpoints: dict) -> int:
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with direct.open(endpoints["control_endpoint"] + "/logstores") as reply:
-        counts = json.loads(reply.read())
-    for entry in counts:
-        if entry["project"] == PROJECT and entry["logstore"] == LOGSTORE:
-            return entry["count"]
-    raise SystemExit("no count for %s in %s" % (LOGSTORE, counts))
 
 
 def run_datax(work: Path, endpoints: dict, sandbox_pid: int, credential: dict, records: int, channels: int):
@@ -71,23 +60,9 @@ def run_datax(work: Path, endpoints: dict, sandbox_pid: int, credential: dict, r
 
 
 def run_python_sdk(endpoints: dict, sandbox_pid: int, credential: dict, records: int, nodelay: bool):
-    for name in ("NO_PROXY", "no_proxy"):
-        os.environ.pop(name, None)
-    os.environ["HTTP_PROXY"] = os.environ["http_proxy"] = "http://" + endpoints["sls_endpoint"]
-    import requests
-    import urllib3.connection
-    from aliyun.log import LogClient, LogItem, PutLogsRequest
+    from aliyun.log import LogItem, PutLogsRequest
 
-    class NoDelayAdapter(requests.adapters.HTTPAdapter):
-        """urllib3's default socket options (TCP_NODELAY) on proxied connections too."""
-
-        def proxy_manager_for(self, proxy, **proxy_kwargs):
-            proxy_kwargs.setdefault("socket_options", urllib3.connection.HTTPConnection.default_socket_options)
-            return super().proxy_manager_for(proxy, **proxy_kwargs)
-
-    client = LogClient("cn-hangzhou.log.aliyuncs.com", credential["access_id"], credential["access_key"])
-    if nodelay:
-        client._session.mount("http://", NoDelayAdapter())  # the SDK's own requests.Session
+    client = sandbox_log_client(endpoints, credential, nodelay)
     constant = [("col0", "DataX"), ("col1", "1724154616370"), ("col2", "2024-01-01 00:00:00"),
                 ("col3", "true"), ("col4", "TestRawData")]
     cpu, server = time.process_time(), cpu_of(sandbox_pid)
@@ -128,7 +103,7 @@ def main() -> None:
                     run_python_sdk(endpoints, sandbox.pid, credential, args.sdk_records, nodelay)
                     for _ in range(args.runs)]
             expected = sum(run[0] for runs in results.values() for run in runs)
-            stored = stored_count(endpoints)
+            stored = stored_log_count(endpoints, PROJECT, LOGSTORE)
             if stored != expected:
                 raise SystemExit("the sandbox stored %s logs, expected %s" % (stored, expected))
         finally:
@@ -150,10 +125,6 @@ def main() -> None:
             writer, channels, human(statistics.median(rates)), human(min(rates)), human(max(rates)),
             statistics.median(rates) / peer, client, statistics.median(run[3] for run in runs),
             client / runs[0][0] * 1e6, "%.1f MiB" % (max(peaks) / 1024) if peaks else "—"))
-
-
-def human(rate: float) -> str:
-    return "%.2f M" % (rate / 1e6) if rate >= 1e6 else "%.1f k" % (rate / 1e3)
 
 
 if __name__ == "__main__":

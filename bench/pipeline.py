@@ -15,7 +15,7 @@ datax-demo/ak_biz_log. Against it:
     (its Cython reader, uncompressed as the seed's isCompress false), each record turned into
     (col0..col5, str(value)) contents, and aliyun-log-python-sdk `put_logs` 1024 logs per
     request (lz4), from one thread, through HTTP_PROXY = the sandbox with TCP_NODELAY given back
-    to the proxy pool (see bench/loghub_write.py); its rate is rows over the wall time from
+    to the proxy pool (common.sandbox_log_client); its rate is rows over the wall time from
     opening the reader to the last PutLogs, its MB/s that rate times datax's bytes per record,
     its peak RSS the child's VmHWM.
 
@@ -34,10 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from common import ROOT, build, cpu_of, run_datax_measured, start_sandbox, stop
+from common import (ROOT, build, control, cpu_of, human, run_datax_measured, sandbox_log_client,
+                    start_sandbox, stop, stored_log_count)
 
 DEMO_CONFIG = ROOT / "sandbox" / "examples" / "seed-demo.json"
 SEED_JOB = ROOT / "jobs" / "odps-to-loghub.json"
@@ -56,19 +56,6 @@ def sized_config(work: Path, rows: int) -> Path:
     return path
 
 
-def control(endpoints: dict, path: str):
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with direct.open(endpoints["control_endpoint"] + path) as reply:
-        return json.loads(reply.read())
-
-
-def stored_count(endpoints: dict) -> int:
-    for entry in control(endpoints, "/logstores"):
-        if (entry["project"], entry["logstore"]) == (LOG_PROJECT, LOGSTORE):
-            return entry["count"]
-    raise SystemExit("the sandbox has no logstore %s" % LOGSTORE)
-
-
 def with_sandbox(rows: int, measure):
     """Runs `measure(endpoints, sandbox_pid)` against a fresh sandbox of `rows` rows; returns
     its result with the time to first record (s) and the sandbox's CPU seconds added."""
@@ -81,7 +68,7 @@ def with_sandbox(rows: int, measure):
             result = measure(work, endpoints, sandbox.pid)
             server = cpu_of(sandbox.pid) - server
             first = control(endpoints, "/stats")["first_logs_accepted_unix_ms"]
-            stored = stored_count(endpoints)
+            stored = stored_log_count(endpoints, LOG_PROJECT, LOGSTORE)
             if stored < rows:
                 raise SystemExit("the sandbox stored %d logs of %d rows" % (stored, rows))
         finally:
@@ -123,24 +110,13 @@ def run_python(rows: int) -> dict:
 
 def python_peer(endpoints: dict) -> None:
     """The Python pipeline itself (run in a child process); prints its numbers as JSON."""
-    for name in ("NO_PROXY", "no_proxy"):
-        os.environ.pop(name, None)
-    os.environ["HTTP_PROXY"] = os.environ["http_proxy"] = "http://" + endpoints["sls_endpoint"]
-    import requests
-    import urllib3.connection
-    from aliyun.log import LogClient, LogItem, PutLogsRequest
+    from aliyun.log import LogItem, PutLogsRequest
     from odps import ODPS
 
-    class NoDelayAdapter(requests.adapters.HTTPAdapter):
-        def proxy_manager_for(self, proxy, **proxy_kwargs):
-            proxy_kwargs.setdefault("socket_options", urllib3.connection.HTTPConnection.default_socket_options)
-            return super().proxy_manager_for(proxy, **proxy_kwargs)
-
     credential = json.loads(DEMO_CONFIG.read_text())["credentials"][0]
+    logs = sandbox_log_client(endpoints, credential)
     odps = ODPS(credential["access_id"], credential["access_key"], PROJECT,
                 endpoint=endpoints["odps_endpoint"])
-    logs = LogClient("cn-hangzhou.log.aliyuncs.com", credential["access_id"], credential["access_key"])
-    logs._session.mount("http://", NoDelayAdapter())
     names = ["col0", "col1", "col2", "col3", "col4", "col5"]
     cpu, start = time.process_time(), time.perf_counter()
     moved = 0
@@ -206,10 +182,6 @@ def main() -> None:
             statistics.median(run["client_cpu"] for run in runs),
             statistics.median(run["sandbox_cpu"] for run in runs),
             max(run["peak_kib"] for run in runs) / 1024))
-
-
-def human(rate: float) -> str:
-    return "%.2f M" % (rate / 1e6) if rate >= 1e6 else "%.1f k" % (rate / 1e3)
 
 
 if __name__ == "__main__":
