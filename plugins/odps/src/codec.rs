@@ -479,10 +479,7 @@ fn read_value<R: Read>(
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
             expect_wire(odps_type, wire_type, WIRE_BYTES)?;
-            let (mut seconds, nanos) = read_seconds_nanos(input, crc)?;
-            if *odps_type == OdpsType::TimestampNtz {
-                seconds = wall_clock_instant(seconds);
-            }
+            let (seconds, nanos) = read_timestamp(odps_type, input, crc)?;
             match u32::try_from(nanos)
                 .ok()
                 .filter(|nanos| *nanos < 1_000_000_000)
@@ -588,6 +585,19 @@ fn read_seconds_nanos<R: Read>(
     crc.update(&seconds.to_le_bytes());
     crc.update(&nanos.to_le_bytes());
     Ok((seconds, nanos))
+}
+
+/// A TIMESTAMP's or TIMESTAMP_NTZ's instant: seconds since the epoch and nanoseconds.
+fn read_timestamp<R: Read>(
+    odps_type: &OdpsType,
+    input: &mut ByteReader<R>,
+    crc: &mut Crc,
+) -> Result<(i64, i32), DecodeError> {
+    let (seconds, nanos) = read_seconds_nanos(input, crc)?;
+    match odps_type {
+        OdpsType::TimestampNtz => Ok((wall_clock_instant(seconds), nanos)),
+        _ => Ok((seconds, nanos)),
+    }
 }
 
 /// Decimal text without an exponent (`1.5E+3` → `1500`), as Java's `toPlainString`; `None`
@@ -776,10 +786,7 @@ fn render_scalar<R: Read>(
             push_quoted(out, |text| text::write_date(text, days));
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
-            let (mut seconds, nanos) = read_seconds_nanos(input, crc)?;
-            if *odps_type == OdpsType::TimestampNtz {
-                seconds = wall_clock_instant(seconds);
-            }
+            let (seconds, nanos) = read_timestamp(odps_type, input, crc)?;
             let nanos = nanos.max(0) as u32;
             push_quoted(out, |text| {
                 text::write_local_date_time(text, seconds, nanos)
