@@ -219,16 +219,21 @@ pub fn start_sandbox() -> datax_sandbox::SandboxHandle {
 /// A `--datasources` file's content pointing the `odps` and `sls` data sources of DataWorks
 /// jobs (the seed's) at the sandbox, with the example configuration's credentials.
 pub fn sandbox_data_sources(sandbox: &datax_sandbox::SandboxHandle) -> Value {
+    data_sources_at(&format!("127.0.0.1:{}", sandbox.port()))
+}
+
+/// The same data sources for a sandbox (or nothing) listening at `address` (`host:port`).
+pub fn data_sources_at(address: &str) -> Value {
     serde_json::json!({
         "odps": {"type": "odps", "parameter": {
             "accessId": "sandbox-access-id",
             "accessKey": "sandbox-access-key",
             "project": "aliyun_account",
-            "odpsServer": sandbox.odps_endpoint(),
-            "tunnelServer": sandbox.tunnel_endpoint(),
+            "odpsServer": format!("http://{address}/api"),
+            "tunnelServer": format!("http://{address}"),
         }},
         "sls": {"type": "loghub", "parameter": {
-            "endpoint": sandbox.sls_endpoint(),
+            "endpoint": address,
             "accessId": "sandbox-access-id",
             "accessKey": "sandbox-access-key",
             "project": "datax-demo",

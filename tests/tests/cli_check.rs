@@ -119,15 +119,9 @@ fn data_sources(sandbox: &SandboxHandle) -> Value {
 
 /// Data sources for the shared jobs' `odps`, `odps_first` and `sls` names at `address`.
 fn data_sources_at(address: &str) -> Value {
-    let odps = json!({"accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "aliyun_account",
-        "odpsServer": format!("http://{address}/api"), "tunnelServer": format!("http://{address}")});
-    json!({
-        "odps": {"type": "odps", "parameter": odps},
-        "odps_first": {"type": "odps", "parameter": odps},
-        "sls": {"type": "loghub", "parameter": {"endpoint": address,
-            "accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "datax-demo",
-            "logstore": "ak_biz_log"}},
-    })
+    let mut sources = datax_e2e::data_sources_at(address);
+    sources["odps_first"] = sources["odps"].clone();
+    sources
 }
 
 fn check_with_sources(workspace: &Workspace, job: &Path, sources: &Value) -> Run {
