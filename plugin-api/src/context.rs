@@ -141,6 +141,13 @@ impl TaskContext {
         self.host.is_cancelled()
     }
 
+    /// Sleeps for `duration` unless the job is cancelled first: true when it was (the sleep
+    /// then ends at once), false when the whole duration passed.
+    pub fn wait_cancelled(&self, duration: std::time::Duration) -> bool {
+        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.host.wait_cancelled(millis)
+    }
+
     /// Reports a record that could not be read or written; it is counted against the job's
     /// errorLimit and kept in the dirty-record file, never written. Fails once the limit is
     /// exceeded: return that error.

@@ -111,6 +111,24 @@ pub trait FfiTaskContext: Send {
     fn add_to_counter(&mut self, name: RStr<'_>, amount: u64) {
         let _ = (name, amount);
     }
+
+    /// Waits up to `timeout_ms` milliseconds for the job to be cancelled: true as soon as it
+    /// is (at once if it already was), false when the time ran out first. Retry backoffs sleep
+    /// here, so that stopping a job does not wait for them. Past the prefix: with a host
+    /// without it, the default looks at [`FfiTaskContext::is_cancelled`] every 10 ms.
+    fn wait_cancelled(&self, timeout_ms: u64) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+        loop {
+            if self.is_cancelled() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+        }
+    }
 }
 pub type FfiTaskContextBox = FfiTaskContext_TO<'static, RBox<()>>;
 

@@ -192,6 +192,12 @@ impl FfiTaskContext for HostTaskContext {
         self.runtime.state.is_cancelled()
     }
 
+    fn wait_cancelled(&self, timeout_ms: u64) -> bool {
+        self.runtime
+            .state
+            .wait_cancelled(Duration::from_millis(timeout_ms))
+    }
+
     fn collect_dirty(&mut self, record: Record, reason: RString) -> RResult<(), PluginError> {
         let runtime = &self.runtime;
         match runtime.dirty.collect(

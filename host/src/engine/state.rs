@@ -3,13 +3,18 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::Mutex;
-use std::thread;
 use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::logger;
 
 pub struct JobState {
     cancelled: AtomicBool,
+    /// Dropped when the job is cancelled, which disconnects [`JobState::cancellation`]: every
+    /// thread waiting on it wakes at once, with no timed polling.
+    cancel_sender: Mutex<Option<Sender<Never>>>,
+    cancellation: Receiver<Never>,
     failure: Mutex<Option<String>>,
     /// The signal that stopped the job, or 0.
     signal: AtomicI32,
@@ -17,8 +22,11 @@ pub struct JobState {
 
 impl JobState {
     pub fn new() -> Self {
+        let (sender, cancellation) = crossbeam_channel::bounded(0);
         JobState {
             cancelled: AtomicBool::new(false),
+            cancel_sender: Mutex::new(Some(sender)),
+            cancellation,
             failure: Mutex::new(None),
             signal: AtomicI32::new(0),
         }
@@ -26,6 +34,15 @@ impl JobState {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for cancellation: true as soon as the job is cancelled.
+    pub fn wait_cancelled(&self, timeout: Duration) -> bool {
+        match self.cancellation.recv_timeout(timeout) {
+            Ok(never) => match never {},
+            Err(RecvTimeoutError::Disconnected) => true,
+            Err(RecvTimeoutError::Timeout) => false,
+        }
     }
 
     /// Records why the job fails (if it is the first reason) and stops every task.
@@ -36,6 +53,12 @@ impl JobState {
             Some(_) => logger::debug("datax", format!("after the job failed: {reason}")),
         }
         self.cancelled.store(true, Ordering::SeqCst);
+        drop(
+            self.cancel_sender
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 
     pub fn stop_by_signal(&self, signal: i32) {
@@ -85,17 +108,10 @@ impl ReaderOutcome {
     }
 }
 
-/// Sleeps until `deadline` in short steps, returning early (false) if the job is cancelled.
+/// Sleeps until `deadline`, returning early (false) if the job is cancelled.
 pub fn sleep_until(state: &JobState, deadline: std::time::Instant) -> bool {
-    const STEP: Duration = Duration::from_millis(50);
-    loop {
-        if state.is_cancelled() {
-            return false;
-        }
-        let now = std::time::Instant::now();
-        if now >= deadline {
-            return true;
-        }
-        thread::sleep((deadline - now).min(STEP));
-    }
+    !state.wait_cancelled(deadline.saturating_duration_since(std::time::Instant::now()))
 }
+
+/// A type with no values: what the cancellation channel (never) carries.
+pub enum Never {}
