@@ -16,7 +16,7 @@
 use std::io::Write;
 
 use crate::calendar::{civil_from_days, LocalDateTime};
-use crate::record::{Column, EpochTime};
+use datax_plugin_api::{Column, EpochTime};
 
 /// Appends the text of `column` to `out`; [`Column::Null`] appends nothing.
 pub fn write_text(out: &mut Vec<u8>, column: &Column) {

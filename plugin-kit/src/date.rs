@@ -1,24 +1,28 @@
-//! `timeFormat`: how the time column's text becomes the log time. Three styles occur in real
-//! jobs (datax-semantics.md §8): Java `yyyy-MM-dd HH:mm:ss` (DataX), strftime
-//! `%Y-%m-%d %H:%M:%S` (DataWorks' table) and MySQL `%Y_%m_%d %H:%i:%S` (the seed, `%i` =
-//! minutes); plus `bigint`, epoch seconds (datax-engine.md §8.2). All compile to chrono items.
+//! Date patterns, one engine for every plugin: Java `SimpleDateFormat` (`yyyy-MM-dd HH:mm:ss`,
+//! DataX's), strftime (`%Y-%m-%d %H:%M:%S`, DataWorks' table) and MySQL `DATE_FORMAT`
+//! (`%Y_%m_%d %H:%i:%S`, `%i` = minutes) all compile to chrono items (datax-semantics.md §8);
+//! plus `bigint`, epoch seconds (datax-engine.md §8.2). Texts without an offset are read at a
+//! fixed offset east of UTC, DataX's GMT+8 unless a plugin's `timeZone` says otherwise.
 
-use chrono::format::{parse, Item, ParseErrorKind, Parsed, StrftimeItems};
-use chrono::NaiveDateTime;
+use chrono::format::{parse, Item, ParseError, ParseErrorKind, Parsed, StrftimeItems};
 
+/// DataX's default date pattern (`dateFormat` of streamreader and others).
+pub const DATAX_DATE_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
+
+/// A compiled date pattern.
 #[derive(Debug, Clone)]
-pub enum TimeFormat {
+pub enum DatePattern {
     /// `bigint`: the text is a count of seconds since the epoch.
     EpochSeconds,
     Pattern(Vec<Item<'static>>),
 }
 
-impl TimeFormat {
+impl DatePattern {
     /// Errors say what in the pattern is not understood.
     pub fn compile(format: &str) -> Result<Self, String> {
         let format = format.trim();
         if format.eq_ignore_ascii_case("bigint") {
-            return Ok(TimeFormat::EpochSeconds);
+            return Ok(DatePattern::EpochSeconds);
         }
         let strftime = if format.contains('%') {
             if format.contains("%i") {
@@ -35,50 +39,106 @@ impl TimeFormat {
         if items.iter().any(|item| matches!(item, Item::Error)) {
             return Err(format!("\"{format}\" has an unknown %-directive"));
         }
-        Ok(TimeFormat::Pattern(items))
+        Ok(DatePattern::Pattern(items))
     }
 
-    /// Seconds since the epoch of `text`. Like Java's `SimpleDateFormat.parse` it reads a
-    /// prefix (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); fields the pattern
-    /// lacks take their start values (midnight, the 1st, 1970); a text without an offset is
-    /// read at `zone_offset` seconds east of UTC (`timeZone`).
+    /// Seconds since the epoch of `text`, as Java's `SimpleDateFormat.parse` reads it: a prefix
+    /// (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); `None` when it does not
+    /// match. Fields the pattern lacks take their start values (midnight, the 1st, 1970); a
+    /// text without an offset is read at `zone_offset` seconds east of UTC.
     pub fn parse_seconds(&self, text: &str, zone_offset: i64) -> Option<i64> {
-        let text = text.trim();
+        self.parse_millis_with(text.trim(), zone_offset, Trailing::Ignore)
+            .ok()
+            .map(|millis| millis.div_euclid(1000))
+    }
+
+    /// Milliseconds since the epoch of the whole of `text` (trailing text is an error, as are
+    /// out-of-range fields, which `SimpleDateFormat` would roll over); the error says why.
+    pub fn parse_millis(&self, text: &str, zone_offset: i64) -> Result<i64, String> {
+        self.parse_millis_with(text, zone_offset, Trailing::Reject)
+    }
+
+    fn parse_millis_with(
+        &self,
+        text: &str,
+        zone_offset: i64,
+        trailing: Trailing,
+    ) -> Result<i64, String> {
         let items = match self {
-            TimeFormat::EpochSeconds => return text.parse().ok(),
-            TimeFormat::Pattern(items) => items,
+            DatePattern::EpochSeconds => {
+                let seconds: i64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| "expected a whole number of seconds".to_string())?;
+                return seconds
+                    .checked_mul(1000)
+                    .ok_or_else(|| "the number of seconds is out of range".to_string());
+            }
+            DatePattern::Pattern(items) => items,
         };
         let mut parsed = Parsed::new();
         match parse(&mut parsed, text, items.iter()) {
             Ok(()) => {}
-            Err(error) if error.kind() == ParseErrorKind::TooLong => {}
-            Err(_) => return None,
+            Err(error) if error.kind() == ParseErrorKind::TooLong => {
+                if trailing == Trailing::Reject {
+                    return Err(explain(error));
+                }
+            }
+            Err(error) => return Err(explain(error)),
         }
+        let millis_of_second = i64::from(parsed.nanosecond().unwrap_or(0) / 1_000_000);
         if let Some(timestamp) = parsed.timestamp() {
-            return Some(timestamp);
+            return Ok(timestamp * 1000 + millis_of_second);
         }
-        if parsed.year().is_none() && parsed.year_mod_100().is_none() {
-            parsed.set_year(1970).ok()?;
-        }
-        if parsed.month().is_none() {
-            parsed.set_month(1).ok()?;
-        }
-        if parsed.day().is_none() {
-            parsed.set_day(1).ok()?;
-        }
-        if parsed.hour_div_12().is_none() && parsed.hour_mod_12().is_none() {
-            parsed.set_hour(0).ok()?;
-        }
-        if parsed.minute().is_none() {
-            parsed.set_minute(0).ok()?;
-        }
-        let local: NaiveDateTime = parsed
-            .to_naive_date()
-            .ok()?
-            .and_time(parsed.to_naive_time().ok()?);
+        fill_start_values(&mut parsed).map_err(explain)?;
+        let date = parsed.to_naive_date().map_err(explain)?;
+        let time = parsed.to_naive_time().map_err(explain)?;
         let offset = parsed.offset().map_or(zone_offset, i64::from);
-        Some(local.and_utc().timestamp() - offset)
+        let seconds = date.and_time(time).and_utc().timestamp() - offset;
+        Ok(seconds * 1000 + millis_of_second)
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trailing {
+    Ignore,
+    Reject,
+}
+
+/// Java's defaults for the fields a pattern lacks: 1970-01-01 00:00:00; `hh` without an am/pm
+/// marker reads 12 as midnight, as Java does.
+fn fill_start_values(parsed: &mut Parsed) -> Result<(), ParseError> {
+    if parsed.year().is_none() && parsed.year_mod_100().is_none() {
+        parsed.set_year(1970)?;
+    }
+    if parsed.month().is_none() {
+        parsed.set_month(1)?;
+    }
+    if parsed.day().is_none() {
+        parsed.set_day(1)?;
+    }
+    match (parsed.hour_div_12(), parsed.hour_mod_12()) {
+        (None, None) => parsed.set_hour(0)?,
+        (None, Some(_)) => parsed.set_ampm(false)?,
+        _ => {}
+    }
+    if parsed.minute().is_none() {
+        parsed.set_minute(0)?;
+    }
+    Ok(())
+}
+
+fn explain(error: ParseError) -> String {
+    match error.kind() {
+        ParseErrorKind::OutOfRange => "a field is out of range",
+        ParseErrorKind::Impossible => "no such date or time",
+        ParseErrorKind::NotEnough => "the pattern does not give a whole date",
+        ParseErrorKind::Invalid => "the text does not match the pattern",
+        ParseErrorKind::TooShort => "the text ends before the pattern does",
+        ParseErrorKind::TooLong => "unexpected text after the date",
+        _ => "the text does not match the pattern",
+    }
+    .to_string()
 }
 
 /// `timeZone` as seconds east of UTC. Only fixed offsets: `GMT+8`, `GMT+08:00`, `UTC-3`,
@@ -239,7 +299,7 @@ mod tests {
     const GMT_PLUS_8: i64 = 8 * 3600;
 
     fn seconds(format: &str, text: &str) -> Option<i64> {
-        TimeFormat::compile(format)
+        DatePattern::compile(format)
             .unwrap()
             .parse_seconds(text, GMT_PLUS_8)
     }
@@ -263,7 +323,7 @@ mod tests {
 
     #[test]
     fn texts_without_an_offset_are_read_in_the_time_zone() {
-        let format = TimeFormat::compile("yyyy-MM-dd HH:mm:ss").unwrap();
+        let format = DatePattern::compile("yyyy-MM-dd HH:mm:ss").unwrap();
         assert_eq!(
             format.parse_seconds("2016-12-26 02:01:02", 0),
             Some(SECONDS)
@@ -273,7 +333,7 @@ mod tests {
             Some(SECONDS)
         );
         // An offset in the text wins.
-        let format = TimeFormat::compile("yyyy-MM-dd HH:mm:ssXXX").unwrap();
+        let format = DatePattern::compile("yyyy-MM-dd HH:mm:ssXXX").unwrap();
         assert_eq!(
             format.parse_seconds("2016-12-26 10:01:02+08:00", 0),
             Some(SECONDS)
@@ -341,13 +401,65 @@ mod tests {
         assert_eq!(seconds("yyyy-MM-dd HH:mm:ss", "2016-13-26 10:01:02"), None);
     }
 
+    fn millis(format: &str, text: &str) -> Result<i64, String> {
+        DatePattern::compile(format)
+            .unwrap()
+            .parse_millis(text, GMT_PLUS_8)
+    }
+
+    #[test]
+    fn the_datax_default_reads_gmt_plus_8_wall_clock() {
+        // 2024-01-01 00:00:00 in GMT+8 is 2023-12-31 16:00:00 UTC.
+        assert_eq!(
+            millis(DATAX_DATE_FORMAT, "2024-01-01 00:00:00"),
+            Ok(1_704_038_400_000)
+        );
+        assert_eq!(millis(DATAX_DATE_FORMAT, "1970-01-01 08:00:00"), Ok(0));
+    }
+
+    #[test]
+    fn whole_texts_with_abutting_fields_millis_and_twelve_hour_clocks() {
+        assert_eq!(
+            millis("yyyyMMddHHmmss", "20240101000000"),
+            Ok(1_704_038_400_000)
+        );
+        // Without an am/pm marker `hh` reads 12 as midnight, as Java does.
+        assert_eq!(
+            millis("yyyy/M/d'T'h:mm:ss.SSS", "2024/1/1T12:00:00.250"),
+            Ok(1_704_038_400_250)
+        );
+        assert_eq!(millis("yyyy-MM-dd", "2024-01-01"), Ok(1_704_038_400_000));
+        assert_eq!(millis("bigint", "1704038400"), Ok(1_704_038_400_000));
+    }
+
+    #[test]
+    fn whole_texts_that_do_not_fit_are_explained() {
+        assert_eq!(
+            millis(DATAX_DATE_FORMAT, "2024-13-01 00:00:00").unwrap_err(),
+            "a field is out of range"
+        );
+        assert!(millis(DATAX_DATE_FORMAT, "2023-02-29 00:00:00").is_err());
+        assert_eq!(
+            millis(DATAX_DATE_FORMAT, "2024-01-01").unwrap_err(),
+            "the text ends before the pattern does"
+        );
+        assert_eq!(
+            millis(DATAX_DATE_FORMAT, "2024-01-01 00:00:00.5").unwrap_err(),
+            "unexpected text after the date"
+        );
+        assert_eq!(
+            millis("bigint", "soon").unwrap_err(),
+            "expected a whole number of seconds"
+        );
+    }
+
     #[test]
     fn unsupported_patterns_are_errors_naming_the_part() {
-        let error = TimeFormat::compile("yyyy-MM-dd G").unwrap_err();
+        let error = DatePattern::compile("yyyy-MM-dd G").unwrap_err();
         assert!(error.contains("\"G\""), "{error}");
-        let error = TimeFormat::compile("%Y %D %i").unwrap_err();
+        let error = DatePattern::compile("%Y %D %i").unwrap_err();
         assert!(error.contains("%D"), "{error}");
-        assert!(TimeFormat::compile("%Y-%Q").is_err());
-        assert!(TimeFormat::compile("yyyy-'MM").is_err());
+        assert!(DatePattern::compile("%Y-%Q").is_err());
+        assert!(DatePattern::compile("yyyy-'MM").is_err());
     }
 }

@@ -1,0 +1,267 @@
+//! Typed plugin configurations, declared once.
+//!
+//! A plugin declares its `parameter` as a `#[derive(Deserialize)]` struct whose doc comments
+//! are the docs, and reads it with [`parse`]. DataX's leniency comes from the [`lenient`]
+//! adapters (numbers and booleans as strings, `null` and blank as absent), other spellings of a
+//! key from `#[serde(alias = "accessId")]`. Unknown keys are warnings, not errors (DataX
+//! ignores them, so a misspelt key silently does nothing there): each names its path, with a
+//! did-you-mean for top-level keys (`sliceRecordCont` → `sliceRecordCount`, `Project` →
+//! `project`). Errors name the key's path inside the object (`column[2].type`); the host's
+//! message says whose parameter it is. They describe a wrong value (`"yes"`, `[..]`) and,
+//! for secret keys, only its type.
+//!
+//! Task configurations, which a plugin writes in `split` and reads back in `task`, are typed
+//! too: [`task_to_json`] and [`task_from_json`].
+
+pub mod lenient;
+mod secret;
+
+use datax_plugin_api::PluginError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use secret::{is_masked, is_secret_key};
+
+/// A parsed configuration and the warnings about it (unknown keys) for the plugin to log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<P> {
+    pub value: P,
+    pub warnings: Vec<String>,
+}
+
+impl<P> Parsed<P> {
+    /// Logs the warnings through the host and returns the value.
+    pub fn log_warnings(self) -> P {
+        for warning in self.warnings {
+            datax_plugin_api::log::warn(warning);
+        }
+        self.value
+    }
+}
+
+/// A configuration error: `path: message`, the path inside the parsed object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for PluginError {
+    fn from(error: ConfigError) -> Self {
+        PluginError::config(error.to_string())
+    }
+}
+
+/// `parent.key`, or `key` at the top.
+pub fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// Reads the JSON object `text` as a `P`. `what` names the object in errors about the whole of
+/// it (`parameter: expected an object`) and starts the paths of the warnings
+/// (`parameter.colour: unknown key, ignored`).
+pub fn parse<P: DeserializeOwned>(text: &str, what: &str) -> Result<Parsed<P>, ConfigError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| ConfigError::new(what, format!("not valid JSON: {error}")))?;
+    from_value(value, what)
+}
+
+/// [`parse`] for a value already read.
+pub fn from_value<P: DeserializeOwned>(value: Value, what: &str) -> Result<Parsed<P>, ConfigError> {
+    if !value.is_object() {
+        return Err(ConfigError::new(what, lenient::wrong(&value, "an object")));
+    }
+    let mut ignored = Vec::new();
+    let mut note_ignored = |path: serde_ignored::Path| ignored.push(path_text(&path));
+    let deserializer = serde_ignored::Deserializer::new(&value, &mut note_ignored);
+    let result = serde_path_to_error::deserialize::<_, P>(deserializer);
+    let parsed = result.map_err(|error| explain(&error, &value))?;
+    let known = known_keys::<P>();
+    let warnings = ignored
+        .iter()
+        .map(|path| unknown_key_warning(what, path, known))
+        .collect();
+    Ok(Parsed {
+        value: parsed,
+        warnings,
+    })
+}
+
+/// Writes a task configuration (`split`'s output).
+pub fn task_to_json<T: Serialize>(task: &T) -> Result<String, PluginError> {
+    serde_json::to_string(task)
+        .map_err(|error| PluginError::config(format!("task configuration: {error}")))
+}
+
+/// Reads a task configuration written by [`task_to_json`]; unknown keys are errors here,
+/// since the plugin wrote the text itself.
+pub fn task_from_json<T: DeserializeOwned>(text: &str) -> Result<T, PluginError> {
+    let parsed = parse::<T>(text, "task configuration")
+        .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
+    match parsed.warnings.first() {
+        Some(warning) => Err(PluginError::config(warning.clone())),
+        None => Ok(parsed.value),
+    }
+}
+
+/// The keys a derived `Deserialize` struct declares: its field names after renaming and their
+/// aliases; empty for other types (maps, `#[serde(flatten)]`).
+pub fn known_keys<P: DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    // The derive hands its field list to `deserialize_struct`; the probe keeps it and stops.
+    let _ = P::deserialize(probe::FieldsProbe {
+        fields: &mut fields,
+    });
+    fields
+}
+
+/// Checks a plugin's `TEMPLATE` against its declaration: the template parses as `P` without
+/// warnings, so every key in it is declared, every value has the right type and no required
+/// key is missing. Panics with what differs: for the plugin's tests, one line,
+/// `assert_template_matches::<Parameter>(Job::TEMPLATE)`. (Checks that need the plugin's own
+/// validation, such as a key required only with another, are the plugin's.)
+pub fn assert_template_matches<P: DeserializeOwned>(template: &str) {
+    let parsed = parse::<P>(template, "template")
+        .unwrap_or_else(|error| panic!("the template does not parse: {error}"));
+    assert!(
+        parsed.warnings.is_empty(),
+        "the template has keys the declaration lacks: {:?}",
+        parsed.warnings
+    );
+}
+
+fn unknown_key_warning(what: &str, path: &str, known: &[&str]) -> String {
+    let full = join(what, path);
+    // Only top-level keys get a suggestion: `known` lists the top-level struct's fields.
+    let is_top_level = !path.contains(['.', '[']);
+    match did_you_mean(path, known).filter(|_| is_top_level) {
+        Some(meant) => format!("{full}: unknown key, ignored; did you mean \"{meant}\"?"),
+        None => format!("{full}: unknown key, ignored"),
+    }
+}
+
+/// The known key `key` was probably meant to be: the same but for case, else one at most two
+/// edits away (and closer than a third of its length).
+fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+        return Some(same);
+    }
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= 2 && *distance * 3 < k.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// `column[2].type` from serde_ignored's path.
+fn path_text(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", path_text(parent)),
+        Path::Map { parent, key } => join(&path_text(parent), key),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            path_text(parent)
+        }
+    }
+}
+
+/// A serde error as `path: message`, in the words the lenient readers use.
+fn explain(error: &serde_path_to_error::Error<serde_json::Error>, root: &Value) -> ConfigError {
+    use serde_path_to_error::Segment;
+    let mut path = String::new();
+    let mut at = Some(root);
+    for segment in error.path().iter() {
+        match segment {
+            Segment::Seq { index } => {
+                path.push_str(&format!("[{index}]"));
+                at = at.and_then(|v| v.get(index));
+            }
+            Segment::Map { key } => {
+                path = join(&path, key);
+                at = at.and_then(|v| v.get(key));
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let message = error.inner().to_string();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return ConfigError::new(join(&path, field), "required");
+    }
+    let expected = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "))
+        .map(|(_, expected)| expected.replace("a sequence", "a list"));
+    let message = match (expected, at) {
+        (Some(expected), Some(found)) => {
+            let last_key = path.rsplit(['.', '[']).next().unwrap_or_default();
+            let found = if is_secret_key(last_key) {
+                lenient::type_name(found).to_string()
+            } else {
+                lenient::describe(found)
+            };
+            format!("expected {expected}, found {found}")
+        }
+        _ => message,
+    };
+    ConfigError::new(path, message)
+}
+
+mod probe {
+    //! A deserializer that only learns a struct's field names.
+
+    use serde::de::{self, Visitor};
+    use serde::forward_to_deserialize_any;
+
+    pub struct FieldsProbe<'a> {
+        pub fields: &'a mut &'static [&'static str],
+    }
+
+    impl<'de> de::Deserializer<'de> for FieldsProbe<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.fields = fields;
+            Err(de::Error::custom("fields known"))
+        }
+
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! Against servers on loopback that each serve one connection and stop by themselves.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::*;
+
+/// A server for one connection: reads the request head, then does `answer` with the socket.
+fn serve_once(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        answer(socket);
+    });
+    (port, server)
+}
+
+fn client() -> reqwest::blocking::Client {
+    client_builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+fn get(url: &str) -> Result<reqwest::blocking::Response, HttpError> {
+    client().get(url).send().map_err(|error| HttpError::from_reqwest(&error))
+}
+
+#[test]
+fn an_answer_comes_back_through_the_resolver() {
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .unwrap();
+    });
+    let response = get(&format!("http://localhost:{port}/")).unwrap();
+    assert_eq!(response.text().unwrap(), "ok");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_refused_connection_is_a_connect_error() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let error = get(&format!("http://127.0.0.1:{port}/")).unwrap_err();
+    match &error {
+        HttpError::Transport { kind, message } => {
+            assert_eq!(*kind, TransportKind::Connect);
+            assert!(message.starts_with("cannot connect: "), "{message}");
+            assert!(message.contains("refused"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_connection_closed_without_an_answer_is_closed() {
+    let (port, server) = serve_once(drop);
+    let error = get(&format!("http://127.0.0.1:{port}/")).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Closed,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn no_answer_in_time_is_a_timeout() {
+    let (port, server) = serve_once(|socket| {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(socket);
+    });
+    let error = get(&format!("http://127.0.0.1:{port}/")).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn an_unknown_host_is_found_by_its_error_type() {
+    let client = reqwest::blocking::Client::builder()
+        .dns_resolver(Arc::new(resolve::Resolver {
+            lookup: resolve::unknown_host_for_tests,
+        }))
+        .build()
+        .unwrap();
+    let error = client.get("http://no-such-host.example:1/").send().unwrap_err();
+    match HttpError::from_reqwest(&error) {
+        HttpError::UnknownHost { host, message } => {
+            assert_eq!(host, "no-such-host.example");
+            assert!(message.contains("unknown host no-such-host.example"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn service_errors_read_as_code_status_message_and_request_id() {
+    let mut service = ServiceError {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "try later".to_string(),
+        request_id: Some("42".to_string()),
+    };
+    assert_eq!(
+        HttpError::Service(service.clone()).to_string(),
+        "ServerBusy (HTTP 503): try later (request id 42)"
+    );
+    service.request_id = None;
+    let error = HttpError::Service(service);
+    assert_eq!(error.to_string(), "ServerBusy (HTTP 503): try later");
+    assert_eq!((error.status(), error.code()), (Some(503), Some("ServerBusy")));
+}
+
+#[test]
+fn the_cause_chain_names_each_cause_once() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] Middle);
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset: {0}")]
+    struct Middle(#[source] std::io::Error);
+    let error = Outer(Middle(std::io::Error::other("peer gone")));
+    assert_eq!(
+        cause_chain(&error),
+        "error sending request: connection reset: peer gone"
+    );
+    assert!(find_source::<Middle>(&error).is_some());
+    assert!(find_source::<UnknownHost>(&error).is_none());
+}
