@@ -204,8 +204,7 @@ pub fn retry<T, L: RetryLogic>(
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if !logic.is_retriable(&error) || retries >= logic.max_retries(&error, policy.max_retries)
-        {
+        if !logic.is_retriable(&error) || retries >= logic.max_retries(&error, policy.max_retries) {
             return Err(RetryError::Failed { error, retries });
         }
         retries += 1;
@@ -321,14 +320,20 @@ mod tests {
     fn throttling_waits_at_least_its_minimum() {
         let sleeper = recorder(usize::MAX);
         let calls = Cell::new(0);
-        let outcome = retry(&exact(3), &Numbers, &sleeper, |_, _, _| {}, |_| {
-            calls.set(calls.get() + 1);
-            if calls.get() == 1 {
-                Err(7)
-            } else {
-                Ok(())
-            }
-        });
+        let outcome = retry(
+            &exact(3),
+            &Numbers,
+            &sleeper,
+            |_, _, _| {},
+            |_| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    Err(7)
+                } else {
+                    Ok(())
+                }
+            },
+        );
         assert_eq!(outcome, Ok(()));
         assert_eq!(*sleeper.waits.borrow(), [Duration::from_millis(50)]);
     }
@@ -336,7 +341,13 @@ mod tests {
     #[test]
     fn cancellation_ends_the_wait_and_the_retries() {
         let sleeper = recorder(2);
-        let outcome = retry(&exact(10), &Numbers, &sleeper, |_, _, _| {}, |_| Err::<(), _>(2));
+        let outcome = retry(
+            &exact(10),
+            &Numbers,
+            &sleeper,
+            |_, _, _| {},
+            |_| Err::<(), _>(2),
+        );
         assert_eq!(
             outcome,
             Err(RetryError::Cancelled {
@@ -360,7 +371,10 @@ mod tests {
             let ceiling = ms(100 * (1 << (retry - 1).min(4))).min(ms(1000));
             assert!(wait <= ceiling, "{retry}: {wait:?} > {ceiling:?}");
             let next = decorrelated.delay(retry, previous);
-            assert!(next >= ms(100) && next <= (previous * 3).min(ms(1000)), "{next:?}");
+            assert!(
+                next >= ms(100) && next <= (previous * 3).min(ms(1000)),
+                "{next:?}"
+            );
             previous = next;
         }
         let waits: std::collections::HashSet<Duration> =

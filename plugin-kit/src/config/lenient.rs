@@ -158,7 +158,9 @@ pub fn string_keep_blank<'de, D: Deserializer<'de>>(
 ) -> Result<Option<String>, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::Null => Ok(None),
-        value => as_string(&value).map(Some).map_err(serde::de::Error::custom),
+        value => as_string(&value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 

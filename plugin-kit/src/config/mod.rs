@@ -177,9 +177,9 @@ fn path_text(path: &serde_ignored::Path) -> String {
         Path::Root => String::new(),
         Path::Seq { parent, index } => format!("{}[{index}]", path_text(parent)),
         Path::Map { parent, key } => join(&path_text(parent), key),
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            path_text(parent)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => path_text(parent),
     }
 }
 

@@ -118,7 +118,9 @@ fn errors_name_the_json_path() {
         "tags[1]: expected u32, found \"x\""
     );
     assert_eq!(
-        parse::<Parameter>("[1]", "parameter").unwrap_err().to_string(),
+        parse::<Parameter>("[1]", "parameter")
+            .unwrap_err()
+            .to_string(),
         "parameter: expected an object, found [..]"
     );
     assert!(parse::<Parameter>("{", "parameter")
@@ -136,7 +138,10 @@ fn secret_values_are_never_shown() {
         access_key: Vec<String>,
     }
     let error = parse::<Strict>(r#"{"accessKey": "s3cr3t-value"}"#, "parameter").unwrap_err();
-    assert_eq!(error.to_string(), "accessKey: expected a list, found a string");
+    assert_eq!(
+        error.to_string(),
+        "accessKey: expected a list, found a string"
+    );
 }
 
 #[test]
@@ -182,7 +187,10 @@ fn task_configurations_round_trip() {
         end: u64,
     }
     let text = task_to_json(&Task { start: 1, end: 9 }).unwrap();
-    assert_eq!(task_from_json::<Task>(&text).unwrap(), Task { start: 1, end: 9 });
+    assert_eq!(
+        task_from_json::<Task>(&text).unwrap(),
+        Task { start: 1, end: 9 }
+    );
     let error = task_from_json::<Task>(r#"{"start": 1}"#).unwrap_err();
     assert_eq!(error.message.as_str(), "task configuration: end: required");
     assert!(task_from_json::<Task>(r#"{"start": 1, "end": 2, "x": 0}"#).is_err());

@@ -52,7 +52,12 @@ pub(crate) fn getaddrinfo(host: &str) -> LookupResult {
         Ok(found) => Ok(found
             .map(|info| info.map(|info| info.sockaddr.ip()))
             .collect::<io::Result<Vec<_>>>()?),
-        Err(error) if matches!(error.kind(), LookupErrorKind::NoName | LookupErrorKind::NoData) => {
+        Err(error)
+            if matches!(
+                error.kind(),
+                LookupErrorKind::NoName | LookupErrorKind::NoData
+            ) =>
+        {
             Err(Box::new(UnknownHost {
                 host: host.to_string(),
                 source: error.into(),

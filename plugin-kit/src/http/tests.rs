@@ -31,7 +31,10 @@ fn client() -> reqwest::blocking::Client {
 }
 
 fn get(url: &str) -> Result<reqwest::blocking::Response, HttpError> {
-    client().get(url).send().map_err(|error| HttpError::from_reqwest(&error))
+    client()
+        .get(url)
+        .send()
+        .map_err(|error| HttpError::from_reqwest(&error))
 }
 
 #[test]
@@ -108,11 +111,17 @@ fn an_unknown_host_is_found_by_its_error_type() {
         }))
         .build()
         .unwrap();
-    let error = client.get("http://no-such-host.example:1/").send().unwrap_err();
+    let error = client
+        .get("http://no-such-host.example:1/")
+        .send()
+        .unwrap_err();
     match HttpError::from_reqwest(&error) {
         HttpError::UnknownHost { host, message } => {
             assert_eq!(host, "no-such-host.example");
-            assert!(message.contains("unknown host no-such-host.example"), "{message}");
+            assert!(
+                message.contains("unknown host no-such-host.example"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -133,7 +142,10 @@ fn service_errors_read_as_code_status_message_and_request_id() {
     service.request_id = None;
     let error = HttpError::Service(service);
     assert_eq!(error.to_string(), "ServerBusy (HTTP 503): try later");
-    assert_eq!((error.status(), error.code()), (Some(503), Some("ServerBusy")));
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(503), Some("ServerBusy"))
+    );
 }
 
 #[test]

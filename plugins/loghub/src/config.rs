@@ -9,12 +9,13 @@ use datax_job_config::value::{
     as_bool, as_string, as_u64, describe, optional, present, unknown_keys,
 };
 use datax_job_config::JobError;
-use datax_plugin_api::{PluginError, DATAX_DEFAULT_OFFSET_SECONDS};
+use datax_plugin_api::PluginError;
+use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
 use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::codec::Compression;
-use crate::time_format::{parse_time_zone, TimeFormat};
+use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat};
 
 /// DataX's default `batchSize`.
 pub const DEFAULT_BATCH_SIZE: usize = 1024;

@@ -7,7 +7,6 @@ mod auth;
 mod client;
 mod codec;
 mod config;
-mod time_format;
 mod writer;
 
 /// The encode path as a task runs it, for `benches/encode.rs`: records → protobuf →

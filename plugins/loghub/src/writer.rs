@@ -7,17 +7,18 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use datax_plugin_api::{
-    write_text, Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterJob,
-    WriterTask, SECONDS_PER_DAY,
+    Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterJob, WriterTask,
 };
+use datax_plugin_kit::calendar::SECONDS_PER_DAY;
+use datax_plugin_kit::write_text;
 use serde_json::{json, Value};
 
 use crate::auth::md5_hex_lowercase;
 use crate::client::{shard_for, RejectedLog, SendBuffers, Shard, Shipper};
 use crate::codec::{encode_key, LogBatch, LogGroupBuilder};
 use crate::config::{TimeSource, WriterConfig};
-use crate::time_format::TimeFormat;
 use datax_job_config::value::parse_object;
+use datax_plugin_kit::date::DatePattern as TimeFormat;
 
 /// Raw LogGroup bytes per request: under every limit in sls-putlogs.md §9 (5 MB log group).
 /// A single log larger than this goes alone (§9).

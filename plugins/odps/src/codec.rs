@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::io::{self, Read};
 
 use base64::Engine as _;
-use datax_plugin_api::{
-    text, Column, EpochTime, RString, RVec, Record, DATAX_DEFAULT_OFFSET_SECONDS,
-};
+use datax_plugin_api::{Column, EpochTime, RString, RVec, Record};
+use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
+use datax_plugin_kit::text;
 
 use crate::schema::OdpsType;
 
@@ -1145,7 +1145,7 @@ mod tests {
         fields[0].odps_type = OdpsType::TimestampNtz;
         let ntz = decode_all(&stream, fields, 4).unwrap();
         let mut text = Vec::new();
-        datax_plugin_api::write_text(&mut text, &ntz[0].columns[0]);
+        datax_plugin_kit::write_text(&mut text, &ntz[0].columns[0]);
         assert!(
             String::from_utf8(text)
                 .unwrap()

@@ -1,7 +1,8 @@
 //! Which columns a task asks the tunnel for and where each lands in the record
 //! (datax-engine.md §7.4, §7.5).
 
-use datax_plugin_api::{days_from_civil, days_in_month, Column, PluginError, Record};
+use datax_plugin_api::{Column, PluginError, Record};
+use datax_plugin_kit::calendar::{days_from_civil, days_in_month};
 
 use crate::codec::FieldTarget;
 use crate::config::ColumnSpec;

@@ -1,45 +1,68 @@
-//! The `parameter` objects of streamreader and streamwriter, read leniently as DataX does:
-//! numbers and booleans may be written as strings, `null` counts as absent, unknown keys are
-//! ignored. Every error names the key it is about.
-//!
-//! The lenient readers are `datax_job_config::value`'s, so parsing works in [`JobError`]s
-//! (`path: message`); the public entry points turn them into configuration errors.
+//! The `parameter` objects of streamreader and streamwriter, declared once as typed structs
+//! whose doc comments are their docs, read leniently as DataX does (numbers and booleans may
+//! be written as strings, `null` and blank count as absent, unknown keys are warnings) by
+//! [`datax_plugin_kit::config`]. What the types cannot say (a column's value read by its
+//! type, `path` needing `fileName`) is checked here; every error names the key it is about.
 
 use std::path::PathBuf;
 
-use datax_job_config::value::{
-    as_bool, as_f64, as_i64, as_string, as_u64, describe, field, join, optional, present,
-};
-use datax_job_config::JobError;
-use datax_plugin_api::{Column, EpochTime, PluginError};
+use datax_plugin_api::{Column, EpochTime};
+use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
+use datax_plugin_kit::config::lenient::{self, as_bool, as_f64, as_i64, as_string};
+use datax_plugin_kit::config::{join, ConfigError};
+use datax_plugin_kit::date::{DatePattern, DATAX_DATE_FORMAT};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::date::{DatePattern, DEFAULT_DATE_FORMAT};
-
-pub fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
-    datax_job_config::value::parse_object(text, what).map_err(config_error)
-}
-
-/// The plugin's form of an error in its configuration; the message names the key.
-fn config_error(error: JobError) -> PluginError {
-    PluginError::config(error.to_string())
-}
-
 /// `path: message`.
-fn invalid(path: &str, message: impl Into<String>) -> JobError {
-    JobError::Invalid {
-        path: path.to_string(),
-        message: message.into(),
-    }
+fn invalid(path: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(path, message)
 }
 
-/// `path: expected …, found …`.
-fn wrong(value: &Value, path: &str, expected: &'static str) -> JobError {
-    JobError::WrongType {
-        path: path.to_string(),
-        expected,
-        found: describe(value),
-    }
+/// A lenient reader's `expected …, found …` at `path`.
+fn at<T>(path: &str, read: Result<T, String>) -> Result<T, ConfigError> {
+    read.map_err(|message| invalid(path, message))
+}
+
+// ---- streamreader -------------------------------------------------------------------------
+
+/// streamreader's `parameter`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReaderParameter {
+    /// The columns of every record, in order (required, at least one).
+    #[serde(default)]
+    pub column: Option<Vec<ColumnParameter>>,
+    /// The number of records each task produces (required, at least 1).
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub slice_record_count: Option<u64>,
+}
+
+/// One generated column: a constant `value`, a `random` range or an `incr` sequence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "an object like {\"type\": \"long\", \"value\": 1}"
+)]
+pub struct ColumnParameter {
+    /// long, double, string, date, bool or bytes, in any case (default string, as DataX).
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
+    pub column_type: Option<String>,
+    /// A constant, read as the column's type (`"12"` is a long in a long column). Wins over
+    /// `random` and `incr`, as in DataX, unless blank.
+    #[serde(default)]
+    pub value: Option<Value>,
+    /// `"min,max"`: a new value in that range for every record (lengths for string and bytes,
+    /// weights of false and true for bool).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub random: Option<String>,
+    /// `"start[,step]"` (long) or `"start[,step[,unit]]"` (date; unit s, m, h, d or w): a
+    /// sequence within each task.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub incr: Option<String>,
+    /// The pattern of a date column's texts (default `yyyy-MM-dd HH:mm:ss`), read in GMT+8.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub date_format: Option<String>,
 }
 
 // ---- streamreader -------------------------------------------------------------------------
@@ -110,54 +133,42 @@ impl ColumnType {
 }
 
 impl ReaderConfig {
-    pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
-        parse_reader(parameter).map_err(config_error)
-    }
-}
-
-fn parse_reader(parameter: &Value) -> Result<ReaderConfig, JobError> {
-    let columns = match present(parameter, "column") {
-        None => return Err(invalid("column", "required, a list of columns")),
-        Some(Value::Array(columns)) if columns.is_empty() => {
-            return Err(invalid("column", "the list is empty"))
-        }
-        Some(Value::Array(columns)) => columns,
-        Some(other) => return Err(wrong(other, "column", "a list of columns")),
-    };
-    let columns = columns
-        .iter()
-        .enumerate()
-        .map(|(index, column)| parse_column(column, &format!("column[{index}]")))
-        .collect::<Result<_, _>>()?;
-    let slice_record_count =
-        optional(parameter, "sliceRecordCount", "", as_u64)?.ok_or_else(|| {
+    /// Checks the parameter and compiles its columns.
+    pub fn new(parameter: &ReaderParameter) -> Result<Self, ConfigError> {
+        let columns = match &parameter.column {
+            None => return Err(invalid("column", "required, a list of columns")),
+            Some(columns) if columns.is_empty() => {
+                return Err(invalid("column", "the list is empty"))
+            }
+            Some(columns) => columns,
+        };
+        let columns = columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| compile_column(column, &format!("column[{index}]")))
+            .collect::<Result<_, _>>()?;
+        let slice_record_count = parameter.slice_record_count.ok_or_else(|| {
             invalid(
                 "sliceRecordCount",
                 "required, the number of records each task produces",
             )
         })?;
-    if slice_record_count == 0 {
-        return Err(invalid("sliceRecordCount", "must be at least 1"));
+        if slice_record_count == 0 {
+            return Err(invalid("sliceRecordCount", "must be at least 1"));
+        }
+        Ok(ReaderConfig {
+            columns,
+            slice_record_count,
+        })
     }
-    Ok(ReaderConfig {
-        columns,
-        slice_record_count,
-    })
 }
 
-fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, JobError> {
-    if !column.is_object() {
-        return Err(wrong(
-            column,
-            path,
-            "an object like {\"type\": \"long\", \"value\": 1}",
-        ));
-    }
+fn compile_column(column: &ColumnParameter, path: &str) -> Result<ColumnSpec, ConfigError> {
     let key = |name: &str| join(path, name);
     // DataX makes a column without a type a string column.
-    let column_type = match optional(column, "type", path, as_string)? {
+    let column_type = match &column.column_type {
         None => ColumnType::String,
-        Some(name) => ColumnType::from_name(&name).ok_or_else(|| {
+        Some(name) => ColumnType::from_name(name).ok_or_else(|| {
             invalid(
                 &key("type"),
                 format!("unknown type \"{name}\" (expected {TYPE_NAMES})"),
@@ -165,24 +176,26 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, JobError> {
         })?,
     };
     let date_pattern = if column_type == ColumnType::Date {
-        let format = optional(column, "dateFormat", path, as_string)?
-            .unwrap_or_else(|| DEFAULT_DATE_FORMAT.to_string());
-        Some(DatePattern::compile(&format).map_err(|reason| invalid(&key("dateFormat"), reason))?)
+        let format = column.date_format.as_deref().unwrap_or(DATAX_DATE_FORMAT);
+        Some(DatePattern::compile(format).map_err(|reason| invalid(&key("dateFormat"), reason))?)
     } else {
         None
     };
     let parse_date = |text: &str, path: &str| {
         let pattern = date_pattern.as_ref().expect("date columns have a pattern");
-        pattern.parse_millis(text.trim()).map_err(|reason| {
-            invalid(
-                path,
-                format!("\"{text}\" does not match dateFormat: {reason}"),
-            )
-        })
+        pattern
+            .parse_millis(text.trim(), DATAX_DEFAULT_OFFSET_SECONDS)
+            .map_err(|reason| {
+                invalid(
+                    path,
+                    format!("\"{text}\" does not match dateFormat: {reason}"),
+                )
+            })
     };
 
-    if let Some(value) = present(column, "value") {
-        if present(column, "random").is_some() || present(column, "incr").is_some() {
+    let value = column.value.as_ref();
+    if let Some(value) = value.filter(|value| !lenient::is_absent(value)) {
+        if column.random.is_some() || column.incr.is_some() {
             datax_plugin_api::log::warn(format!(
                 "{path}: both a value and random/incr are set; the value wins (as DataX)"
             ));
@@ -190,9 +203,8 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, JobError> {
         return parse_constant(column_type, value, &key("value"), &parse_date)
             .map(ColumnSpec::Constant);
     }
-    if let Some(random) = present(column, "random") {
+    if let Some(text) = &column.random {
         let path = key("random");
-        let text = as_string(random, &path)?;
         let (low, high) = text
             .split_once(',')
             .map(|(low, high)| (low.trim(), high.trim()))
@@ -200,12 +212,11 @@ fn parse_column(column: &Value, path: &str) -> Result<ColumnSpec, JobError> {
             .ok_or_else(|| invalid(&path, format!("expected \"min,max\", found \"{text}\"")))?;
         return parse_random(column_type, low, high, &path, &parse_date).map(ColumnSpec::Random);
     }
-    if let Some(increment) = present(column, "incr") {
+    if let Some(text) = &column.incr {
         let path = key("incr");
-        let text = as_string(increment, &path)?;
-        return parse_increment(column_type, &text, &path, &parse_date).map(ColumnSpec::Increment);
+        return parse_increment(column_type, text, &path, &parse_date).map(ColumnSpec::Increment);
     }
-    match field(column, "value") {
+    match value {
         // A blank value is DataX's "not set", but for text it is a fine constant.
         Some(value) => {
             parse_constant(column_type, value, &key("value"), &parse_date).map(ColumnSpec::Constant)
@@ -221,25 +232,33 @@ fn parse_constant(
     column_type: ColumnType,
     value: &Value,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
-) -> Result<Column, JobError> {
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, ConfigError>,
+) -> Result<Column, ConfigError> {
     Ok(match column_type {
-        ColumnType::Long => Column::Long(as_i64(value, path)?),
+        ColumnType::Long => Column::Long(at(path, as_i64(value))?),
         // DataX's DoubleColumn also takes "NaN" and "Infinity", which `as_f64` refuses.
-        ColumnType::Double => Column::Double(as_f64(value, path).or_else(|error| {
-            value
-                .as_str()
-                .and_then(|text| text.trim().parse().ok())
-                .ok_or(error)
-        })?),
-        ColumnType::String => Column::string(as_string(value, path)?),
-        ColumnType::Bytes => Column::bytes(as_string(value, path)?.into_bytes()),
-        ColumnType::Bool => Column::Bool(as_bool(value, path)?),
+        ColumnType::Double => Column::Double(at(
+            path,
+            as_f64(value).or_else(|error| {
+                value
+                    .as_str()
+                    .and_then(|text| text.trim().parse().ok())
+                    .ok_or(error)
+            }),
+        )?),
+        ColumnType::String => Column::string(at(path, as_string(value))?),
+        ColumnType::Bytes => Column::bytes(at(path, as_string(value))?.into_bytes()),
+        ColumnType::Bool => Column::Bool(at(path, as_bool(value))?),
         ColumnType::Date => match value {
             Value::String(text) => {
                 Column::DateTime(EpochTime::from_millis(parse_date(text, path)?))
             }
-            other => return Err(wrong(other, path, "a date text matching dateFormat")),
+            other => {
+                return Err(invalid(
+                    path,
+                    lenient::wrong(other, "a date text matching dateFormat"),
+                ))
+            }
         },
     })
 }
@@ -249,9 +268,13 @@ fn parse_random(
     low: &str,
     high: &str,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
-) -> Result<RandomSpec, JobError> {
-    fn bound<T: std::str::FromStr>(text: &str, path: &str, expected: &str) -> Result<T, JobError> {
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, ConfigError>,
+) -> Result<RandomSpec, ConfigError> {
+    fn bound<T: std::str::FromStr>(
+        text: &str,
+        path: &str,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
         text.parse()
             .map_err(|_| invalid(path, format!("expected {expected}, found \"{text}\"")))
     }
@@ -320,10 +343,10 @@ fn parse_increment(
     column_type: ColumnType,
     text: &str,
     path: &str,
-    parse_date: &dyn Fn(&str, &str) -> Result<i64, JobError>,
-) -> Result<IncrementSpec, JobError> {
+    parse_date: &dyn Fn(&str, &str) -> Result<i64, ConfigError>,
+) -> Result<IncrementSpec, ConfigError> {
     let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-    let step = |index: usize| -> Result<i64, JobError> {
+    let step = |index: usize| -> Result<i64, ConfigError> {
         match fields.get(index) {
             None => Ok(1),
             Some(step) => step
@@ -380,6 +403,29 @@ fn parse_increment(
 
 // ---- streamwriter -------------------------------------------------------------------------
 
+/// streamwriter's `parameter`. DataX's `recordNumBeforeSleep`/`sleepTime` are not read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriterParameter {
+    /// Print the records on stdout (default true); false drops them. Ignored when `path` and
+    /// `fileName` are set, as in DataX.
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub print: Option<bool>,
+    /// Between the columns of a line (default a tab; `\t` written as two characters is a tab
+    /// too; blank is a legitimate delimiter).
+    #[serde(default, deserialize_with = "lenient::string_keep_blank")]
+    pub field_delimiter: Option<String>,
+    /// Only UTF-8.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub encoding: Option<String>,
+    /// With `fileName`: the directory to write files in instead of printing.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub path: Option<String>,
+    /// With `path`: the file to write (`fileName-<task>` when several tasks write).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub file_name: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriterConfig {
     pub print: bool,
@@ -408,70 +454,61 @@ impl FileTarget {
 }
 
 impl WriterConfig {
-    pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
-        parse_writer(parameter).map_err(config_error)
+    /// Checks the parameter and applies the defaults.
+    pub fn new(parameter: &WriterParameter) -> Result<Self, ConfigError> {
+        // Job files often spell a tab as the two characters `\t`.
+        let field_delimiter = match parameter.field_delimiter.as_deref() {
+            None | Some("\\t") => "\t".to_string(),
+            Some(delimiter) => delimiter.to_string(),
+        };
+        if let Some(encoding) = &parameter.encoding {
+            if !matches!(
+                encoding.trim().to_ascii_lowercase().as_str(),
+                "utf-8" | "utf8"
+            ) {
+                return Err(invalid(
+                    "encoding",
+                    format!("\"{encoding}\" is not supported (only UTF-8)"),
+                ));
+            }
+        }
+        let file = match (&parameter.path, &parameter.file_name) {
+            (None, None) => None,
+            (Some(directory), Some(file_name)) => Some(FileTarget {
+                directory: PathBuf::from(directory),
+                file_name: file_name.clone(),
+            }),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "fileName",
+                    "required with path (the file to write in that directory)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "path",
+                    "required with fileName (the directory to write the file in)",
+                ))
+            }
+        };
+        Ok(WriterConfig {
+            print: parameter.print.unwrap_or(true),
+            field_delimiter,
+            file,
+        })
     }
-}
-
-fn parse_writer(parameter: &Value) -> Result<WriterConfig, JobError> {
-    let print = optional(parameter, "print", "", as_bool)?.unwrap_or(true);
-    // Blank is a legitimate delimiter (a space), so only absent means the default.
-    let field_delimiter = match field(parameter, "fieldDelimiter") {
-        None => "\t".to_string(),
-        Some(value) => as_string(value, "fieldDelimiter")?,
-    };
-    // Job files often spell a tab as the two characters `\t`.
-    let field_delimiter = if field_delimiter == "\\t" {
-        "\t".to_string()
-    } else {
-        field_delimiter
-    };
-    if let Some(encoding) = optional(parameter, "encoding", "", as_string)? {
-        if !matches!(
-            encoding.trim().to_ascii_lowercase().as_str(),
-            "utf-8" | "utf8"
-        ) {
-            return Err(invalid(
-                "encoding",
-                format!("\"{encoding}\" is not supported (only UTF-8)"),
-            ));
-        }
-    }
-    let directory = optional(parameter, "path", "", as_string)?;
-    let file_name = optional(parameter, "fileName", "", as_string)?;
-    let file = match (directory, file_name) {
-        (None, None) => None,
-        (Some(directory), Some(file_name)) => Some(FileTarget {
-            directory: PathBuf::from(directory),
-            file_name,
-        }),
-        (Some(_), None) => {
-            return Err(invalid(
-                "fileName",
-                "required with path (the file to write in that directory)",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(invalid(
-                "path",
-                "required with fileName (the directory to write the file in)",
-            ))
-        }
-    };
-    Ok(WriterConfig {
-        print,
-        field_delimiter,
-        file,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datax_plugin_kit::config;
     use serde_json::json;
 
     fn reader(parameter: Value) -> Result<ReaderConfig, String> {
-        ReaderConfig::parse(&parameter).map_err(|error| error.message.to_string())
+        let parsed = config::from_value::<ReaderParameter>(parameter, "parameter")
+            .map_err(|error| error.to_string())?;
+        ReaderConfig::new(&parsed.value).map_err(|error| error.to_string())
     }
 
     fn one_column(column: Value) -> Result<ColumnSpec, String> {
@@ -587,11 +624,11 @@ mod tests {
         );
         assert_eq!(
             column(json!({"type": "date", "value": "2024-01-01"})),
-            "column[0].value: \"2024-01-01\" does not match dateFormat: expected \" \" at \"\""
+            "column[0].value: \"2024-01-01\" does not match dateFormat: the text ends before the pattern does"
         );
         assert_eq!(
-            column(json!({"type": "date", "value": "x", "dateFormat": "EEE"})),
-            "column[0].dateFormat: unsupported letter 'E' in \"EEE\" (supported: y M d H h m s S)"
+            column(json!({"type": "date", "value": "x", "dateFormat": "GGG"})),
+            "column[0].dateFormat: \"GGG\": the letter run \"GGG\" is not supported"
         );
         assert_eq!(
             column(json!({"type": "long"})),
@@ -620,6 +657,19 @@ mod tests {
         assert_eq!(
             column(json!({"type": "date", "incr": "2024-01-01 00:00:00,1,M"})),
             "column[0].incr: unsupported unit \"M\" (expected s, m, h, d or w)"
+        );
+    }
+
+    #[test]
+    fn misspelt_keys_are_warned_about_with_a_did_you_mean() {
+        let text = r#"{"column": [{"value": 1, "dateFromat": "x"}], "sliceRecordCont": 1}"#;
+        let parsed = config::parse::<ReaderParameter>(text, "parameter").unwrap();
+        assert_eq!(
+            parsed.warnings,
+            [
+                "parameter.column[0].dateFromat: unknown key, ignored",
+                "parameter.sliceRecordCont: unknown key, ignored; did you mean \"sliceRecordCount\"?"
+            ]
         );
     }
 
@@ -700,7 +750,9 @@ mod tests {
     }
 
     fn writer(parameter: Value) -> Result<WriterConfig, String> {
-        WriterConfig::parse(&parameter).map_err(|error| error.message.to_string())
+        let parsed = config::from_value::<WriterParameter>(parameter, "parameter")
+            .map_err(|error| error.to_string())?;
+        WriterConfig::new(&parsed.value).map_err(|error| error.to_string())
     }
 
     #[test]
@@ -757,10 +809,9 @@ mod tests {
             "fileName: required with path (the file to write in that directory)"
         );
         assert_eq!(
-            parse_object("[1]", "parameter")
+            config::parse::<WriterParameter>("[1]", "parameter")
                 .unwrap_err()
-                .message
-                .as_str(),
+                .to_string(),
             "parameter: expected an object, found [..]"
         );
     }

@@ -1,6 +1,7 @@
 //! How streamwriter prints a record: DataX's `Column.asString()` joined by the delimiter.
 
-use datax_plugin_api::{write_text, Column, Record};
+use datax_plugin_api::{Column, Record};
+use datax_plugin_kit::write_text;
 
 /// Appends `record` to `out` as one line: columns joined by `delimiter`, then `\n`.
 pub fn write_record(out: &mut Vec<u8>, record: &Record, delimiter: &[u8]) {
@@ -13,7 +14,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &Record, delimiter: &[u8]) {
     out.push(b'\n');
 }
 
-/// Appends one column as DataX's `asString()` renders it (see [`datax_plugin_api::text`]);
+/// Appends one column as DataX's `asString()` renders it (see [`datax_plugin_kit::text`]);
 /// null prints `null`, as DataX appends Java's `null` to its line (keeps null and "" apart).
 pub fn write_column(out: &mut Vec<u8>, column: &Column) {
     match column {
@@ -36,7 +37,7 @@ mod tests {
 
     #[test]
     fn null_prints_as_null_and_the_rest_as_datax_text() {
-        // Every kind's text is tested in `datax_plugin_api::text`; here, that it is used.
+        // Every kind's text is tested in `datax_plugin_kit::text`; here, that it is used.
         assert_eq!(printed(Column::Null), "null");
         assert_eq!(printed(Column::string("")), "");
         assert_eq!(printed(Column::Long(i64::MIN)), "-9223372036854775808");

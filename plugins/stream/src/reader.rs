@@ -1,15 +1,22 @@
 //! streamreader: every task sends `sliceRecordCount` records built from the `column` specs.
 
-use datax_job_config::value::unknown_keys;
 use datax_plugin_api::{
     Column, EpochTime, PluginError, ReaderJob, ReaderTask, Record, RecordSender, TaskContext,
 };
-use serde_json::{json, Value};
+use datax_plugin_kit::config;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_object, ColumnSpec, IncrementSpec, RandomSpec, ReaderConfig};
+use crate::config::{ColumnSpec, IncrementSpec, RandomSpec, ReaderConfig, ReaderParameter};
 
 pub struct StreamReaderJob {
-    parameter: Value,
+    parameter: ReaderParameter,
+}
+
+/// What `split` hands each task: the parameter and the task's seed.
+#[derive(Serialize, Deserialize)]
+struct TaskConfig {
+    parameter: ReaderParameter,
+    seed: u64,
 }
 
 impl ReaderJob for StreamReaderJob {
@@ -33,28 +40,27 @@ impl ReaderJob for StreamReaderJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = parse_object(parameter, "parameter")?;
-        for warning in unknown_keys(&parameter, "parameter", &["column", "sliceRecordCount"]) {
-            datax_plugin_api::log::warn(warning);
-        }
-        ReaderConfig::parse(&parameter)?;
+        let parameter = config::parse::<ReaderParameter>(parameter, "parameter")?.log_warnings();
+        ReaderConfig::new(&parameter)?;
         Ok(StreamReaderJob { parameter })
     }
 
     /// `advice` tasks of `sliceRecordCount` records each (DataX: the count is per task). Each
     /// task seeds its random columns with its index, so a job's data is reproducible.
     fn split(&mut self, advice: usize) -> Result<Vec<String>, PluginError> {
-        Ok((0..advice)
-            .map(|task_index| json!({"parameter": self.parameter, "seed": task_index}).to_string())
-            .collect())
+        (0..advice as u64)
+            .map(|seed| {
+                config::task_to_json(&TaskConfig {
+                    parameter: self.parameter.clone(),
+                    seed,
+                })
+            })
+            .collect()
     }
 
     fn task(&self, task_config: &str) -> Result<StreamReaderTask, PluginError> {
-        let task_config = parse_object(task_config, "task configuration")?;
-        let config = ReaderConfig::parse(&task_config["parameter"])?;
-        let seed = task_config["seed"]
-            .as_u64()
-            .ok_or_else(|| PluginError::config("task configuration: seed missing"))?;
+        let TaskConfig { parameter, seed } = config::task_from_json(task_config)?;
+        let config = ReaderConfig::new(&parameter)?;
         Ok(StreamReaderTask {
             record_count: config.slice_record_count,
             generator: RecordGenerator::new(&config.columns, seed),
@@ -248,10 +254,12 @@ mod tests {
     }
 
     use super::*;
+    use serde_json::{json, Value};
 
     fn generator(columns: Value, seed: u64) -> RecordGenerator {
-        let config =
-            ReaderConfig::parse(&json!({"column": columns, "sliceRecordCount": 1})).unwrap();
+        let parameter = json!({"column": columns, "sliceRecordCount": 1});
+        let parsed = config::from_value::<ReaderParameter>(parameter, "parameter").unwrap();
+        let config = ReaderConfig::new(&parsed.value).unwrap();
         RecordGenerator::new(&config.columns, seed)
     }
 
@@ -382,6 +390,7 @@ mod tests {
 
     #[test]
     fn the_template_is_a_valid_parameter() {
+        config::assert_template_matches::<ReaderParameter>(StreamReaderJob::TEMPLATE);
         StreamReaderJob::init(StreamReaderJob::TEMPLATE).unwrap();
     }
 }

@@ -4,20 +4,27 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use datax_job_config::value::unknown_keys;
 use datax_plugin_api::{PluginError, RecordReceiver, TaskContext, WriterJob, WriterTask};
-use serde_json::{json, Value};
+use datax_plugin_kit::config;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{parse_object, WriterConfig};
+use crate::config::{WriterConfig, WriterParameter};
 use crate::format::write_record;
 
 pub struct StreamWriterJob {
-    parameter: Value,
+    parameter: WriterParameter,
     config: WriterConfig,
 }
 
-/// The keys this writer reads; DataX's `recordNumBeforeSleep`/`sleepTime` are not among them.
-const KNOWN_KEYS: &[&str] = &["print", "fieldDelimiter", "encoding", "path", "fileName"];
+/// What `split` hands each task: the parameter and which of how many tasks it is (to name
+/// its file).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskConfig {
+    parameter: WriterParameter,
+    task_index: usize,
+    task_count: usize,
+}
 
 impl WriterJob for StreamWriterJob {
     type Task = StreamWriterTask;
@@ -34,11 +41,8 @@ impl WriterJob for StreamWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = parse_object(parameter, "parameter")?;
-        for warning in unknown_keys(&parameter, "parameter", KNOWN_KEYS) {
-            datax_plugin_api::log::warn(warning);
-        }
-        let config = WriterConfig::parse(&parameter)?;
+        let parameter = config::parse::<WriterParameter>(parameter, "parameter")?.log_warnings();
+        let config = WriterConfig::new(&parameter)?;
         Ok(StreamWriterJob { parameter, config })
     }
 
@@ -59,31 +63,22 @@ impl WriterJob for StreamWriterJob {
     }
 
     fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
-        Ok((0..reader_tasks)
+        (0..reader_tasks)
             .map(|task_index| {
-                json!({
-                    "parameter": self.parameter,
-                    "taskIndex": task_index,
-                    "taskCount": reader_tasks,
+                config::task_to_json(&TaskConfig {
+                    parameter: self.parameter.clone(),
+                    task_index,
+                    task_count: reader_tasks,
                 })
-                .to_string()
             })
-            .collect())
+            .collect()
     }
 
     fn task(&self, task_config: &str) -> Result<StreamWriterTask, PluginError> {
-        let task_config = parse_object(task_config, "task configuration")?;
-        let config = WriterConfig::parse(&task_config["parameter"])?;
-        let task_number = |key: &str| {
-            task_config[key]
-                .as_u64()
-                .map(|number| number as usize)
-                .ok_or_else(|| PluginError::config(format!("task configuration: {key} missing")))
-        };
+        let task: TaskConfig = config::task_from_json(task_config)?;
+        let config = WriterConfig::new(&task.parameter)?;
         let sink = match &config.file {
-            Some(target) => Sink::File(
-                target.file_for_task(task_number("taskIndex")?, task_number("taskCount")?),
-            ),
+            Some(target) => Sink::File(target.file_for_task(task.task_index, task.task_count)),
             None if config.print => Sink::Stdout,
             None => Sink::Discard,
         };
@@ -172,6 +167,7 @@ mod tests {
 
     #[test]
     fn the_template_is_a_valid_parameter_that_prints() {
+        config::assert_template_matches::<WriterParameter>(StreamWriterJob::TEMPLATE);
         let job = StreamWriterJob::init(StreamWriterJob::TEMPLATE).unwrap();
         assert!(job.config.print);
         assert!(job.config.file.is_none());
@@ -180,7 +176,7 @@ mod tests {
     #[test]
     fn split_names_one_file_per_task() {
         let directory = std::env::temp_dir().join(format!("datax-stream-{}", std::process::id()));
-        let parameter = json!({"path": directory, "fileName": "out", "print": false});
+        let parameter = serde_json::json!({"path": directory, "fileName": "out", "print": false});
         let mut job = StreamWriterJob::init(&parameter.to_string()).unwrap();
         job.prepare().unwrap();
         assert!(directory.is_dir());
