@@ -156,7 +156,8 @@ fn unknown_key_warning(what: &str, path: &str, known: &[&str]) -> String {
 }
 
 /// The known key `key` was probably meant to be: the same but for case, else one at most two
-/// edits away (and closer than a third of its length).
+/// edits away (an edit: a letter added, dropped, changed, or two swapped), fewer than a third
+/// of its length.
 fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
         return Some(same);
@@ -164,7 +165,7 @@ fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_ascii_lowercase();
     known
         .iter()
-        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), *k))
+        .map(|k| (strsim::osa_distance(&lower, &k.to_ascii_lowercase()), *k))
         .filter(|(distance, k)| *distance <= 2 && *distance * 3 < k.len())
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)

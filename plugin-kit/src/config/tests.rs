@@ -72,6 +72,7 @@ fn unknown_keys_are_warnings_with_a_did_you_mean() {
         "project": "p",
         "sliceRecordCont": 1,
         "Print": true,
+        "porject": "q",
         "colour": 1,
         "column": [{"type": "long", "typo": 1}]
     }))
@@ -81,6 +82,7 @@ fn unknown_keys_are_warnings_with_a_did_you_mean() {
         vec![
             "parameter.sliceRecordCont: unknown key, ignored; did you mean \"sliceRecordCount\"?",
             "parameter.Print: unknown key, ignored; did you mean \"print\"?",
+            "parameter.porject: unknown key, ignored; did you mean \"project\"?",
             "parameter.colour: unknown key, ignored",
             "parameter.column[0].typo: unknown key, ignored",
         ]
