@@ -5,8 +5,8 @@
 //! adapters (numbers and booleans as strings, `null` and blank as absent), other spellings of a
 //! key from `#[serde(alias = "accessId")]`. Unknown keys are warnings, not errors (DataX
 //! ignores them, so a misspelt key silently does nothing there): each names its path, with a
-//! did-you-mean for top-level keys (`sliceRecordCont` → `sliceRecordCount`, `Project` →
-//! `project`). Errors name the key's path inside the object (`column[2].type`); the host's
+//! did-you-mean among the keys declared at that place (`sliceRecordCont` → `sliceRecordCount`,
+//! `Project` → `project`, `column[0].dateFromat` → `dateFormat`). Errors name the key's path inside the object (`column[2].type`); the host's
 //! message says whose parameter it is. They describe a wrong value (`"yes"`, `[..]`) and,
 //! for secret keys, only its type.
 //!
@@ -14,6 +14,7 @@
 //! too: [`task_to_json`] and [`task_from_json`].
 
 pub mod lenient;
+mod schema;
 mod secret;
 
 use datax_plugin_api::PluginError;
@@ -91,11 +92,15 @@ pub fn from_value<P: DeserializeOwned>(value: Value, what: &str) -> Result<Parse
     let deserializer = serde_ignored::Deserializer::new(&value, &mut note_ignored);
     let result = serde_path_to_error::deserialize::<_, P>(deserializer);
     let parsed = result.map_err(|error| explain(&error, &value))?;
-    let known = known_keys::<P>();
-    let warnings = ignored
-        .iter()
-        .map(|path| unknown_key_warning(what, path, known))
-        .collect();
+    let warnings = if ignored.is_empty() {
+        Vec::new()
+    } else {
+        let schema = schema::schema::<P>();
+        ignored
+            .iter()
+            .map(|path| unknown_key_warning(what, path, &schema))
+            .collect()
+    };
     Ok(Parsed {
         value: parsed,
         warnings,
@@ -122,12 +127,10 @@ pub fn task_from_json<T: DeserializeOwned>(text: &str) -> Result<T, PluginError>
 /// The keys a derived `Deserialize` struct declares: its field names after renaming and their
 /// aliases; empty for other types (maps, `#[serde(flatten)]`).
 pub fn known_keys<P: DeserializeOwned>() -> &'static [&'static str] {
-    let mut fields: &'static [&'static str] = &[];
-    // The derive hands its field list to `deserialize_struct`; the probe keeps it and stops.
-    let _ = P::deserialize(probe::FieldsProbe {
-        fields: &mut fields,
-    });
-    fields
+    schema::schema::<P>()
+        .into_iter()
+        .find(|(path, _)| path.is_empty())
+        .map_or(&[], |(_, keys)| keys)
 }
 
 /// Checks a plugin's `TEMPLATE` against its declaration: the template parses as `P` without
@@ -145,11 +148,14 @@ pub fn assert_template_matches<P: DeserializeOwned>(template: &str) {
     );
 }
 
-fn unknown_key_warning(what: &str, path: &str, known: &[&str]) -> String {
+fn unknown_key_warning(what: &str, path: &str, schema: &schema::Schema) -> String {
     let full = join(what, path);
-    // Only top-level keys get a suggestion: `known` lists the top-level struct's fields.
-    let is_top_level = !path.contains(['.', '[']);
-    match did_you_mean(path, known).filter(|_| is_top_level) {
+    let (parent, key) = schema::parent_and_key(path);
+    let known = schema
+        .iter()
+        .find(|(at, _)| *at == parent)
+        .map_or(&[][..], |(_, keys)| keys);
+    match did_you_mean(key, known) {
         Some(meant) => format!("{full}: unknown key, ignored; did you mean \"{meant}\"?"),
         None => format!("{full}: unknown key, ignored"),
     }
@@ -227,41 +233,6 @@ fn explain(error: &serde_path_to_error::Error<serde_json::Error>, root: &Value) 
         _ => message,
     };
     ConfigError::new(path, message)
-}
-
-mod probe {
-    //! A deserializer that only learns a struct's field names.
-
-    use serde::de::{self, Visitor};
-    use serde::forward_to_deserialize_any;
-
-    pub struct FieldsProbe<'a> {
-        pub fields: &'a mut &'static [&'static str],
-    }
-
-    impl<'de> de::Deserializer<'de> for FieldsProbe<'_> {
-        type Error = de::value::Error;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
-            Err(de::Error::custom("not a struct"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _name: &'static str,
-            fields: &'static [&'static str],
-            _visitor: V,
-        ) -> Result<V::Value, Self::Error> {
-            *self.fields = fields;
-            Err(de::Error::custom("fields known"))
-        }
-
-        forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-            ignored_any
-        }
-    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn unknown_keys_are_warnings_with_a_did_you_mean() {
         "Print": true,
         "porject": "q",
         "colour": 1,
-        "column": [{"type": "long", "typo": 1}]
+        "column": [{"type": "long", "width": 1}, {"Type": "long"}]
     }))
     .unwrap();
     assert_eq!(
@@ -84,7 +84,8 @@ fn unknown_keys_are_warnings_with_a_did_you_mean() {
             "parameter.Print: unknown key, ignored; did you mean \"print\"?",
             "parameter.porject: unknown key, ignored; did you mean \"project\"?",
             "parameter.colour: unknown key, ignored",
-            "parameter.column[0].typo: unknown key, ignored",
+            "parameter.column[0].width: unknown key, ignored",
+            "parameter.column[1].Type: unknown key, ignored; did you mean \"type\"?",
         ]
     );
     // An ignored key does not set the field it resembles.

@@ -13,6 +13,8 @@ use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
 
+use datax_plugin_api::{ErrorKind, PluginError};
+
 pub use resolve::UnknownHost;
 
 /// An error answer of the service.
@@ -86,6 +88,23 @@ impl HttpError {
             kind,
             message: format!("{doing}: {}", cause_chain(error)),
         }
+    }
+
+    /// The error kind a plugin reports by default: no answer is CONNECT, a refused credential
+    /// (401, 403) AUTH, any other service error IO. A plugin that knows its service's codes
+    /// better maps them itself.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HttpError::Transport { .. } | HttpError::UnknownHost { .. } => ErrorKind::CONNECT,
+            HttpError::Service(service) if matches!(service.status, 401 | 403) => ErrorKind::AUTH,
+            HttpError::Service(_) => ErrorKind::IO,
+        }
+    }
+
+    /// `doing: error` as a plugin error of [`HttpError::kind`] (`doing`: "reading the schema
+    /// of table p.t").
+    pub fn to_plugin_error(&self, doing: &str) -> PluginError {
+        PluginError::new(self.kind(), format!("{doing}: {self}"))
     }
 
     /// The HTTP status of a service error.

@@ -667,7 +667,7 @@ mod tests {
         assert_eq!(
             parsed.warnings,
             [
-                "parameter.column[0].dateFromat: unknown key, ignored",
+                "parameter.column[0].dateFromat: unknown key, ignored; did you mean \"dateFormat\"?",
                 "parameter.sliceRecordCont: unknown key, ignored; did you mean \"sliceRecordCount\"?"
             ]
         );
