@@ -215,11 +215,17 @@ fn explain(error: &serde_path_to_error::Error<serde_json::Error>, root: &Value) 
     {
         return ConfigError::new(join(&path, field), "required");
     }
+    // serde's "invalid type: string \"x\", expected a sequence" and the lenient readers'
+    // "expected a string, found [..]" both become "expected …, found …" described here.
     let expected = message
         .strip_prefix("invalid type: ")
         .or_else(|| message.strip_prefix("invalid value: "))
         .and_then(|rest| rest.split_once(", expected "))
-        .map(|(_, expected)| expected.replace("a sequence", "a list"));
+        .map(|(_, expected)| expected.replace("a sequence", "a list"))
+        .or_else(|| {
+            let rest = message.strip_prefix("expected ")?;
+            Some(rest.rsplit_once(", found ")?.0.to_string())
+        });
     let message = match (expected, at) {
         (Some(expected), Some(found)) => {
             let last_key = path.rsplit(['.', '[']).next().unwrap_or_default();

@@ -145,6 +145,17 @@ fn secret_values_are_never_shown() {
         error.to_string(),
         "accessKey: expected a list, found a string"
     );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Lenient {
+        #[serde(default, deserialize_with = "lenient::u64")]
+        password: Option<u64>,
+    }
+    let error = parse::<Lenient>(r#"{"password": "s3cr3t-value"}"#, "parameter").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "password: expected a non-negative integer, found a string"
+    );
 }
 
 #[test]
