@@ -25,7 +25,13 @@ fn references_in(text: &str) -> Vec<String> {
 /// Every file a clone has or a commit would add: tracked, plus untracked but not ignored.
 fn repository_files(root: &Path) -> Vec<String> {
     let output = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(root)
         .output()
         .unwrap_or_else(|e| panic!("cannot run git in {}: {e}", root.display()));
@@ -48,7 +54,9 @@ fn no_file_in_the_repository_refers_to_the_folder_beside_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let files = repository_files(&root);
     assert!(
-        files.iter().any(|name| name == "tests/fixtures/jobs/README.md"),
+        files
+            .iter()
+            .any(|name| name == "tests/fixtures/jobs/README.md"),
         "git ls-files listed the repository: {} files",
         files.len()
     );
