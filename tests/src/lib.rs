@@ -28,9 +28,10 @@ pub fn build_dir() -> PathBuf {
     dir
 }
 
-/// The shared job fixtures (`../shared/jobs` beside the repository).
+/// The saved DataX and DataWorks jobs the tests share (`tests/fixtures/jobs`, whose README says
+/// where each came from).
 pub fn shared_jobs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/jobs")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jobs")
 }
 
 /// The repository's own example jobs.

@@ -295,21 +295,24 @@ impl<'a> PutLogs<'a> {
     }
 }
 
-/// Runs a script under `tests/python/` and fails the test (never skips) when Python or the
-/// client packages are missing: CI installs `requirements-dev.txt`.
+/// Runs a script under `tests/python/` with `$PYTHON` (else `python3`) and fails the test (never
+/// skips) when Python or the client packages are missing: `scripts/test.sh` installs
+/// `requirements-dev.txt` into `.venv-test` and points `PYTHON` at it.
 pub fn run_python(script: &str, args: &[&str]) {
     let path = crate_dir().join("tests/python").join(script);
-    let output = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = Command::new(&python)
         .arg(&path)
         .args(args)
         .env("TZ", "UTC")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", path.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "{script} failed ({}); install the clients with `pip install -r requirements-dev.txt`\n\
+        "{script} failed ({}) under {python}; `bash scripts/test.sh` runs it with the clients of \
+         requirements-dev.txt installed\n\
          --- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
