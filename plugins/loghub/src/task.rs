@@ -23,8 +23,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub const RETRIES_COUNTER: &str = "PutLogs retries";
 pub const UNPARSEABLE_TIME_COUNTER: &str = "logs with an unparseable time";
 
-/// A task: this thread turns records into batches of logs while `maxInFlight` sending
-/// threads send them, each with one request in flight; one more batch waits queued.
+/// A task: the encoder runs on the task's thread, the shipper is shared by its sending
+/// threads.
 pub struct LoghubWriterTask {
     encoder: Encoder,
     shipper: Shipper,
