@@ -11,21 +11,6 @@ use crate::client::{backoff, classify, Body, LoghubClient, PutError, Retry, Shar
 use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
 use crate::config::WriterConfig;
 
-/// Sleeps `duration`, waking early (false) when `cancelled` is set.
-fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
-    let until = Instant::now() + duration;
-    loop {
-        if cancelled.load(Ordering::Relaxed) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= until {
-            return true;
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(100)));
-    }
-}
-
 /// A log the service refused on its own (`PostBodyTooLarge` for a request of that one log):
 /// it becomes a dirty record, the rest of its batch is sent.
 pub struct RejectedLog {
@@ -304,5 +289,20 @@ impl Shipper {
             }
         };
         PluginError::new(kind, message)
+    }
+}
+
+/// Sleeps `duration`, waking early (false) when `cancelled` is set.
+fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
+    let until = Instant::now() + duration;
+    loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(100)));
     }
 }
