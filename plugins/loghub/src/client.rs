@@ -1,11 +1,8 @@
-//! PutLogs over HTTP: one signed request per attempt (sls-putlogs.md §0), and the retry policy
-//! of sls-putlogs.md §8.
+//! Log Service over HTTP: one signed request per attempt (sls-putlogs.md §0), and how a
+//! failed attempt is classified for the retry policy of sls-putlogs.md §8 (applied by
+//! [`crate::shipper`]).
 
-use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
-
-use datax_plugin_api::{ErrorKind, PluginError};
+use std::time::{Duration, SystemTime};
 
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
@@ -13,7 +10,7 @@ use reqwest::header::{
 };
 
 use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
-use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
+use crate::codec::Compression;
 use crate::config::WriterConfig;
 
 const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
@@ -131,7 +128,16 @@ pub struct Body<'a> {
     compression: Compression,
 }
 
-impl Body<'_> {
+impl<'a> Body<'a> {
+    /// `bytes` as sent, holding `raw_size` bytes of protobuf compressed as `compression`.
+    pub fn new(bytes: &'a [u8], raw_size: usize, compression: Compression) -> Self {
+        Body {
+            bytes,
+            raw_size,
+            compression,
+        }
+    }
+
     /// The protobuf's size, `x-log-bodyrawsize`.
     pub fn raw_size(&self) -> usize {
         self.raw_size
@@ -168,7 +174,7 @@ impl LoghubClient {
     }
 
     /// The host requests go to, for messages.
-    fn host_name(&self) -> &str {
+    pub fn host_name(&self) -> &str {
         self.base_url
             .split_once("://")
             .map_or(self.base_url.as_str(), |(_, host)| host)
@@ -391,263 +397,6 @@ fn service_error(status: u16, body: &str, request_id: String) -> PutError {
                 .to_string(),
             request_id,
         },
-    }
-}
-
-/// Sleeps `duration`, waking early (false) when `cancelled` is set.
-fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
-    let until = Instant::now() + duration;
-    loop {
-        if cancelled.load(Ordering::Relaxed) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= until {
-            return true;
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(100)));
-    }
-}
-
-/// A log the service refused on its own (`PostBodyTooLarge` for a request of that one log):
-/// it becomes a dirty record, the rest of its batch is sent.
-pub struct RejectedLog {
-    /// The log's index in its batch.
-    pub index: usize,
-    pub reason: String,
-}
-
-/// One sending thread's reused buffers: the LogGroup's protobuf and its compressed form.
-#[derive(Default)]
-pub struct SendBuffers {
-    raw: Vec<u8>,
-    compressor: Compressor,
-}
-
-/// Sends batches of logs as PutLogs requests, retrying as sls-putlogs.md §8 says. Shared by
-/// a task's sending threads, each with its own [`SendBuffers`], so that several requests
-/// are in flight while the task's thread encodes the next batch.
-pub struct Shipper {
-    client: LoghubClient,
-    /// Topic and source, written after the logs of every group.
-    trailer: Vec<u8>,
-    /// `logstore L of project P at URL`, for messages.
-    target: String,
-    compression: Compression,
-    max_retries: u32,
-    /// Logs the service accepted.
-    accepted: AtomicU64,
-    /// Attempts that repeated a failed request.
-    retries: AtomicU64,
-}
-
-impl Shipper {
-    pub fn new(config: &WriterConfig) -> Result<Self, String> {
-        Ok(Shipper {
-            client: LoghubClient::new(config)?,
-            trailer: group_trailer(&config.topic, &config.source),
-            target: format!(
-                "logstore {} of project {} at {}",
-                config.logstore, config.project, config.endpoint.base_url
-            ),
-            compression: config.compression,
-            max_retries: config.max_retries,
-            accepted: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-        })
-    }
-
-    pub fn client(&self) -> &LoghubClient {
-        &self.client
-    }
-
-    /// Logs the service accepted so far, over every sending thread.
-    pub fn accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
-    }
-
-    /// PutLogs requests sent again after a failure so far, over every sending thread.
-    pub fn retries(&self) -> u64 {
-        self.retries.load(Ordering::Relaxed)
-    }
-
-    /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
-    pub fn list_shards(&self) -> Result<Vec<Shard>, PluginError> {
-        const ATTEMPTS: u32 = 3;
-        let mut attempt = 1;
-        loop {
-            let error = match self.client.list_shards() {
-                Ok(shards) => return Ok(shards),
-                Err(error) => error,
-            };
-            let retry = classify(&error);
-            if attempt < ATTEMPTS && matches!(retry, Retry::Backoff | Retry::Quota) {
-                std::thread::sleep(backoff(retry, attempt));
-                attempt += 1;
-                continue;
-            }
-            let mut failure = self.failure(&error, retry, attempt);
-            failure.message = failure.message.replacen("PutLogs", "ListShards", 1).into();
-            return Err(failure);
-        }
-    }
-
-    /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
-    pub fn encode_body<'a>(
-        &self,
-        batch: &LogBatch,
-        range: Range<usize>,
-        buffers: &'a mut SendBuffers,
-    ) -> Result<Body<'a>, PluginError> {
-        batch.encode_group(range, &self.trailer, &mut buffers.raw);
-        let bytes = buffers
-            .compressor
-            .compress(self.compression, &buffers.raw)
-            .map_err(|error| PluginError::io(format!("cannot compress a PutLogs body: {error}")))?;
-        Ok(Body {
-            bytes,
-            raw_size: buffers.raw.len(),
-            compression: self.compression,
-        })
-    }
-
-    /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
-    /// stops retrying once `cancelled` is set. Returns the logs the service refused one by
-    /// one; any other failure fails the whole batch.
-    pub fn ship(
-        &self,
-        batch: &LogBatch,
-        route_key: Option<&str>,
-        buffers: &mut SendBuffers,
-        cancelled: &AtomicBool,
-    ) -> Result<Vec<RejectedLog>, PluginError> {
-        let mut rejected = Vec::new();
-        self.send(
-            batch,
-            0..batch.len(),
-            route_key,
-            buffers,
-            cancelled,
-            &mut rejected,
-        )?;
-        Ok(rejected)
-    }
-
-    fn send(
-        &self,
-        batch: &LogBatch,
-        range: Range<usize>,
-        route_key: Option<&str>,
-        buffers: &mut SendBuffers,
-        cancelled: &AtomicBool,
-        rejected: &mut Vec<RejectedLog>,
-    ) -> Result<(), PluginError> {
-        let body = self.encode_body(batch, range.clone(), buffers)?;
-        let mut clock_retried = false;
-        let mut attempt = 1;
-        loop {
-            let error = match self.client.put_logs(&body, route_key) {
-                Ok(request_id) => {
-                    datax_plugin_api::log::debug(format!(
-                        "PutLogs: {} logs, request id {request_id}",
-                        range.len()
-                    ));
-                    self.accepted
-                        .fetch_add(range.len() as u64, Ordering::Relaxed);
-                    return Ok(());
-                }
-                Err(error) => error,
-            };
-            let retry = classify(&error);
-            let retries_left = attempt <= self.max_retries;
-            match retry {
-                Retry::Split if range.len() > 1 => {
-                    let middle = range.start + range.len() / 2;
-                    datax_plugin_api::log::warn(format!(
-                        "{error}; sending the {} logs in two requests",
-                        range.len()
-                    ));
-                    self.send(
-                        batch,
-                        range.start..middle,
-                        route_key,
-                        buffers,
-                        cancelled,
-                        rejected,
-                    )?;
-                    return self.send(
-                        batch,
-                        middle..range.end,
-                        route_key,
-                        buffers,
-                        cancelled,
-                        rejected,
-                    );
-                }
-                // sls-putlogs.md §9: a log the service refuses alone is dirty, not a failure.
-                Retry::Split => {
-                    let raw_size = body.raw_size;
-                    rejected.push(RejectedLog {
-                        index: range.start,
-                        reason: format!(
-                            "PutLogs: {error}; this log alone ({raw_size} bytes of protobuf) \
-                             is larger than Log Service accepts"
-                        ),
-                    });
-                    return Ok(());
-                }
-                Retry::ClockSkew if !clock_retried && retries_left => clock_retried = true,
-                Retry::Backoff | Retry::Quota if retries_left => {
-                    let wait = backoff(retry, attempt);
-                    datax_plugin_api::log::warn(format!(
-                        "PutLogs attempt {attempt} of {} failed: {error}; retrying in {} ms",
-                        self.max_retries + 1,
-                        wait.as_millis()
-                    ));
-                    if !sleep_unless_cancelled(wait, cancelled) {
-                        return Err(PluginError::new(
-                            ErrorKind::CANCELLED,
-                            "stopped while retrying PutLogs",
-                        ));
-                    }
-                }
-                _ => return Err(self.failure(&error, retry, attempt)),
-            }
-            self.retries.fetch_add(1, Ordering::Relaxed);
-            attempt += 1;
-        }
-    }
-
-    fn failure(&self, error: &PutError, retry: Retry, attempts: u32) -> PluginError {
-        let after = if attempts > 1 {
-            format!(" after {attempts} attempts")
-        } else {
-            String::new()
-        };
-        let mut message = format!("PutLogs to {} failed{after}: {error}", self.target);
-        let kind = match error {
-            PutError::Transport(_) => ErrorKind::CONNECT,
-            PutError::UnknownHost(_) => {
-                message.push_str(&format!(
-                    "; the host {} does not exist: check endpoint",
-                    self.client.host_name()
-                ));
-                ErrorKind::CONNECT
-            }
-            PutError::Service { status, code, .. } => {
-                if code == "SignatureNotMatch" {
-                    message.push_str("; check accessId and accessKey");
-                } else if retry == Retry::ClockSkew {
-                    message.push_str("; this machine's clock is more than 15 minutes off");
-                }
-                if *status == 401 || code == "SignatureNotMatch" || code == "Unauthorized" {
-                    ErrorKind::AUTH
-                } else {
-                    ErrorKind::IO
-                }
-            }
-        };
-        PluginError::new(kind, message)
     }
 }
 

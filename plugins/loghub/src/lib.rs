@@ -7,20 +7,21 @@ mod auth;
 mod client;
 mod codec;
 mod config;
-mod writer;
+mod job;
+mod shipper;
+mod task;
 
 /// The encode path as a task runs it, for `benches/encode.rs`: records → protobuf →
 /// compression → MD5 → signed request.
 #[doc(hidden)]
 pub mod encode_path {
-    pub use crate::client::{SendBuffers, Shipper};
-    pub use crate::codec::LogBatch;
+    pub use crate::codec::{BatchSink, Encoder, LogBatch};
     pub use crate::config::WriterConfig;
-    pub use crate::writer::{BatchSink, Encoder};
+    pub use crate::shipper::{SendBuffers, Shipper};
 }
 
 datax_plugin_api::export_plugin! {
     name: "loghub",
     description: "loghubwriter sends records as logs to Alibaba Cloud Log Service (SLS)",
-    writer: writer::LoghubWriterJob,
+    writer: job::LoghubWriterJob,
 }

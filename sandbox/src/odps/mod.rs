@@ -251,13 +251,6 @@ fn serve_rest(
     request: &SandboxRequest,
     relative_path: &str,
 ) -> Result<Reply, OdpsError> {
-    let xml = |body: String| {
-        Reply::Respond(response(
-            StatusCode::OK,
-            &[("content-type", "application/xml".into())],
-            body,
-        ))
-    };
     if request.method != Method::GET && request.method != Method::HEAD {
         return Err(OdpsError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -265,20 +258,10 @@ fn serve_rest(
             format!("{} is not served by the sandbox", request.method),
         ));
     }
-    let no_project = |project: &str| {
-        OdpsError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchProject",
-            format!("ODPS-0420111:Project not found - '{project}'"),
-        )
-    };
     match parse_resource(relative_path) {
         Some(Resource::Project(project)) => {
-            state
-                .catalog
-                .project(&project)
-                .ok_or_else(|| no_project(&project))?;
-            Ok(xml(format!(
+            find_project(state, &project)?;
+            Ok(xml_reply(format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Project>\n  <Name>{}</Name>\n  <Type>managed</Type>\n  \
                  <Comment></Comment>\n  <Owner>{}</Owner>\n  <State>AVAILABLE</State>\n</Project>\n",
                 xml_escape(&project),
@@ -287,10 +270,7 @@ fn serve_rest(
         }
         // The tunnel answers on this same port; the client adds the REST scheme (§1).
         Some(Resource::TunnelService(project)) => {
-            state
-                .catalog
-                .project(&project)
-                .ok_or_else(|| no_project(&project))?;
+            find_project(state, &project)?;
             Ok(Reply::Respond(response(
                 StatusCode::OK,
                 &[("content-type", "text/plain".into())],
@@ -298,47 +278,11 @@ fn serve_rest(
             )))
         }
         Some(Resource::Tables(project)) => {
-            let tables = state
-                .catalog
-                .project(&project)
-                .ok_or_else(|| no_project(&project))?;
-            let mut names: Vec<&Arc<Table>> = tables.values().collect();
-            names.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut body = String::from(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tables>\n  <Marker></Marker>\n  <MaxItems>10000</MaxItems>\n",
-            );
-            for table in names {
-                body.push_str(&format!(
-                    "  <Table>\n    <Name>{}</Name>\n    <Owner>{}</Owner>\n  </Table>\n",
-                    xml_escape(&table.name),
-                    xml_escape(OWNER)
-                ));
-            }
-            body.push_str("</Tables>\n");
-            Ok(xml(body))
+            Ok(xml_reply(tables_xml(find_project(state, &project)?)))
         }
         Some(Resource::Table { project, table }) => {
             let table = find_table(&state.catalog, &project, &table)?;
-            if request.has_param("partitions") {
-                let prefix = parse_partition_spec(&request.param("partition").unwrap_or_default());
-                Ok(xml(table.partitions_xml(&prefix)))
-            } else if let Some(spec) = request.param("partition") {
-                let index = table
-                    .partition_index(&parse_partition_spec(&spec))
-                    .ok_or_else(|| {
-                        OdpsError::new(
-                            StatusCode::NOT_FOUND,
-                            "NoSuchPartition",
-                            format!(
-                                "ODPS-0130121:Partition not found - '{spec}' of {}",
-                                table.name
-                            ),
-                        )
-                    })?;
-                Ok(xml(meta::partition_xml(&table.partitions[index])))
-            } else {
-                Ok(xml(table.table_xml(&project)))
-            }
+            serve_table(request, &table, &project)
         }
         None => Err(OdpsError::new(
             StatusCode::NOT_FOUND,
@@ -346,4 +290,70 @@ fn serve_rest(
             format!("Unknown resource {relative_path}"),
         )),
     }
+}
+
+/// A 200 answer of `body`, an XML document.
+fn xml_reply(body: String) -> Reply {
+    Reply::Respond(response(
+        StatusCode::OK,
+        &[("content-type", "application/xml".into())],
+        body,
+    ))
+}
+
+/// The tables of `project`, or `NoSuchProject`.
+fn find_project<'a>(
+    state: &'a State,
+    project: &str,
+) -> Result<&'a HashMap<String, Arc<Table>>, OdpsError> {
+    state.catalog.project(project).ok_or_else(|| {
+        OdpsError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchProject",
+            format!("ODPS-0420111:Project not found - '{project}'"),
+        )
+    })
+}
+
+/// The project's table list, by name.
+fn tables_xml(tables: &HashMap<String, Arc<Table>>) -> String {
+    let mut names: Vec<&Arc<Table>> = tables.values().collect();
+    names.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut body = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tables>\n  <Marker></Marker>\n  <MaxItems>10000</MaxItems>\n",
+    );
+    for table in names {
+        body.push_str(&format!(
+            "  <Table>\n    <Name>{}</Name>\n    <Owner>{}</Owner>\n  </Table>\n",
+            xml_escape(&table.name),
+            xml_escape(OWNER)
+        ));
+    }
+    body.push_str("</Tables>\n");
+    body
+}
+
+/// A table's metadata, its partition list (`?partitions[&partition=prefix]`) or one
+/// partition's metadata (`?partition=spec`).
+fn serve_table(request: &SandboxRequest, table: &Table, project: &str) -> Result<Reply, OdpsError> {
+    if request.has_param("partitions") {
+        let prefix = parse_partition_spec(&request.param("partition").unwrap_or_default());
+        return Ok(xml_reply(table.partitions_xml(&prefix)));
+    }
+    let Some(spec) = request.param("partition") else {
+        return Ok(xml_reply(table.table_xml(project)));
+    };
+    let index = table
+        .partition_index(&parse_partition_spec(&spec))
+        .ok_or_else(|| {
+            OdpsError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchPartition",
+                format!(
+                    "ODPS-0130121:Partition not found - '{spec}' of {}",
+                    table.name
+                ),
+            )
+        })?;
+    Ok(xml_reply(meta::partition_xml(&table.partitions[index])))
 }

@@ -272,48 +272,8 @@ fn serve_data(
     session: &Arc<DownloadSession>,
     body_fault: Option<FaultAction>,
 ) -> Result<Reply, OdpsError> {
-    let record_count = session.record_count();
-    let range = request.param("rowrange").unwrap_or_default();
-    let (start, count) = parse_row_range(&range)
-        .filter(|(start, count)| {
-            start
-                .checked_add(*count)
-                .is_some_and(|end| end <= record_count)
-        })
-        .ok_or_else(|| {
-            OdpsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidRowRange",
-                format!("Row range '{range}' is invalid: the session holds {record_count} records"),
-            )
-        })?;
-
-    let table = &session.table;
-    let columns: Vec<(usize, OdpsType)> = match request.param("columns").filter(|c| !c.is_empty()) {
-        None => table
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.odps_type.clone()))
-            .collect(),
-        Some(names) => names
-            .split(',')
-            .map(|name| {
-                let name = name.trim();
-                table
-                    .column_index(name)
-                    .map(|i| (i, table.columns[i].odps_type.clone()))
-                    .ok_or_else(|| {
-                        OdpsError::new(
-                            StatusCode::BAD_REQUEST,
-                            "InvalidColumnSpec",
-                            format!("Column '{name}' is not a data column of {}", table.name),
-                        )
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-
+    let rows = requested_rows(request, session.record_count())?;
+    let columns = requested_columns(request, &session.table)?;
     let encoding = ContentEncoding::from_accept(request.header("accept-encoding"));
     let form = BodyForm {
         encoding,
@@ -321,42 +281,20 @@ fn serve_data(
         fault: body_fault,
     };
     let (sender, receiver) = mpsc::channel(4);
-    let session = session.clone();
-    let stats = state.stats.clone();
-    let cache = state.record_cache.clone();
+    let sink = ChannelWriter {
+        sender,
+        buffer: Vec::with_capacity(CHUNK_SIZE),
+    };
+    let (session, stats, cache) = (
+        session.clone(),
+        state.stats.clone(),
+        state.record_cache.clone(),
+    );
     tokio::task::spawn_blocking(move || {
-        let error_sender = sender.clone();
-        let sink = ChannelWriter {
-            sender,
-            buffer: Vec::with_capacity(CHUNK_SIZE),
-        };
-        let source = match session.partition {
-            Some(index) => &session.table.partitions[index].rows,
-            None => &session.table.rows,
-        };
-        let cell = |row, column, odps_type: &OdpsType| source.value(row, column, odps_type);
-        let rows = start..start + count;
-        let written = if cache.is_enabled() && matches!(source, RowSource::Generated { .. }) {
-            let key = BlockKey {
-                table: Arc::as_ptr(&session.table) as usize,
-                partition: session.partition,
-                columns: columns.iter().map(|(index, _)| *index).collect(),
-                block: 0,
-            };
-            let wire = form.wire;
-            let encode = |block_rows| EncodedBlock::encode(block_rows, &columns, wire, cell);
-            write_body(sink, form, |writer| {
-                write_cached(writer, &cache, key, source.count(), rows, encode)
-            })
-        } else {
-            write_body(sink, form, |writer| {
-                let mut values = Vec::with_capacity(columns.len());
-                rows.into_iter()
-                    .try_for_each(|row| write_row(writer, row, &columns, cell, &mut values))
-            })
-        };
-        match written.map(|complete| if complete { count } else { 0 }) {
-            Ok(sent) => stats.records_served(sent),
+        let error_sender = sink.sender.clone();
+        let count = rows.end - rows.start;
+        match write_rows(sink, form, &session, &cache, &columns, rows) {
+            Ok(complete) => stats.records_served(if complete { count } else { 0 }),
             // The client went away, an abort fault, or a value that does not fit its type:
             // fail the body.
             Err(error) => {
@@ -364,7 +302,100 @@ fn serve_data(
             }
         }
     });
+    data_response(request_id, encoding, receiver)
+}
 
+/// The rows `rowrange` asks for, which must lie within the session's `record_count`.
+fn requested_rows(request: &SandboxRequest, record_count: u64) -> Result<Range<u64>, OdpsError> {
+    let range = request.param("rowrange").unwrap_or_default();
+    parse_row_range(&range)
+        .and_then(|(start, count)| {
+            let end = start.checked_add(count)?;
+            (end <= record_count).then_some(start..end)
+        })
+        .ok_or_else(|| {
+            OdpsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRowRange",
+                format!("Row range '{range}' is invalid: the session holds {record_count} records"),
+            )
+        })
+}
+
+/// The columns `columns` names (every data column without it), with their types.
+fn requested_columns(
+    request: &SandboxRequest,
+    table: &Table,
+) -> Result<Vec<(usize, OdpsType)>, OdpsError> {
+    let Some(names) = request.param("columns").filter(|c| !c.is_empty()) else {
+        return Ok(table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.odps_type.clone()))
+            .collect());
+    };
+    names
+        .split(',')
+        .map(|name| {
+            let name = name.trim();
+            table
+                .column_index(name)
+                .map(|i| (i, table.columns[i].odps_type.clone()))
+                .ok_or_else(|| {
+                    OdpsError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidColumnSpec",
+                        format!("Column '{name}' is not a data column of {}", table.name),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Writes the record stream of `rows` of the session's table (or partition) into `sink`:
+/// generated rows through the record cache when it is on. `Ok(false)` when a truncation
+/// fault cut it short.
+fn write_rows(
+    sink: ChannelWriter,
+    form: BodyForm,
+    session: &DownloadSession,
+    cache: &RecordCache,
+    columns: &[(usize, OdpsType)],
+    rows: Range<u64>,
+) -> io::Result<bool> {
+    let source = match session.partition {
+        Some(index) => &session.table.partitions[index].rows,
+        None => &session.table.rows,
+    };
+    let cell = |row, column, odps_type: &OdpsType| source.value(row, column, odps_type);
+    if cache.is_enabled() && matches!(source, RowSource::Generated { .. }) {
+        let key = BlockKey {
+            table: Arc::as_ptr(&session.table) as usize,
+            partition: session.partition,
+            columns: columns.iter().map(|(index, _)| *index).collect(),
+            block: 0,
+        };
+        let wire = form.wire;
+        let encode = |block_rows| EncodedBlock::encode(block_rows, columns, wire, cell);
+        write_body(sink, form, |writer| {
+            write_cached(writer, cache, key, source.count(), rows, encode)
+        })
+    } else {
+        write_body(sink, form, |writer| {
+            let mut values = Vec::with_capacity(columns.len());
+            rows.into_iter()
+                .try_for_each(|row| write_row(writer, row, columns, cell, &mut values))
+        })
+    }
+}
+
+/// The 200 answer whose body is what `receiver` gets, compressed as `encoding`.
+fn data_response(
+    request_id: &str,
+    encoding: ContentEncoding,
+    receiver: mpsc::Receiver<io::Result<Bytes>>,
+) -> Result<Reply, OdpsError> {
     let mut builder = Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/octet-stream")

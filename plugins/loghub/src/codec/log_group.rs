@@ -1,7 +1,6 @@
-//! The PutLogs body: a protobuf `LogGroup` written straight from the records (no message
-//! structs in between), then compressed as `compress` says (sls-putlogs.md §5, §6).
+//! The protobuf `LogGroup` of a PutLogs body, written straight from the records (no message
+//! structs in between) (sls-putlogs.md §5).
 
-use std::io::Write;
 use std::ops::Range;
 
 /// Wire tags (sls-putlogs.md §5): field number << 3 | wire type.
@@ -14,7 +13,7 @@ const TAG_LOG_TIME_NS: u8 = 0x25;
 const TAG_CONTENT_KEY: u8 = 0x0a;
 const TAG_CONTENT_VALUE: u8 = 0x12;
 
-pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -78,7 +77,7 @@ impl LogBatch {
     }
 
     /// Writes into `out` the LogGroup of the logs `range` (indexes in finish order) followed
-    /// by `trailer` (from [`LogGroupBuilder::trailer`]).
+    /// by `trailer` (from [`group_trailer`]).
     pub fn encode_group(&self, range: Range<usize>, trailer: &[u8], out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&self.logs[self.start_of(range.start)..self.start_of(range.end)]);
@@ -217,143 +216,11 @@ impl LogGroupBuilder {
     }
 }
 
-/// `compress`: how a request body is compressed (sls-putlogs.md §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// A raw LZ4 block, no frame and no size prefix: every SDK's default.
-    Lz4,
-    None,
-    /// A zlib stream (RFC 1950) at zlib's default level, as Java's `Deflater` writes it.
-    Deflate,
-    /// A zstd frame at level 1, as the Python SDK and the Rust producer send it.
-    Zstd,
-}
-
-impl Compression {
-    /// The accepted `compress` values, for messages.
-    pub const NAMES: &'static str = "lz4, none, deflate or zstd";
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "lz4" => Some(Compression::Lz4),
-            "none" => Some(Compression::None),
-            "deflate" => Some(Compression::Deflate),
-            "zstd" => Some(Compression::Zstd),
-            _ => None,
-        }
-    }
-
-    /// The `x-log-compresstype` header; none for an uncompressed body.
-    pub fn header(self) -> Option<&'static str> {
-        match self {
-            Compression::Lz4 => Some("lz4"),
-            Compression::None => None,
-            Compression::Deflate => Some("deflate"),
-            Compression::Zstd => Some("zstd"),
-        }
-    }
-}
-
-/// One sending thread's compression buffer (and zstd context), reused for every request.
-#[derive(Default)]
-pub struct Compressor {
-    out: Vec<u8>,
-    zstd: Option<zstd::bulk::Compressor<'static>>,
-}
-
-impl Compressor {
-    /// `raw` compressed as `compression` says (`raw` itself for none).
-    pub fn compress<'a>(
-        &'a mut self,
-        compression: Compression,
-        raw: &'a [u8],
-    ) -> std::io::Result<&'a [u8]> {
-        let out = &mut self.out;
-        out.clear();
-        match compression {
-            Compression::None => return Ok(raw),
-            Compression::Lz4 => {
-                out.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
-                let written = lz4_flex::block::compress_into(raw, out)
-                    .map_err(|error| std::io::Error::other(error.to_string()))?;
-                out.truncate(written);
-            }
-            Compression::Deflate => {
-                let mut encoder = flate2::write::ZlibEncoder::new(
-                    std::mem::take(out),
-                    flate2::Compression::default(),
-                );
-                encoder.write_all(raw)?;
-                *out = encoder.finish()?;
-            }
-            Compression::Zstd => {
-                let zstd = match &mut self.zstd {
-                    Some(zstd) => zstd,
-                    None => self.zstd.insert(zstd::bulk::Compressor::new(1)?),
-                };
-                out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
-                zstd.compress_to_buffer(raw, out)?;
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::codec::fixtures::{hex, LogGroup, P1_WITHOUT_TAG};
     use prost::Message;
-
-    /// The LogGroup of sls-putlogs.md §5, to decode what the builder wrote.
-    #[derive(Clone, PartialEq, Message)]
-    pub struct LogGroup {
-        #[prost(message, repeated, tag = "1")]
-        pub logs: Vec<Log>,
-        #[prost(string, optional, tag = "3")]
-        pub topic: Option<String>,
-        #[prost(string, optional, tag = "4")]
-        pub source: Option<String>,
-        #[prost(message, repeated, tag = "6")]
-        pub log_tags: Vec<LogTag>,
-    }
-
-    #[derive(Clone, PartialEq, Message)]
-    pub struct Log {
-        #[prost(uint32, required, tag = "1")]
-        pub time: u32,
-        #[prost(message, repeated, tag = "2")]
-        pub contents: Vec<Content>,
-        #[prost(fixed32, optional, tag = "4")]
-        pub time_ns: Option<u32>,
-    }
-
-    #[derive(Clone, PartialEq, Message)]
-    pub struct Content {
-        #[prost(string, required, tag = "1")]
-        pub key: String,
-        #[prost(string, required, tag = "2")]
-        pub value: String,
-    }
-
-    #[derive(Clone, PartialEq, Message)]
-    pub struct LogTag {
-        #[prost(string, required, tag = "1")]
-        pub key: String,
-        #[prost(string, required, tag = "2")]
-        pub value: String,
-    }
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// P1's bytes without the trailing `__pack_id__` tag, which this writer does not send.
-    const P1_WITHOUT_TAG: &str = "0a2f0880e2cfaa06120d0a056c6576656c1204494e464f12130a036d7367120c68656c6c6f20e4b896e7958c2515cd5b07\
-        0a1e0881e2cfaa06120d0a056c6576656c12045741524e12070a036d73671200\
-        1a056461746178220831302e302e302e31";
 
     fn p1_builder() -> LogGroupBuilder {
         let mut builder = LogGroupBuilder::new("datax", "10.0.0.1");
@@ -410,52 +277,6 @@ pub(crate) mod tests {
         let expected = builder.current_log_size();
         builder.finish_log();
         assert_eq!(builder.raw_size(), expected);
-    }
-
-    /// sls-putlogs.md §6: a raw block; compare by decompressing, and the spec's python-lz4
-    /// block decompresses to the same P1 bytes.
-    #[test]
-    fn lz4_blocks_decompress_to_the_raw_group() {
-        let raw = hex(P1_WITHOUT_TAG);
-        let mut compressor = Compressor::default();
-        let compressed = compressor.compress(Compression::Lz4, &raw).unwrap();
-        assert_eq!(
-            lz4_flex::block::decompress(compressed, raw.len()).unwrap(),
-            raw
-        );
-        let python = hex("fb260a2f0880e2cfaa06120d0a056c6576656c1204494e464f12130a036d7367120c68656c6c6f20e4b896e7958c2515cd5b070a1e08813100625741524e12073100f01c001a056461746178220831302e302e302e3132170a0b5f5f7061636b5f69645f5f12083546324131422d31");
-        let p1 = lz4_flex::block::decompress(&python, 123).unwrap();
-        assert!(p1.starts_with(&raw));
-        assert_eq!(
-            crate::auth::content_md5(&python),
-            "F830413E6E50EE10367B95DF7DD22ECD"
-        );
-    }
-
-    /// sls-putlogs.md §6: deflate is a zlib stream, zstd a frame, none the raw bytes; the same
-    /// compressor serves request after request.
-    #[test]
-    fn every_compression_decompresses_to_the_raw_group() {
-        use std::io::Read;
-        let raw = hex(P1_WITHOUT_TAG).repeat(50);
-        let mut compressor = Compressor::default();
-        for _ in 0..2 {
-            let body = compressor.compress(Compression::None, &raw).unwrap();
-            assert_eq!(body, raw);
-            let body = compressor.compress(Compression::Deflate, &raw).unwrap();
-            assert!(body.len() < raw.len() / 4, "{}", body.len());
-            let mut inflated = Vec::new();
-            flate2::read::ZlibDecoder::new(body)
-                .read_to_end(&mut inflated)
-                .unwrap();
-            assert_eq!(inflated, raw);
-            let body = compressor.compress(Compression::Zstd, &raw).unwrap();
-            assert!(body.len() < raw.len() / 4, "{}", body.len());
-            assert_eq!(zstd::stream::decode_all(body).unwrap(), raw);
-        }
-        assert_eq!(Compression::from_name(" ZSTD "), Some(Compression::Zstd));
-        assert_eq!(Compression::from_name("gzip"), None);
-        assert_eq!(Compression::None.header(), None);
     }
 
     #[test]

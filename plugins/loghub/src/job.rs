@@ -1,0 +1,136 @@
+//! The loghubwriter job: checks the parameter at init, the connection with `datax check`, and
+//! gives every task the same parameter.
+
+use datax_plugin_api::{PluginError, WriterJob};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::WriterConfig;
+use crate::shipper::Shipper;
+use crate::task::LoghubWriterTask;
+use datax_job_config::value::parse_object;
+
+/// What `split` gives a task: the job's `parameter`, read again by the task.
+#[derive(Serialize, Deserialize)]
+struct TaskConfig {
+    parameter: Value,
+}
+
+pub struct LoghubWriterJob {
+    parameter: Value,
+}
+
+impl WriterJob for LoghubWriterJob {
+    type Task = LoghubWriterTask;
+
+    const DATAX_NAMES: &'static [&'static str] = &["loghubwriter"];
+
+    /// `time` names one of `column` whose value gives the log time, read with `timeFormat`
+    /// (`bigint`, `yyyy-MM-dd HH:mm:ss`, `%Y-%m-%d %H:%M:%S` or `%Y-%m-%d %H:%i:%S`) in
+    /// `timeZone` (a fixed offset); without it logs get the time they are sent.
+    /// `securityToken` is for STS credentials only. `hashKey: true` sends each log to the
+    /// shard of the MD5 of its last `…_id` column. `compress`: lz4, none, deflate or zstd.
+    /// `maxInFlight`: PutLogs requests each task keeps in flight (1 to 16). `maxRetries`
+    /// counts the retries of one request; the timeouts are seconds.
+    const TEMPLATE: &'static str = r#"{
+    "endpoint": "cn-hangzhou.log.aliyuncs.com",
+    "accessId": "",
+    "accessKey": "",
+    "securityToken": "",
+    "project": "",
+    "logstore": "",
+    "topic": "",
+    "source": "",
+    "batchSize": 1024,
+    "column": ["col0", "col1"],
+    "time": "",
+    "timeFormat": "yyyy-MM-dd HH:mm:ss",
+    "timeZone": "GMT+8",
+    "hashKey": false,
+    "compress": "lz4",
+    "maxInFlight": 4,
+    "maxRetries": 7,
+    "connectTimeout": 10,
+    "requestTimeout": 60
+}"#;
+
+    fn init(parameter: &str) -> Result<Self, PluginError> {
+        let parameter = parse_object(parameter, "parameter")
+            .map_err(|error| PluginError::config(error.to_string()))?;
+        WriterConfig::parse(&parameter, true)?;
+        Ok(LoghubWriterJob { parameter })
+    }
+
+    /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
+    fn check(&mut self) -> Result<(), PluginError> {
+        let config = WriterConfig::parse(&self.parameter, false)?;
+        let shipper = Shipper::new(&config).map_err(PluginError::config)?;
+        let shards = shipper.list_shards()?;
+        datax_plugin_api::log::info(format!(
+            "logstore {} of project {} has {} writable shards",
+            config.logstore,
+            config.project,
+            shards.len()
+        ));
+        Ok(())
+    }
+
+    /// Every task writes with the job's parameter.
+    fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
+        let task = TaskConfig {
+            parameter: self.parameter.clone(),
+        };
+        let task = serde_json::to_string(&task)
+            .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
+        Ok(vec![task; reader_tasks])
+    }
+
+    fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
+        let task_config: TaskConfig = serde_json::from_str(task_config)
+            .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
+        LoghubWriterTask::new(WriterConfig::parse(&task_config.parameter, false)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_template_is_a_valid_parameter_once_filled() {
+        let mut template: Value = serde_json::from_str(LoghubWriterJob::TEMPLATE).unwrap();
+        for key in ["accessId", "accessKey", "project", "logstore"] {
+            template[key] = json!("x");
+        }
+        assert_eq!(
+            datax_job_config::value::unknown_keys(
+                &template,
+                "parameter",
+                crate::config::KNOWN_KEYS
+            ),
+            Vec::<String>::new()
+        );
+        let mut job = LoghubWriterJob::init(&template.to_string()).unwrap();
+        let tasks = job.split(3).unwrap();
+        assert_eq!(tasks.len(), 3);
+        let task_config: TaskConfig = serde_json::from_str(&tasks[2]).unwrap();
+        assert_eq!(task_config.parameter, template);
+        job.task(&tasks[2]).unwrap();
+    }
+
+    #[test]
+    fn a_task_configuration_that_is_not_one_says_so() {
+        let job = LoghubWriterJob {
+            parameter: json!({}),
+        };
+        let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
+        assert!(
+            error
+                .message
+                .starts_with("task configuration: missing field `parameter`"),
+            "{}",
+            error.message
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! Sends a batch of logs as PutLogs requests, retrying as sls-putlogs.md §8 says: backoff
+//! for busy or unreachable services, one retry for clock skew, halves for a body too large.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use datax_plugin_api::{ErrorKind, PluginError};
+
+use crate::client::{backoff, classify, Body, LoghubClient, PutError, Retry, Shard};
+use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
+use crate::config::WriterConfig;
+
+/// A log the service refused on its own (`PostBodyTooLarge` for a request of that one log):
+/// it becomes a dirty record, the rest of its batch is sent.
+pub struct RejectedLog {
+    /// The log's index in its batch.
+    pub index: usize,
+    pub reason: String,
+}
+
+/// How a PutLogs of some logs ended, short of a failure.
+enum Sent {
+    Accepted,
+    /// `PostBodyTooLarge` for a body of `raw_size` bytes of protobuf.
+    TooLarge {
+        error: PutError,
+        raw_size: usize,
+    },
+}
+
+/// One sending thread's reused buffers: the LogGroup's protobuf and its compressed form.
+#[derive(Default)]
+pub struct SendBuffers {
+    raw: Vec<u8>,
+    compressor: Compressor,
+}
+
+/// Sends batches of logs as PutLogs requests, retrying as sls-putlogs.md §8 says. Shared by
+/// a task's sending threads, each with its own [`SendBuffers`], so that several requests
+/// are in flight while the task's thread encodes the next batch.
+pub struct Shipper {
+    client: LoghubClient,
+    /// Topic and source, written after the logs of every group.
+    trailer: Vec<u8>,
+    /// `logstore L of project P at URL`, for messages.
+    target: String,
+    compression: Compression,
+    max_retries: u32,
+    /// Logs the service accepted.
+    accepted: AtomicU64,
+    /// Attempts that repeated a failed request.
+    retries: AtomicU64,
+}
+
+impl Shipper {
+    pub fn new(config: &WriterConfig) -> Result<Self, String> {
+        Ok(Shipper {
+            client: LoghubClient::new(config)?,
+            trailer: group_trailer(&config.topic, &config.source),
+            target: format!(
+                "logstore {} of project {} at {}",
+                config.logstore, config.project, config.endpoint.base_url
+            ),
+            compression: config.compression,
+            max_retries: config.max_retries,
+            accepted: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        })
+    }
+
+    pub fn client(&self) -> &LoghubClient {
+        &self.client
+    }
+
+    /// Logs the service accepted so far, over every sending thread.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// PutLogs requests sent again after a failure so far, over every sending thread.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
+    pub fn list_shards(&self) -> Result<Vec<Shard>, PluginError> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            let error = match self.client.list_shards() {
+                Ok(shards) => return Ok(shards),
+                Err(error) => error,
+            };
+            let retry = classify(&error);
+            if attempt < ATTEMPTS && matches!(retry, Retry::Backoff | Retry::Quota) {
+                std::thread::sleep(backoff(retry, attempt));
+                attempt += 1;
+                continue;
+            }
+            let mut failure = self.failure(&error, retry, attempt);
+            failure.message = failure.message.replacen("PutLogs", "ListShards", 1).into();
+            return Err(failure);
+        }
+    }
+
+    /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
+    pub fn encode_body<'a>(
+        &self,
+        batch: &LogBatch,
+        range: Range<usize>,
+        buffers: &'a mut SendBuffers,
+    ) -> Result<Body<'a>, PluginError> {
+        batch.encode_group(range, &self.trailer, &mut buffers.raw);
+        let bytes = buffers
+            .compressor
+            .compress(self.compression, &buffers.raw)
+            .map_err(|error| PluginError::io(format!("cannot compress a PutLogs body: {error}")))?;
+        Ok(Body::new(bytes, buffers.raw.len(), self.compression))
+    }
+
+    /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
+    /// stops retrying once `cancelled` is set. Returns the logs the service refused one by
+    /// one; any other failure fails the whole batch.
+    pub fn ship(
+        &self,
+        batch: &LogBatch,
+        route_key: Option<&str>,
+        buffers: &mut SendBuffers,
+        cancelled: &AtomicBool,
+    ) -> Result<Vec<RejectedLog>, PluginError> {
+        let mut rejected = Vec::new();
+        self.send(
+            batch,
+            0..batch.len(),
+            route_key,
+            buffers,
+            cancelled,
+            &mut rejected,
+        )?;
+        Ok(rejected)
+    }
+
+    /// Sends the logs `range` of `batch`: in halves while the service finds the body too
+    /// large, a single log it refuses alone going to `rejected`.
+    fn send(
+        &self,
+        batch: &LogBatch,
+        range: Range<usize>,
+        route_key: Option<&str>,
+        buffers: &mut SendBuffers,
+        cancelled: &AtomicBool,
+        rejected: &mut Vec<RejectedLog>,
+    ) -> Result<(), PluginError> {
+        let (error, raw_size) =
+            match self.put_with_retries(batch, range.clone(), route_key, buffers, cancelled)? {
+                Sent::Accepted => return Ok(()),
+                Sent::TooLarge { error, raw_size } => (error, raw_size),
+            };
+        if range.len() > 1 {
+            let middle = range.start + range.len() / 2;
+            datax_plugin_api::log::warn(format!(
+                "{error}; sending the {} logs in two requests",
+                range.len()
+            ));
+            self.send(
+                batch,
+                range.start..middle,
+                route_key,
+                buffers,
+                cancelled,
+                rejected,
+            )?;
+            return self.send(
+                batch,
+                middle..range.end,
+                route_key,
+                buffers,
+                cancelled,
+                rejected,
+            );
+        }
+        // sls-putlogs.md §9: a log the service refuses alone is dirty, not a failure.
+        rejected.push(RejectedLog {
+            index: range.start,
+            reason: format!(
+                "PutLogs: {error}; this log alone ({raw_size} bytes of protobuf) \
+                 is larger than Log Service accepts"
+            ),
+        });
+        Ok(())
+    }
+
+    /// One PutLogs of the logs `range` of `batch`, attempted again as long as the retry
+    /// policy allows; a body too large is for the caller to split.
+    fn put_with_retries(
+        &self,
+        batch: &LogBatch,
+        range: Range<usize>,
+        route_key: Option<&str>,
+        buffers: &mut SendBuffers,
+        cancelled: &AtomicBool,
+    ) -> Result<Sent, PluginError> {
+        let body = self.encode_body(batch, range.clone(), buffers)?;
+        let mut clock_retried = false;
+        let mut attempt = 1;
+        loop {
+            let error = match self.client.put_logs(&body, route_key) {
+                Ok(request_id) => {
+                    datax_plugin_api::log::debug(format!(
+                        "PutLogs: {} logs, request id {request_id}",
+                        range.len()
+                    ));
+                    self.accepted
+                        .fetch_add(range.len() as u64, Ordering::Relaxed);
+                    return Ok(Sent::Accepted);
+                }
+                Err(error) => error,
+            };
+            let retry = classify(&error);
+            let retries_left = attempt <= self.max_retries;
+            match retry {
+                Retry::Split => {
+                    let raw_size = body.raw_size();
+                    return Ok(Sent::TooLarge { error, raw_size });
+                }
+                Retry::ClockSkew if !clock_retried && retries_left => clock_retried = true,
+                Retry::Backoff | Retry::Quota if retries_left => {
+                    self.back_off(retry, attempt, &error, cancelled)?;
+                }
+                _ => return Err(self.failure(&error, retry, attempt)),
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            attempt += 1;
+        }
+    }
+
+    /// Waits before attempt `attempt + 1`, failing if the task stops meanwhile.
+    fn back_off(
+        &self,
+        retry: Retry,
+        attempt: u32,
+        error: &PutError,
+        cancelled: &AtomicBool,
+    ) -> Result<(), PluginError> {
+        let wait = backoff(retry, attempt);
+        datax_plugin_api::log::warn(format!(
+            "PutLogs attempt {attempt} of {} failed: {error}; retrying in {} ms",
+            self.max_retries + 1,
+            wait.as_millis()
+        ));
+        if sleep_unless_cancelled(wait, cancelled) {
+            Ok(())
+        } else {
+            Err(PluginError::new(
+                ErrorKind::CANCELLED,
+                "stopped while retrying PutLogs",
+            ))
+        }
+    }
+
+    fn failure(&self, error: &PutError, retry: Retry, attempts: u32) -> PluginError {
+        let after = if attempts > 1 {
+            format!(" after {attempts} attempts")
+        } else {
+            String::new()
+        };
+        let mut message = format!("PutLogs to {} failed{after}: {error}", self.target);
+        let kind = match error {
+            PutError::Transport(_) => ErrorKind::CONNECT,
+            PutError::UnknownHost(_) => {
+                message.push_str(&format!(
+                    "; the host {} does not exist: check endpoint",
+                    self.client.host_name()
+                ));
+                ErrorKind::CONNECT
+            }
+            PutError::Service { status, code, .. } => {
+                if code == "SignatureNotMatch" {
+                    message.push_str("; check accessId and accessKey");
+                } else if retry == Retry::ClockSkew {
+                    message.push_str("; this machine's clock is more than 15 minutes off");
+                }
+                if *status == 401 || code == "SignatureNotMatch" || code == "Unauthorized" {
+                    ErrorKind::AUTH
+                } else {
+                    ErrorKind::IO
+                }
+            }
+        };
+        PluginError::new(kind, message)
+    }
+}
+
+/// Sleeps `duration`, waking early (false) when `cancelled` is set.
+fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
+    let until = Instant::now() + duration;
+    loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(100)));
+    }
+}
