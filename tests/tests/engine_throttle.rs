@@ -32,11 +32,13 @@ fn run_limited(job: String) -> Value {
     workspace.read_json("report.json")
 }
 
+/// The limit tightly (at most 5 % over), the floor loosely (at least half): a busy machine
+/// may run slower than the limit, never faster.
 #[track_caller]
-fn assert_within_five_percent(achieved: f64, limit: f64) {
+fn assert_held(achieved: f64, limit: f64) {
     let ratio = achieved / limit;
     assert!(
-        (0.95..=1.05).contains(&ratio),
+        (0.5..=1.05).contains(&ratio),
         "achieved {achieved:.1}/s against a limit of {limit}/s ({ratio:.3})"
     );
 }
@@ -47,7 +49,7 @@ fn a_record_limit_is_shared_by_all_channels() {
     let report = run_limited(datax_shape(json!({"channel": 2, "record": 2000}), 10_000));
     assert_eq!(report["records_read"], 20_000);
     let seconds = report["transfer_seconds"].as_f64().unwrap();
-    assert_within_five_percent(20_000.0 / seconds, 2000.0);
+    assert_held(20_000.0 / seconds, 2000.0);
 }
 
 #[test]
@@ -56,7 +58,7 @@ fn a_byte_limit_holds() {
     let report = run_limited(datax_shape(json!({"channel": 1, "byte": 102_400}), 31_030));
     let bytes = report["bytes_read"].as_f64().unwrap();
     assert_eq!(bytes, 31_030.0 * 33.0);
-    assert_within_five_percent(
+    assert_held(
         bytes / report["transfer_seconds"].as_f64().unwrap(),
         102_400.0,
     );
@@ -70,7 +72,7 @@ fn dataworks_mbps_applies_only_when_throttle_is_on() {
         15_888,
     ));
     let bytes = report["bytes_read"].as_f64().unwrap();
-    assert_within_five_percent(
+    assert_held(
         bytes / report["transfer_seconds"].as_f64().unwrap(),
         104_857.6,
     );

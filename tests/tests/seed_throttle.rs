@@ -1,5 +1,6 @@
 //! The seed's `mbps` held when `throttle` is true, in a test binary of its own: tests of one
-//! binary run at once, and a rate is only fair to judge on a machine not busy with others.
+//! binary run at once. The limit is asserted tightly (never more than 5 % over it) and the
+//! floor loosely: a busy machine may be slower than the limit, but never faster.
 
 use datax_e2e::seed::{
     assert_counts, assert_every_row_arrived, run_seed, seed_variant, start_seed_sandbox, SEED_KEYS,
@@ -21,8 +22,12 @@ fn throttle_true_holds_the_seeds_mbps_across_two_channels() {
     let limit = 1024.0 * 1024.0;
     let rate = report["bytes_per_second"].as_f64().unwrap();
     assert!(
-        (rate - limit).abs() <= limit * 0.05,
-        "{rate:.0} B/s against mbps 1 = {limit} B/s"
+        rate <= limit * 1.05,
+        "{rate:.0} B/s is over mbps 1 = {limit} B/s"
+    );
+    assert!(
+        rate >= limit * 0.5,
+        "{rate:.0} B/s is far under mbps 1 = {limit} B/s: is the throttle waiting too long?"
     );
     assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
 }
