@@ -11,6 +11,7 @@ pub mod stats;
 mod throttle;
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -259,6 +260,13 @@ fn transfer(
     }
     .run(pairs, plan.channels);
     plan.transfer_time = started.elapsed();
+    logger::debug(
+        "datax",
+        format!(
+            "engine wake-ups during the transfer: {}",
+            runtime.counters.wakeups.load(Ordering::Relaxed)
+        ),
+    );
 
     if let Some(failure) = runtime.state.failure() {
         return Err(failure);

@@ -1,7 +1,7 @@
 //! Whether the job should go on, and if not, why: the first failure wins, later ones (often
 //! consequences of stopping) are only logged.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -34,6 +34,12 @@ impl JobState {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// A channel that never carries a value and disconnects when the job is cancelled: wait on
+    /// it in a `select!` beside the channel a thread is blocked on.
+    pub fn cancellation(&self) -> &Receiver<Never> {
+        &self.cancellation
     }
 
     /// Waits up to `timeout` for cancellation: true as soon as the job is cancelled.
@@ -80,31 +86,6 @@ impl JobState {
 
     pub fn signal(&self) -> Option<i32> {
         Some(self.signal.load(Ordering::SeqCst)).filter(|signal| *signal != 0)
-    }
-}
-
-/// How far one side of a channel has got, for the writer's end-of-data decision.
-#[derive(Default)]
-pub struct ReaderOutcome(AtomicU8);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReaderStatus {
-    Running,
-    Finished,
-    Failed,
-}
-
-impl ReaderOutcome {
-    pub fn set(&self, status: ReaderStatus) {
-        self.0.store(status as u8, Ordering::SeqCst);
-    }
-
-    pub fn get(&self) -> ReaderStatus {
-        match self.0.load(Ordering::SeqCst) {
-            0 => ReaderStatus::Running,
-            1 => ReaderStatus::Finished,
-            _ => ReaderStatus::Failed,
-        }
     }
 }
 
