@@ -107,6 +107,8 @@ impl Behaviour {
         }
         if self.pause_after == Some(index) {
             context.wait_cancelled(self.pause);
+            // Timestamped in the log, for tests that time what follows.
+            datax_plugin_api::log::info(format!("the pause before record {index} is over"));
             self.stage("pause")?;
         }
         Ok(())
