@@ -56,7 +56,10 @@ fn thread_switches(pid: u32) -> Vec<(String, u64)> {
 }
 
 fn total_switches(pid: u32) -> u64 {
-    thread_switches(pid).iter().map(|(_, switches)| switches).sum()
+    thread_switches(pid)
+        .iter()
+        .map(|(_, switches)| switches)
+        .sum()
 }
 
 /// Waits until the job's transfer runs (its reader thread exists).
@@ -179,5 +182,8 @@ fn a_failed_reader_stops_its_waiting_writer_within_100_ms() {
     // Modulo a day, for a run across midnight.
     let stop = (stopped + 86_400_000 - failed) % 86_400_000;
     eprintln!("the transfer stopped {stop} ms after the reader failed");
-    assert!(stop < 100, "the transfer stopped {stop} ms after the reader failed");
+    assert!(
+        stop < 100,
+        "the transfer stopped {stop} ms after the reader failed"
+    );
 }

@@ -254,8 +254,9 @@ impl FfiTaskContext for HostTaskContext {
                 ROk(())
             }
             Err(limit_exceeded) => {
-                runtime.state.fail(limit_exceeded.clone());
-                RErr(PluginError::new(ErrorKind::ERROR_LIMIT, limit_exceeded))
+                let message = limit_exceeded.to_string();
+                runtime.state.fail(limit_exceeded);
+                RErr(PluginError::new(ErrorKind::ERROR_LIMIT, message))
             }
         }
     }

@@ -14,7 +14,9 @@ use datax_plugin_api::ffi::{
     FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
 };
 
-use super::channel::{ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress};
+use super::channel::{
+    ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress,
+};
 use super::dirty::check_percentage;
 use super::report::{progress_line, status_bar};
 use super::stats::Snapshot;
@@ -195,7 +197,10 @@ impl Schedule<'_> {
             let stall_at = (!self.runtime.state.is_cancelled())
                 .then(|| last_move() + self.options.stall_timeout);
             let bar_at = (self.options.status_bar).then(|| bar_drawn.at + STATUS_BAR_INTERVAL);
-            let wake_at = [stall_at, bar_at].into_iter().flatten().fold(report_at, Instant::min);
+            let wake_at = [stall_at, bar_at]
+                .into_iter()
+                .flatten()
+                .fold(report_at, Instant::min);
             if !matches!(done.recv_deadline(wake_at), Err(RecvTimeoutError::Timeout)) {
                 break;
             }

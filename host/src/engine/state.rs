@@ -1,6 +1,7 @@
 //! Whether the job should go on, and if not, why: the first failure wins, later ones (often
 //! consequences of stopping) are only logged.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -52,7 +53,8 @@ impl JobState {
     }
 
     /// Records why the job fails (if it is the first reason) and stops every task.
-    pub fn fail(&self, reason: String) {
+    pub fn fail(&self, reason: impl fmt::Display) {
+        let reason = reason.to_string();
         let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         match &*failure {
             None => *failure = Some(reason),
