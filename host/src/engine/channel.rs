@@ -267,3 +267,127 @@ impl FfiTaskContext for HostTaskContext {
             .add(self.side, name.as_str(), amount);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::thread;
+
+    use datax_job_config::ErrorLimit;
+    use datax_plugin_api::Column;
+
+    use super::*;
+    use crate::engine::dirty::DirtyLog;
+    use crate::engine::state::JobState;
+    use crate::engine::stats::{Counters, PluginCounters};
+    use crate::engine::throttle::Throttle;
+
+    fn runtime() -> Arc<Runtime> {
+        let no_limit = ErrorLimit {
+            record: None,
+            percentage: None,
+        };
+        Arc::new(Runtime {
+            state: JobState::new(),
+            counters: Counters::default(),
+            plugin_counters: PluginCounters::default(),
+            throttle: Throttle::new(None, None),
+            dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
+        })
+    }
+
+    fn pair(capacity: usize) -> (ChannelSender, ChannelReceiver) {
+        pair_in(&runtime(), capacity)
+    }
+
+    fn pair_in(runtime: &Arc<Runtime>, capacity: usize) -> (ChannelSender, ChannelReceiver) {
+        let progress = Arc::new(PairProgress::default());
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let (returning, returned) = crossbeam_channel::unbounded();
+        let feed = Feed {
+            tx,
+            runtime: Arc::clone(runtime),
+            pair: Arc::clone(&progress),
+        };
+        let receiver = ChannelReceiver {
+            rx,
+            returning,
+            runtime: Arc::clone(runtime),
+            pair: progress,
+            ended: None,
+        };
+        (ChannelSender { feed, returned }, receiver)
+    }
+
+    fn batch(value: i64) -> RecordBatch {
+        RecordBatch::from(vec![Record::new(vec![Column::Long(value)])])
+    }
+
+    #[test]
+    fn batches_then_a_clean_end_and_the_end_again() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(1)).unwrap();
+        sender.feed.push(Message::End(Ok(()))).unwrap();
+        drop(sender);
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(batch(1)));
+        assert_eq!(receiver.recv().unwrap(), ROption::RNone);
+        assert_eq!(receiver.recv().unwrap(), ROption::RNone, "asked again");
+    }
+
+    #[test]
+    fn a_failed_reader_is_an_error_after_its_batches_never_the_end() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(1)).unwrap();
+        let cause = PluginError::io("disk gone");
+        sender.feed.push(Message::End(Err(cause))).unwrap();
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(batch(1)));
+        let error = receiver.recv().unwrap_err();
+        assert!(
+            error.is_cancelled() && error.message.contains("disk gone"),
+            "{error}"
+        );
+        assert!(receiver.recv().is_err(), "asked again");
+    }
+
+    #[test]
+    fn a_channel_closed_without_an_end_is_an_error() {
+        let (sender, mut receiver) = pair(4);
+        drop(sender);
+        let error = receiver.recv().unwrap_err();
+        assert!(error.message.contains("without ending its data"), "{error}");
+    }
+
+    #[test]
+    fn released_batches_return_to_the_reader() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(7)).unwrap();
+        let ROption::RSome(received) = receiver.recv().unwrap() else {
+            panic!("a batch was sent");
+        };
+        receiver.release(received);
+        assert_eq!(sender.reclaim(), ROption::RSome(batch(7)));
+        assert_eq!(sender.reclaim(), ROption::RNone);
+    }
+
+    #[test]
+    fn cancellation_wakes_both_blocked_sides_at_once() {
+        let runtime = runtime();
+        // A reader on a full channel, and a writer on an empty one.
+        let (mut full_sender, full_receiver) = pair_in(&runtime, 1);
+        full_sender.send(batch(1)).unwrap();
+        let (empty_sender, mut empty_receiver) = pair_in(&runtime, 1);
+        let blocked_sender = thread::spawn(move || full_sender.send(batch(2)).into_result());
+        let blocked_receiver = thread::spawn(move || empty_receiver.recv().into_result());
+        thread::sleep(Duration::from_millis(200));
+        assert!(!blocked_sender.is_finished() && !blocked_receiver.is_finished());
+        assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 0);
+        let cancelled_at = Instant::now();
+        runtime.state.fail("stop");
+        let sent = blocked_sender.join().unwrap();
+        let received = blocked_receiver.join().unwrap();
+        assert!(cancelled_at.elapsed() < Duration::from_millis(100));
+        assert!(sent.unwrap_err().is_cancelled());
+        assert!(received.unwrap_err().is_cancelled());
+        assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 2);
+        drop((full_receiver, empty_sender));
+    }
+}
