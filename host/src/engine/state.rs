@@ -98,3 +98,43 @@ pub fn sleep_until(state: &JobState, deadline: std::time::Instant) -> bool {
 
 /// A type with no values: what the cancellation channel (never) carries.
 pub enum Never {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_throttle_sleep_ends_when_the_job_is_cancelled() {
+        let state = Arc::new(JobState::new());
+        let sleeper = {
+            let state = Arc::clone(&state);
+            thread::spawn(move || sleep_until(&state, Instant::now() + Duration::from_secs(60)))
+        };
+        thread::sleep(Duration::from_millis(100));
+        let cancelled_at = Instant::now();
+        state.fail("stop");
+        assert!(
+            !sleeper.join().unwrap(),
+            "the sleep reports the cancellation"
+        );
+        assert!(cancelled_at.elapsed() < Duration::from_millis(50));
+        assert!(
+            state.wait_cancelled(Duration::from_secs(60)),
+            "and stays cancelled"
+        );
+    }
+
+    #[test]
+    fn the_first_failure_wins() {
+        let state = JobState::new();
+        assert!(!state.wait_cancelled(Duration::from_millis(1)));
+        state.fail("first");
+        state.fail("second");
+        assert_eq!(state.failure().as_deref(), Some("first"));
+        assert!(state.is_cancelled());
+    }
+}
