@@ -196,7 +196,10 @@ impl Schedule<'_> {
             // Once the job is stopping a stall no longer matters.
             let stall_at = (!self.runtime.state.is_cancelled())
                 .then(|| last_move() + self.options.stall_timeout);
-            let bar_at = (self.options.status_bar).then(|| bar_drawn.at + STATUS_BAR_INTERVAL);
+            let bar_at = self
+                .options
+                .status_bar
+                .then(|| bar_drawn.at + STATUS_BAR_INTERVAL);
             let wake_at = [stall_at, bar_at]
                 .into_iter()
                 .flatten()
