@@ -38,7 +38,6 @@ impl PreparedJob {
         let find = |kind, step: &Step| {
             self.registry
                 .find(kind, &step.plugin)
-                .map_err(|e| anyhow!(e))
                 .with_context(|| format!("{}.{name_key}", step.path))
         };
         Ok(JobPlugins {
@@ -106,7 +105,7 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
 pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let prepared = prepare(args, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
-    engine::check(&prepared.job, &plugins).map_err(|reason| anyhow!(reason))?;
+    engine::check(&prepared.job, &plugins)?;
     println!(
         "{}: ok ({} {} -> {} {}, {} channel(s))",
         prepared.path.display(),
@@ -241,7 +240,7 @@ pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 pub fn template(reader: &str, writer: &str, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
     let step = |kind: Kind, name: &str| -> Result<serde_json::Value> {
-        let plugin: &LoadedPlugin = registry.find(kind, name).map_err(|e| anyhow!(e))?;
+        let plugin: &LoadedPlugin = registry.find(kind, name)?;
         let info = plugin
             .kind(kind)
             .expect("find returns plugins providing the kind");

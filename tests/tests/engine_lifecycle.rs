@@ -108,6 +108,27 @@ fn a_reader_failure_never_looks_like_the_end_of_data_to_the_writer() {
 }
 
 #[test]
+fn a_reader_failing_midway_ends_its_writer_with_an_error_not_the_end_of_data() {
+    let workspace = Workspace::new();
+    let counts = workspace.path("counts");
+    // The first 1,024 records are already in the channel when the reader fails.
+    let job = workspace.write_json(
+        "job.json",
+        &testkit_job(
+            json!({"records": 5000, "pauseAfter": 3000, "failAt": "pause"}),
+            json!({"countDir": counts}),
+        ),
+    );
+    workspace
+        .run(&[job.to_str().unwrap()])
+        .assert_failure("('testkitreader') failed: I/O error: testkit fails at pause as asked");
+    assert!(
+        !counts.exists() || std::fs::read_dir(&counts).unwrap().next().is_none(),
+        "a writer committed after its reader failed"
+    );
+}
+
+#[test]
 fn a_stalled_writer_is_named_with_its_waiting_reader() {
     let workspace = Workspace::new();
     let job = workspace.write_json(

@@ -1,26 +1,35 @@
 //! The host's side of a reader/writer task pair: the objects handed to the plugins.
+//!
+//! A pair's channel carries the reader's batches and then one [`Message::End`] with how the
+//! reader returned, so the writer learns the end of the data, or the reader's failure, in the
+//! order the reader produced them. A side blocked on the channel also waits on the job's
+//! cancellation channel in the same `select!`: nothing wakes on a timer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString};
-use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{select, Receiver, Sender, TryRecvError, TrySendError};
 use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, FfiTaskContext};
 use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch};
 
-use super::state::{sleep_until, ReaderOutcome, ReaderStatus};
+use super::state::sleep_until;
 use super::Runtime;
 use crate::plugins::Kind;
 
-/// How often a blocked side looks up from the channel to see whether the job was cancelled.
-const POLL: Duration = Duration::from_millis(50);
+/// What travels from a reader task to its writer task.
+pub enum Message {
+    Batch(RecordBatch),
+    /// The reader returned: `Ok` ends the data, `Err` is why it stopped short.
+    End(Result<(), PluginError>),
+}
 
 /// What the monitor needs to know about one pair to name a stuck side.
 #[derive(Default)]
 pub struct PairProgress {
-    pub reader: ReaderOutcome,
+    /// The reader task has returned (its end is in the channel or on the way).
+    pub reader_done: AtomicBool,
     /// The reader is blocked on a full channel: the writer is the slow side.
     pub reader_blocked: AtomicBool,
     /// The writer is waiting on an empty channel: the reader is the slow side.
@@ -40,49 +49,69 @@ fn writer_gone() -> PluginError {
     )
 }
 
+/// The reader failed: the data the writer has is incomplete and must not be committed.
+fn reader_failed(cause: &PluginError) -> PluginError {
+    PluginError::new(
+        ErrorKind::CANCELLED,
+        format!("the reader task failed before the end of the data: {cause}"),
+    )
+}
+
+/// The channel closed with no end in it: the reader's thread never ran or did not finish.
+fn reader_vanished() -> PluginError {
+    PluginError::new(
+        ErrorKind::CANCELLED,
+        "the reader task stopped without ending its data",
+    )
+}
+
 fn elapsed_nanos(since: Instant) -> u64 {
     since.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
-pub struct ChannelSender {
-    pub tx: Sender<RecordBatch>,
-    /// Batches the writer has finished with, coming back to the reader's thread.
-    pub returned: Receiver<RecordBatch>,
+/// The reader's end of a pair's channel: the plugin's sender and the reader thread (for the
+/// final [`Message::End`]) each hold one.
+#[derive(Clone)]
+pub struct Feed {
+    pub tx: Sender<Message>,
     pub runtime: Arc<Runtime>,
     pub pair: Arc<PairProgress>,
 }
 
-impl ChannelSender {
-    fn push(&self, batch: RecordBatch) -> Result<(), PluginError> {
-        let mut batch = match self.tx.try_send(batch) {
+impl Feed {
+    /// Puts `message` in the channel, waiting while it is full until the writer takes one or
+    /// the job is cancelled.
+    pub fn push(&self, message: Message) -> Result<(), PluginError> {
+        let message = match self.tx.try_send(message) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Disconnected(_)) => return Err(writer_gone()),
-            Err(TrySendError::Full(batch)) => batch,
+            Err(TrySendError::Full(message)) => message,
         };
         let waiting_since = Instant::now();
         self.pair.reader_blocked.store(true, Ordering::Relaxed);
-        let outcome = loop {
-            match self.tx.send_timeout(batch, POLL) {
-                Ok(()) => break Ok(()),
-                Err(SendTimeoutError::Disconnected(_)) => break Err(writer_gone()),
-                Err(SendTimeoutError::Timeout(returned)) if !self.runtime.state.is_cancelled() => {
-                    batch = returned
-                }
-                Err(SendTimeoutError::Timeout(_)) => break Err(cancelled()),
-            }
+        let outcome = select! {
+            send(self.tx, message) -> sent => sent.map_err(|_| writer_gone()),
+            recv(self.runtime.state.cancellation()) -> _ => Err(cancelled()),
         };
         self.pair.reader_blocked.store(false, Ordering::Relaxed);
-        self.runtime
-            .counters
+        let counters = &self.runtime.counters;
+        counters.wakeups.fetch_add(1, Ordering::Relaxed);
+        counters
             .wait_writer_nanos
             .fetch_add(elapsed_nanos(waiting_since), Ordering::Relaxed);
         outcome
     }
 }
 
+pub struct ChannelSender {
+    pub feed: Feed,
+    /// Batches the writer has finished with, coming back to the reader's thread.
+    pub returned: Receiver<RecordBatch>,
+}
+
 impl FfiRecordSender for ChannelSender {
     fn batch_limits(&self) -> BatchLimits {
-        self.runtime.throttle.batch_limits()
+        self.feed.runtime.throttle.batch_limits()
     }
 
     fn reclaim(&mut self) -> ROption<RecordBatch> {
@@ -90,63 +119,75 @@ impl FfiRecordSender for ChannelSender {
     }
 
     fn send(&mut self, batch: RecordBatch) -> RResult<(), PluginError> {
-        if self.runtime.state.is_cancelled() {
+        let runtime = &self.feed.runtime;
+        if runtime.state.is_cancelled() {
             return RErr(cancelled());
         }
         let (records, bytes) = (batch.len() as u64, batch.byte_size);
-        if let Some(start_at) = self.runtime.throttle.reserve(records, bytes) {
-            if !sleep_until(&self.runtime.state, start_at) {
+        if let Some(start_at) = runtime.throttle.reserve(records, bytes) {
+            if !sleep_until(&runtime.state, start_at) {
                 return RErr(cancelled());
             }
         }
-        if let Err(error) = self.push(batch) {
+        if let Err(error) = self.feed.push(Message::Batch(batch)) {
             return RErr(error);
         }
-        let counters = &self.runtime.counters;
+        let counters = &runtime.counters;
         counters.sent_records.fetch_add(records, Ordering::Relaxed);
         counters.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
+        counters.last_move.stamp();
         ROk(())
     }
 }
 
 pub struct ChannelReceiver {
-    pub rx: Receiver<RecordBatch>,
+    pub rx: Receiver<Message>,
     /// Where finished batches go back to the reader (unbounded: the reader drains it at every
     /// batch it sends, so it holds about a channel's worth).
     pub returning: Sender<RecordBatch>,
     pub runtime: Arc<Runtime>,
     pub pair: Arc<PairProgress>,
+    /// The reader's end once it arrived: a writer asking again gets the same answer.
+    pub ended: Option<Result<(), PluginError>>,
 }
 
 impl ChannelReceiver {
     /// The next batch, `None` at a clean end of data, or `CANCELLED` when the reader failed
     /// or the job is stopping: a writer must never mistake a failed read for the end.
-    fn next(&self) -> Result<Option<RecordBatch>, PluginError> {
-        if let Ok(batch) = self.rx.try_recv() {
-            return Ok(Some(batch));
+    fn next(&mut self) -> Result<Option<RecordBatch>, PluginError> {
+        if let Some(ended) = &self.ended {
+            return ended.clone().map(|()| None);
         }
+        if self.runtime.state.is_cancelled() {
+            return Err(cancelled());
+        }
+        let message = match self.rx.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Disconnected) => return Err(reader_vanished()),
+            Err(TryRecvError::Empty) => self.wait()?,
+        };
+        match message {
+            Message::Batch(batch) => Ok(Some(batch)),
+            Message::End(end) => {
+                let end = end.map_err(|cause| reader_failed(&cause));
+                self.ended = Some(end.clone());
+                end.map(|()| None)
+            }
+        }
+    }
+
+    /// Waits on an empty channel until the reader sends or the job is cancelled.
+    fn wait(&self) -> Result<Message, PluginError> {
         let waiting_since = Instant::now();
         self.pair.writer_waiting.store(true, Ordering::Relaxed);
-        let outcome = loop {
-            if self.runtime.state.is_cancelled() {
-                break Err(cancelled());
-            }
-            let disconnected = match self.rx.recv_timeout(POLL) {
-                Ok(batch) => break Ok(Some(batch)),
-                Err(RecvTimeoutError::Timeout) => false,
-                Err(RecvTimeoutError::Disconnected) => true,
-            };
-            match self.pair.reader.get() {
-                ReaderStatus::Finished if self.rx.is_empty() => break Ok(None),
-                ReaderStatus::Failed => break Err(cancelled()),
-                // The reader dropped its sender but its outcome is a moment away.
-                _ if disconnected => thread::sleep(Duration::from_millis(1)),
-                _ => {}
-            }
+        let outcome = select! {
+            recv(self.rx) -> message => message.map_err(|_| reader_vanished()),
+            recv(self.runtime.state.cancellation()) -> _ => Err(cancelled()),
         };
         self.pair.writer_waiting.store(false, Ordering::Relaxed);
-        self.runtime
-            .counters
+        let counters = &self.runtime.counters;
+        counters.wakeups.fetch_add(1, Ordering::Relaxed);
+        counters
             .wait_reader_nanos
             .fetch_add(elapsed_nanos(waiting_since), Ordering::Relaxed);
         outcome
@@ -169,6 +210,7 @@ impl FfiRecordReceiver for ChannelReceiver {
                 counters
                     .received_bytes
                     .fetch_add(batch.byte_size, Ordering::Relaxed);
+                counters.last_move.stamp();
                 ROk(ROption::RSome(batch))
             }
             Ok(None) => ROk(ROption::RNone),
@@ -207,10 +249,14 @@ impl FfiTaskContext for HostTaskContext {
             &record,
             reason.as_str(),
         ) {
-            Ok(()) => ROk(()),
+            Ok(()) => {
+                runtime.counters.last_move.stamp();
+                ROk(())
+            }
             Err(limit_exceeded) => {
-                runtime.state.fail(limit_exceeded.clone());
-                RErr(PluginError::new(ErrorKind::ERROR_LIMIT, limit_exceeded))
+                let message = limit_exceeded.to_string();
+                runtime.state.fail(limit_exceeded);
+                RErr(PluginError::new(ErrorKind::ERROR_LIMIT, message))
             }
         }
     }
@@ -219,5 +265,129 @@ impl FfiTaskContext for HostTaskContext {
         self.runtime
             .plugin_counters
             .add(self.side, name.as_str(), amount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::thread;
+
+    use datax_job_config::ErrorLimit;
+    use datax_plugin_api::Column;
+
+    use super::*;
+    use crate::engine::dirty::DirtyLog;
+    use crate::engine::state::JobState;
+    use crate::engine::stats::{Counters, PluginCounters};
+    use crate::engine::throttle::Throttle;
+
+    fn runtime() -> Arc<Runtime> {
+        let no_limit = ErrorLimit {
+            record: None,
+            percentage: None,
+        };
+        Arc::new(Runtime {
+            state: JobState::new(),
+            counters: Counters::default(),
+            plugin_counters: PluginCounters::default(),
+            throttle: Throttle::new(None, None),
+            dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
+        })
+    }
+
+    fn pair(capacity: usize) -> (ChannelSender, ChannelReceiver) {
+        pair_in(&runtime(), capacity)
+    }
+
+    fn pair_in(runtime: &Arc<Runtime>, capacity: usize) -> (ChannelSender, ChannelReceiver) {
+        let progress = Arc::new(PairProgress::default());
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let (returning, returned) = crossbeam_channel::unbounded();
+        let feed = Feed {
+            tx,
+            runtime: Arc::clone(runtime),
+            pair: Arc::clone(&progress),
+        };
+        let receiver = ChannelReceiver {
+            rx,
+            returning,
+            runtime: Arc::clone(runtime),
+            pair: progress,
+            ended: None,
+        };
+        (ChannelSender { feed, returned }, receiver)
+    }
+
+    fn batch(value: i64) -> RecordBatch {
+        RecordBatch::from(vec![Record::new(vec![Column::Long(value)])])
+    }
+
+    #[test]
+    fn batches_then_a_clean_end_and_the_end_again() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(1)).unwrap();
+        sender.feed.push(Message::End(Ok(()))).unwrap();
+        drop(sender);
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(batch(1)));
+        assert_eq!(receiver.recv().unwrap(), ROption::RNone);
+        assert_eq!(receiver.recv().unwrap(), ROption::RNone, "asked again");
+    }
+
+    #[test]
+    fn a_failed_reader_is_an_error_after_its_batches_never_the_end() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(1)).unwrap();
+        let cause = PluginError::io("disk gone");
+        sender.feed.push(Message::End(Err(cause))).unwrap();
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(batch(1)));
+        let error = receiver.recv().unwrap_err();
+        assert!(
+            error.is_cancelled() && error.message.contains("disk gone"),
+            "{error}"
+        );
+        assert!(receiver.recv().is_err(), "asked again");
+    }
+
+    #[test]
+    fn a_channel_closed_without_an_end_is_an_error() {
+        let (sender, mut receiver) = pair(4);
+        drop(sender);
+        let error = receiver.recv().unwrap_err();
+        assert!(error.message.contains("without ending its data"), "{error}");
+    }
+
+    #[test]
+    fn released_batches_return_to_the_reader() {
+        let (mut sender, mut receiver) = pair(4);
+        sender.send(batch(7)).unwrap();
+        let ROption::RSome(received) = receiver.recv().unwrap() else {
+            panic!("a batch was sent");
+        };
+        receiver.release(received);
+        assert_eq!(sender.reclaim(), ROption::RSome(batch(7)));
+        assert_eq!(sender.reclaim(), ROption::RNone);
+    }
+
+    #[test]
+    fn cancellation_wakes_both_blocked_sides_at_once() {
+        let runtime = runtime();
+        // A reader on a full channel, and a writer on an empty one.
+        let (mut full_sender, full_receiver) = pair_in(&runtime, 1);
+        full_sender.send(batch(1)).unwrap();
+        let (empty_sender, mut empty_receiver) = pair_in(&runtime, 1);
+        let blocked_sender = thread::spawn(move || full_sender.send(batch(2)).into_result());
+        let blocked_receiver = thread::spawn(move || empty_receiver.recv().into_result());
+        thread::sleep(Duration::from_millis(200));
+        assert!(!blocked_sender.is_finished() && !blocked_receiver.is_finished());
+        assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 0);
+        let cancelled_at = Instant::now();
+        runtime.state.fail("stop");
+        let sent = blocked_sender.join().unwrap();
+        let received = blocked_receiver.join().unwrap();
+        assert!(cancelled_at.elapsed() < Duration::from_millis(100));
+        assert!(sent.unwrap_err().is_cancelled());
+        assert!(received.unwrap_err().is_cancelled());
+        assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 2);
+        drop((full_receiver, empty_sender));
     }
 }

@@ -50,7 +50,7 @@ impl DirtyLog {
         task_id: u32,
         record: &Record,
         reason: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), ErrorLimitExceeded> {
         let (records, bytes) = match side {
             Kind::Reader => (&counters.read_dirty_records, &counters.read_dirty_bytes),
             Kind::Writer => (&counters.write_dirty_records, &counters.write_dirty_bytes),
@@ -73,7 +73,7 @@ impl DirtyLog {
         let dirty = counters.read_dirty_records.load(Ordering::Relaxed)
             + counters.write_dirty_records.load(Ordering::Relaxed);
         match self.record_limit {
-            Some(limit) if dirty > limit => Err(record_limit_message(dirty, limit)),
+            Some(limit) if dirty > limit => Err(ErrorLimitExceeded::Records { dirty, limit }),
             _ => Ok(()),
         }
     }
@@ -112,17 +112,36 @@ impl DirtyLog {
     }
 }
 
-fn record_limit_message(dirty: u64, limit: u64) -> String {
-    format!("errorLimit exceeded: {dirty} dirty records, more than errorLimit.record = {limit}")
+/// The job's `errorLimit` is exceeded (datax-semantics.md §3).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ErrorLimitExceeded {
+    #[error("errorLimit exceeded: {dirty} dirty records, more than errorLimit.record = {limit}")]
+    Records { dirty: u64, limit: u64 },
+    #[error(
+        "errorLimit exceeded: {dirty} of {total} records are dirty ({:.4}), more than \
+         errorLimit.percentage = {percentage}",
+        *dirty as f64 / *total as f64
+    )]
+    Percentage {
+        dirty: u64,
+        total: u64,
+        percentage: f64,
+    },
 }
 
 /// DataX's end-of-job check: `record` when set (DataX then ignores `percentage`), else
 /// `percentage` of all records read.
-pub fn check_error_limit(limit: &ErrorLimit, snapshot: &Snapshot) -> Result<(), String> {
+pub fn check_error_limit(
+    limit: &ErrorLimit,
+    snapshot: &Snapshot,
+) -> Result<(), ErrorLimitExceeded> {
     let dirty = snapshot.dirty_records();
     if let Some(record_limit) = limit.record {
         return match dirty > record_limit {
-            true => Err(record_limit_message(dirty, record_limit)),
+            true => Err(ErrorLimitExceeded::Records {
+                dirty,
+                limit: record_limit,
+            }),
             false => Ok(()),
         };
     }
@@ -130,18 +149,18 @@ pub fn check_error_limit(limit: &ErrorLimit, snapshot: &Snapshot) -> Result<(), 
 }
 
 /// The periodic check: only `percentage`, since `record` is checked at every dirty record.
-pub fn check_percentage(limit: &ErrorLimit, snapshot: &Snapshot) -> Result<(), String> {
+pub fn check_percentage(limit: &ErrorLimit, snapshot: &Snapshot) -> Result<(), ErrorLimitExceeded> {
     let (Some(percentage), None) = (limit.percentage, limit.record) else {
         return Ok(());
     };
     let total = snapshot.records_read();
     let dirty = snapshot.dirty_records();
     if total > 0 && dirty as f64 / total as f64 > percentage {
-        return Err(format!(
-            "errorLimit exceeded: {dirty} of {total} records are dirty ({:.4}), more than \
-             errorLimit.percentage = {percentage}",
-            dirty as f64 / total as f64
-        ));
+        return Err(ErrorLimitExceeded::Percentage {
+            dirty,
+            total,
+            percentage,
+        });
     }
     Ok(())
 }
@@ -192,7 +211,10 @@ mod tests {
         };
         assert!(check_error_limit(&limit, &snapshot(100, 2)).is_ok());
         let error = check_error_limit(&limit, &snapshot(100, 3)).unwrap_err();
-        assert!(error.contains("3 dirty records"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "errorLimit exceeded: 3 dirty records, more than errorLimit.record = 2"
+        );
     }
 
     #[test]
@@ -202,7 +224,12 @@ mod tests {
             percentage: Some(0.1),
         };
         assert!(check_error_limit(&limit, &snapshot(100, 10)).is_ok());
-        assert!(check_error_limit(&limit, &snapshot(100, 11)).is_err());
+        let error = check_error_limit(&limit, &snapshot(100, 11)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "errorLimit exceeded: 11 of 100 records are dirty (0.1100), more than \
+             errorLimit.percentage = 0.1"
+        );
         assert!(check_error_limit(&limit, &snapshot(0, 0)).is_ok());
     }
 

@@ -11,6 +11,7 @@ pub mod stats;
 mod throttle;
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use datax_plugin_api::PluginError;
 
 use crate::logger;
 use crate::plugins::{Kind, LoadedPlugin};
-use dirty::{check_error_limit, DirtyLog};
+use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
 use schedule::{PairTasks, Schedule};
 use state::JobState;
 use stats::{Counters, PluginCounterTotals, PluginCounters, Snapshot};
@@ -88,7 +89,7 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
 
 /// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then its
 /// `check` against the service (nothing is prepared or moved), then `destroy`.
-pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), String> {
+pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), JobError> {
     let mut reader_job = init_reader(job, plugins)?;
     let writer_job = init_writer(job, plugins);
     let reader_checked = match &writer_job {
@@ -117,21 +118,55 @@ struct Plan {
     transfer_time: Duration,
 }
 
-fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> String {
-    format!(
-        "{kind} '{}' ({}) {stage} failed: {error}",
-        step.plugin, step.path
-    )
+/// Why a job's lifecycle stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A plugin's job or task step returned an error.
+    #[error("{kind} '{plugin}' ({path}) {stage} failed: {error}")]
+    Step {
+        kind: Kind,
+        plugin: String,
+        /// Where the step is in the job file.
+        path: String,
+        stage: String,
+        error: PluginError,
+    },
+    #[error("reader '{reader}' split into 0 tasks: there is nothing to run")]
+    NoTasks { reader: String },
+    #[error(
+        "writer '{writer}' split into {writer_tasks} tasks, but the reader has {reader_tasks}: \
+         they must match"
+    )]
+    SplitMismatch {
+        writer: String,
+        writer_tasks: usize,
+        reader_tasks: usize,
+    },
+    #[error(transparent)]
+    ErrorLimit(#[from] ErrorLimitExceeded),
+    /// The tasks stopped the job: the first failure they recorded.
+    #[error("{0}")]
+    TasksFailed(String),
 }
 
-fn init_reader(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiReaderJobBox, String> {
+fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> JobError {
+    JobError::Step {
+        kind,
+        plugin: step.plugin.clone(),
+        path: step.path.clone(),
+        stage: stage.to_string(),
+        error,
+    }
+}
+
+fn init_reader(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiReaderJobBox, JobError> {
     plugins
         .reader
         .new_reader_job(&job.reader.parameter.to_string())
         .map_err(|error| step_error(&job.reader, Kind::Reader, "init", error))
 }
 
-fn init_writer(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiWriterJobBox, String> {
+fn init_writer(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiWriterJobBox, JobError> {
     plugins
         .writer
         .new_writer_job(&job.writer.parameter.to_string())
@@ -144,7 +179,7 @@ fn run_lifecycle(
     options: &RunOptions,
     runtime: &Arc<Runtime>,
     plan: &mut Plan,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let mut reader_job = init_reader(job, plugins)?;
     let mut writer_job = match init_writer(job, plugins) {
         Ok(writer_job) => writer_job,
@@ -175,7 +210,10 @@ fn run_lifecycle(
         ),
     ] {
         if let Err(error) = destroyed {
-            logger::warn("datax", step_error(step, kind, "destroy", error));
+            logger::warn(
+                "datax",
+                step_error(step, kind, "destroy", error).to_string(),
+            );
         }
     }
     outcome
@@ -188,7 +226,7 @@ fn transfer(
     plan: &mut Plan,
     reader_job: &mut FfiReaderJobBox,
     writer_job: &mut FfiWriterJobBox,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
     let reader_error = |stage: &str, error| step_error(&job.reader, Kind::Reader, stage, error);
     let writer_error = |stage: &str, error| step_error(&job.writer, Kind::Writer, stage, error);
 
@@ -206,22 +244,20 @@ fn transfer(
         .into_result()
         .map_err(|error| reader_error("split", error))?;
     if reader_configs.is_empty() {
-        return Err(format!(
-            "reader '{}' split into 0 tasks: there is nothing to run",
-            job.reader.plugin
-        ));
+        return Err(JobError::NoTasks {
+            reader: job.reader.plugin.clone(),
+        });
     }
     let writer_configs = writer_job
         .split(reader_configs.len())
         .into_result()
         .map_err(|error| writer_error("split", error))?;
     if writer_configs.len() != reader_configs.len() {
-        return Err(format!(
-            "writer '{}' split into {} tasks, but the reader has {}: they must match",
-            job.writer.plugin,
-            writer_configs.len(),
-            reader_configs.len()
-        ));
+        return Err(JobError::SplitMismatch {
+            writer: job.writer.plugin.clone(),
+            writer_tasks: writer_configs.len(),
+            reader_tasks: reader_configs.len(),
+        });
     }
     let mut pairs = Vec::with_capacity(reader_configs.len());
     for (index, (reader_config, writer_config)) in
@@ -259,9 +295,16 @@ fn transfer(
     }
     .run(pairs, plan.channels);
     plan.transfer_time = started.elapsed();
+    logger::debug(
+        "datax",
+        format!(
+            "engine wake-ups during the transfer: {}",
+            runtime.counters.wakeups.load(Ordering::Relaxed)
+        ),
+    );
 
     if let Some(failure) = runtime.state.failure() {
-        return Err(failure);
+        return Err(JobError::TasksFailed(failure));
     }
     // DataX checks the limits after the tasks and before `post`, so a failed check
     // skips the writer's commit step.

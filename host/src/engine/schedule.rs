@@ -14,10 +14,11 @@ use datax_plugin_api::ffi::{
     FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
 };
 
-use super::channel::{ChannelReceiver, ChannelSender, HostTaskContext, PairProgress};
+use super::channel::{
+    ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress,
+};
 use super::dirty::check_percentage;
 use super::report::{progress_line, status_bar};
-use super::state::ReaderStatus;
 use super::stats::Snapshot;
 use super::{RunOptions, Runtime};
 use crate::logger;
@@ -27,8 +28,6 @@ use crate::plugins::Kind;
 /// is DataX's 512-record channel scaled to keep both threads busy.
 const CHANNEL_CAPACITY: usize = 8;
 
-/// How often the monitor wakes to look at the counters.
-const MONITOR_TICK: Duration = Duration::from_millis(200);
 const STATUS_BAR_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct PairTasks {
@@ -91,12 +90,15 @@ impl Schedule<'_> {
         let runtime = self.runtime;
         let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
         let (returning, returned) = crossbeam_channel::unbounded();
+        let feed = Feed {
+            tx,
+            runtime: Arc::clone(runtime),
+            pair: Arc::clone(&progress),
+        };
         let sender = FfiRecordSender_TO::from_value(
             ChannelSender {
-                tx,
+                feed: feed.clone(),
                 returned,
-                runtime: Arc::clone(runtime),
-                pair: Arc::clone(&progress),
             },
             TD_Opaque,
         );
@@ -106,6 +108,7 @@ impl Schedule<'_> {
                 returning,
                 runtime: Arc::clone(runtime),
                 pair: Arc::clone(&progress),
+                ended: None,
             },
             TD_Opaque,
         );
@@ -122,22 +125,20 @@ impl Schedule<'_> {
         let (reader_context, writer_context) = (context(Kind::Reader), context(Kind::Writer));
         progress.running.store(true, Ordering::SeqCst);
         thread::scope(|scope| {
-            let reader_progress = Arc::clone(&progress);
             let reader = thread::Builder::new()
                 .name(format!("reader-{task_id}"))
                 .spawn_scoped(scope, move || {
-                    let result = reader_task.start_read(sender, reader_context).into_result();
-                    let status = match result {
-                        Ok(()) => ReaderStatus::Finished,
-                        Err(error) => {
-                            self.task_failed(Kind::Reader, task_id, error);
-                            ReaderStatus::Failed
-                        }
-                    };
-                    reader_progress.reader.set(status);
+                    let end = reader_task.start_read(sender, reader_context).into_result();
+                    if let Err(error) = &end {
+                        self.task_failed(Kind::Reader, task_id, error.clone());
+                    }
+                    feed.pair.reader_done.store(true, Ordering::SeqCst);
+                    // A writer that is gone or a job that is stopping needs no end.
+                    let _ = feed.push(Message::End(end));
                 });
+            // Without its thread the reader's feed is dropped unsent: the writer then sees
+            // a channel closed with no end, a failure.
             if let Err(error) = reader {
-                progress.reader.set(ReaderStatus::Failed);
                 runtime
                     .state
                     .fail(format!("cannot start reader task {task_id}: {error}"));
@@ -169,7 +170,9 @@ impl Schedule<'_> {
         }
     }
 
-    /// Runs on the calling thread until every channel thread has finished.
+    /// Runs on the calling thread until every channel thread has finished, sleeping until the
+    /// next thing falls due: a progress line, the stall deadline (the last move plus the stall
+    /// timeout) or the status bar.
     fn monitor(
         &self,
         done: &crossbeam_channel::Receiver<()>,
@@ -178,8 +181,9 @@ impl Schedule<'_> {
     ) {
         let counters = &self.runtime.counters;
         logger::set_status_line(self.options.status_bar);
+        let started = Instant::now();
+        let last_move = || counters.last_move.latest().max(started);
         let mut reported = Mark::now(Snapshot::default());
-        let mut last_move = Mark::now(Snapshot::default());
         let mut bar_drawn = Mark::now(Snapshot::default());
         let log_progress = |now: &Snapshot, since: &Mark| {
             logger::info(
@@ -187,36 +191,42 @@ impl Schedule<'_> {
                 progress_line(now, &since.seen, since.seconds(), total_tasks),
             )
         };
-        while let Err(RecvTimeoutError::Timeout) = done.recv_timeout(MONITOR_TICK) {
-            let now = counters.snapshot();
-            if now.moved_since(&last_move.seen) {
-                last_move = Mark::now(now);
+        loop {
+            let report_at = reported.at + self.options.report_interval;
+            // Once the job is stopping a stall no longer matters.
+            let stall_at = (!self.runtime.state.is_cancelled())
+                .then(|| last_move() + self.options.stall_timeout);
+            let bar_at = self
+                .options
+                .status_bar
+                .then(|| bar_drawn.at + STATUS_BAR_INTERVAL);
+            let wake_at = [stall_at, bar_at]
+                .into_iter()
+                .flatten()
+                .fold(report_at, Instant::min);
+            if !matches!(done.recv_deadline(wake_at), Err(RecvTimeoutError::Timeout)) {
+                break;
             }
-            if reported.at.elapsed() >= self.options.report_interval {
+            counters.wakeups.fetch_add(1, Ordering::Relaxed);
+            let now = counters.snapshot();
+            if Instant::now() >= report_at {
                 log_progress(&now, &reported);
                 reported = Mark::now(now);
                 if let Err(reason) = check_percentage(self.error_limit, &now) {
                     self.runtime.state.fail(reason);
                 }
             }
-            if last_move.at.elapsed() >= self.options.stall_timeout
-                && !self.runtime.state.is_cancelled()
-            {
+            let idle = last_move().elapsed();
+            if stall_at.is_some() && idle >= self.options.stall_timeout {
                 self.runtime.state.fail(stall_message(
                     progress,
                     self.reader_name,
                     self.writer_name,
-                    last_move.at.elapsed(),
+                    idle,
                 ));
             }
-            if self.options.status_bar && bar_drawn.at.elapsed() >= STATUS_BAR_INTERVAL {
-                let rate =
-                    (now.bytes_read() - bar_drawn.seen.bytes_read()) as f64 / bar_drawn.seconds();
-                let _ = write!(
-                    std::io::stderr(),
-                    "\r{}\x1b[K",
-                    status_bar(&now, rate, total_tasks)
-                );
+            if bar_at.is_some_and(|at| Instant::now() >= at) {
+                draw_status_bar(&now, &bar_drawn, total_tasks);
                 bar_drawn = Mark::now(now);
             }
         }
@@ -226,6 +236,15 @@ impl Schedule<'_> {
         }
         log_progress(&counters.snapshot(), &reported);
     }
+}
+
+fn draw_status_bar(now: &Snapshot, since: &Mark, total_tasks: u64) {
+    let rate = (now.bytes_read() - since.seen.bytes_read()) as f64 / since.seconds();
+    let _ = write!(
+        std::io::stderr(),
+        "\r{}\x1b[K",
+        status_bar(now, rate, total_tasks)
+    );
 }
 
 /// A moment and the counters then, to measure what happened since.
@@ -266,7 +285,7 @@ fn stall_message(
                      its reader waits on a full channel"
                 )
             } else if pair.writer_waiting.load(Ordering::Relaxed)
-                && pair.reader.get() == ReaderStatus::Running
+                && !pair.reader_done.load(Ordering::SeqCst)
             {
                 format!(
                     "reader task {task_id} ('{reader_name}') produced no record for {seconds}s \

@@ -1,7 +1,8 @@
 //! Whether the job should go on, and if not, why: the first failure wins, later ones (often
 //! consequences of stopping) are only logged.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -36,6 +37,12 @@ impl JobState {
         self.cancelled.load(Ordering::SeqCst)
     }
 
+    /// A channel that never carries a value and disconnects when the job is cancelled: wait on
+    /// it in a `select!` beside the channel a thread is blocked on.
+    pub fn cancellation(&self) -> &Receiver<Never> {
+        &self.cancellation
+    }
+
     /// Waits up to `timeout` for cancellation: true as soon as the job is cancelled.
     pub fn wait_cancelled(&self, timeout: Duration) -> bool {
         match self.cancellation.recv_timeout(timeout) {
@@ -46,7 +53,8 @@ impl JobState {
     }
 
     /// Records why the job fails (if it is the first reason) and stops every task.
-    pub fn fail(&self, reason: String) {
+    pub fn fail(&self, reason: impl fmt::Display) {
+        let reason = reason.to_string();
         let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         match &*failure {
             None => *failure = Some(reason),
@@ -83,31 +91,6 @@ impl JobState {
     }
 }
 
-/// How far one side of a channel has got, for the writer's end-of-data decision.
-#[derive(Default)]
-pub struct ReaderOutcome(AtomicU8);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReaderStatus {
-    Running,
-    Finished,
-    Failed,
-}
-
-impl ReaderOutcome {
-    pub fn set(&self, status: ReaderStatus) {
-        self.0.store(status as u8, Ordering::SeqCst);
-    }
-
-    pub fn get(&self) -> ReaderStatus {
-        match self.0.load(Ordering::SeqCst) {
-            0 => ReaderStatus::Running,
-            1 => ReaderStatus::Finished,
-            _ => ReaderStatus::Failed,
-        }
-    }
-}
-
 /// Sleeps until `deadline`, returning early (false) if the job is cancelled.
 pub fn sleep_until(state: &JobState, deadline: std::time::Instant) -> bool {
     !state.wait_cancelled(deadline.saturating_duration_since(std::time::Instant::now()))
@@ -115,3 +98,43 @@ pub fn sleep_until(state: &JobState, deadline: std::time::Instant) -> bool {
 
 /// A type with no values: what the cancellation channel (never) carries.
 pub enum Never {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_throttle_sleep_ends_when_the_job_is_cancelled() {
+        let state = Arc::new(JobState::new());
+        let sleeper = {
+            let state = Arc::clone(&state);
+            thread::spawn(move || sleep_until(&state, Instant::now() + Duration::from_secs(60)))
+        };
+        thread::sleep(Duration::from_millis(100));
+        let cancelled_at = Instant::now();
+        state.fail("stop");
+        assert!(
+            !sleeper.join().unwrap(),
+            "the sleep reports the cancellation"
+        );
+        assert!(cancelled_at.elapsed() < Duration::from_millis(50));
+        assert!(
+            state.wait_cancelled(Duration::from_secs(60)),
+            "and stays cancelled"
+        );
+    }
+
+    #[test]
+    fn the_first_failure_wins() {
+        let state = JobState::new();
+        assert!(!state.wait_cancelled(Duration::from_millis(1)));
+        state.fail("first");
+        state.fail("second");
+        assert_eq!(state.failure().as_deref(), Some("first"));
+        assert!(state.is_cancelled());
+    }
+}

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -25,6 +26,39 @@ pub struct Counters {
     /// Time writers spent waiting on an empty channel (DataX's WaitReaderTime).
     pub wait_reader_nanos: AtomicU64,
     pub finished_tasks: AtomicU64,
+    /// Times an engine thread woke from a blocking wait (a side of a channel, the monitor).
+    /// Nothing polls, so this follows the batches that had to wait and the monitor's
+    /// deadlines, never the time spent idle; the debug log shows it at the end of a job.
+    pub wakeups: AtomicU64,
+    pub last_move: MoveClock,
+}
+
+/// When a record last moved: the channels stamp it as batches pass, so the monitor can sleep
+/// until exactly `last move + stall timeout` instead of looking at the counters on a tick.
+pub struct MoveClock {
+    epoch: Instant,
+    /// Nanoseconds from `epoch` to the latest move.
+    latest: AtomicU64,
+}
+
+impl Default for MoveClock {
+    fn default() -> Self {
+        MoveClock {
+            epoch: Instant::now(),
+            latest: AtomicU64::new(0),
+        }
+    }
+}
+
+impl MoveClock {
+    pub fn stamp(&self) {
+        let nanos = self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.latest.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    pub fn latest(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.latest.load(Ordering::Relaxed))
+    }
 }
 
 impl Counters {
@@ -81,12 +115,6 @@ impl Snapshot {
 
     pub fn dirty_bytes(&self) -> u64 {
         self.read_dirty_bytes + self.write_dirty_bytes
-    }
-
-    /// Whether any record moved between two snapshots.
-    pub fn moved_since(&self, earlier: &Snapshot) -> bool {
-        self.records_read() != earlier.records_read()
-            || self.received_records != earlier.received_records
     }
 }
 

@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 use std::fs;
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -14,10 +15,76 @@ use crate::logger;
 const MAX_DEPTH: usize = 4;
 
 /// A file that looked like a plugin but was not loaded, with the reason in one line.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Refusal {
     pub path: PathBuf,
-    pub reason: String,
+    pub reason: LoadError,
+}
+
+/// Why a library was not loaded, in one line for `datax plugins` and the debug log.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin name '{name}' is already provided by {}", first.display())]
+    DuplicateName { name: String, first: PathBuf },
+    #[error("cannot read {}: {error}", path.display())]
+    Unreadable { path: PathBuf, error: io::Error },
+    /// Anyone could replace it with code of their own, run by `datax`.
+    #[error(
+        "{} is world-writable (mode {mode:o}); run `chmod o-w` on it to allow loading",
+        path.display()
+    )]
+    WorldWritable { path: PathBuf, mode: u32 },
+    #[error("cannot be loaded: {0}")]
+    Unloadable(String),
+    #[error("not a datax plugin (it exports no datax plugin module)")]
+    NotAPlugin,
+    #[error(
+        "built for plugin API {actual}, but this datax speaks plugin API {expected} (the major \
+         versions must match: rebuild the plugin)"
+    )]
+    ApiVersion { expected: String, actual: String },
+    #[error(
+        "built against an incompatible plugin ABI: {0} (rebuild the plugin against this \
+         datax's datax-plugin-api)"
+    )]
+    AbiMismatch(String),
+    #[error("{}", join_reasons(.0))]
+    Several(Vec<LoadError>),
+}
+
+fn join_reasons(reasons: &[LoadError]) -> String {
+    let reasons: Vec<String> = reasons.iter().map(LoadError::to_string).collect();
+    reasons.join("; ")
+}
+
+/// No loaded library provides the job's plugin.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no {kind} plugin named '{job_name}'; {kind}s found: {}{}",
+    list_or_none(.available),
+    refused_note(*.refused)
+)]
+pub struct PluginNotFound {
+    pub kind: Kind,
+    pub job_name: String,
+    /// What this kind answers to, `names (plugin)` each, sorted.
+    pub available: Vec<String>,
+    /// How many files were refused, often why a plugin seems missing.
+    pub refused: usize,
+}
+
+fn list_or_none(available: &[String]) -> String {
+    match available.is_empty() {
+        true => "none".to_string(),
+        false => available.join(", "),
+    }
+}
+
+fn refused_note(refused: usize) -> String {
+    match refused {
+        0 => String::new(),
+        count => format!(" ({count} plugin file(s) refused: see `datax plugins`)"),
+    }
 }
 
 pub struct Registry {
@@ -48,11 +115,10 @@ impl Registry {
     fn add(&mut self, path: PathBuf) {
         let outcome = load_library(&path).and_then(|plugin| {
             match self.plugins.iter().find(|other| other.name == plugin.name) {
-                Some(first) => Err(format!(
-                    "plugin name '{}' is already provided by {}",
-                    plugin.name,
-                    first.path.display()
-                )),
+                Some(first) => Err(LoadError::DuplicateName {
+                    name: plugin.name.clone(),
+                    first: first.path.clone(),
+                }),
                 None => Ok(plugin),
             }
         });
@@ -78,7 +144,7 @@ impl Registry {
 
     /// The library providing `kind` under the job's plugin name, or an error listing what
     /// there is (and what was refused, which is often why a plugin seems missing).
-    pub fn find(&self, kind: Kind, job_name: &str) -> Result<&LoadedPlugin, String> {
+    pub fn find(&self, kind: Kind, job_name: &str) -> Result<&LoadedPlugin, PluginNotFound> {
         if let Some(plugin) = self
             .plugins
             .iter()
@@ -93,21 +159,12 @@ impl Registry {
             .map(|(plugin, info)| format!("{} ({})", info.datax_names.join(", "), plugin.name))
             .collect();
         available.sort();
-        let mut message = format!(
-            "no {kind} plugin named '{job_name}'; {kind}s found: {}",
-            if available.is_empty() {
-                "none".to_string()
-            } else {
-                available.join(", ")
-            }
-        );
-        if !self.refused.is_empty() {
-            message.push_str(&format!(
-                " ({} plugin file(s) refused: see `datax plugins`)",
-                self.refused.len()
-            ));
-        }
-        Err(message)
+        Err(PluginNotFound {
+            kind,
+            job_name: job_name.to_string(),
+            available,
+            refused: self.refused.len(),
+        })
     }
 }
 
@@ -142,7 +199,7 @@ fn collect_library_files(dir: &Path, depth_left: usize, found: &mut Vec<PathBuf>
     }
 }
 
-fn load_library(path: &Path) -> Result<LoadedPlugin, String> {
+fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
     refuse_if_world_writable(path)?;
     if let Some(folder) = path.parent() {
         refuse_if_world_writable(folder)?;
@@ -176,55 +233,48 @@ fn kind_info(descriptor: FfiKindDescriptor) -> KindInfo {
 }
 
 /// Anyone could replace a world-writable library with code of their own, run by `datax`.
-fn refuse_if_world_writable(path: &Path) -> Result<(), String> {
+fn refuse_if_world_writable(path: &Path) -> Result<(), LoadError> {
     let mode = fs::metadata(path)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?
+        .map_err(|error| LoadError::Unreadable {
+            path: path.to_path_buf(),
+            error,
+        })?
         .permissions()
         .mode();
     if mode & 0o002 != 0 {
-        return Err(format!(
-            "{} is world-writable (mode {:o}); run `chmod o-w` on it to allow loading",
-            path.display(),
-            mode & 0o7777
-        ));
+        return Err(LoadError::WorldWritable {
+            path: path.to_path_buf(),
+            mode: mode & 0o7777,
+        });
     }
     Ok(())
 }
 
-/// One line for a user; abi_stable's own report can be a thousand lines long
-/// (plugin-abi.md §1.2), so the full text goes to the debug log only.
-fn describe_load_error(error: &LibraryError) -> String {
+/// abi_stable's own report can be a thousand lines long (plugin-abi.md §1.2): the reason
+/// keeps its last error block, and the full text goes to the debug log only.
+fn describe_load_error(error: &LibraryError) -> LoadError {
     match error {
-        LibraryError::OpenError { err, .. } => format!("cannot be loaded: {err}"),
+        LibraryError::OpenError { err, .. } => LoadError::Unloadable(err.to_string()),
         LibraryError::GetSymbolError { .. } | LibraryError::InvalidAbiHeader(_) => {
-            "not a datax plugin (it exports no datax plugin module)".to_string()
+            LoadError::NotAPlugin
         }
         LibraryError::IncompatibleVersionNumber {
             expected_version,
             actual_version,
             ..
-        } => format!(
-            "built for plugin API {actual_version}, but this datax speaks plugin API \
-             {expected_version} (the major versions must match: rebuild the plugin)"
-        ),
+        } => LoadError::ApiVersion {
+            expected: expected_version.to_string(),
+            actual: actual_version.to_string(),
+        },
         LibraryError::AbiInstability(report) => {
             let report = report.to_string();
             logger::debug("datax", format!("ABI mismatch report:\n{report}"));
-            format!(
-                "built against an incompatible plugin ABI: {} (rebuild the plugin against this \
-                 datax's datax-plugin-api)",
-                last_error_block(&report)
-            )
+            LoadError::AbiMismatch(last_error_block(&report))
         }
-        LibraryError::Many(errors) => errors
-            .iter()
-            .map(describe_load_error)
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => {
-            let text = other.to_string();
-            format!("cannot be loaded: {}", last_error_block(&text))
+        LibraryError::Many(errors) => {
+            LoadError::Several(errors.iter().map(describe_load_error).collect())
         }
+        other => LoadError::Unloadable(last_error_block(&other.to_string())),
     }
 }
 
@@ -262,6 +312,10 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
         let reason = refuse_if_world_writable(&dir).unwrap_err();
         fs::remove_dir(&dir).unwrap();
-        assert!(reason.contains("world-writable"), "{reason}");
+        assert!(
+            matches!(reason, LoadError::WorldWritable { mode: 0o777, .. }),
+            "{reason}"
+        );
+        assert!(reason.to_string().contains("is world-writable (mode 777)"));
     }
 }

@@ -7,6 +7,8 @@
 //!   to panic or return an error;
 //! - `dirtyEvery`: report every k-th record dirty instead of passing it on;
 //! - `stallAfter`: after that many records, wait without progress until the job is cancelled;
+//! - `pauseAfter` / `pauseMs`: after that many records, wait `pauseMs` milliseconds (or until
+//!   the job is cancelled), then go on, or fail if `failAt` is `pause`: a slow side;
 //! - `leakIntoError`: put the `password` value into the `failAt` error (the host must scrub it);
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
 //!
@@ -15,7 +17,6 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::thread;
 use std::time::Duration;
 
 use datax_job_config::value::{as_bool, as_string, as_u64, optional};
@@ -39,6 +40,8 @@ struct Behaviour {
     fail_at: Option<String>,
     dirty_every: Option<u64>,
     stall_after: Option<u64>,
+    pause_after: Option<u64>,
+    pause: Duration,
     leak_into_error: bool,
     password: Option<String>,
     count_dir: Option<PathBuf>,
@@ -58,6 +61,12 @@ impl Behaviour {
             fail_at: optional(&value, "failAt", "parameter", as_string).map_err(config)?,
             dirty_every: optional(&value, "dirtyEvery", "parameter", as_u64).map_err(config)?,
             stall_after: optional(&value, "stallAfter", "parameter", as_u64).map_err(config)?,
+            pause_after: optional(&value, "pauseAfter", "parameter", as_u64).map_err(config)?,
+            pause: Duration::from_millis(
+                optional(&value, "pauseMs", "parameter", as_u64)
+                    .map_err(config)?
+                    .unwrap_or(0),
+            ),
             leak_into_error: optional(&value, "leakIntoError", "parameter", as_bool)
                 .map_err(config)?
                 .unwrap_or(false),
@@ -91,12 +100,18 @@ impl Behaviour {
             .is_some_and(|every| every > 0 && (index + 1) % every == 0)
     }
 
-    fn stall_if_asked(&self, index: u64, context: &TaskContext) {
+    /// Stalls or pauses before record `index` if asked; a pause may then fail as asked.
+    fn wait_if_asked(&self, index: u64, context: &TaskContext) -> Result<(), PluginError> {
         if self.stall_after == Some(index) {
-            while !context.is_cancelled() {
-                thread::sleep(Duration::from_millis(20));
-            }
+            context.wait_cancelled(Duration::MAX);
         }
+        if self.pause_after == Some(index) {
+            context.wait_cancelled(self.pause);
+            // Timestamped in the log, for tests that time what follows.
+            datax_plugin_api::log::info(format!("the pause before record {index} is over"));
+            self.stage("pause")?;
+        }
+        Ok(())
     }
 }
 
@@ -155,7 +170,7 @@ impl ReaderTask for TestkitReaderTask {
         self.0.stage("run")?;
         let mut sent = 0;
         for index in 0..self.0.records {
-            self.0.stall_if_asked(index, context);
+            self.0.wait_if_asked(index, context)?;
             if self.0.is_dirty(index) {
                 context
                     .collect_dirty(record(index), format!("record {index} is dirty as asked"))?;
@@ -219,7 +234,7 @@ impl WriterTask for TestkitWriterTask {
         let mut written = 0u64;
         while let Some(batch) = receiver.recv()? {
             for record in batch.records.iter_mut() {
-                self.0.stall_if_asked(index, context);
+                self.0.wait_if_asked(index, context)?;
                 if self.0.is_dirty(index) {
                     let record = std::mem::take(record);
                     context.collect_dirty(record, format!("record {index} refused as asked"))?;
