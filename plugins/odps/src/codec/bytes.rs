@@ -58,6 +58,7 @@ impl<R: Read> ByteReader<R> {
         Ok(true)
     }
 
+    #[inline]
     pub(super) fn at_end(&mut self) -> io::Result<bool> {
         Ok(!self.fill_to(1)?)
     }
@@ -109,6 +110,7 @@ impl<R: Read> ByteReader<R> {
         Err(DecodeError::new("a varint is longer than 10 bytes"))
     }
 
+    #[inline]
     pub(super) fn fixed<const N: usize>(&mut self) -> io::Result<[u8; N]> {
         if !self.fill_to(N)? {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -120,6 +122,7 @@ impl<R: Read> ByteReader<R> {
     }
 
     /// Hands `length` bytes to `use_bytes`, from the buffer when they fit in it.
+    #[inline]
     pub(super) fn with_bytes<T>(
         &mut self,
         length: usize,
