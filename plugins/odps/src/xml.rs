@@ -196,6 +196,46 @@ mod tests {
         assert_eq!(table.child_text("Schema"), Some("{\"columns\":[]}"));
     }
 
+    /// The documents as the sandbox writes them (sandbox/src/odps/meta.rs, mod.rs): indented,
+    /// values escaped, JSON in CDATA split where it holds `]]>`.
+    #[test]
+    fn reads_the_sandbox_documents() {
+        let table = parse(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Table>\n  <Name>t&amp;1</Name>\n  \
+             <Owner>ALIYUN$odps@sandbox</Owner>\n  <Type>MANAGED_TABLE</Type>\n  \
+             <Schema><![CDATA[{\"comment\":\"a ]]]]><![CDATA[> b\",\"columns\":[]}]]></Schema>\n\
+             </Table>\n",
+        )
+        .unwrap();
+        assert_eq!(table.child_text("Name"), Some("t&1"));
+        assert_eq!(
+            table.child_text("Schema"),
+            Some("{\"comment\":\"a ]]> b\",\"columns\":[]}")
+        );
+        let listing = parse(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Partitions>\n  <Marker></Marker>\n  \
+             <MaxItems>10000</MaxItems>\n  <Partition>\n    \
+             <Column Name=\"pt\" Value=\"a&apos;&lt;&amp;&gt;&quot;\"/>\n    \
+             <PartitionRecordCount>3</PartitionRecordCount>\n    \
+             <Schema><![CDATA[{\"partitionRecordNum\":3}]]></Schema>\n  </Partition>\n\
+             </Partitions>\n",
+        )
+        .unwrap();
+        let partition = listing.child("Partition").unwrap();
+        assert_eq!(
+            partition.child("Column").unwrap().attribute("Value"),
+            Some("a'<&>\"")
+        );
+        assert_eq!(partition.child_text("PartitionRecordCount"), Some("3"));
+        let error = parse(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>NoSuchObject</Code>\n  \
+             <Message><![CDATA[table p.t not found]]></Message>\n  \
+             <RequestId>r1</RequestId>\n  <HostId>127.0.0.1</HostId>\n</Error>\n",
+        )
+        .unwrap();
+        assert_eq!(error.child_text("Message"), Some("table p.t not found"));
+    }
+
     #[test]
     fn a_cdata_section_can_hold_what_looks_like_markup_and_sit_beside_text() {
         let element = parse("<Schema> a<![CDATA[</Schema>]]>&amp;b </Schema>").unwrap();
