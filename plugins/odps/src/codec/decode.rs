@@ -368,6 +368,7 @@ fn set_string(slot: &mut Column, value: &str) {
     }
 }
 
+#[inline]
 fn set_binary(slot: &mut Column, bytes: &[u8]) {
     match slot {
         Column::Bytes(buffer) => {
@@ -379,6 +380,7 @@ fn set_binary(slot: &mut Column, bytes: &[u8]) {
 }
 
 /// DECIMAL travels as text; DataX holds it without an exponent.
+#[inline]
 fn set_decimal(slot: &mut Column, bytes: &[u8]) -> Result<(), String> {
     let raw = String::from_utf8_lossy(bytes);
     match plain_decimal(raw.trim()) {

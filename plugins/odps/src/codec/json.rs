@@ -173,6 +173,7 @@ fn render_scalar<R: Read>(
     Ok(Ok(()))
 }
 
+#[inline]
 fn render_decimal(bytes: &[u8], out: &mut String) -> Result<(), String> {
     let raw = String::from_utf8_lossy(bytes);
     match plain_decimal(raw.trim()) {
@@ -187,6 +188,7 @@ fn render_decimal(bytes: &[u8], out: &mut String) -> Result<(), String> {
     }
 }
 
+#[inline]
 fn render_text(bytes: &[u8], out: &mut String) -> Result<(), String> {
     push_json_string(out, &String::from_utf8_lossy(bytes));
     if std::str::from_utf8(bytes).is_ok() {
