@@ -264,52 +264,46 @@ impl Parser<'_> {
             if !self.eat_word("null") {
                 return Err("expected NULL after IS".to_string());
             }
-            let test = Expr::IsNull(Box::new(left));
-            return Ok(if negated {
-                Expr::Not(Box::new(test))
-            } else {
-                test
-            });
+            return Ok(negate_if(negated, Expr::IsNull(Box::new(left))));
         }
         let negated = self.eat_word("not");
         let test = if self.eat_word("in") {
-            self.expect_symbol("(")?;
-            let mut list = vec![self.operand()?];
-            while self.eat_symbol(",") {
-                list.push(self.operand()?);
-            }
-            self.expect_symbol(")")?;
-            Expr::In(Box::new(left), list)
+            self.in_list(left)?
         } else if self.eat_word("like") {
             Expr::Like(Box::new(left), Box::new(self.operand()?))
         } else if self.eat_word("between") {
-            let low = self.operand()?;
-            if !self.eat_word("and") {
-                return Err("expected AND in BETWEEN".to_string());
-            }
-            let high = self.operand()?;
-            Expr::And(
-                Box::new(Expr::Compare(
-                    Box::new(left.clone()),
-                    CompareOp::GreaterOrEqual,
-                    Box::new(low),
-                )),
-                Box::new(Expr::Compare(
-                    Box::new(left),
-                    CompareOp::LessOrEqual,
-                    Box::new(high),
-                )),
-            )
+            self.between(left)?
         } else if negated {
             return Err("expected IN, LIKE or BETWEEN after NOT".to_string());
         } else {
             return Ok(left);
         };
-        Ok(if negated {
-            Expr::Not(Box::new(test))
-        } else {
-            test
-        })
+        Ok(negate_if(negated, test))
+    }
+
+    /// `left IN (a, b, …)`, after the IN.
+    fn in_list(&mut self, left: Expr) -> Result<Expr, String> {
+        self.expect_symbol("(")?;
+        let mut list = vec![self.operand()?];
+        while self.eat_symbol(",") {
+            list.push(self.operand()?);
+        }
+        self.expect_symbol(")")?;
+        Ok(Expr::In(Box::new(left), list))
+    }
+
+    /// `left BETWEEN low AND high`, after the BETWEEN: `left >= low AND left <= high`.
+    fn between(&mut self, left: Expr) -> Result<Expr, String> {
+        let low = self.operand()?;
+        if !self.eat_word("and") {
+            return Err("expected AND in BETWEEN".to_string());
+        }
+        let high = self.operand()?;
+        let compare = |left, op, right| Expr::Compare(Box::new(left), op, Box::new(right));
+        Ok(Expr::And(
+            Box::new(compare(left.clone(), CompareOp::GreaterOrEqual, low)),
+            Box::new(compare(left, CompareOp::LessOrEqual, high)),
+        ))
     }
 
     fn operand(&mut self) -> Result<Expr, String> {
@@ -338,6 +332,14 @@ impl Parser<'_> {
             },
             Token::Symbol(symbol) => Err(format!("unexpected '{symbol}' in the condition")),
         }
+    }
+}
+
+fn negate_if(negated: bool, test: Expr) -> Expr {
+    if negated {
+        Expr::Not(Box::new(test))
+    } else {
+        test
     }
 }
 
