@@ -377,9 +377,12 @@ impl OdpsClient {
         let document = self
             .call_text(Method::GET, false, &self.table_path(table), &[])
             .map_err(|error| error.into_plugin_error(&doing))?;
-        let schema_text = xml::element_text(&document, "Schema")
+        let answer = xml::parse(&document)
+            .map_err(|error| PluginError::io(format!("{doing}: the answer is not XML: {error}")))?;
+        let schema_text = answer
+            .child_text("Schema")
             .ok_or_else(|| PluginError::io(format!("{doing}: the answer has no <Schema>")))?;
-        let schema: Value = serde_json::from_str(&schema_text).map_err(|error| {
+        let schema: Value = serde_json::from_str(schema_text).map_err(|error| {
             PluginError::io(format!("{doing}: the schema is not JSON: {error}"))
         })?;
         if schema["isVirtualView"].as_bool() == Some(true) {
@@ -405,11 +408,12 @@ impl OdpsClient {
             let document = self
                 .call_text(Method::GET, false, &self.table_path(table), &params)
                 .map_err(|error| error.into_plugin_error(&doing))?;
-            for partition in xml::elements(&document, "Partition") {
-                partitions.push(xml::name_value_attributes(partition, "Column"));
-            }
-            match xml::element_text(&document, "Marker") {
-                Some(next) if !next.is_empty() && next != marker => marker = next,
+            let listing = xml::parse(&document).map_err(|error| {
+                PluginError::io(format!("{doing}: the answer is not XML: {error}"))
+            })?;
+            partitions.extend(listing.children("Partition").map(partition_spec));
+            match listing.child_text("Marker") {
+                Some(next) if !next.is_empty() && next != marker => marker = next.to_string(),
                 _ => return Ok(partitions),
             }
         }
@@ -573,6 +577,15 @@ fn transport_reason(error: &reqwest::Error) -> String {
     reason
 }
 
+/// A `<Partition>`'s `<Column Name=".." Value=".."/>` pairs, in key order.
+fn partition_spec(partition: &xml::Element) -> Vec<(String, String)> {
+    partition
+        .children("Column")
+        .filter_map(|column| Some((column.attribute("Name")?, column.attribute("Value")?)))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
 /// A tunnel JSON error `{Code, Message}` or a REST XML `<Error>` (odps-tunnel.md §7).
 fn service_error(response: Response) -> CallError {
     let status = response.status().as_u16();
@@ -588,11 +601,13 @@ fn service_error(response: Response) -> CallError {
             json["Message"].as_str().map(str::to_string),
             json["RequestId"].as_str().map(str::to_string),
         ),
-        Err(_) => (
-            xml::element_text(&body, "Code"),
-            xml::element_text(&body, "Message"),
-            xml::element_text(&body, "RequestId"),
-        ),
+        Err(_) => match xml::parse(&body) {
+            Ok(error) => {
+                let text = |name: &str| error.child_text(name).map(str::to_string);
+                (text("Code"), text("Message"), text("RequestId"))
+            }
+            Err(_) => (None, None, None),
+        },
     };
     let fallback: String = body.trim().chars().take(200).collect();
     CallError::Service {

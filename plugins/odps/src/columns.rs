@@ -7,7 +7,7 @@ use datax_plugin_kit::calendar::{days_from_civil, days_in_month};
 use crate::codec::FieldTarget;
 use crate::config::ColumnSpec;
 use crate::partition;
-use crate::schema::{OdpsType, TableSchema};
+use crate::schema::{OdpsType, SchemaColumn, TableSchema};
 
 /// The records a task produces, resolved against the table's schema.
 #[derive(Debug, Clone)]
@@ -34,36 +34,7 @@ impl ColumnPlan {
         schema: &TableSchema,
         partition: Option<&str>,
     ) -> Result<ColumnPlan, PluginError> {
-        enum Output {
-            Data(usize),
-            Fixed(Column),
-        }
-        let mut outputs = Vec::new();
-        for (index, spec) in specs.iter().enumerate() {
-            match spec {
-                ColumnSpec::All => outputs.extend((0..schema.columns.len()).map(Output::Data)),
-                ColumnSpec::Constant(text) => outputs.push(Output::Fixed(Column::string(text))),
-                ColumnSpec::Name(name) => {
-                    if let Some(data) = schema.column_index(name) {
-                        outputs.push(Output::Data(data));
-                    } else if let Some(key) = schema.partition_key_index(name) {
-                        outputs.push(Output::Fixed(partition_value(schema, key, partition)?));
-                    } else {
-                        let known: Vec<&str> = schema
-                            .columns
-                            .iter()
-                            .chain(&schema.partition_keys)
-                            .map(|column| column.name.as_str())
-                            .collect();
-                        return Err(PluginError::config(format!(
-                            "column[{index}]: the table has no column \"{name}\" (it has {})",
-                            known.join(", ")
-                        )));
-                    }
-                }
-            }
-        }
-
+        let outputs = outputs(specs, schema, partition)?;
         let width = outputs.len();
         let mut wire_columns: Vec<usize> = Vec::new();
         let mut fields: Vec<FieldTarget> = Vec::new();
@@ -73,26 +44,12 @@ impl ColumnPlan {
         for (position, output) in outputs.into_iter().enumerate() {
             match output {
                 Output::Data(data) => {
-                    let column = &schema.columns[data];
-                    if matches!(
-                        column.odps_type,
-                        OdpsType::IntervalDayTime | OdpsType::IntervalYearMonth
-                    ) {
-                        return Err(PluginError::config(format!(
-                            "column: {} has type {}, which DataX's odpsreader does not read \
-                             either; leave it out of column",
-                            column.name, column.type_name
-                        )));
-                    }
+                    let column = readable(&schema.columns[data])?;
                     match wire_columns.iter().position(|wire| *wire == data) {
                         Some(field) => copies.push((position, fields[field].column)),
                         None => {
                             wire_columns.push(data);
-                            fields.push(FieldTarget {
-                                name: column.name.clone(),
-                                odps_type: column.odps_type.clone(),
-                                column: position,
-                            });
+                            fields.push(field_target(column, position));
                         }
                     }
                 }
@@ -107,11 +64,7 @@ impl ColumnPlan {
             // Only partition columns and constants: still read one column, for the row count,
             // into a scratch column dropped from each record.
             wire_columns.push(0);
-            fields.push(FieldTarget {
-                name: schema.columns[0].name.clone(),
-                odps_type: schema.columns[0].odps_type.clone(),
-                column: width,
-            });
+            fields.push(field_target(&schema.columns[0], width));
             width_with_scratch += 1;
         }
         let all_in_table_order = wire_columns.len() == schema.columns.len()
@@ -161,6 +114,75 @@ impl ColumnPlan {
             record.columns[*position] = value;
         }
         record.columns.truncate(self.fixed.columns.len());
+    }
+}
+
+/// What one record position holds.
+enum Output {
+    /// A data column (index into the schema), read from the tunnel.
+    Data(usize),
+    /// A partition value or a constant, the same in every record.
+    Fixed(Column),
+}
+
+/// The record positions the `column` parameter asks for, in order (`*` expanded).
+fn outputs(
+    specs: &[ColumnSpec],
+    schema: &TableSchema,
+    partition: Option<&str>,
+) -> Result<Vec<Output>, PluginError> {
+    let mut outputs = Vec::new();
+    for (index, spec) in specs.iter().enumerate() {
+        match spec {
+            ColumnSpec::All => outputs.extend((0..schema.columns.len()).map(Output::Data)),
+            ColumnSpec::Constant(text) => outputs.push(Output::Fixed(Column::string(text))),
+            ColumnSpec::Name(name) => {
+                if let Some(data) = schema.column_index(name) {
+                    outputs.push(Output::Data(data));
+                } else if let Some(key) = schema.partition_key_index(name) {
+                    outputs.push(Output::Fixed(partition_value(schema, key, partition)?));
+                } else {
+                    return Err(no_such_column(index, name, schema));
+                }
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+fn no_such_column(index: usize, name: &str, schema: &TableSchema) -> PluginError {
+    let known: Vec<&str> = schema
+        .columns
+        .iter()
+        .chain(&schema.partition_keys)
+        .map(|column| column.name.as_str())
+        .collect();
+    PluginError::config(format!(
+        "column[{index}]: the table has no column \"{name}\" (it has {})",
+        known.join(", ")
+    ))
+}
+
+/// `column`, unless it has a type DataX's odpsreader does not read either.
+fn readable(column: &SchemaColumn) -> Result<&SchemaColumn, PluginError> {
+    if matches!(
+        column.odps_type,
+        OdpsType::IntervalDayTime | OdpsType::IntervalYearMonth
+    ) {
+        return Err(PluginError::config(format!(
+            "column: {} has type {}, which DataX's odpsreader does not read \
+             either; leave it out of column",
+            column.name, column.type_name
+        )));
+    }
+    Ok(column)
+}
+
+fn field_target(column: &SchemaColumn, position: usize) -> FieldTarget {
+    FieldTarget {
+        name: column.name.clone(),
+        odps_type: column.odps_type.clone(),
+        column: position,
     }
 }
 

@@ -9,14 +9,15 @@ mod columns;
 mod config;
 #[cfg(any(test, fuzzing))]
 pub mod fuzz_input;
+mod job;
 mod partition;
 mod query;
-mod reader;
 pub mod schema;
+mod task;
 mod xml;
 
 datax_plugin_api::export_plugin! {
     name: "odps",
     description: "odpsreader: reads MaxCompute tables and partitions through the tunnel",
-    reader: reader::OdpsReaderJob,
+    reader: job::OdpsReaderJob,
 }

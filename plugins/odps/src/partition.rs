@@ -203,33 +203,7 @@ impl Pattern {
                 }
                 '.' => Atom::Any,
                 '\\' => Atom::Literal(chars.next().ok_or("a trailing '\\' escapes nothing")?),
-                '[' => {
-                    let negated = chars.next_if_eq(&'^').is_some();
-                    let mut ranges = Vec::new();
-                    loop {
-                        let low = match chars.next() {
-                            None => return Err("'[' is not closed".to_string()),
-                            Some(']') if !ranges.is_empty() => break,
-                            Some('\\') => chars.next().ok_or("'[' is not closed")?,
-                            Some(low) => low,
-                        };
-                        let high = if chars.peek() == Some(&'-') {
-                            chars.next();
-                            match chars.next() {
-                                Some(']') | None => {
-                                    ranges.push((low, low));
-                                    ranges.push(('-', '-'));
-                                    break;
-                                }
-                                Some(high) => high,
-                            }
-                        } else {
-                            low
-                        };
-                        ranges.push((low, high));
-                    }
-                    Atom::Class { negated, ranges }
-                }
+                '[' => class(&mut chars)?,
                 '(' | ')' | '{' | '}' | '^' | '$' => {
                     return Err(format!(
                         "'{c}' is not supported in partition patterns (use *, ?, ., [..] or |)"
@@ -252,6 +226,36 @@ impl Pattern {
             .iter()
             .any(|pieces| match_here(pieces, &chars))
     }
+}
+
+/// A `[...]` class, after its `[`: ranges `a-z`, single characters, `\` escapes, a leading
+/// `^` negates; a `-` first or last is literal.
+fn class(chars: &mut std::iter::Peekable<std::str::Chars>) -> Result<Atom, String> {
+    let negated = chars.next_if_eq(&'^').is_some();
+    let mut ranges = Vec::new();
+    loop {
+        let low = match chars.next() {
+            None => return Err("'[' is not closed".to_string()),
+            Some(']') if !ranges.is_empty() => break,
+            Some('\\') => chars.next().ok_or("'[' is not closed")?,
+            Some(low) => low,
+        };
+        let high = if chars.peek() == Some(&'-') {
+            chars.next();
+            match chars.next() {
+                Some(']') | None => {
+                    ranges.push((low, low));
+                    ranges.push(('-', '-'));
+                    break;
+                }
+                Some(high) => high,
+            }
+        } else {
+            low
+        };
+        ranges.push((low, high));
+    }
+    Ok(Atom::Class { negated, ranges })
 }
 
 /// Backtracking match of `pieces` against all of `text`; partition specs are short.

@@ -77,6 +77,8 @@ impl Condition {
     }
 }
 
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
 fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut chars = text.chars().peekable();
@@ -84,87 +86,102 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
         if c.is_whitespace() {
             chars.next();
         } else if c == '\'' || c == '"' {
-            // '..' is a string ('' escapes a quote); "..." quotes a partition key.
-            chars.next();
-            let mut value = String::new();
-            loop {
-                match chars.next() {
-                    None => return Err(format!("unclosed {c} in the condition")),
-                    Some(q) if q == c && chars.peek() == Some(&c) => {
-                        chars.next();
-                        value.push(c);
-                    }
-                    Some(q) if q == c => break,
-                    Some(other) => value.push(other),
-                }
-            }
-            tokens.push(if c == '"' {
-                Token::Word(value)
-            } else {
-                Token::Text(value)
-            });
+            tokens.push(quoted(&mut chars, c)?);
         } else if c.is_ascii_digit() || c == '.' {
-            let mut number = String::new();
-            while let Some(&d) = chars.peek() {
-                if d.is_ascii_digit() || d == '.' {
-                    number.push(d);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            tokens.push(Token::Number(
-                number
-                    .parse()
-                    .map_err(|_| format!("\"{number}\" is not a number"))?,
-            ));
+            tokens.push(number(&mut chars)?);
         } else if c.is_alphanumeric() || c == '_' || c == '`' || c == '[' {
-            let quoted = matches!(c, '`' | '[');
-            if quoted {
-                chars.next();
-            }
-            let mut word = String::new();
-            while let Some(&w) = chars.peek() {
-                if quoted && (w == '`' || w == ']') {
-                    chars.next();
-                    break;
-                }
-                if !(quoted || w.is_alphanumeric() || w == '_') {
-                    break;
-                }
-                word.push(w);
-                chars.next();
-            }
-            tokens.push(Token::Word(word));
+            tokens.push(word(&mut chars, c));
         } else {
             chars.next();
-            let next = chars.peek().copied();
-            let symbol = match (c, next) {
-                ('=', Some('='))
-                | ('!', Some('='))
-                | ('<', Some('='))
-                | ('>', Some('='))
-                | ('<', Some('>')) => {
-                    chars.next();
-                    match (c, next) {
-                        ('=', _) => "=",
-                        ('!', _) | ('<', Some('>')) => "!=",
-                        ('<', _) => "<=",
-                        _ => ">=",
-                    }
-                }
-                ('=', _) => "=",
-                ('<', _) => "<",
-                ('>', _) => ">",
-                ('(', _) => "(",
-                (')', _) => ")",
-                (',', _) => ",",
-                _ => return Err(format!("'{c}' is not supported in a /*query*/ condition")),
-            };
-            tokens.push(Token::Symbol(symbol));
+            tokens.push(Token::Symbol(symbol(&mut chars, c)?));
         }
     }
     Ok(tokens)
+}
+
+/// '..' is a string ('' escapes a quote); "..." quotes a partition key.
+fn quoted(chars: &mut Chars, quote: char) -> Result<Token, String> {
+    chars.next();
+    let mut value = String::new();
+    loop {
+        match chars.next() {
+            None => return Err(format!("unclosed {quote} in the condition")),
+            Some(q) if q == quote && chars.peek() == Some(&quote) => {
+                chars.next();
+                value.push(quote);
+            }
+            Some(q) if q == quote => break,
+            Some(other) => value.push(other),
+        }
+    }
+    Ok(if quote == '"' {
+        Token::Word(value)
+    } else {
+        Token::Text(value)
+    })
+}
+
+fn number(chars: &mut Chars) -> Result<Token, String> {
+    let mut number = String::new();
+    while let Some(&d) = chars.peek() {
+        if !(d.is_ascii_digit() || d == '.') {
+            break;
+        }
+        number.push(d);
+        chars.next();
+    }
+    number
+        .parse()
+        .map(Token::Number)
+        .map_err(|_| format!("\"{number}\" is not a number"))
+}
+
+/// A name, bare or quoted with backticks or brackets.
+fn word(chars: &mut Chars, first: char) -> Token {
+    let quoted = matches!(first, '`' | '[');
+    if quoted {
+        chars.next();
+    }
+    let mut word = String::new();
+    while let Some(&w) = chars.peek() {
+        if quoted && (w == '`' || w == ']') {
+            chars.next();
+            break;
+        }
+        if !(quoted || w.is_alphanumeric() || w == '_') {
+            break;
+        }
+        word.push(w);
+        chars.next();
+    }
+    Token::Word(word)
+}
+
+/// An operator or punctuation starting with `c` (already taken).
+fn symbol(chars: &mut Chars, c: char) -> Result<&'static str, String> {
+    let next = chars.peek().copied();
+    Ok(match (c, next) {
+        ('=', Some('='))
+        | ('!', Some('='))
+        | ('<', Some('='))
+        | ('>', Some('='))
+        | ('<', Some('>')) => {
+            chars.next();
+            match (c, next) {
+                ('=', _) => "=",
+                ('!', _) | ('<', Some('>')) => "!=",
+                ('<', _) => "<=",
+                _ => ">=",
+            }
+        }
+        ('=', _) => "=",
+        ('<', _) => "<",
+        ('>', _) => ">",
+        ('(', _) => "(",
+        (')', _) => ")",
+        (',', _) => ",",
+        _ => return Err(format!("'{c}' is not supported in a /*query*/ condition")),
+    })
 }
 
 struct Parser<'a> {
@@ -247,52 +264,46 @@ impl Parser<'_> {
             if !self.eat_word("null") {
                 return Err("expected NULL after IS".to_string());
             }
-            let test = Expr::IsNull(Box::new(left));
-            return Ok(if negated {
-                Expr::Not(Box::new(test))
-            } else {
-                test
-            });
+            return Ok(negate_if(negated, Expr::IsNull(Box::new(left))));
         }
         let negated = self.eat_word("not");
         let test = if self.eat_word("in") {
-            self.expect_symbol("(")?;
-            let mut list = vec![self.operand()?];
-            while self.eat_symbol(",") {
-                list.push(self.operand()?);
-            }
-            self.expect_symbol(")")?;
-            Expr::In(Box::new(left), list)
+            self.in_list(left)?
         } else if self.eat_word("like") {
             Expr::Like(Box::new(left), Box::new(self.operand()?))
         } else if self.eat_word("between") {
-            let low = self.operand()?;
-            if !self.eat_word("and") {
-                return Err("expected AND in BETWEEN".to_string());
-            }
-            let high = self.operand()?;
-            Expr::And(
-                Box::new(Expr::Compare(
-                    Box::new(left.clone()),
-                    CompareOp::GreaterOrEqual,
-                    Box::new(low),
-                )),
-                Box::new(Expr::Compare(
-                    Box::new(left),
-                    CompareOp::LessOrEqual,
-                    Box::new(high),
-                )),
-            )
+            self.between(left)?
         } else if negated {
             return Err("expected IN, LIKE or BETWEEN after NOT".to_string());
         } else {
             return Ok(left);
         };
-        Ok(if negated {
-            Expr::Not(Box::new(test))
-        } else {
-            test
-        })
+        Ok(negate_if(negated, test))
+    }
+
+    /// `left IN (a, b, …)`, after the IN.
+    fn in_list(&mut self, left: Expr) -> Result<Expr, String> {
+        self.expect_symbol("(")?;
+        let mut list = vec![self.operand()?];
+        while self.eat_symbol(",") {
+            list.push(self.operand()?);
+        }
+        self.expect_symbol(")")?;
+        Ok(Expr::In(Box::new(left), list))
+    }
+
+    /// `left BETWEEN low AND high`, after the BETWEEN: `left >= low AND left <= high`.
+    fn between(&mut self, left: Expr) -> Result<Expr, String> {
+        let low = self.operand()?;
+        if !self.eat_word("and") {
+            return Err("expected AND in BETWEEN".to_string());
+        }
+        let high = self.operand()?;
+        let compare = |left, op, right| Expr::Compare(Box::new(left), op, Box::new(right));
+        Ok(Expr::And(
+            Box::new(compare(left.clone(), CompareOp::GreaterOrEqual, low)),
+            Box::new(compare(left, CompareOp::LessOrEqual, high)),
+        ))
     }
 
     fn operand(&mut self) -> Result<Expr, String> {
@@ -321,6 +332,14 @@ impl Parser<'_> {
             },
             Token::Symbol(symbol) => Err(format!("unexpected '{symbol}' in the condition")),
         }
+    }
+}
+
+fn negate_if(negated: bool, test: Expr) -> Expr {
+    if negated {
+        Expr::Not(Box::new(test))
+    } else {
+        test
     }
 }
 

@@ -1,5 +1,6 @@
 //! MaxCompute column types and table schemas (odps-tunnel.md §3.1, §6, §11).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// A column type, parsed case-insensitively from its type string (`decimal(18,3)`,
@@ -167,11 +168,27 @@ pub struct SchemaColumn {
     pub odps_type: OdpsType,
 }
 
-/// A table's data columns and partition keys, in table order.
-#[derive(Debug, Clone, PartialEq)]
+/// A table's data columns and partition keys, in table order. Serialised as the service's
+/// schema JSON (task configurations carry it so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Value", into = "Value")]
 pub struct TableSchema {
     pub columns: Vec<SchemaColumn>,
     pub partition_keys: Vec<SchemaColumn>,
+}
+
+impl TryFrom<Value> for TableSchema {
+    type Error = String;
+
+    fn try_from(schema: Value) -> Result<Self, String> {
+        TableSchema::from_json(&schema)
+    }
+}
+
+impl From<TableSchema> for Value {
+    fn from(schema: TableSchema) -> Value {
+        schema.to_json()
+    }
 }
 
 impl TableSchema {

@@ -1,18 +1,19 @@
 //! Record decoder throughput, one core: `cargo bench -p datax-plugin-odps --bench decode`.
 //!
-//! Encodes generated tables in-process with the sandbox's generator and record writer (the
-//! bytes its tunnel serves, odps-tunnel.md §5), then decodes them as a task does, into one
-//! reused record, checking every CRC. Prints MB/s of wire bytes and records/s, the median
+//! Encodes generated tables in-process with the sandbox's value generator (ported in
+//! `generator.rs`) and the plugin's own stream writer (`codec::encode`, the `bench-encoder`
+//! feature): the bytes the sandbox's tunnel serves (odps-tunnel.md §5). Then decodes them as
+//! a task does, into one reused record, checking every CRC. Prints MB/s of wire bytes and records/s, the median
 //! of several passes. `-- NAME` runs only the tables whose name contains NAME.
 
 use std::time::{Duration, Instant};
 
+mod generator;
+
+use datax_odps::codec::encode::RecordEncoder;
 use datax_odps::codec::{FieldTarget, RecordDecoder};
 use datax_odps::schema::OdpsType;
 use datax_plugin_api::{Column, Record};
-use datax_sandbox::odps::codec::RecordWriter;
-use datax_sandbox::odps::generator::generated_row;
-use datax_sandbox::odps::types::OdpsType as SandboxType;
 
 /// Passes per table; the median is reported.
 const PASSES: usize = 7;
@@ -58,26 +59,16 @@ const TABLES: [Table; 2] = [
 ];
 
 fn encode(table: &Table) -> Vec<u8> {
-    let types: Vec<SandboxType> = table
-        .types
-        .iter()
-        .map(|name| SandboxType::parse(name).expect("a sandbox type"))
-        .collect();
-    let mut writer = RecordWriter::new(Vec::new());
+    let mut encoder = RecordEncoder::default();
     for row in 0..table.rows {
-        let values = generated_row(types.iter().cloned(), 7, row, table.null_percent);
-        writer
-            .write_record(
-                types
-                    .iter()
-                    .zip(&values)
-                    .enumerate()
-                    .map(|(index, (odps_type, value))| (index as u32 + 1, odps_type, value)),
-            )
-            .expect("generated values fit their types");
+        encoder.write_record(&generator::generated_row(
+            table.types,
+            7,
+            row,
+            table.null_percent,
+        ));
     }
-    writer.finish().expect("writing to memory");
-    writer.into_inner()
+    encoder.finish()
 }
 
 fn decode(bytes: &[u8], fields: &[FieldTarget]) -> u64 {
