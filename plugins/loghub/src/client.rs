@@ -24,7 +24,8 @@ const API_VERSION: &str = "0.6.0";
 pub enum Retry {
     /// Network trouble or a busy server: back off and send again.
     Backoff,
-    /// Over the write quota: back off at least [`QUOTA_MIN_DELAY`].
+    /// Over the write quota: back off longer, at least [`QUOTA_MIN_DELAY`] doubling to
+    /// [`QUOTA_MAX_DELAY`].
     Quota,
     /// `RequestTimeExpired`: a fresh Date may fix it once; a second time the clock is wrong.
     ClockSkew,
@@ -50,8 +51,10 @@ pub fn classify(error: &HttpError) -> Retry {
     }
 }
 
-/// The shortest wait after a quota error (sls-putlogs.md §8: ≈500 ms → 10 s).
+/// The wait after a first quota error, doubling with each one to [`QUOTA_MAX_DELAY`]
+/// (sls-putlogs.md §8: ≈500 ms → 10 s).
 pub const QUOTA_MIN_DELAY: Duration = Duration::from_millis(500);
+pub const QUOTA_MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// Backoff between attempts: 200 ms growing to 5 s, decorrelated jitter so that a job's
 /// sending threads do not retry in step; `max_retries` retries after the first attempt.
@@ -65,10 +68,11 @@ pub fn retry_policy(max_retries: u32) -> RetryPolicy {
 }
 
 /// Log Service's retry classifier (sls-putlogs.md §8), one per request: it remembers whether
-/// a clock skew was retried already.
+/// a clock skew was retried already, and how many quota errors came.
 #[derive(Default)]
 pub struct LoghubRetries {
     clock_retried: Cell<bool>,
+    quota_errors: Cell<u32>,
 }
 
 impl RetryLogic for LoghubRetries {
@@ -83,7 +87,15 @@ impl RetryLogic for LoghubRetries {
     }
 
     fn min_delay(&self, error: &HttpError) -> Option<Duration> {
-        (classify(error) == Retry::Quota).then_some(QUOTA_MIN_DELAY)
+        if classify(error) != Retry::Quota {
+            return None;
+        }
+        let before = self.quota_errors.replace(self.quota_errors.get() + 1);
+        Some(
+            QUOTA_MIN_DELAY
+                .saturating_mul(1 << before.min(8))
+                .min(QUOTA_MAX_DELAY),
+        )
     }
 }
 
@@ -454,9 +466,20 @@ mod tests {
         assert!(logic.is_retriable(&service(503, "ServerBusy")));
         assert!(!logic.is_retriable(&service(400, "PostBodyTooLarge")));
         assert!(!logic.is_retriable(&service(401, "SignatureNotMatch")));
+        let quota = service(403, "WriteQuotaExceed");
+        let floors: Vec<_> = (0..7).map(|_| logic.min_delay(&quota).unwrap()).collect();
+        let ms = Duration::from_millis;
         assert_eq!(
-            logic.min_delay(&service(403, "WriteQuotaExceed")),
-            Some(QUOTA_MIN_DELAY)
+            floors,
+            [
+                ms(500),
+                ms(1000),
+                ms(2000),
+                ms(4000),
+                ms(8000),
+                ms(10_000),
+                ms(10_000)
+            ]
         );
         assert_eq!(logic.min_delay(&service(503, "ServerBusy")), None);
         let policy = retry_policy(7);

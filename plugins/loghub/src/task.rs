@@ -103,7 +103,7 @@ fn encode_while_sending(
             returns: Returns {
                 events,
                 stop: Some(stop),
-                backoffs: vec![None; threads],
+                backoffs: Backoffs(vec![None; threads]),
                 spares: Vec::new(),
                 context,
             },
@@ -220,7 +220,7 @@ impl BatchSink for Handoff<'_> {
                 Err(TrySendError::Disconnected(_)) => return Err(self.returns.senders_gone()),
                 Err(TrySendError::Full(back)) => back,
             };
-            if let Some(until) = self.returns.every_thread_backing_off() {
+            if let Some(until) = self.returns.backoffs.every_thread(Instant::now()) {
                 self.returns.wait_on_the_job(until)?;
                 continue;
             }
@@ -256,11 +256,36 @@ struct Returns<'a> {
     events: Receiver<Event>,
     /// Dropped to stop the sending threads: their waits end at once.
     stop: Option<Sender<Never>>,
-    /// When each sending thread's latest backoff ends (past: it is sending again, or idle).
-    backoffs: Vec<Option<Instant>>,
+    backoffs: Backoffs,
     /// Emptied batches to build the next ones in.
     spares: Vec<LogBatch>,
     context: &'a mut TaskContext,
+}
+
+/// When each sending thread's latest backoff ends (past: it is sending again, or idle).
+struct Backoffs(Vec<Option<Instant>>);
+
+impl Backoffs {
+    /// The first end of the backoffs when every sending thread is backing off at `now`: none
+    /// can take a batch until then.
+    fn every_thread(&self, now: Instant) -> Option<Instant> {
+        let ends: Option<Vec<Instant>> = self
+            .0
+            .iter()
+            .map(|until| until.filter(|until| *until > now))
+            .collect();
+        ends?.into_iter().min()
+    }
+
+    /// The first end of a backoff under way at `now`, if any.
+    fn any_thread(&self, now: Instant) -> Option<Instant> {
+        self.0
+            .iter()
+            .flatten()
+            .filter(|until| **until > now)
+            .min()
+            .copied()
+    }
 }
 
 fn job_stopping() -> PluginError {
@@ -293,7 +318,7 @@ impl Returns<'_> {
                 self.stop();
                 return Err(error);
             }
-            Event::BackingOff { sender, until } => self.backoffs[sender] = Some(until),
+            Event::BackingOff { sender, until } => self.backoffs.0[sender] = Some(until),
         }
         if self.context.is_cancelled() {
             self.stop();
@@ -311,29 +336,6 @@ impl Returns<'_> {
             return error;
         }
         PluginError::io("the sending threads have stopped")
-    }
-
-    /// The first end of the sending threads' backoffs when every one of them is backing off:
-    /// none can take a batch until then.
-    fn every_thread_backing_off(&self) -> Option<Instant> {
-        let now = Instant::now();
-        self.backoffs
-            .iter()
-            .map(|until| until.filter(|until| *until > now))
-            .collect::<Option<Vec<Instant>>>()?
-            .into_iter()
-            .min()
-    }
-
-    /// The first end of a backoff under way, if any.
-    fn any_thread_backing_off(&self) -> Option<Instant> {
-        let now = Instant::now();
-        self.backoffs
-            .iter()
-            .flatten()
-            .filter(|until| **until > now)
-            .min()
-            .copied()
     }
 
     /// Waits on the host until `until` (a backoff's end, rounded up to the next millisecond);
@@ -356,7 +358,10 @@ impl Returns<'_> {
                 // The records are not all written anyway: stop retrying.
                 self.stop();
             }
-            let backing_off = self.stop.as_ref().and(self.any_thread_backing_off());
+            let backing_off = self
+                .stop
+                .as_ref()
+                .and(self.backoffs.any_thread(Instant::now()));
             let outcome = match backing_off {
                 Some(until) => self.wait_on_the_job(until),
                 None => match self.events.recv() {
@@ -376,4 +381,55 @@ fn now_seconds() -> u32 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs().min(u64::from(u32::MAX)) as u32)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backoff_is_told_first_and_ends_at_once_when_the_task_stops() {
+        let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
+        let (events_sender, events) = crossbeam_channel::unbounded();
+        let cancellation = SenderCancellation {
+            index: 3,
+            stop: stopped,
+            events: events_sender,
+        };
+        assert!(!cancellation.wait_cancelled(Duration::from_millis(5)));
+        let started = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(stop);
+        });
+        assert!(cancellation.wait_cancelled(Duration::from_secs(30)));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "woken, not timed out"
+        );
+        stopper.join().unwrap();
+        let told: Vec<usize> = events
+            .try_iter()
+            .map(|event| match event {
+                Event::BackingOff { sender, .. } => sender,
+                _ => panic!("only backoffs"),
+            })
+            .collect();
+        assert_eq!(told, [3, 3]);
+    }
+
+    #[test]
+    fn the_host_is_waited_on_only_while_every_thread_backs_off() {
+        let now = Instant::now();
+        let later = |ms| Some(now + Duration::from_millis(ms));
+        let past = Some(now - Duration::from_millis(1));
+        assert_eq!(
+            Backoffs(vec![later(50), later(20)]).every_thread(now),
+            later(20)
+        );
+        assert_eq!(Backoffs(vec![later(50), None]).every_thread(now), None);
+        assert_eq!(Backoffs(vec![later(50), past]).every_thread(now), None);
+        assert_eq!(Backoffs(vec![later(50), past]).any_thread(now), later(50));
+        assert_eq!(Backoffs(vec![None, past]).any_thread(now), None);
+    }
 }
