@@ -610,6 +610,25 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_type_names_its_key_and_never_shows_a_secret() {
+        assert_eq!(
+            error(with(json!({"batchSize": [1]}))),
+            "batchSize: expected a non-negative integer, found [..]"
+        );
+        assert_eq!(
+            error(with(json!({"column": "a,b"}))),
+            "column: expected a list, found \"a,b\""
+        );
+        assert_eq!(
+            error(with(json!({"column": ["a", ["b"]]}))),
+            "column[1]: expected a string, found [..]"
+        );
+        let message = error(with(json!({"accessKeySecret": ["s3cr3t-key"]})));
+        assert!(message.starts_with("accessKeySecret: "), "{message}");
+        assert!(!message.contains("s3cr3t-key"), "{message}");
+    }
+
+    #[test]
     fn dataworks_key_spellings_are_accepted() {
         let mut parameter = base();
         let object = parameter.as_object_mut().unwrap();

@@ -116,8 +116,9 @@ mod tests {
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(
-            error.message.starts_with("task configuration: ")
-                && error.message.contains("parameter"),
+            error
+                .message
+                .starts_with("task configuration: parameter: required"),
             "{}",
             error.message
         );
