@@ -2,8 +2,11 @@
 //! failed attempt is classified for the retry policy of sls-putlogs.md §8 (applied by
 //! [`crate::shipper`]).
 
+use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
+use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
+use datax_plugin_kit::retry::{Jitter, RetryLogic, RetryPolicy};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
@@ -16,51 +19,13 @@ use crate::config::WriterConfig;
 const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 const API_VERSION: &str = "0.6.0";
 
-/// Why one PutLogs attempt failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PutError {
-    /// The service answered with an error. A body that is not the service's JSON (a proxy's
-    /// page) has the code `BadResponse` (sls-putlogs.md §7).
-    Service {
-        status: u16,
-        code: String,
-        message: String,
-        request_id: String,
-    },
-    /// No answer: could not connect, timed out, or the connection closed.
-    Transport(String),
-    /// The endpoint's host name does not exist (DNS says so): no retry can help.
-    UnknownHost(String),
-}
-
-impl std::fmt::Display for PutError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PutError::Service {
-                status,
-                code,
-                message,
-                request_id,
-            } => {
-                write!(f, "{code} (HTTP {status}): {message}")?;
-                if !request_id.is_empty() {
-                    write!(f, " (request id {request_id})")?;
-                }
-                Ok(())
-            }
-            PutError::Transport(message) | PutError::UnknownHost(message) => {
-                write!(f, "{message}")
-            }
-        }
-    }
-}
-
 /// What to do after a failed attempt (sls-putlogs.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
     /// Network trouble or a busy server: back off and send again.
     Backoff,
-    /// Over the write quota: back off longer.
+    /// Over the write quota: back off longer, at least [`QUOTA_MIN_DELAY`] doubling to
+    /// [`QUOTA_MAX_DELAY`].
     Quota,
     /// `RequestTimeExpired`: a fresh Date may fix it once; a second time the clock is wrong.
     ClockSkew,
@@ -70,37 +35,68 @@ pub enum Retry {
     Fail,
 }
 
-pub fn classify(error: &PutError) -> Retry {
-    let (status, code) = match error {
-        PutError::Transport(_) => return Retry::Backoff,
-        PutError::UnknownHost(_) => return Retry::Fail,
-        PutError::Service { status, code, .. } => (*status, code.as_str()),
+pub fn classify(error: &HttpError) -> Retry {
+    let service = match error {
+        HttpError::Transport { .. } => return Retry::Backoff,
+        HttpError::UnknownHost { .. } => return Retry::Fail,
+        HttpError::Service(service) => service,
     };
-    match code {
+    match service.code.as_str() {
         "WriteQuotaExceed" | "ShardWriteQuotaExceed" | "ExceedQuota" => Retry::Quota,
         "RequestTimeExpired" => Retry::ClockSkew,
         "PostBodyTooLarge" => Retry::Split,
         "ServerBusy" | "InternalServerError" | "RequestTimeout" => Retry::Backoff,
-        _ if status == 429 || (500..=504).contains(&status) => Retry::Backoff,
+        _ if service.status == 429 || (500..=504).contains(&service.status) => Retry::Backoff,
         _ => Retry::Fail,
     }
 }
 
-/// The wait before attempt `attempt + 1` (1-based `attempt`): exponential from `floor`,
-/// capped at `cap`, with up to 25 % jitter so that channels do not retry in step.
-pub fn backoff(retry: Retry, attempt: u32) -> Duration {
-    let (floor_ms, cap_ms) = match retry {
-        Retry::Quota => (500u64, 10_000u64),
-        _ => (200, 5_000),
-    };
-    let base = floor_ms
-        .saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
-        .min(cap_ms);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|elapsed| elapsed.subsec_nanos())
-        .unwrap_or(0);
-    Duration::from_millis(base + base * u64::from(nanos % 250) / 1000)
+/// The wait after a first quota error, doubling with each one to [`QUOTA_MAX_DELAY`]
+/// (sls-putlogs.md §8: ≈500 ms → 10 s).
+pub const QUOTA_MIN_DELAY: Duration = Duration::from_millis(500);
+pub const QUOTA_MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// Backoff between attempts: 200 ms growing to 5 s, decorrelated jitter so that a job's
+/// sending threads do not retry in step; `max_retries` retries after the first attempt.
+pub fn retry_policy(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        base: Duration::from_millis(200),
+        cap: Duration::from_secs(5),
+        jitter: Jitter::Decorrelated,
+    }
+}
+
+/// Log Service's retry classifier (sls-putlogs.md §8), one per request: it remembers whether
+/// a clock skew was retried already, and how many quota errors came.
+#[derive(Default)]
+pub struct LoghubRetries {
+    clock_retried: Cell<bool>,
+    quota_errors: Cell<u32>,
+}
+
+impl RetryLogic for LoghubRetries {
+    type Error = HttpError;
+
+    fn is_retriable(&self, error: &HttpError) -> bool {
+        match classify(error) {
+            Retry::Backoff | Retry::Quota => true,
+            Retry::ClockSkew => !self.clock_retried.replace(true),
+            Retry::Split | Retry::Fail => false,
+        }
+    }
+
+    fn min_delay(&self, error: &HttpError) -> Option<Duration> {
+        if classify(error) != Retry::Quota {
+            return None;
+        }
+        let before = self.quota_errors.replace(self.quota_errors.get() + 1);
+        Some(
+            QUOTA_MIN_DELAY
+                .saturating_mul(1 << before.min(8))
+                .min(QUOTA_MAX_DELAY),
+        )
+    }
 }
 
 /// A shard's hash range, from ListShards (sls-putlogs.md §2.1).
@@ -151,7 +147,7 @@ impl<'a> Body<'a> {
 
 impl LoghubClient {
     pub fn new(config: &WriterConfig) -> Result<Self, String> {
-        let http = Client::builder()
+        let http = http::client_builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
@@ -182,7 +178,7 @@ impl LoghubClient {
 
     /// One PutLogs of `body` to the shard holding `route_key`, or load-balanced. Returns the
     /// request id.
-    pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, PutError> {
+    pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, HttpError> {
         let (request_id, _) = execute(self.put_logs_request(body, route_key)?)?;
         Ok(request_id)
     }
@@ -192,7 +188,7 @@ impl LoghubClient {
         &self,
         body: &Body<'_>,
         route_key: Option<&str>,
-    ) -> Result<RequestBuilder, PutError> {
+    ) -> Result<RequestBuilder, HttpError> {
         match route_key {
             Some(key) => self.request(
                 "POST",
@@ -210,14 +206,16 @@ impl LoghubClient {
     }
 
     /// The logstore's writable shards.
-    pub fn list_shards(&self) -> Result<Vec<Shard>, PutError> {
+    pub fn list_shards(&self) -> Result<Vec<Shard>, HttpError> {
         let path = format!("{}/shards", self.logstore_path);
         let (request_id, text) = execute(self.request("GET", &path, &[], None)?)?;
-        let bad = |what: &str| PutError::Service {
-            status: 200,
-            code: "BadResponse".to_string(),
-            message: format!("ListShards: {what}"),
-            request_id: request_id.clone(),
+        let bad = |what: &str| {
+            HttpError::Service(ServiceError {
+                status: 200,
+                code: "BadResponse".to_string(),
+                message: format!("ListShards: {what}"),
+                request_id: Some(request_id.clone()),
+            })
         };
         let listed: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| bad("the answer is not JSON"))?;
@@ -246,7 +244,7 @@ impl LoghubClient {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Body<'_>>,
-    ) -> Result<RequestBuilder, PutError> {
+    ) -> Result<RequestBuilder, HttpError> {
         let date = httpdate::fmt_http_date(SystemTime::now());
         let (md5, content_type, raw_size) = match body {
             Some(body) => (
@@ -281,8 +279,10 @@ impl LoghubClient {
 
         let mut headers = HeaderMap::new();
         let value = |text: &str| {
-            HeaderValue::from_str(text)
-                .map_err(|_| PutError::Transport("a header value is not valid text".to_string()))
+            HeaderValue::from_str(text).map_err(|_| HttpError::Transport {
+                kind: TransportKind::Connect,
+                message: "a header value is not valid text".to_string(),
+            })
         };
         if body.is_some() {
             headers.insert(
@@ -316,10 +316,10 @@ impl LoghubClient {
 }
 
 /// Sends `request`; the request id and the answer's body.
-fn execute(request: RequestBuilder) -> Result<(String, String), PutError> {
+fn execute(request: RequestBuilder) -> Result<(String, String), HttpError> {
     let response = request
         .send()
-        .map_err(|error| transport_error(describe_transport(&error)))?;
+        .map_err(|error| HttpError::from_reqwest(&error))?;
     let status = response.status().as_u16();
     let request_id = response
         .headers()
@@ -327,7 +327,9 @@ fn execute(request: RequestBuilder) -> Result<(String, String), PutError> {
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let text = response.text().unwrap_or_default();
+    let text = response
+        .text()
+        .map_err(|error| HttpError::from_reqwest(&error))?;
     if status == 200 {
         return Ok((request_id, text));
     }
@@ -342,35 +344,9 @@ pub fn shard_for(shards: &[Shard], hash: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// A request that got no answer. getaddrinfo's "Name or service not known" is final;
-/// "Temporary failure in name resolution" is not, and stays a retried transport error.
-fn transport_error(reason: String) -> PutError {
-    if reason.contains("Name or service not known") {
-        PutError::UnknownHost(reason)
-    } else {
-        PutError::Transport(reason)
-    }
-}
-
-/// A transport error with its causes: reqwest's own text is often just "error sending request".
-fn describe_transport(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        "the connection failed".to_string()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn service_error(status: u16, body: &str, request_id: String) -> PutError {
+/// An error answer: the service's JSON `errorCode` and `errorMessage`, or `BadResponse` with
+/// the start of a body that is not its JSON (a proxy's page; sls-putlogs.md §7).
+fn service_error(status: u16, body: &str, request_id: String) -> HttpError {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let field = |name: &str| {
         parsed
@@ -379,57 +355,52 @@ fn service_error(status: u16, body: &str, request_id: String) -> PutError {
             .and_then(|value| value.as_str())
             .map(str::to_string)
     };
-    match field("errorCode") {
-        Some(code) => PutError::Service {
-            status,
-            code,
-            message: field("errorMessage").unwrap_or_default(),
-            request_id,
-        },
-        None => PutError::Service {
-            status,
-            code: "BadResponse".to_string(),
-            message: body
-                .chars()
+    let (code, message) = match field("errorCode") {
+        Some(code) => (code, field("errorMessage").unwrap_or_default()),
+        None => (
+            "BadResponse".to_string(),
+            body.chars()
                 .take(200)
                 .collect::<String>()
                 .trim()
                 .to_string(),
-            request_id,
-        },
-    }
+        ),
+    };
+    HttpError::Service(ServiceError {
+        status,
+        code,
+        message,
+        request_id: Some(request_id),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn service(status: u16, code: &str) -> PutError {
-        PutError::Service {
+    fn service(status: u16, code: &str) -> HttpError {
+        HttpError::Service(ServiceError {
             status,
             code: code.to_string(),
             message: String::new(),
-            request_id: String::new(),
-        }
+            request_id: None,
+        })
     }
 
     #[test]
     fn the_retry_table_of_the_spec() {
-        assert_eq!(
-            classify(&PutError::Transport("reset".into())),
-            Retry::Backoff
-        );
-        let unknown = transport_error(
-            "cannot connect: dns error: failed to lookup address information: \
-             Name or service not known"
-                .into(),
-        );
-        assert!(matches!(unknown, PutError::UnknownHost(_)));
+        let transport = HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: "reset".into(),
+        };
+        assert_eq!(classify(&transport), Retry::Backoff);
+        // An unknown host is found by the kit's resolver (by getaddrinfo's error code); a
+        // DNS server that does not answer stays a retried transport error.
+        let unknown = HttpError::UnknownHost {
+            host: "p.nowhere.invalid".into(),
+            message: "cannot connect: unknown host p.nowhere.invalid".into(),
+        };
         assert_eq!(classify(&unknown), Retry::Fail);
-        let temporary = transport_error(
-            "cannot connect: dns error: Temporary failure in name resolution".into(),
-        );
-        assert_eq!(classify(&temporary), Retry::Backoff);
         for (status, code) in [
             (500, "InternalServerError"),
             (503, "ServerBusy"),
@@ -484,12 +455,39 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_to_a_cap_with_bounded_jitter() {
-        let first = backoff(Retry::Backoff, 1);
-        assert!(first >= Duration::from_millis(200) && first < Duration::from_millis(250));
-        let late = backoff(Retry::Backoff, 30);
-        assert!(late >= Duration::from_secs(5) && late < Duration::from_millis(6250));
-        assert!(backoff(Retry::Quota, 1) >= Duration::from_millis(500));
+    fn the_classifier_retries_a_clock_skew_once_and_waits_longer_for_quota() {
+        let logic = LoghubRetries::default();
+        let skew = service(400, "RequestTimeExpired");
+        assert!(logic.is_retriable(&skew));
+        assert!(
+            !logic.is_retriable(&skew),
+            "the second time the clock is wrong"
+        );
+        assert!(logic.is_retriable(&service(503, "ServerBusy")));
+        assert!(!logic.is_retriable(&service(400, "PostBodyTooLarge")));
+        assert!(!logic.is_retriable(&service(401, "SignatureNotMatch")));
+        let quota = service(403, "WriteQuotaExceed");
+        let floors: Vec<_> = (0..7).map(|_| logic.min_delay(&quota).unwrap()).collect();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            floors,
+            [
+                ms(500),
+                ms(1000),
+                ms(2000),
+                ms(4000),
+                ms(8000),
+                ms(10_000),
+                ms(10_000)
+            ]
+        );
+        assert_eq!(logic.min_delay(&service(503, "ServerBusy")), None);
+        let policy = retry_policy(7);
+        let mut previous = policy.base;
+        for retry in 1..=10 {
+            previous = policy.delay(retry, previous);
+            assert!(previous >= Duration::from_millis(200) && previous <= Duration::from_secs(5));
+        }
     }
 
     #[test]

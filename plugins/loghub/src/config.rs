@@ -1,21 +1,22 @@
-//! The loghubwriter `parameter` (datax-engine.md §8.1), read leniently as DataX does: numbers
-//! and booleans may be strings, `null` and blanks count as absent. Every error names its key;
-//! none prints a secret.
+//! The loghubwriter `parameter` (datax-engine.md §8.1): [`Parameter`] declares every key once,
+//! its doc comments are the docs, and [`datax_plugin_kit::config`] reads it leniently as DataX
+//! does (numbers and booleans may be strings, `null` and blanks count as absent, unknown keys
+//! are warnings with a did-you-mean). What the types cannot say is checked by the small
+//! functions below, which build the [`WriterConfig`] a task runs with. Every error names its
+//! key; none prints a secret.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use datax_job_config::value::{
-    as_bool, as_string, as_u64, describe, optional, present, unknown_keys,
-};
-use datax_job_config::JobError;
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
+use datax_plugin_kit::config::{self, is_masked, lenient, ConfigError};
+use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::codec::Compression;
-use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat};
 
 /// DataX's default `batchSize`.
 pub const DEFAULT_BATCH_SIZE: usize = 1024;
@@ -32,34 +33,119 @@ pub const MAX_IN_FLIGHT: usize = 16;
 pub const DEFAULT_MAX_RETRIES: u32 = 7;
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+/// The longest `connectTimeout` and `requestTimeout`: a day.
+const MAX_TIMEOUT_SECONDS: u64 = 24 * 3600;
 
-/// Every key `parameter` may hold; others get a warning at init. `datasource` names the
-/// DataWorks data source the host fills the connection keys from.
-pub const KNOWN_KEYS: &[&str] = &[
-    "datasource",
-    "endpoint",
-    "accessId",
-    "accessKeyId",
-    "accessKey",
-    "accessKeySecret",
-    "securityToken",
-    "project",
-    "logstore",
-    "topic",
-    "source",
-    "batchSize",
-    "column",
-    "time",
-    "timeFormat",
-    "timeformat",
-    "timeZone",
-    "hashKey",
-    "compress",
-    "maxInFlight",
-    "maxRetries",
-    "connectTimeout",
-    "requestTimeout",
-];
+/// loghubwriter's `parameter`. DataWorks' spellings of a key (`accessKeyId`, `timeformat`) are
+/// fields of their own rather than serde aliases: DataX counts a blank value as unset, so a
+/// job may hold both spellings (a blank `accessId` in the job, `accessKeyId` from its data
+/// source), and the first one set wins.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parameter {
+    /// The DataWorks data source the connection keys come from (`--datasources`); the host
+    /// fills them in before the plugin reads them.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub datasource: Option<String>,
+    /// Required. `cn-hangzhou.log.aliyuncs.com`, with or without `http://` / `https://`. Names
+    /// get `https://{project}.{endpoint}`; IP and `localhost` endpoints (a local service, the
+    /// sandbox) `http://`, connected to directly with `Host: {project}.{endpoint}`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub endpoint: Option<String>,
+    /// Required (or `accessKeyId`): the access key id.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_id: Option<String>,
+    /// DataWorks' spelling of `accessId`, read when `accessId` is unset.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_key_id: Option<String>,
+    /// Required (or `accessKeySecret`): the access key secret. Masked (`*****`) is a
+    /// configuration error: fill it with `--datasources`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_key: Option<String>,
+    /// DataWorks' spelling of `accessKey`, read when `accessKey` is unset.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_key_secret: Option<String>,
+    /// STS credentials only: the token, sent as `x-acs-security-token` (default none).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub security_token: Option<String>,
+    /// Required: the project, part of the host name.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub project: Option<String>,
+    /// Required: the logstore written to.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub logstore: Option<String>,
+    /// The LogGroup's topic (default `""`, left out of the LogGroup).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub topic: Option<String>,
+    /// The LogGroup's source (default `""`, left out of the LogGroup).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub source: Option<String>,
+    /// Logs per request, 1 or more (default 1024); more than 4096 sends 4096, with a warning.
+    /// A request also stays under 4 MiB of protobuf; a single log larger than that goes alone.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub batch_size: Option<u64>,
+    /// Required: the log field names in record order (strings, or objects with a `name`),
+    /// each given once.
+    #[serde(default)]
+    pub column: Option<Vec<LogField>>,
+    /// A name from `column` whose value is the log time (the column also stays a field).
+    /// Unset, or a name not in `column` (the seed's `time_str`, with a warning): the time the
+    /// log is sent, as DataX.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub time: Option<String>,
+    /// Required with `time`: `bigint` (epoch seconds), Java `yyyy-MM-dd HH:mm:ss`, strftime
+    /// `%Y-%m-%d %H:%M:%S` or MySQL `%Y-%m-%d %H:%i:%S` (`%i` minutes).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub time_format: Option<String>,
+    /// DataX's spelling of `timeFormat`, read when `timeFormat` is unset.
+    #[serde(default, rename = "timeformat", deserialize_with = "lenient::string")]
+    pub timeformat: Option<String>,
+    /// The offset of times without one (default `GMT+8`, DataX's): fixed offsets only
+    /// (`GMT+8`, `UTC-3`, `+08:00`, `Z`), no zone names.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub time_zone: Option<String>,
+    /// Route each log to the shard holding the MD5 of its last `…_id` column (default false).
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub hash_key: Option<bool>,
+    /// `lz4` (default), `none`, `deflate` or `zstd` (sls-putlogs.md §6).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub compress: Option<String>,
+    /// PutLogs requests each task keeps in flight, 1 to 16 (default 4): one sending thread
+    /// each.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_in_flight: Option<u64>,
+    /// Retries of one request after its first attempt, 0 to 4294967295 (default 7: about half
+    /// a minute of backoff).
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_retries: Option<u64>,
+    /// Seconds to connect, 1 to 86400 (default 10).
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub connect_timeout: Option<u64>,
+    /// Seconds for a whole request, 1 to 86400 (default 60): connecting, sending, the answer.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub request_timeout: Option<u64>,
+}
+
+/// One `column` entry: a name, or an object with a `name` (as other writers' lists); `None`
+/// when blank or missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct LogField(pub Option<String>);
+
+impl<'de> Deserialize<'de> for LogField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let name = match &value {
+            Value::Object(object) => object.get("name").unwrap_or(&Value::Null),
+            other => other,
+        };
+        if lenient::is_absent(name) {
+            return Ok(LogField(None));
+        }
+        let name = lenient::as_string(name).map_err(serde::de::Error::custom)?;
+        Ok(LogField(Some(name)))
+    }
+}
 
 #[derive(Clone)]
 pub struct WriterConfig {
@@ -112,55 +198,134 @@ pub struct Endpoint {
     pub host_header: Option<String>,
 }
 
+/// Where to get a connection key the job leaves unset or masked.
+const FILL_FROM_DATA_SOURCE: &str =
+    "set it in the job, or name a data source with `datasource` and supply it with --datasources";
+
 impl WriterConfig {
-    /// `warn` logs what the job should know once (at job init, not in every task).
+    /// Reads the JSON `parameter`; `warn` logs what the job should know once (the unknown
+    /// keys, a clamped batchSize: at job init, not in every task).
     pub fn parse(parameter: &Value, warn: bool) -> Result<Self, PluginError> {
-        parse(parameter, warn)
+        let parsed = config::from_value::<Parameter>(parameter.clone(), "parameter")?;
+        let parameter = if warn {
+            parsed.log_warnings()
+        } else {
+            parsed.value
+        };
+        Ok(WriterConfig::new(&parameter, warn)?)
+    }
+
+    /// Checks `parameter` and applies the defaults; `warn` as in [`WriterConfig::parse`].
+    pub fn new(parameter: &Parameter, warn: bool) -> Result<Self, ConfigError> {
+        let p = parameter;
+        let credentials = Credentials {
+            access_id: required(&[
+                ("accessId", &p.access_id),
+                ("accessKeyId", &p.access_key_id),
+            ])?,
+            access_key: required(&[
+                ("accessKey", &p.access_key),
+                ("accessKeySecret", &p.access_key_secret),
+            ])?,
+            security_token: security_token(&p.security_token)?,
+        };
+        let endpoint_text = required(&[("endpoint", &p.endpoint)])?;
+        let project = required(&[("project", &p.project)])?;
+        let logstore = required(&[("logstore", &p.logstore)])?;
+        let endpoint = resolve_endpoint(&endpoint_text, &project)
+            .map_err(|message| ConfigError::new("endpoint", message))?;
+        let columns = columns(&p.column)?;
+        let hash_key = p.hash_key.unwrap_or(false);
+        let route_column = columns.iter().rposition(|name| name.ends_with("_id"));
+        if hash_key && route_column.is_none() && warn {
+            datax_plugin_api::log::warn(
+                "hashKey: no column name ends with _id, so every log goes to the same shard",
+            );
+        }
+        let time = time_source(p, &columns, warn)?;
+        Ok(WriterConfig {
+            endpoint,
+            credentials,
+            project,
+            logstore,
+            topic: p.topic.clone().unwrap_or_default(),
+            source: p.source.clone().unwrap_or_default(),
+            batch_size: batch_size(p.batch_size, warn)?,
+            columns,
+            time,
+            hash_key,
+            route_column,
+            compression: compression(&p.compress)?,
+            max_in_flight: in_range(
+                "maxInFlight",
+                p.max_in_flight,
+                DEFAULT_MAX_IN_FLIGHT as u64,
+                1..=MAX_IN_FLIGHT as u64,
+            )? as usize,
+            max_retries: in_range(
+                "maxRetries",
+                p.max_retries,
+                u64::from(DEFAULT_MAX_RETRIES),
+                0..=u64::from(u32::MAX),
+            )? as u32,
+            connect_timeout: seconds(
+                "connectTimeout",
+                p.connect_timeout,
+                DEFAULT_CONNECT_TIMEOUT_SECONDS,
+            )?,
+            request_timeout: seconds(
+                "requestTimeout",
+                p.request_timeout,
+                DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            )?,
+        })
     }
 }
 
-fn config_error(error: JobError) -> PluginError {
-    PluginError::config(error.to_string())
-}
-
-fn invalid(path: &str, message: impl Into<String>) -> PluginError {
-    config_error(JobError::Invalid {
-        path: path.to_string(),
-        message: message.into(),
-    })
-}
-
-fn parse(parameter: &Value, warn: bool) -> Result<WriterConfig, PluginError> {
-    if warn {
-        for warning in unknown_keys(parameter, "parameter", KNOWN_KEYS) {
-            datax_plugin_api::log::warn(warning);
+/// The first of `spellings` set; masked (`*****`) is refused, blank counts as unset (the
+/// lenient reader made it `None`). Secrets keep their spaces, other values are trimmed.
+fn required(spellings: &[(&str, &Option<String>)]) -> Result<String, ConfigError> {
+    for (key, value) in spellings {
+        if let Some(value) = value {
+            refuse_masked(key, value)?;
+            return Ok(if config::is_secret_key(key) {
+                value.clone()
+            } else {
+                value.trim().to_string()
+            });
         }
     }
-    let text = |key: &str| optional(parameter, key, "", as_string).map_err(config_error);
-    // DataWorks' tables spell the keys accessKeyId / accessKeySecret.
-    let access_id = required(parameter, &["accessId", "accessKeyId"], false)?;
-    let access_key = required(parameter, &["accessKey", "accessKeySecret"], true)?;
-    let endpoint_text = required(parameter, &["endpoint"], false)?;
-    let project = required(parameter, &["project"], false)?;
-    let logstore = required(parameter, &["logstore"], false)?;
-    let security_token = text("securityToken")?;
-    if security_token
-        .as_deref()
-        .is_some_and(datax_job_config::is_masked)
-    {
-        return Err(invalid(
-            "securityToken",
+    let key = spellings[0].0;
+    Err(ConfigError::new(
+        key,
+        format!("required: {FILL_FROM_DATA_SOURCE}"),
+    ))
+}
+
+fn security_token(token: &Option<String>) -> Result<Option<String>, ConfigError> {
+    if let Some(token) = token {
+        refuse_masked("securityToken", token)?;
+    }
+    Ok(token.clone())
+}
+
+/// A masked value would reach the service as the literal `*****`.
+fn refuse_masked(key: &str, value: &str) -> Result<(), ConfigError> {
+    if is_masked(value.trim()) {
+        return Err(ConfigError::new(
+            key,
             "is masked (*****): give the real value in the job, or name a data source with \
              `datasource` and supply it with --datasources",
         ));
     }
-    let endpoint = resolve_endpoint(&endpoint_text, &project)
-        .map_err(|message| invalid("endpoint", message))?;
+    Ok(())
+}
 
-    let columns = parse_columns(parameter)?;
-    let batch_size = match optional(parameter, "batchSize", "", as_u64).map_err(config_error)? {
-        None => DEFAULT_BATCH_SIZE,
-        Some(0) => return Err(invalid("batchSize", "must be at least 1")),
+/// `batchSize`: at least 1; more than Log Service takes sends [`MAX_BATCH_SIZE`].
+fn batch_size(size: Option<u64>, warn: bool) -> Result<usize, ConfigError> {
+    match size {
+        None => Ok(DEFAULT_BATCH_SIZE),
+        Some(0) => Err(ConfigError::new("batchSize", "must be at least 1")),
         Some(size) if size > MAX_BATCH_SIZE as u64 => {
             if warn {
                 datax_plugin_api::log::warn(format!(
@@ -168,161 +333,88 @@ fn parse(parameter: &Value, warn: bool) -> Result<WriterConfig, PluginError> {
                      sending {MAX_BATCH_SIZE} logs per request"
                 ));
             }
-            MAX_BATCH_SIZE
+            Ok(MAX_BATCH_SIZE)
         }
-        Some(size) => size as usize,
-    };
-    let hash_key = optional(parameter, "hashKey", "", as_bool)
-        .map_err(config_error)?
-        .unwrap_or(false);
-    let route_column = columns.iter().rposition(|name| name.ends_with("_id"));
-    if hash_key && route_column.is_none() && warn {
-        datax_plugin_api::log::warn(
-            "hashKey: no column name ends with _id, so every log goes to the same shard",
-        );
+        Some(size) => Ok(size as usize),
     }
-    let time = parse_time(parameter, &columns, warn)?;
-    let compression = match text("compress")? {
-        None => Compression::Lz4,
-        Some(name) => Compression::from_name(&name).ok_or_else(|| {
-            invalid(
-                "compress",
-                format!(
-                    "\"{name}\" is not a compression: use {}",
-                    Compression::NAMES
-                ),
-            )
-        })?,
-    };
-    let max_in_flight = number(
-        parameter,
-        "maxInFlight",
-        DEFAULT_MAX_IN_FLIGHT as u64,
-        1..=MAX_IN_FLIGHT as u64,
-    )? as usize;
-    let max_retries = number(
-        parameter,
-        "maxRetries",
-        u64::from(DEFAULT_MAX_RETRIES),
-        0..=u64::from(u32::MAX),
-    )? as u32;
-    let seconds = |key: &str, default: u64| {
-        number(parameter, key, default, 1..=24 * 3600).map(Duration::from_secs)
-    };
-    Ok(WriterConfig {
-        endpoint,
-        credentials: Credentials {
-            access_id,
-            access_key,
-            security_token,
-        },
-        project,
-        logstore,
-        topic: text("topic")?.unwrap_or_default(),
-        source: text("source")?.unwrap_or_default(),
-        batch_size,
-        columns,
-        time,
-        hash_key,
-        route_column,
-        compression,
-        max_in_flight,
-        max_retries,
-        connect_timeout: seconds("connectTimeout", DEFAULT_CONNECT_TIMEOUT_SECONDS)?,
-        request_timeout: seconds("requestTimeout", DEFAULT_REQUEST_TIMEOUT_SECONDS)?,
-    })
 }
 
-/// The whole number at `key`, `default` when absent; outside `range` is an error.
-fn number(
-    parameter: &Value,
+/// The whole number `value` of `key`, `default` when absent; outside `range` is an error.
+fn in_range(
     key: &str,
+    value: Option<u64>,
     default: u64,
     range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, PluginError> {
-    let value = optional(parameter, key, "", as_u64)
-        .map_err(config_error)?
-        .unwrap_or(default);
+) -> Result<u64, ConfigError> {
+    let value = value.unwrap_or(default);
     if range.contains(&value) {
         Ok(value)
     } else {
-        Err(invalid(
+        Err(ConfigError::new(
             key,
             format!("{value} is outside {}..={}", range.start(), range.end()),
         ))
     }
 }
 
-/// The first of `keys` set; a blank or masked (`*****`) value counts as unset.
-fn required(parameter: &Value, keys: &[&str], secret: bool) -> Result<String, PluginError> {
-    for key in keys {
-        if let Some(value) = optional(parameter, key, "", as_string).map_err(config_error)? {
-            if datax_job_config::is_masked(value.trim()) {
-                return Err(invalid(
-                    key,
-                    "is masked (*****): give the real value in the job, or name a data source \
-                     with `datasource` and supply it with --datasources",
-                ));
-            }
-            return Ok(if secret {
-                value
-            } else {
-                value.trim().to_string()
-            });
-        }
-    }
-    Err(invalid(
-        keys[0],
-        "required: set it in the job, or name a data source with `datasource` and supply it \
-         with --datasources",
-    ))
+fn seconds(key: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
+    in_range(key, value, default, 1..=MAX_TIMEOUT_SECONDS).map(Duration::from_secs)
 }
 
-fn parse_columns(parameter: &Value) -> Result<Vec<String>, PluginError> {
-    let list = match present(parameter, "column") {
-        None => return Err(invalid("column", "required, the list of log field names")),
-        Some(Value::Array(list)) if list.is_empty() => {
-            return Err(invalid("column", "the list is empty"))
+fn compression(name: &Option<String>) -> Result<Compression, ConfigError> {
+    let Some(name) = name else {
+        return Ok(Compression::Lz4);
+    };
+    Compression::from_name(name).ok_or_else(|| {
+        ConfigError::new(
+            "compress",
+            format!(
+                "\"{name}\" is not a compression: use {}",
+                Compression::NAMES
+            ),
+        )
+    })
+}
+
+/// The log field names, each given once.
+fn columns(column: &Option<Vec<LogField>>) -> Result<Vec<String>, ConfigError> {
+    let list = match column {
+        None => {
+            return Err(ConfigError::new(
+                "column",
+                "required, the list of log field names",
+            ))
         }
-        Some(Value::Array(list)) => list,
-        Some(other) => {
-            return Err(config_error(JobError::WrongType {
-                path: "column".to_string(),
-                expected: "a list of field names",
-                found: describe(other),
-            }))
+        Some(list) if list.is_empty() => {
+            return Err(ConfigError::new("column", "the list is empty"))
         }
+        Some(list) => list,
     };
     let mut names: Vec<String> = Vec::with_capacity(list.len());
-    for (index, item) in list.iter().enumerate() {
+    for (index, LogField(name)) in list.iter().enumerate() {
         let path = format!("column[{index}]");
-        // DataX lists may hold objects with a `name` (as other writers); take the name.
-        let name = match item {
-            Value::Object(_) => optional(item, "name", &path, as_string).map_err(config_error)?,
-            other => Some(as_string(other, &path).map_err(config_error)?),
-        };
         let name = name
-            .map(|name| name.trim().to_string())
+            .as_deref()
+            .map(str::trim)
             .filter(|name| !name.is_empty())
-            .ok_or_else(|| invalid(&path, "a log field name cannot be empty"))?;
-        if names.contains(&name) {
-            return Err(invalid(&path, format!("\"{name}\" is listed twice")));
+            .ok_or_else(|| ConfigError::new(&path, "a log field name cannot be empty"))?;
+        if names.iter().any(|known| known == name) {
+            return Err(ConfigError::new(
+                &path,
+                format!("\"{name}\" is listed twice"),
+            ));
         }
-        names.push(name);
+        names.push(name.to_string());
     }
     Ok(names)
 }
 
-fn parse_time(
-    parameter: &Value,
-    columns: &[String],
-    warn: bool,
-) -> Result<TimeSource, PluginError> {
-    let Some(name) = optional(parameter, "time", "", as_string).map_err(config_error)? else {
+/// `time`, `timeFormat` (or `timeformat`) and `timeZone`.
+fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSource, ConfigError> {
+    let Some(name) = p.time.as_deref().map(str::trim) else {
         return Ok(TimeSource::Now);
     };
-    let name = name.trim().to_string();
-    let Some(index) = columns.iter().position(|column| *column == name) else {
+    let Some(index) = columns.iter().position(|column| column == name) else {
         // DataX uses the current time then; the seed job relies on it (datax-engine.md §8.2).
         if warn {
             datax_plugin_api::log::warn(format!(
@@ -331,33 +423,32 @@ fn parse_time(
         }
         return Ok(TimeSource::Now);
     };
-    // DataX spells it `timeformat`, DataWorks `timeFormat`.
-    let (key, format) = ["timeFormat", "timeformat"]
-        .iter()
-        .find_map(|key| {
-            optional(parameter, key, "", as_string)
-                .transpose()
-                .map(|format| (*key, format))
-        })
-        .ok_or_else(|| {
-            invalid(
-                "timeFormat",
-                format!(
-                    "required with time = \"{name}\": bigint (epoch seconds) or a pattern such \
+    let (key, format) = [
+        ("timeFormat", &p.time_format),
+        ("timeformat", &p.timeformat),
+    ]
+    .into_iter()
+    .find_map(|(key, format)| Some((key, format.as_deref()?)))
+    .ok_or_else(|| {
+        ConfigError::new(
+            "timeFormat",
+            format!(
+                "required with time = \"{name}\": bigint (epoch seconds) or a pattern such \
                      as yyyy-MM-dd HH:mm:ss, %Y-%m-%d %H:%M:%S or %Y-%m-%d %H:%i:%S"
-                ),
-            )
-        })?;
-    let format = format.map_err(config_error)?;
-    let format = TimeFormat::compile(&format).map_err(|message| invalid(key, message))?;
-    let zone_offset = match optional(parameter, "timeZone", "", as_string).map_err(config_error)? {
+            ),
+        )
+    })?;
+    let format = TimeFormat::compile(format).map_err(|message| ConfigError::new(key, message))?;
+    let zone_offset = match &p.time_zone {
         // DataX's default zone, as `common.column.timeZone`.
         None => DATAX_DEFAULT_OFFSET_SECONDS,
-        Some(zone) => parse_time_zone(&zone).map_err(|message| invalid("timeZone", message))?,
+        Some(zone) => {
+            parse_time_zone(zone).map_err(|message| ConfigError::new("timeZone", message))?
+        }
     };
     Ok(TimeSource::Column {
         index,
-        name,
+        name: name.to_string(),
         format,
         zone_offset,
     })
@@ -505,14 +596,36 @@ mod tests {
             "accessKeyId": "id", "accessKeySecret": "key",
         }));
         assert!(WriterConfig::parse(&parameter, false).is_ok());
+        assert_eq!(warnings(parameter), Vec::<String>::new());
         assert_eq!(
-            unknown_keys(&parameter, "parameter", KNOWN_KEYS),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            unknown_keys(&with(json!({"Compress": "none"})), "parameter", KNOWN_KEYS),
+            warnings(with(json!({"Compress": "none"}))),
             ["parameter.Compress: unknown key, ignored; did you mean \"compress\"?"]
         );
+    }
+
+    fn warnings(parameter: Value) -> Vec<String> {
+        config::from_value::<Parameter>(parameter, "parameter")
+            .unwrap()
+            .warnings
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_key_and_never_shows_a_secret() {
+        assert_eq!(
+            error(with(json!({"batchSize": [1]}))),
+            "batchSize: expected a non-negative integer, found [..]"
+        );
+        assert_eq!(
+            error(with(json!({"column": "a,b"}))),
+            "column: expected a list, found \"a,b\""
+        );
+        assert_eq!(
+            error(with(json!({"column": ["a", ["b"]]}))),
+            "column[1]: expected a string, found [..]"
+        );
+        let message = error(with(json!({"accessKeySecret": ["s3cr3t-key"]})));
+        assert!(message.starts_with("accessKeySecret: "), "{message}");
+        assert!(!message.contains("s3cr3t-key"), "{message}");
     }
 
     #[test]

@@ -2,22 +2,22 @@
 //! gives every task the same parameter.
 
 use datax_plugin_api::{PluginError, WriterJob};
+use datax_plugin_kit::config;
+use datax_plugin_kit::retry::NeverCancelled;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::config::WriterConfig;
+use crate::config::{Parameter, WriterConfig};
 use crate::shipper::Shipper;
 use crate::task::LoghubWriterTask;
-use datax_job_config::value::parse_object;
 
-/// What `split` gives a task: the job's `parameter`, read again by the task.
+/// What `split` gives a task: the job's `parameter`, checked again by the task.
 #[derive(Serialize, Deserialize)]
 struct TaskConfig {
-    parameter: Value,
+    parameter: Parameter,
 }
 
 pub struct LoghubWriterJob {
-    parameter: Value,
+    parameter: Parameter,
 }
 
 impl WriterJob for LoghubWriterJob {
@@ -55,17 +55,16 @@ impl WriterJob for LoghubWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = parse_object(parameter, "parameter")
-            .map_err(|error| PluginError::config(error.to_string()))?;
-        WriterConfig::parse(&parameter, true)?;
+        let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
+        WriterConfig::new(&parameter, true)?;
         Ok(LoghubWriterJob { parameter })
     }
 
     /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
     fn check(&mut self) -> Result<(), PluginError> {
-        let config = WriterConfig::parse(&self.parameter, false)?;
+        let config = WriterConfig::new(&self.parameter, false)?;
         let shipper = Shipper::new(&config).map_err(PluginError::config)?;
-        let shards = shipper.list_shards()?;
+        let shards = shipper.list_shards(&NeverCancelled)?;
         datax_plugin_api::log::info(format!(
             "logstore {} of project {} has {} writable shards",
             config.logstore,
@@ -80,55 +79,46 @@ impl WriterJob for LoghubWriterJob {
         let task = TaskConfig {
             parameter: self.parameter.clone(),
         };
-        let task = serde_json::to_string(&task)
-            .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
-        Ok(vec![task; reader_tasks])
+        Ok(vec![config::task_to_json(&task)?; reader_tasks])
     }
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
-        let task_config: TaskConfig = serde_json::from_str(task_config)
-            .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
-        LoghubWriterTask::new(WriterConfig::parse(&task_config.parameter, false)?)
+        let task_config: TaskConfig = config::task_from_json(task_config)?;
+        LoghubWriterTask::new(WriterConfig::new(&task_config.parameter, false)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn the_template_is_a_valid_parameter_once_filled() {
+        config::assert_template_matches::<Parameter>(LoghubWriterJob::TEMPLATE);
         let mut template: Value = serde_json::from_str(LoghubWriterJob::TEMPLATE).unwrap();
         for key in ["accessId", "accessKey", "project", "logstore"] {
             template[key] = json!("x");
         }
-        assert_eq!(
-            datax_job_config::value::unknown_keys(
-                &template,
-                "parameter",
-                crate::config::KNOWN_KEYS
-            ),
-            Vec::<String>::new()
-        );
         let mut job = LoghubWriterJob::init(&template.to_string()).unwrap();
         let tasks = job.split(3).unwrap();
         assert_eq!(tasks.len(), 3);
-        let task_config: TaskConfig = serde_json::from_str(&tasks[2]).unwrap();
-        assert_eq!(task_config.parameter, template);
+        let task_config: TaskConfig = config::task_from_json(&tasks[2]).unwrap();
+        assert_eq!(task_config.parameter, job.parameter);
+        assert_eq!(task_config.parameter.access_key.as_deref(), Some("x"));
         job.task(&tasks[2]).unwrap();
     }
 
     #[test]
     fn a_task_configuration_that_is_not_one_says_so() {
         let job = LoghubWriterJob {
-            parameter: json!({}),
+            parameter: Parameter::default(),
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(
             error
                 .message
-                .starts_with("task configuration: missing field `parameter`"),
+                .starts_with("task configuration: parameter: required"),
             "{}",
             error.message
         );

@@ -2,12 +2,14 @@
 //! for busy or unreachable services, one retry for clock skew, halves for a body too large.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use datax_plugin_api::{ErrorKind, PluginError};
+use datax_plugin_kit::http::HttpError;
+use datax_plugin_kit::retry::{retry, Cancellation, RetryError};
 
-use crate::client::{backoff, classify, Body, LoghubClient, PutError, Retry, Shard};
+use crate::client::{classify, retry_policy, Body, LoghubClient, LoghubRetries, Retry, Shard};
 use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
 use crate::config::WriterConfig;
 
@@ -24,7 +26,7 @@ enum Sent {
     Accepted,
     /// `PostBodyTooLarge` for a body of `raw_size` bytes of protobuf.
     TooLarge {
-        error: PutError,
+        error: HttpError,
         raw_size: usize,
     },
 }
@@ -84,24 +86,16 @@ impl Shipper {
     }
 
     /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
-    pub fn list_shards(&self) -> Result<Vec<Shard>, PluginError> {
-        const ATTEMPTS: u32 = 3;
-        let mut attempt = 1;
-        loop {
-            let error = match self.client.list_shards() {
-                Ok(shards) => return Ok(shards),
-                Err(error) => error,
-            };
-            let retry = classify(&error);
-            if attempt < ATTEMPTS && matches!(retry, Retry::Backoff | Retry::Quota) {
-                std::thread::sleep(backoff(retry, attempt));
-                attempt += 1;
-                continue;
-            }
-            let mut failure = self.failure(&error, retry, attempt);
-            failure.message = failure.message.replacen("PutLogs", "ListShards", 1).into();
-            return Err(failure);
-        }
+    pub fn list_shards(&self, cancellation: &dyn Cancellation) -> Result<Vec<Shard>, PluginError> {
+        const RETRIES: u32 = 2;
+        retry(
+            &retry_policy(RETRIES),
+            &LoghubRetries::default(),
+            cancellation,
+            |_, _, _| {},
+            |_| self.client.list_shards(),
+        )
+        .map_err(|failed| self.failure("ListShards", failed))
     }
 
     /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
@@ -120,14 +114,14 @@ impl Shipper {
     }
 
     /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
-    /// stops retrying once `cancelled` is set. Returns the logs the service refused one by
-    /// one; any other failure fails the whole batch.
+    /// stops retrying once `cancellation` says so. Returns the logs the service refused one
+    /// by one; any other failure fails the whole batch.
     pub fn ship(
         &self,
         batch: &LogBatch,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
-        cancelled: &AtomicBool,
+        cancellation: &dyn Cancellation,
     ) -> Result<Vec<RejectedLog>, PluginError> {
         let mut rejected = Vec::new();
         self.send(
@@ -135,7 +129,7 @@ impl Shipper {
             0..batch.len(),
             route_key,
             buffers,
-            cancelled,
+            cancellation,
             &mut rejected,
         )?;
         Ok(rejected)
@@ -149,11 +143,11 @@ impl Shipper {
         range: Range<usize>,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
-        cancelled: &AtomicBool,
+        cancellation: &dyn Cancellation,
         rejected: &mut Vec<RejectedLog>,
     ) -> Result<(), PluginError> {
         let (error, raw_size) =
-            match self.put_with_retries(batch, range.clone(), route_key, buffers, cancelled)? {
+            match self.put_with_retries(batch, range.clone(), route_key, buffers, cancellation)? {
                 Sent::Accepted => return Ok(()),
                 Sent::TooLarge { error, raw_size } => (error, raw_size),
             };
@@ -168,7 +162,7 @@ impl Shipper {
                 range.start..middle,
                 route_key,
                 buffers,
-                cancelled,
+                cancellation,
                 rejected,
             )?;
             return self.send(
@@ -176,7 +170,7 @@ impl Shipper {
                 middle..range.end,
                 route_key,
                 buffers,
-                cancelled,
+                cancellation,
                 rejected,
             );
         }
@@ -199,89 +193,76 @@ impl Shipper {
         range: Range<usize>,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
-        cancelled: &AtomicBool,
+        cancellation: &dyn Cancellation,
     ) -> Result<Sent, PluginError> {
         let body = self.encode_body(batch, range.clone(), buffers)?;
-        let mut clock_retried = false;
-        let mut attempt = 1;
-        loop {
-            let error = match self.client.put_logs(&body, route_key) {
-                Ok(request_id) => {
-                    datax_plugin_api::log::debug(format!(
-                        "PutLogs: {} logs, request id {request_id}",
-                        range.len()
-                    ));
-                    self.accepted
-                        .fetch_add(range.len() as u64, Ordering::Relaxed);
-                    return Ok(Sent::Accepted);
-                }
-                Err(error) => error,
-            };
-            let retry = classify(&error);
-            let retries_left = attempt <= self.max_retries;
-            match retry {
-                Retry::Split => {
-                    let raw_size = body.raw_size();
-                    return Ok(Sent::TooLarge { error, raw_size });
-                }
-                Retry::ClockSkew if !clock_retried && retries_left => clock_retried = true,
-                Retry::Backoff | Retry::Quota if retries_left => {
-                    self.back_off(retry, attempt, &error, cancelled)?;
-                }
-                _ => return Err(self.failure(&error, retry, attempt)),
-            }
+        let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
             self.retries.fetch_add(1, Ordering::Relaxed);
-            attempt += 1;
-        }
-    }
-
-    /// Waits before attempt `attempt + 1`, failing if the task stops meanwhile.
-    fn back_off(
-        &self,
-        retry: Retry,
-        attempt: u32,
-        error: &PutError,
-        cancelled: &AtomicBool,
-    ) -> Result<(), PluginError> {
-        let wait = backoff(retry, attempt);
-        datax_plugin_api::log::warn(format!(
-            "PutLogs attempt {attempt} of {} failed: {error}; retrying in {} ms",
-            self.max_retries + 1,
-            wait.as_millis()
-        ));
-        if sleep_unless_cancelled(wait, cancelled) {
-            Ok(())
-        } else {
-            Err(PluginError::new(
-                ErrorKind::CANCELLED,
-                "stopped while retrying PutLogs",
-            ))
-        }
-    }
-
-    fn failure(&self, error: &PutError, retry: Retry, attempts: u32) -> PluginError {
-        let after = if attempts > 1 {
-            format!(" after {attempts} attempts")
-        } else {
-            String::new()
+            datax_plugin_api::log::warn(format!(
+                "PutLogs attempt {retry} of {} failed: {error}; retrying in {} ms",
+                self.max_retries + 1,
+                wait.as_millis()
+            ));
         };
-        let mut message = format!("PutLogs to {} failed{after}: {error}", self.target);
-        let kind = match error {
-            PutError::Transport(_) => ErrorKind::CONNECT,
-            PutError::UnknownHost(_) => {
+        let sent = retry(
+            &retry_policy(self.max_retries),
+            &LoghubRetries::default(),
+            cancellation,
+            on_retry,
+            |_| self.client.put_logs(&body, route_key),
+        );
+        match sent {
+            Ok(request_id) => {
+                datax_plugin_api::log::debug(format!(
+                    "PutLogs: {} logs, request id {request_id}",
+                    range.len()
+                ));
+                self.accepted
+                    .fetch_add(range.len() as u64, Ordering::Relaxed);
+                Ok(Sent::Accepted)
+            }
+            Err(RetryError::Failed { error, .. }) if classify(&error) == Retry::Split => {
+                let raw_size = body.raw_size();
+                Ok(Sent::TooLarge { error, raw_size })
+            }
+            Err(failed) => Err(self.failure("PutLogs", failed)),
+        }
+    }
+
+    /// `call to <target> failed after N attempts: error`, with a hint where one helps.
+    fn failure(&self, call: &str, failed: RetryError<HttpError>) -> PluginError {
+        let (error, retries) = match failed {
+            RetryError::Cancelled { .. } => {
+                return PluginError::new(
+                    ErrorKind::CANCELLED,
+                    format!("stopped while retrying {call}"),
+                )
+            }
+            RetryError::Failed { error, retries } => (error, retries),
+        };
+        let after = match retries {
+            0 => String::new(),
+            retries => format!(" after {} attempts", retries + 1),
+        };
+        let mut message = format!("{call} to {} failed{after}: {error}", self.target);
+        let kind = match &error {
+            HttpError::Transport { .. } => ErrorKind::CONNECT,
+            HttpError::UnknownHost { .. } => {
                 message.push_str(&format!(
                     "; the host {} does not exist: check endpoint",
                     self.client.host_name()
                 ));
                 ErrorKind::CONNECT
             }
-            PutError::Service { status, code, .. } => {
-                if code == "SignatureNotMatch" {
+            HttpError::Service(service) => {
+                if service.code == "SignatureNotMatch" {
                     message.push_str("; check accessId and accessKey");
-                } else if retry == Retry::ClockSkew {
+                } else if classify(&error) == Retry::ClockSkew {
                     message.push_str("; this machine's clock is more than 15 minutes off");
                 }
-                if *status == 401 || code == "SignatureNotMatch" || code == "Unauthorized" {
+                let refused =
+                    ["SignatureNotMatch", "Unauthorized"].contains(&service.code.as_str());
+                if service.status == 401 || refused {
                     ErrorKind::AUTH
                 } else {
                     ErrorKind::IO
@@ -289,20 +270,5 @@ impl Shipper {
             }
         };
         PluginError::new(kind, message)
-    }
-}
-
-/// Sleeps `duration`, waking early (false) when `cancelled` is set.
-fn sleep_unless_cancelled(duration: Duration, cancelled: &AtomicBool) -> bool {
-    let until = Instant::now() + duration;
-    loop {
-        if cancelled.load(Ordering::Relaxed) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= until {
-            return true;
-        }
-        std::thread::sleep((until - now).min(Duration::from_millis(100)));
     }
 }

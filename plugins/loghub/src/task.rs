@@ -2,21 +2,25 @@
 //! sending threads send them, each with one request in flight; one more batch waits queued,
 //! so a slow round trip does not stall the channel. Once one batch fails for good, or the job
 //! stops, the other threads stop retrying.
+//!
+//! Cancellation is waited on, never polled. The sending threads wait (for work, and between
+//! retries) on the task's stop channel, which the task's thread closes. The task's thread
+//! learns from the host that the job stops: at once while it waits for records, at every word
+//! from a sending thread, and, while every sending thread waits out a backoff, in the host's
+//! own wait until the first backoff ends. (A request in flight is not interrupted: the host's
+//! stop reaches its thread when the request ends, within `requestTimeout`.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError};
 use datax_plugin_api::{
     Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterTask,
 };
+use datax_plugin_kit::retry::Cancellation;
 
 use crate::codec::{BatchSink, Encoder, LogBatch};
 use crate::config::WriterConfig;
 use crate::shipper::{RejectedLog, SendBuffers, Shipper};
-
-/// How often a task waiting for its sending threads looks whether the job is stopping.
-const POLL: Duration = Duration::from_millis(100);
 
 /// This plugin's counters: "Writer <name>" in the job's summary, `plugin_counters.writer`
 /// in its report.
@@ -47,7 +51,7 @@ impl WriterTask for LoghubWriterTask {
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         if self.encoder.config().hash_key {
-            let shards = self.shipper.list_shards()?;
+            let shards = self.shipper.list_shards(&*context)?;
             self.encoder.route_to(shards);
         }
         let written = encode_while_sending(&mut self.encoder, &self.shipper, receiver, context);
@@ -78,21 +82,28 @@ fn encode_while_sending(
     receiver: &mut RecordReceiver,
     context: &mut TaskContext,
 ) -> Result<(), PluginError> {
+    let threads = encoder.config().max_in_flight;
     let (queue, inbox) = crossbeam_channel::bounded::<Shipment>(1);
-    let (done, outcomes) = crossbeam_channel::unbounded();
-    let cancelled = AtomicBool::new(false);
+    let (events_sender, events) = crossbeam_channel::unbounded();
+    let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
     std::thread::scope(|scope| {
-        for _ in 0..encoder.config().max_in_flight {
-            let (inbox, done, cancelled) = (inbox.clone(), done.clone(), &cancelled);
-            scope.spawn(move || send_batches(shipper, inbox, done, cancelled));
+        for index in 0..threads {
+            let cancellation = SenderCancellation {
+                index,
+                stop: stopped.clone(),
+                events: events_sender.clone(),
+            };
+            let inbox = inbox.clone();
+            scope.spawn(move || send_batches(shipper, inbox, cancellation));
         }
-        // Only the sending threads hold these ends now: `outcomes` closes when they all stop.
-        drop((inbox, done));
+        // Only the sending threads hold these ends now: `events` closes when they all stop.
+        drop((inbox, events_sender, stopped));
         let mut handoff = Handoff {
             queue,
             returns: Returns {
-                outcomes,
-                cancelled: &cancelled,
+                events,
+                stop: Some(stop),
+                backoffs: Backoffs(vec![None; threads]),
                 spares: Vec::new(),
                 context,
             },
@@ -127,33 +138,62 @@ struct Shipment {
     route_key: Option<String>,
 }
 
-/// What a sending thread gives back for a batch: the batch, to reuse, with the logs the
-/// service refused; or the error that stopped the thread.
-type Outcome = Result<(LogBatch, Vec<RejectedLog>), PluginError>;
+/// Nothing is ever sent on the stop channel: dropping its sender closes it.
+enum Never {}
 
-/// A sending thread: ships queued batches until the queue closes or one fails.
-fn send_batches(
-    shipper: &Shipper,
-    inbox: Receiver<Shipment>,
-    done: Sender<Outcome>,
-    cancelled: &AtomicBool,
-) {
+/// What a sending thread tells the task's thread.
+enum Event {
+    /// A batch was sent: the batch, to reuse, and the logs the service refused.
+    Sent(LogBatch, Vec<RejectedLog>),
+    /// The error that stopped the thread.
+    Failed(PluginError),
+    /// Sending thread `sender` waits until `until` before retrying.
+    BackingOff { sender: usize, until: Instant },
+}
+
+/// A sending thread's cancellation: the task's stop channel. Each backoff is told to the
+/// task's thread first, which waits on the host's cancellation while every thread backs off.
+struct SenderCancellation {
+    index: usize,
+    stop: Receiver<Never>,
+    events: Sender<Event>,
+}
+
+impl Cancellation for SenderCancellation {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        let _ = self.events.send(Event::BackingOff {
+            sender: self.index,
+            until,
+        });
+        match self.stop.recv_timeout(duration) {
+            Ok(never) => match never {},
+            Err(RecvTimeoutError::Disconnected) => true,
+            Err(RecvTimeoutError::Timeout) => false,
+        }
+    }
+}
+
+/// A sending thread: ships queued batches until the queue closes, the task stops it, or one
+/// fails.
+fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: SenderCancellation) {
     let mut buffers = SendBuffers::default();
-    for Shipment { batch, route_key } in inbox {
-        let outcome = if cancelled.load(Ordering::Relaxed) {
-            // Set on an error or when the job stops: the task fails anyway, send no more.
-            Err(PluginError::new(
-                ErrorKind::CANCELLED,
-                "stopped before sending a batch",
-            ))
-        } else {
-            shipper
-                .ship(&batch, route_key.as_deref(), &mut buffers, cancelled)
-                .map(|rejected| (batch, rejected))
+    loop {
+        // Stopped on an error or when the job stops: the task fails anyway, send no more.
+        let Shipment { batch, route_key } = crossbeam_channel::select_biased! {
+            recv(cancellation.stop) -> _ => return,
+            recv(inbox) -> shipment => match shipment {
+                Ok(shipment) => shipment,
+                Err(_) => return,
+            },
         };
-        let failed = outcome.is_err();
-        if done.send(outcome).is_err() || failed {
-            break;
+        let event = match shipper.ship(&batch, route_key.as_deref(), &mut buffers, &cancellation) {
+            Ok(rejected) => Event::Sent(batch, rejected),
+            Err(error) => Event::Failed(error),
+        };
+        let failed = matches!(event, Event::Failed(_));
+        if cancellation.events.send(event).is_err() || failed {
+            return;
         }
     }
 }
@@ -170,26 +210,32 @@ impl BatchSink for Handoff<'_> {
     }
 
     /// Queues `batch`, waiting while one is queued already. Fails with a sending thread's
-    /// error once one has failed.
+    /// error once one has failed, and when the job stops.
     fn ship(&mut self, batch: LogBatch, route_key: Option<String>) -> Result<(), PluginError> {
         let mut shipment = Shipment { batch, route_key };
         loop {
             self.returns.take_returned()?;
-            match self.queue.send_timeout(shipment, POLL) {
+            shipment = match self.queue.try_send(shipment) {
                 Ok(()) => return Ok(()),
-                Err(SendTimeoutError::Timeout(back)) => {
-                    if self.returns.context.is_cancelled() {
-                        return Err(PluginError::new(
-                            ErrorKind::CANCELLED,
-                            "the job is stopping",
-                        ));
-                    }
-                    shipment = back;
-                }
-                Err(SendTimeoutError::Disconnected(_)) => {
-                    self.returns.take_returned()?;
-                    return Err(PluginError::io("the sending threads have stopped"));
-                }
+                Err(TrySendError::Disconnected(_)) => return Err(self.returns.senders_gone()),
+                Err(TrySendError::Full(back)) => back,
+            };
+            if let Some(until) = self.returns.backoffs.every_thread(Instant::now()) {
+                self.returns.wait_on_the_job(until)?;
+                continue;
+            }
+            let mut select = Select::new();
+            let send = select.send(&self.queue);
+            select.recv(&self.returns.events);
+            let operation = select.select();
+            if operation.index() == send {
+                return operation
+                    .send(&self.queue, shipment)
+                    .map_err(|_| self.returns.senders_gone());
+            }
+            match operation.recv(&self.returns.events) {
+                Ok(event) => self.returns.handle(event)?,
+                Err(_) => return Err(self.returns.senders_gone()),
             }
         }
     }
@@ -207,38 +253,100 @@ impl Handoff<'_> {
 /// What comes back from the sending threads, taken on the encoding thread, which owns the
 /// task's context.
 struct Returns<'a> {
-    outcomes: Receiver<Outcome>,
-    /// Tells the sending threads to stop retrying and sending.
-    cancelled: &'a AtomicBool,
+    events: Receiver<Event>,
+    /// Dropped to stop the sending threads: their waits end at once.
+    stop: Option<Sender<Never>>,
+    backoffs: Backoffs,
     /// Emptied batches to build the next ones in.
     spares: Vec<LogBatch>,
     context: &'a mut TaskContext,
 }
 
+/// When each sending thread's latest backoff ends (past: it is sending again, or idle).
+struct Backoffs(Vec<Option<Instant>>);
+
+impl Backoffs {
+    /// The first end of the backoffs when every sending thread is backing off at `now`: none
+    /// can take a batch until then.
+    fn every_thread(&self, now: Instant) -> Option<Instant> {
+        let ends: Option<Vec<Instant>> = self
+            .0
+            .iter()
+            .map(|until| until.filter(|until| *until > now))
+            .collect();
+        ends?.into_iter().min()
+    }
+
+    /// The first end of a backoff under way at `now`, if any.
+    fn any_thread(&self, now: Instant) -> Option<Instant> {
+        self.0
+            .iter()
+            .flatten()
+            .filter(|until| **until > now)
+            .min()
+            .copied()
+    }
+}
+
+fn job_stopping() -> PluginError {
+    PluginError::new(ErrorKind::CANCELLED, "the job is stopping")
+}
+
 impl Returns<'_> {
-    /// Takes what the sending threads gave back so far.
+    /// Takes what the sending threads said so far.
     fn take_returned(&mut self) -> Result<(), PluginError> {
-        while let Ok(outcome) = self.outcomes.try_recv() {
-            self.accept(outcome)?;
+        while let Ok(event) = self.events.try_recv() {
+            self.handle(event)?;
         }
         Ok(())
     }
 
     /// A sent batch's refused logs become dirty records (of their values as strings), and
-    /// the batch is reused; a sending thread's error stops the others.
-    fn accept(&mut self, outcome: Outcome) -> Result<(), PluginError> {
-        let (batch, rejected) = outcome.inspect_err(|_| self.cancel())?;
-        for log in rejected {
-            let values = batch.log_values(log.index);
-            let record = Record::new(values.into_iter().map(Column::string).collect());
-            self.context.collect_dirty(record, log.reason)?;
+    /// the batch is reused; a sending thread's error stops the others, and so does the job
+    /// stopping, looked at on every event.
+    fn handle(&mut self, event: Event) -> Result<(), PluginError> {
+        match event {
+            Event::Sent(batch, rejected) => {
+                for log in rejected {
+                    let values = batch.log_values(log.index);
+                    let record = Record::new(values.into_iter().map(Column::string).collect());
+                    self.context.collect_dirty(record, log.reason)?;
+                }
+                self.spares.push(batch);
+            }
+            Event::Failed(error) => {
+                self.stop();
+                return Err(error);
+            }
+            Event::BackingOff { sender, until } => self.backoffs.0[sender] = Some(until),
         }
-        self.spares.push(batch);
+        if self.context.is_cancelled() {
+            self.stop();
+            return Err(job_stopping());
+        }
         Ok(())
     }
 
-    fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed);
+    fn stop(&mut self) {
+        self.stop = None;
+    }
+
+    fn senders_gone(&mut self) -> PluginError {
+        if let Err(error) = self.take_returned() {
+            return error;
+        }
+        PluginError::io("the sending threads have stopped")
+    }
+
+    /// Waits on the host until `until` (a backoff's end, rounded up to the next millisecond);
+    /// stops the sending threads and fails when the job stops meanwhile.
+    fn wait_on_the_job(&mut self, until: Instant) -> Result<(), PluginError> {
+        let wait = until.saturating_duration_since(Instant::now()) + Duration::from_millis(1);
+        if self.context.wait_cancelled(wait) {
+            self.stop();
+            return Err(job_stopping());
+        }
+        Ok(())
     }
 
     /// Waits until the sending threads have sent every queued batch, or stopped; returns the
@@ -246,27 +354,82 @@ impl Returns<'_> {
     fn wait_for_all(mut self, encoded: Result<(), PluginError>) -> Result<(), PluginError> {
         let mut first_error = encoded.err();
         loop {
-            if first_error.is_some() || self.context.is_cancelled() {
+            if first_error.is_some() {
                 // The records are not all written anyway: stop retrying.
-                self.cancel();
+                self.stop();
             }
-            match self.outcomes.recv_timeout(POLL) {
-                Ok(outcome) => {
-                    if let Err(error) = self.accept(outcome) {
-                        first_error.get_or_insert(error);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+            let backing_off = self
+                .stop
+                .as_ref()
+                .and(self.backoffs.any_thread(Instant::now()));
+            let outcome = match backing_off {
+                Some(until) => self.wait_on_the_job(until),
+                None => match self.events.recv() {
+                    Ok(event) => self.handle(event),
+                    Err(_) => break,
+                },
+            };
+            if let Err(error) = outcome {
+                first_error.get_or_insert(error);
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 }
-
 fn now_seconds() -> u32 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs().min(u64::from(u32::MAX)) as u32)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backoff_is_told_first_and_ends_at_once_when_the_task_stops() {
+        let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
+        let (events_sender, events) = crossbeam_channel::unbounded();
+        let cancellation = SenderCancellation {
+            index: 3,
+            stop: stopped,
+            events: events_sender,
+        };
+        assert!(!cancellation.wait_cancelled(Duration::from_millis(5)));
+        let started = Instant::now();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(stop);
+        });
+        assert!(cancellation.wait_cancelled(Duration::from_secs(30)));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "woken, not timed out"
+        );
+        stopper.join().unwrap();
+        let told: Vec<usize> = events
+            .try_iter()
+            .map(|event| match event {
+                Event::BackingOff { sender, .. } => sender,
+                _ => panic!("only backoffs"),
+            })
+            .collect();
+        assert_eq!(told, [3, 3]);
+    }
+
+    #[test]
+    fn the_host_is_waited_on_only_while_every_thread_backs_off() {
+        let now = Instant::now();
+        let later = |ms| Some(now + Duration::from_millis(ms));
+        let past = Some(now - Duration::from_millis(1));
+        assert_eq!(
+            Backoffs(vec![later(50), later(20)]).every_thread(now),
+            later(20)
+        );
+        assert_eq!(Backoffs(vec![later(50), None]).every_thread(now), None);
+        assert_eq!(Backoffs(vec![later(50), past]).every_thread(now), None);
+        assert_eq!(Backoffs(vec![later(50), past]).any_thread(now), later(50));
+        assert_eq!(Backoffs(vec![None, past]).any_thread(now), None);
+    }
 }
