@@ -1,7 +1,7 @@
 //! `datax-sandbox`: one loopback process that serves a MaxCompute (ODPS) REST + Tunnel
 //! endpoint and a Log Service (SLS) PutLogs endpoint, faithful enough that the official
 //! clients cannot tell it from the real services, with fault injection for reliability
-//! tests. Protocol rules come from `odps-tunnel.md` and `sls-putlogs.md` in the shared spec.
+//! tests. Protocol rules come from `docs/odps-tunnel.md` and `docs/sls-putlogs.md`.
 //!
 //! ```no_run
 //! use datax_sandbox::{Sandbox, SandboxConfig};
