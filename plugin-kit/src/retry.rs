@@ -401,7 +401,13 @@ mod tests {
         assert_eq!(retries, [1, 2, 1, 2, 3]);
         let ms = Duration::from_millis;
         assert_eq!(*sleeper.waits.borrow(), [ms(1), ms(2), ms(1), ms(2), ms(4)]);
-        let always_empty = retry(&exact(2), &Resumed, &sleeper, |_, _, _| {}, |_| Err::<(), _>(0));
+        let always_empty = retry(
+            &exact(2),
+            &Resumed,
+            &sleeper,
+            |_, _, _| {},
+            |_| Err::<(), _>(0),
+        );
         assert_eq!(always_empty.unwrap_err().retries(), 2);
     }
 

@@ -96,7 +96,9 @@ pub fn plugin_error(error: &HttpError, doing: &str) -> PluginError {
         }
         ("InvalidSecurityToken", _) => "; check securityToken",
         ("RequestTimeTooSkewed", _) => "; check this machine's clock",
-        (_, HttpError::UnknownHost { .. }) => "; the host does not exist: check odpsServer",
+        (_, HttpError::UnknownHost { .. }) => {
+            "; the host does not exist: check odpsServer and tunnelServer"
+        }
         _ => "",
     };
     PluginError::new(kind, format!("{doing}: {error}{hint}"))
@@ -105,9 +107,10 @@ pub fn plugin_error(error: &HttpError, doing: &str) -> PluginError {
 /// A retried call that did not succeed, as a plugin error saying what was being done.
 fn retry_failure(failed: RetryError<HttpError>, doing: &str) -> PluginError {
     match failed {
-        RetryError::Cancelled { .. } => {
-            PluginError::new(ErrorKind::CANCELLED, format!("{doing}: the job is stopping"))
-        }
+        RetryError::Cancelled { .. } => PluginError::new(
+            ErrorKind::CANCELLED,
+            format!("{doing}: the job is stopping"),
+        ),
         RetryError::Failed { error, .. } => plugin_error(&error, doing),
     }
 }
@@ -310,14 +313,10 @@ impl OdpsClient {
         let resource = auth::canonical_resource(decoded_path, &params);
         let string_to_sign =
             auth::string_to_sign(method.as_str(), "", &date, odps_headers, &resource);
-        let mut request = self
-            .http
-            .request(method, url)
-            .header("Date", &date)
-            .header(
-                "Authorization",
-                auth::authorization(&self.credentials, &string_to_sign),
-            );
+        let mut request = self.http.request(method, url).header("Date", &date).header(
+            "Authorization",
+            auth::authorization(&self.credentials, &string_to_sign),
+        );
         for (name, value) in odps_headers {
             request = request.header(*name, *value);
         }
@@ -657,7 +656,8 @@ mod tests {
             "odpsServer: \"service.odps.aliyun.com/api\" is not a URL (expected http://host[:port][/path])"
         );
         let tunnel = Endpoint::parse("http://t:9/tun", "tunnelServer", true).unwrap();
-        let (url, signed) = tunnel.request_url(&["projects", "p q"], &[("data", ""), ("a", "(0,1)")]);
+        let (url, signed) =
+            tunnel.request_url(&["projects", "p q"], &[("data", ""), ("a", "(0,1)")]);
         assert_eq!(url, "http://t:9/tun/projects/p%20q?data&a=%280%2C1%29");
         assert_eq!(signed, "/tun/projects/p q");
         assert_eq!(rest.request_url(&["projects"], &[]).1, "/projects");
@@ -691,8 +691,14 @@ mod tests {
         };
         assert!(!OdpsRetries.is_retriable(&unknown));
         // Flow control goes on beyond maxRetryTime; the rest stops there.
-        assert_eq!(OdpsRetries.max_retries(&service(429), 3), FLOW_CONTROL_RETRIES);
-        assert_eq!(OdpsRetries.max_retries(&service(308), 3), FLOW_CONTROL_RETRIES);
+        assert_eq!(
+            OdpsRetries.max_retries(&service(429), 3),
+            FLOW_CONTROL_RETRIES
+        );
+        assert_eq!(
+            OdpsRetries.max_retries(&service(308), 3),
+            FLOW_CONTROL_RETRIES
+        );
         assert_eq!(OdpsRetries.max_retries(&service(503), 3), 3);
         assert_eq!(OdpsRetries.max_retries(&transport, 3), 3);
         let policy = retry_policy(7);
