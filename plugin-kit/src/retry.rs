@@ -86,7 +86,8 @@ impl Cancellation for Deadline {
 /// How the wait grows between attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jitter {
-    /// `min(cap, base × 2^retry)` exactly: for tests.
+    /// `min(cap, base × 2^retry)` exactly: for tests, and for services whose SDKs document
+    /// a fixed schedule (MaxCompute's 1, 2, 4 … 64 s).
     None,
     /// Uniform in `0..=min(cap, base × 2^retry)` (AWS's "full jitter").
     Full,
@@ -160,6 +161,13 @@ pub trait RetryLogic {
     fn max_retries(&self, _error: &Self::Error, policy_max: u32) -> u32 {
         policy_max
     }
+
+    /// Whether this failure came after progress (a read that resumes where it broke off got
+    /// records before failing): the count of retries and the backoff start again, since the
+    /// next attempt asks for less than the one before. Default: never.
+    fn made_progress(&self, _error: &Self::Error) -> bool {
+        false
+    }
 }
 
 /// How a retried call ended without success.
@@ -187,8 +195,9 @@ impl<E> RetryError<E> {
     }
 }
 
-/// Calls `call(attempt)` (attempt 0, 1, …) until it succeeds or `logic` and `policy` say stop.
-/// Before each retry, `on_retry(error, retry, wait)` (to log and count it; `retry` is 1-based),
+/// Calls `call(attempt)` (attempt 0, 1, …) until it succeeds or `logic` and `policy` say stop
+/// (an error after progress, [`RetryLogic::made_progress`], starts the count again). Before
+/// each retry, `on_retry(error, retry, wait)` (to log and count it; `retry` is 1-based),
 /// then a wait that `cancellation` ends at once.
 pub fn retry<T, L: RetryLogic>(
     policy: &RetryPolicy,
@@ -204,6 +213,10 @@ pub fn retry<T, L: RetryLogic>(
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
+        if logic.made_progress(&error) {
+            retries = 0;
+            previous = policy.base;
+        }
         if !logic.is_retriable(&error) || retries >= logic.max_retries(&error, policy.max_retries) {
             return Err(RetryError::Failed { error, retries });
         }
@@ -355,6 +368,47 @@ mod tests {
                 retries: 2
             })
         );
+    }
+
+    /// Errors are the records a resumed read got before failing.
+    struct Resumed;
+
+    impl RetryLogic for Resumed {
+        type Error = u32;
+        fn is_retriable(&self, _error: &u32) -> bool {
+            true
+        }
+        fn made_progress(&self, records: &u32) -> bool {
+            *records > 0
+        }
+    }
+
+    #[test]
+    fn progress_starts_the_count_and_the_backoff_again() {
+        let sleeper = recorder(usize::MAX);
+        // Two empty failures, one after progress, two empty ones more: five failures in all
+        // with a budget of three retries.
+        let mut failures = [0, 0, 3, 0, 0].into_iter();
+        let mut retries = Vec::new();
+        let outcome = retry(
+            &exact(3),
+            &Resumed,
+            &sleeper,
+            |_, retry, _| retries.push(retry),
+            |_| failures.next().map_or(Ok(()), Err),
+        );
+        assert_eq!(outcome, Ok(()));
+        assert_eq!(retries, [1, 2, 1, 2, 3]);
+        let ms = Duration::from_millis;
+        assert_eq!(*sleeper.waits.borrow(), [ms(1), ms(2), ms(1), ms(2), ms(4)]);
+        let always_empty = retry(
+            &exact(2),
+            &Resumed,
+            &sleeper,
+            |_, _, _| {},
+            |_| Err::<(), _>(0),
+        );
+        assert_eq!(always_empty.unwrap_err().retries(), 2);
     }
 
     #[test]

@@ -31,7 +31,7 @@ const EXPECTED: [(&str, Option<&str>); 15] = [
     // DataX's examples keep their placeholder endpoint, which the job's own value makes win.
     (
         "datax-odpsreader-doc.json",
-        Some("reading the schema of table targetProjectName.tableName: error sending request for url (http://xxx/api/"),
+        Some("reading the schema of table targetProjectName.tableName: cannot connect: error sending request for url (http://xxx/api/"),
     ),
     (
         "datax-odpsreader-oraclewriter-plugindev.json",

@@ -72,9 +72,10 @@ impl HttpError {
     /// its source chain, never by message text.
     pub fn from_reqwest(error: &reqwest::Error) -> HttpError {
         if let Some(unknown) = find_source::<UnknownHost>(error) {
+            // The whole chain: reqwest's top line names the URL asked for.
             return HttpError::UnknownHost {
                 host: unknown.host.clone(),
-                message: format!("cannot connect: {unknown}"),
+                message: format!("cannot connect: {}", cause_chain(error)),
             };
         }
         let (kind, doing) = if error.is_timeout() {

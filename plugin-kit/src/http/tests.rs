@@ -122,6 +122,10 @@ fn an_unknown_host_is_found_by_its_error_type() {
                 message.contains("unknown host no-such-host.example"),
                 "{message}"
             );
+            assert!(
+                message.contains("http://no-such-host.example:1/"),
+                "the URL asked for: {message}"
+            );
         }
         other => panic!("{other:?}"),
     }

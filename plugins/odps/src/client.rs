@@ -1,12 +1,15 @@
 //! HTTP to MaxCompute: signed REST metadata calls (odps-tunnel.md §11) and tunnel download
-//! sessions and data (§3, §4), with the SDKs' retry policy (§7).
+//! sessions and data (§3, §4), on the kit's HTTP layer, with the SDKs' retry policy (§7) as
+//! a [`RetryLogic`] classifier ([`OdpsRetries`]) for the kit's driver.
 
 use std::io::Read;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use datax_plugin_api::{log, ErrorKind, PluginError};
+use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
+use datax_plugin_kit::retry::{retry, Cancellation, Jitter, RetryError, RetryLogic, RetryPolicy};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -21,9 +24,95 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'*');
 
-/// The waits of the SDKs' retry policy: 1, 2, 4 … 64 s (odps-tunnel.md §7).
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(6))
+/// Flow-control answers (308, 429) are retried "without limit" by the SDKs; this bounds it
+/// at about an hour of 64 s waits so a job cannot hang forever.
+pub const FLOW_CONTROL_RETRIES: u32 = 60;
+
+/// The SDKs' schedule (odps-tunnel.md §7): waits of 1, 2, 4 … 64 s, without jitter (the
+/// documented schedule, logged in whole seconds), `max_retries` retries (`maxRetryTime`).
+pub fn retry_policy(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(64),
+        jitter: Jitter::None,
+    }
+}
+
+/// Flow control: 308 (slot reassignment) or 429 (flow exceeded).
+fn is_flow_control(error: &HttpError) -> bool {
+    matches!(error.status(), Some(308 | 429))
+}
+
+/// MaxCompute's retry classifier (odps-tunnel.md §7): 5xx, flow control and network errors
+/// are worth another try, flow control beyond `maxRetryTime`; other 4xx and an unknown host
+/// fail at once.
+pub struct OdpsRetries;
+
+impl RetryLogic for OdpsRetries {
+    type Error = HttpError;
+
+    fn is_retriable(&self, error: &HttpError) -> bool {
+        match error {
+            HttpError::Service(service) => service.status >= 500 || is_flow_control(error),
+            HttpError::Transport { .. } => true,
+            HttpError::UnknownHost { .. } => false,
+        }
+    }
+
+    fn max_retries(&self, error: &HttpError, policy_max: u32) -> u32 {
+        if is_flow_control(error) {
+            FLOW_CONTROL_RETRIES.max(policy_max)
+        } else {
+            policy_max
+        }
+    }
+}
+
+/// `doing: error` as a plugin error: MaxCompute's credential codes are AUTH and its name codes
+/// CONFIG (a missing table is the job's mistake), with a hint where one helps.
+pub fn plugin_error(error: &HttpError, doing: &str) -> PluginError {
+    let code = error.code().unwrap_or_default();
+    let kind = match code {
+        "Unauthorized"
+        | "InvalidAccessKeyId"
+        | "InvalidSecurityToken"
+        | "SignatureNotMatch"
+        | "AccessDenied"
+        | "NoPermission"
+        | "AuthorizationRequired"
+        | "RequestTimeTooSkewed" => ErrorKind::AUTH,
+        "NoSuchProject"
+        | "NoSuchTable"
+        | "NoSuchPartition"
+        | "InvalidColumnSpec"
+        | "InvalidPartitionSpec"
+        | "MissingPartitionSpec" => ErrorKind::CONFIG,
+        _ => error.kind(),
+    };
+    let hint = match (code, error) {
+        ("InvalidAccessKeyId" | "SignatureNotMatch" | "Unauthorized", _) => {
+            "; check accessId and accessKey"
+        }
+        ("InvalidSecurityToken", _) => "; check securityToken",
+        ("RequestTimeTooSkewed", _) => "; check this machine's clock",
+        (_, HttpError::UnknownHost { .. }) => {
+            "; the host does not exist: check odpsServer and tunnelServer"
+        }
+        _ => "",
+    };
+    PluginError::new(kind, format!("{doing}: {error}{hint}"))
+}
+
+/// A retried call that did not succeed, as a plugin error saying what was being done.
+fn retry_failure(failed: RetryError<HttpError>, doing: &str) -> PluginError {
+    match failed {
+        RetryError::Cancelled { .. } => PluginError::new(
+            ErrorKind::CANCELLED,
+            format!("{doing}: the job is stopping"),
+        ),
+        RetryError::Failed { error, .. } => plugin_error(&error, doing),
+    }
 }
 
 /// A service endpoint: `scheme://host[:port][/path]`.
@@ -60,104 +149,36 @@ impl Endpoint {
         &self.base
     }
 
+    /// The URL of `segments` with the query `params`, and the decoded path the signature
+    /// covers (with the endpoint's own path only for the tunnel, odps-tunnel.md §2.1).
+    fn request_url(&self, segments: &[&str], params: &[(&str, &str)]) -> (String, String) {
+        let mut url = self.base.clone();
+        let mut decoded_path = if self.signs_path {
+            self.path.clone()
+        } else {
+            String::new()
+        };
+        for segment in segments {
+            url.push('/');
+            url.extend(utf8_percent_encode(segment, ENCODE));
+            decoded_path.push('/');
+            decoded_path.push_str(segment);
+        }
+        for (index, (name, value)) in params.iter().enumerate() {
+            url.push(if index == 0 { '?' } else { '&' });
+            url.extend(utf8_percent_encode(name, ENCODE));
+            if !value.is_empty() {
+                url.push('=');
+                url.extend(utf8_percent_encode(value, ENCODE));
+            }
+        }
+        (url, decoded_path)
+    }
+
     fn scheme(&self) -> &str {
         self.base
             .split_once("://")
             .map_or("http", |(scheme, _)| scheme)
-    }
-}
-
-/// An answer other than success: a service error or no answer at all.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallError {
-    Service {
-        status: u16,
-        code: String,
-        message: String,
-        request_id: Option<String>,
-    },
-    /// The request did not get an answer: connection refused or dropped, timeout.
-    Transport(String),
-    /// The endpoint's host name does not exist (DNS says so): no retry can help.
-    UnknownHost(String),
-}
-
-impl CallError {
-    /// 5xx, 308, 429 and network errors are worth another try (odps-tunnel.md §7).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            CallError::Service { status, .. } => *status >= 500 || *status == 308 || *status == 429,
-            CallError::Transport(_) => true,
-            CallError::UnknownHost(_) => false,
-        }
-    }
-
-    /// Flow control (308 slot reassignment, 429 flow exceeded) is retried beyond the limit.
-    pub fn is_flow_control(&self) -> bool {
-        matches!(self, CallError::Service { status, .. } if *status == 308 || *status == 429)
-    }
-
-    /// A plugin error saying what was being done.
-    pub fn into_plugin_error(self, doing: &str) -> PluginError {
-        match self {
-            CallError::Transport(reason) | CallError::UnknownHost(reason) => {
-                PluginError::new(ErrorKind::CONNECT, format!("{doing}: {reason}"))
-            }
-            CallError::Service {
-                status,
-                code,
-                message,
-                request_id,
-            } => {
-                let kind = match code.as_str() {
-                    "Unauthorized"
-                    | "InvalidAccessKeyId"
-                    | "InvalidSecurityToken"
-                    | "SignatureNotMatch"
-                    | "AccessDenied"
-                    | "NoPermission"
-                    | "AuthorizationRequired"
-                    | "RequestTimeTooSkewed" => ErrorKind::AUTH,
-                    "NoSuchProject"
-                    | "NoSuchTable"
-                    | "NoSuchPartition"
-                    | "InvalidColumnSpec"
-                    | "InvalidPartitionSpec"
-                    | "MissingPartitionSpec" => ErrorKind::CONFIG,
-                    _ if status == 401 || status == 403 => ErrorKind::AUTH,
-                    _ => ErrorKind::IO,
-                };
-                let hint = match code.as_str() {
-                    "InvalidAccessKeyId" | "SignatureNotMatch" | "Unauthorized" => {
-                        " (check accessId and accessKey)"
-                    }
-                    "InvalidSecurityToken" => " (check securityToken)",
-                    "RequestTimeTooSkewed" => " (check this machine's clock)",
-                    _ => "",
-                };
-                let request_id = request_id
-                    .map(|id| format!(", request id {id}"))
-                    .unwrap_or_default();
-                PluginError::new(
-                    kind,
-                    format!("{doing}: {code}: {message}{hint} (HTTP {status}{request_id})"),
-                )
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for CallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallError::Transport(reason) | CallError::UnknownHost(reason) => f.write_str(reason),
-            CallError::Service {
-                status,
-                code,
-                message,
-                ..
-            } => write!(f, "{code}: {message} (HTTP {status})"),
-        }
     }
 }
 
@@ -192,9 +213,22 @@ pub struct ClientSettings {
     pub max_retries: u32,
 }
 
+/// Where one request goes: the REST or the tunnel endpoint, the path's segments (encoded
+/// here) and the query.
+struct Target<'a> {
+    tunnel: bool,
+    segments: &'a [&'a str],
+    params: &'a [(&'a str, &'a str)],
+}
+
 impl OdpsClient {
-    pub fn new(settings: ClientSettings) -> Result<OdpsClient, PluginError> {
-        let http = Client::builder()
+    /// The client; without a tunnel endpoint it asks the service for one, retrying as long as
+    /// `cancellation` lets it.
+    pub fn new(
+        settings: ClientSettings,
+        cancellation: &dyn Cancellation,
+    ) -> Result<OdpsClient, PluginError> {
+        let http = http::client_builder()
             .connect_timeout(Duration::from_secs(10))
             // Per read in the blocking client: a body may take as long as it needs while it moves.
             .timeout(Duration::from_secs(120))
@@ -212,7 +246,7 @@ impl OdpsClient {
         };
         client.tunnel = match settings.tunnel {
             Some(tunnel) => tunnel,
-            None => client.discover_tunnel()?,
+            None => client.discover_tunnel(cancellation)?,
         };
         Ok(client)
     }
@@ -225,82 +259,31 @@ impl OdpsClient {
         vec!["projects", &self.project, "tables", table]
     }
 
-    /// One signed request, no retry.
+    /// One signed request, no retry: the response of a success, else the service's error.
     fn call(
         &self,
         method: Method,
-        tunnel: bool,
-        segments: &[&str],
-        params: &[(&str, &str)],
+        target: &Target<'_>,
         accept_encoding: Option<&str>,
-    ) -> Result<Response, CallError> {
-        let endpoint = if tunnel { &self.tunnel } else { &self.rest };
-        let mut params: Vec<(String, String)> = params
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
-        params.push(("curr_project".into(), self.default_project.clone()));
-
-        let mut url = endpoint.base.clone();
-        let mut decoded_path = if endpoint.signs_path {
-            endpoint.path.clone()
+    ) -> Result<Response, HttpError> {
+        let endpoint = if target.tunnel {
+            &self.tunnel
         } else {
-            String::new()
+            &self.rest
         };
-        for segment in segments {
-            url.push('/');
-            url.extend(utf8_percent_encode(segment, ENCODE));
-            decoded_path.push('/');
-            decoded_path.push_str(segment);
-        }
-        for (index, (name, value)) in params.iter().enumerate() {
-            url.push(if index == 0 { '?' } else { '&' });
-            url.extend(utf8_percent_encode(name, ENCODE));
-            if !value.is_empty() {
-                url.push('=');
-                url.extend(utf8_percent_encode(value, ENCODE));
-            }
-        }
-
-        let date = httpdate::fmt_http_date(SystemTime::now());
-        let odps_headers: &[(&str, &str)] = if tunnel {
-            &[("x-odps-tunnel-version", "6")]
-        } else {
-            &[]
-        };
-        let resource = auth::canonical_resource(&decoded_path, &params);
-        let string_to_sign =
-            auth::string_to_sign(method.as_str(), "", &date, odps_headers, &resource);
-        let mut request = self
-            .http
-            .request(method.clone(), &url)
-            .header("Date", &date)
-            .header(
-                "Authorization",
-                auth::authorization(&self.credentials, &string_to_sign),
-            );
-        for (name, value) in odps_headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(token) = &self.credentials.security_token {
-            request = request.header("authorization-sts-token", token);
-        }
+        let mut params: Vec<(&str, &str)> = target.params.to_vec();
+        params.push(("curr_project", &self.default_project));
+        let (url, decoded_path) = endpoint.request_url(target.segments, &params);
+        let mut request = self.signed(method.clone(), &url, &decoded_path, &params, target.tunnel);
         if let Some(encoding) = accept_encoding {
             request = request.header("Accept-Encoding", encoding);
         }
         if method == Method::POST {
             request = request.header("Content-Length", "0");
         }
-        let response = request.send().map_err(|error| {
-            let reason = transport_reason(&error);
-            // getaddrinfo's "Name or service not known" is final; "Temporary failure in name
-            // resolution" is not, and stays a retried transport error.
-            if reason.contains("Name or service not known") {
-                CallError::UnknownHost(reason)
-            } else {
-                CallError::Transport(reason)
-            }
-        })?;
+        let response = request
+            .send()
+            .map_err(|error| HttpError::from_reqwest(&error))?;
         if response.status().is_success() {
             Ok(response)
         } else {
@@ -308,75 +291,101 @@ impl OdpsClient {
         }
     }
 
-    /// [`OdpsClient::call`] with the SDKs' retries, reading the whole body as text.
+    /// The request with its `Date` and signature (odps-tunnel.md §2.1), and the STS token.
+    fn signed(
+        &self,
+        method: Method,
+        url: &str,
+        decoded_path: &str,
+        params: &[(&str, &str)],
+        tunnel: bool,
+    ) -> RequestBuilder {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let odps_headers: &[(&str, &str)] = if tunnel {
+            &[("x-odps-tunnel-version", "6")]
+        } else {
+            &[]
+        };
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let resource = auth::canonical_resource(decoded_path, &params);
+        let string_to_sign =
+            auth::string_to_sign(method.as_str(), "", &date, odps_headers, &resource);
+        let mut request = self.http.request(method, url).header("Date", &date).header(
+            "Authorization",
+            auth::authorization(&self.credentials, &string_to_sign),
+        );
+        for (name, value) in odps_headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(token) = &self.credentials.security_token {
+            request = request.header("authorization-sts-token", token);
+        }
+        request
+    }
+
+    /// [`OdpsClient::call`] with the SDKs' retries, reading the whole body as text; each retry
+    /// logged, the waits ended by `cancellation`.
     fn call_text(
         &self,
         method: Method,
-        tunnel: bool,
-        segments: &[&str],
-        params: &[(&str, &str)],
-    ) -> Result<String, CallError> {
-        self.with_retries(|| {
-            self.call(method.clone(), tunnel, segments, params, None)?
-                .text()
-                .map_err(|error| CallError::Transport(transport_reason(&error)))
-        })
-    }
-
-    /// Runs `call` until it succeeds, fails for good, or the retries run out.
-    pub fn with_retries<T>(
-        &self,
-        mut call: impl FnMut() -> Result<T, CallError>,
-    ) -> Result<T, CallError> {
-        let mut attempt = 0;
-        loop {
-            match call() {
-                Ok(value) => return Ok(value),
-                Err(error)
-                    if error.is_retryable()
-                        && (attempt < self.max_retries
-                            || error.is_flow_control() && attempt < FLOW_CONTROL_RETRIES) =>
-                {
-                    let wait = backoff(attempt);
-                    log::warn(format!(
-                        "{error}; retrying in {} s ({} of {})",
-                        wait.as_secs(),
-                        attempt + 1,
-                        self.max_retries
-                    ));
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        target: &Target<'_>,
+        cancellation: &dyn Cancellation,
+        doing: &str,
+    ) -> Result<String, PluginError> {
+        let max_retries = self.max_retries;
+        let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
+            log::warn(format!(
+                "{doing}: {error}; retrying in {} s ({retry} of {max_retries})",
+                wait.as_secs()
+            ));
+        };
+        retry(
+            &retry_policy(max_retries),
+            &OdpsRetries,
+            cancellation,
+            on_retry,
+            |_| {
+                self.call(method.clone(), target, None)?
+                    .text()
+                    .map_err(|error| HttpError::from_reqwest(&error))
+            },
+        )
+        .map_err(|failed| retry_failure(failed, doing))
     }
 
     /// `GET {rest}/projects/{p}/tunnel?service`: a bare `host[:port]` (odps-tunnel.md §1).
-    fn discover_tunnel(&self) -> Result<Endpoint, PluginError> {
+    fn discover_tunnel(&self, cancellation: &dyn Cancellation) -> Result<Endpoint, PluginError> {
         let doing = format!(
             "finding the tunnel endpoint of project {} (set tunnelServer to skip this)",
             self.project
         );
-        let host = self
-            .call_text(
-                Method::GET,
-                false,
-                &["projects", &self.project, "tunnel"],
-                &[("service", "")],
-            )
-            .map_err(|error| error.into_plugin_error(&doing))?;
+        let target = Target {
+            tunnel: false,
+            segments: &["projects", &self.project, "tunnel"],
+            params: &[("service", "")],
+        };
+        let host = self.call_text(Method::GET, &target, cancellation, &doing)?;
         let url = format!("{}://{}", self.rest.scheme(), host.trim());
         log::info(format!("tunnel endpoint {url}"));
         Endpoint::parse(&url, "tunnel endpoint", true).map_err(PluginError::io)
     }
 
     /// The table's columns and partition keys (`GET /projects/{p}/tables/{t}`, §11).
-    pub fn table_schema(&self, table: &str) -> Result<TableSchema, PluginError> {
+    pub fn table_schema(
+        &self,
+        table: &str,
+        cancellation: &dyn Cancellation,
+    ) -> Result<TableSchema, PluginError> {
         let doing = format!("reading the schema of table {}.{table}", self.project);
-        let document = self
-            .call_text(Method::GET, false, &self.table_path(table), &[])
-            .map_err(|error| error.into_plugin_error(&doing))?;
+        let target = Target {
+            tunnel: false,
+            segments: &self.table_path(table),
+            params: &[],
+        };
+        let document = self.call_text(Method::GET, &target, cancellation, &doing)?;
         let answer = xml::parse(&document)
             .map_err(|error| PluginError::io(format!("{doing}: the answer is not XML: {error}")))?;
         let schema_text = answer
@@ -396,7 +405,11 @@ impl OdpsClient {
     }
 
     /// Every partition of the table as `(key, value)` lists in key order, page by page (§11).
-    pub fn partitions(&self, table: &str) -> Result<Vec<Vec<(String, String)>>, PluginError> {
+    pub fn partitions(
+        &self,
+        table: &str,
+        cancellation: &dyn Cancellation,
+    ) -> Result<Vec<Vec<(String, String)>>, PluginError> {
         let doing = format!("listing the partitions of table {}.{table}", self.project);
         let mut partitions = Vec::new();
         let mut marker = String::new();
@@ -405,9 +418,12 @@ impl OdpsClient {
             if !marker.is_empty() {
                 params.push(("marker", &marker));
             }
-            let document = self
-                .call_text(Method::GET, false, &self.table_path(table), &params)
-                .map_err(|error| error.into_plugin_error(&doing))?;
+            let target = Target {
+                tunnel: false,
+                segments: &self.table_path(table),
+                params: &params,
+            };
+            let document = self.call_text(Method::GET, &target, cancellation, &doing)?;
             let listing = xml::parse(&document).map_err(|error| {
                 PluginError::io(format!("{doing}: the answer is not XML: {error}"))
             })?;
@@ -424,6 +440,7 @@ impl OdpsClient {
         &self,
         table: &str,
         partition: Option<&str>,
+        cancellation: &dyn Cancellation,
     ) -> Result<DownloadSession, PluginError> {
         let doing = format!(
             "creating a download session for {}",
@@ -433,15 +450,18 @@ impl OdpsClient {
         if let Some(spec) = partition {
             params.push(("partition", spec));
         }
-        let body = self
-            .call_text(Method::POST, true, &self.table_path(table), &params)
-            .map_err(|error| error.into_plugin_error(&doing))?;
+        let target = Target {
+            tunnel: true,
+            segments: &self.table_path(table),
+            params: &params,
+        };
+        let body = self.call_text(Method::POST, &target, cancellation, &doing)?;
         let session =
             parse_session(&body).map_err(|error| PluginError::io(format!("{doing}: {error}")))?;
         if session.status.eq_ignore_ascii_case("normal") {
             return Ok(session);
         }
-        self.wait_for_session(table, partition, session, &doing)
+        self.wait_for_session(table, partition, session, cancellation, &doing)
     }
 
     /// Polls `GET …?downloadid=` until the session is `normal` (§3.2).
@@ -450,28 +470,35 @@ impl OdpsClient {
         table: &str,
         partition: Option<&str>,
         mut session: DownloadSession,
+        cancellation: &dyn Cancellation,
         doing: &str,
     ) -> Result<DownloadSession, PluginError> {
         let mut wait = Duration::from_millis(100);
-        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        let deadline = Instant::now() + Duration::from_secs(600);
         while !session.status.eq_ignore_ascii_case("normal") {
-            if !session.status.eq_ignore_ascii_case("initiating")
-                || std::time::Instant::now() > deadline
-            {
+            if !session.status.eq_ignore_ascii_case("initiating") || Instant::now() > deadline {
                 return Err(PluginError::io(format!(
                     "{doing}: the session {} is {}",
                     session.id, session.status
                 )));
             }
-            std::thread::sleep(wait);
+            if cancellation.wait_cancelled(wait) {
+                return Err(PluginError::new(
+                    ErrorKind::CANCELLED,
+                    format!("{doing}: the job is stopping"),
+                ));
+            }
             wait = (wait * 2).min(Duration::from_secs(5));
             let mut params = vec![("downloadid", session.id.as_str())];
             if let Some(spec) = partition {
                 params.push(("partition", spec));
             }
-            let body = self
-                .call_text(Method::GET, true, &self.table_path(table), &params)
-                .map_err(|error| error.into_plugin_error(doing))?;
+            let target = Target {
+                tunnel: true,
+                segments: &self.table_path(table),
+                params: &params,
+            };
+            let body = self.call_text(Method::GET, &target, cancellation, doing)?;
             session = parse_session(&body)
                 .map_err(|error| PluginError::io(format!("{doing}: {error}")))?;
         }
@@ -484,7 +511,7 @@ impl OdpsClient {
         &self,
         table: &str,
         request: &DataRequest<'_>,
-    ) -> Result<Box<dyn Read>, CallError> {
+    ) -> Result<Box<dyn Read>, HttpError> {
         let row_range = format!("({},{})", request.start, request.count);
         let mut params = vec![
             ("data", ""),
@@ -498,7 +525,12 @@ impl OdpsClient {
             params.push(("partition", spec));
         }
         let accept = request.compress.then_some("zstd, deflate");
-        let response = self.call(Method::GET, true, &self.table_path(table), &params, accept)?;
+        let target = Target {
+            tunnel: true,
+            segments: &self.table_path(table),
+            params: &params,
+        };
+        let response = self.call(Method::GET, &target, accept)?;
         let encoding = response
             .headers()
             .get("content-encoding")
@@ -511,21 +543,17 @@ impl OdpsClient {
             "deflate" => Box::new(flate2::read::ZlibDecoder::new(response)),
             "zstd" => Box::new(
                 zstd::stream::read::Decoder::new(response)
-                    .map_err(|error| CallError::Transport(format!("zstd: {error}")))?,
+                    .map_err(|error| broken_body(format!("zstd: {error}")))?,
             ),
             "x-lz4-frame" => Box::new(lz4_flex::frame::FrameDecoder::new(response)),
             other => {
-                return Err(CallError::Transport(format!(
+                return Err(broken_body(format!(
                     "the body comes with an unsupported Content-Encoding \"{other}\""
                 )))
             }
         })
     }
 }
-
-/// Flow-control answers (308, 429) are retried "without limit" by the SDKs; this bounds it
-/// at about an hour of 64 s waits so a job cannot hang forever.
-pub const FLOW_CONTROL_RETRIES: u32 = 60;
 
 pub struct DataRequest<'a> {
     pub session_id: &'a str,
@@ -564,19 +592,6 @@ fn parse_session(body: &str) -> Result<DownloadSession, String> {
     })
 }
 
-/// The error with its causes: reqwest's top line ("error sending request for url …") hides
-/// why. URLs carry no secret: the signature travels in a header.
-fn transport_reason(error: &reqwest::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        reason.push_str(": ");
-        reason.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    reason
-}
-
 /// A `<Partition>`'s `<Column Name=".." Value=".."/>` pairs, in key order.
 fn partition_spec(partition: &xml::Element) -> Vec<(String, String)> {
     partition
@@ -586,8 +601,17 @@ fn partition_spec(partition: &xml::Element) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A tunnel JSON error `{Code, Message}` or a REST XML `<Error>` (odps-tunnel.md §7).
-fn service_error(response: Response) -> CallError {
+/// A body that cannot be read as it came: a transport failure, so the read resumes.
+fn broken_body(message: String) -> HttpError {
+    HttpError::Transport {
+        kind: TransportKind::Closed,
+        message,
+    }
+}
+
+/// A tunnel JSON error `{Code, Message}` or a REST XML `<Error>` (odps-tunnel.md §7); a body
+/// that is neither (a proxy's page) gets the code `HTTP{status}` and its first 200 characters.
+fn service_error(response: Response) -> HttpError {
     let status = response.status().as_u16();
     let header_request_id = response
         .headers()
@@ -610,12 +634,12 @@ fn service_error(response: Response) -> CallError {
         },
     };
     let fallback: String = body.trim().chars().take(200).collect();
-    CallError::Service {
+    HttpError::Service(ServiceError {
         status,
         code: code.unwrap_or_else(|| format!("HTTP{status}")),
         message: message.unwrap_or(fallback),
         request_id: header_request_id.or(body_request_id),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -631,41 +655,82 @@ mod tests {
             Endpoint::parse("service.odps.aliyun.com/api", "odpsServer", false).unwrap_err(),
             "odpsServer: \"service.odps.aliyun.com/api\" is not a URL (expected http://host[:port][/path])"
         );
+        let tunnel = Endpoint::parse("http://t:9/tun", "tunnelServer", true).unwrap();
+        let (url, signed) =
+            tunnel.request_url(&["projects", "p q"], &[("data", ""), ("a", "(0,1)")]);
+        assert_eq!(url, "http://t:9/tun/projects/p%20q?data&a=%280%2C1%29");
+        assert_eq!(signed, "/tun/projects/p q");
+        assert_eq!(rest.request_url(&["projects"], &[]).1, "/projects");
     }
 
-    #[test]
-    fn retry_classes_follow_the_sdks() {
-        let service = |status| CallError::Service {
+    fn service(status: u16) -> HttpError {
+        HttpError::Service(ServiceError {
             status,
             code: "X".into(),
             message: String::new(),
             request_id: None,
+        })
+    }
+
+    #[test]
+    fn retry_classes_follow_the_sdks() {
+        for status in [500, 503, 429, 308] {
+            assert!(OdpsRetries.is_retriable(&service(status)), "{status}");
+        }
+        for status in [404, 401, 400] {
+            assert!(!OdpsRetries.is_retriable(&service(status)), "{status}");
+        }
+        let transport = HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: "reset".into(),
         };
-        assert!(service(500).is_retryable());
-        assert!(service(503).is_retryable());
-        assert!(service(429).is_retryable());
-        assert!(!service(404).is_retryable());
-        assert!(!service(401).is_retryable());
-        assert!(CallError::Transport("reset".into()).is_retryable());
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(20), Duration::from_secs(64));
+        assert!(OdpsRetries.is_retriable(&transport));
+        let unknown = HttpError::UnknownHost {
+            host: "nowhere.invalid".into(),
+            message: "cannot connect: unknown host nowhere.invalid".into(),
+        };
+        assert!(!OdpsRetries.is_retriable(&unknown));
+        // Flow control goes on beyond maxRetryTime; the rest stops there.
+        assert_eq!(
+            OdpsRetries.max_retries(&service(429), 3),
+            FLOW_CONTROL_RETRIES
+        );
+        assert_eq!(
+            OdpsRetries.max_retries(&service(308), 3),
+            FLOW_CONTROL_RETRIES
+        );
+        assert_eq!(OdpsRetries.max_retries(&service(503), 3), 3);
+        assert_eq!(OdpsRetries.max_retries(&transport, 3), 3);
+        let policy = retry_policy(7);
+        let waits: Vec<u64> = (1..=8)
+            .map(|retry| policy.delay(retry, policy.base).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 64]);
     }
 
     #[test]
     fn auth_errors_say_what_to_check() {
-        let error = CallError::Service {
+        let error = HttpError::Service(ServiceError {
             status: 401,
             code: "SignatureNotMatch".into(),
             message: "ODPS-0410042:Invalid signature value".into(),
             request_id: Some("r1".into()),
-        }
-        .into_plugin_error("reading the schema of table p.t");
+        });
+        let error = plugin_error(&error, "reading the schema of table p.t");
         assert_eq!(error.kind, ErrorKind::AUTH);
         assert_eq!(
             error.message.as_str(),
-            "reading the schema of table p.t: SignatureNotMatch: ODPS-0410042:Invalid signature \
-             value (check accessId and accessKey) (HTTP 401, request id r1)"
+            "reading the schema of table p.t: SignatureNotMatch (HTTP 401): ODPS-0410042:Invalid \
+             signature value (request id r1); check accessId and accessKey"
         );
+        let missing = HttpError::Service(ServiceError {
+            status: 404,
+            code: "NoSuchTable".into(),
+            message: "not found".into(),
+            request_id: None,
+        });
+        assert_eq!(plugin_error(&missing, "x").kind, ErrorKind::CONFIG);
+        assert_eq!(plugin_error(&service(503), "x").kind, ErrorKind::IO);
+        assert_eq!(plugin_error(&service(403), "x").kind, ErrorKind::AUTH);
     }
 }

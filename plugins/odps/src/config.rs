@@ -1,14 +1,102 @@
-//! odpsreader's `parameter` (datax-engine.md §7.1), read leniently as DataX does: numbers and
-//! booleans may be strings, `null` and blank count as absent. Errors name the key and never
-//! show a secret.
+//! odpsreader's `parameter` (datax-engine.md §7.1): [`Parameter`] declares every key once, its
+//! doc comments are the docs, and [`datax_plugin_kit::config`] reads it leniently as DataX
+//! does (numbers and booleans may be strings, `null` and blank count as absent, unknown keys
+//! are warnings with a did-you-mean). What the types cannot say is checked by the small
+//! functions below, which build the [`ReaderConfig`] the job and its tasks run with. Every
+//! error names its key; none prints a secret.
 
-use datax_job_config::value::{as_bool, as_string, as_u64, describe, optional, present};
-use datax_job_config::JobError;
+use std::fmt;
+use std::marker::PhantomData;
+
 use datax_plugin_api::PluginError;
+use datax_plugin_kit::config::{self, lenient, ConfigError};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::client::{ClientSettings, Endpoint};
+
+/// The service's public endpoint, for a job that names none (DataX requires `odpsServer`).
+pub const PUBLIC_ODPS_SERVER: &str = "http://service.odps.aliyun.com/api";
+
+/// The SDKs retry a 5xx answer at most 7 times (odps-tunnel.md §7).
+const DEFAULT_MAX_RETRIES: u32 = 7;
+/// `maxRetryTime`'s range, as DataX's odpsreader.
+const MAX_RETRIES: std::ops::RangeInclusive<u64> = 1..=10;
+
+/// odpsreader's `parameter`, every key DataX's odpsreader reads and DataWorks' `datasource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parameter {
+    /// The DataWorks data source the connection keys come from (`--datasources`); the host
+    /// fills them in before the plugin reads them.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub datasource: Option<String>,
+    /// Required: the AccessKey ID. Masked (`*****`) is a configuration error: fill it with
+    /// `--datasources`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_id: Option<String>,
+    /// Required: the AccessKey secret. Masked (`*****`) is a configuration error: fill it with
+    /// `--datasources`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_key: Option<String>,
+    /// STS credentials only: the token, sent as `authorization-sts-token` (default none).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub security_token: Option<String>,
+    /// DataX's account type (`aliyun`, the only one): read and ignored.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_type: Option<String>,
+    /// The REST endpoint, `http://service.cn-hangzhou.maxcompute.aliyun.com/api` (default the
+    /// public `http://service.odps.aliyun.com/api`, with a note in the log).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub odps_server: Option<String>,
+    /// The tunnel endpoint (default: asked of the service, `GET /projects/{p}/tunnel?service`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub tunnel_server: Option<String>,
+    /// Required: the project holding the table.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub project: Option<String>,
+    /// The project whose authorisation reads the table (`curr_project`), for a table another
+    /// project authorised through a package (default `project`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub package_authorized_project: Option<String>,
+    /// Required: the table to read; a view is refused.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub table: Option<String>,
+    /// Required for a partitioned table, refused for another: a pattern or a list of them,
+    /// each naming every level (`pt=1,ds=*`). `*` matches any run, `?` makes the previous
+    /// character optional, the rest is a regular expression; `/*query*/ pt>='20240101'` is an
+    /// SQL-style condition. Overlapping patterns read a partition once.
+    #[serde(default, deserialize_with = "patterns")]
+    pub partition: Option<Vec<String>>,
+    /// Required: column names (any case), `["*"]` for every data column, partition columns,
+    /// `'constants'` in single quotes; repeats allowed. A single name may be a string, an
+    /// entry an object with a `name`.
+    #[serde(default, deserialize_with = "column_names")]
+    pub column: Option<Vec<String>>,
+    /// `record` (default): row ranges of each partition's session spread over the channels;
+    /// `partition`: a task per partition (DataX's arithmetic, datax-engine.md §7.3).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub split_mode: Option<String>,
+    /// Ask for zstd or deflate bodies (default false).
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub is_compress: Option<bool>,
+    /// Retries of a request after a 5xx answer or a network error, 1 to 10 (default 7),
+    /// waiting 1, 2, 4 … 64 s; flow control (429, 308) is retried up to 60 times.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_retry_time: Option<u64>,
+    /// A partition pattern that matches nothing reads nothing instead of failing (default
+    /// false).
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub success_on_no_partition: Option<bool>,
+    /// Refused: this reader runs no SQL.
+    #[serde(default)]
+    pub pre_sql: Option<Value>,
+    /// Refused: this reader runs no SQL.
+    #[serde(default)]
+    pub post_sql: Option<Value>,
+}
 
 /// How tasks are cut (datax-engine.md §7.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +118,7 @@ pub enum ColumnSpec {
     Constant(String),
 }
 
+/// The checked parameter, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReaderConfig {
     pub credentials: Credentials,
@@ -48,8 +137,33 @@ pub struct ReaderConfig {
 }
 
 impl ReaderConfig {
-    pub fn parse(parameter: &Value) -> Result<Self, PluginError> {
-        parse(parameter).map_err(|error| PluginError::config(error.to_string()))
+    /// Checks `parameter` and applies the defaults.
+    pub fn new(parameter: &Parameter) -> Result<Self, ConfigError> {
+        let p = parameter;
+        refuse_sql("preSql", &p.pre_sql)?;
+        refuse_sql("postSql", &p.post_sql)?;
+        Ok(ReaderConfig {
+            credentials: Credentials {
+                access_id: required("accessId", &p.access_id, "AccessKey ID")?,
+                access_key: required("accessKey", &p.access_key, "AccessKey secret")?,
+                security_token: supplied("securityToken", &p.security_token, "STS token")?,
+            },
+            project: required("project", &p.project, "the project holding the table")?,
+            table: required("table", &p.table, "the table to read")?,
+            columns: columns(&p.column)?,
+            partitions: patterns_given(&p.partition),
+            odps_server: supplied("odpsServer", &p.odps_server, "MaxCompute endpoint")?
+                .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string()),
+            tunnel_server: supplied("tunnelServer", &p.tunnel_server, "tunnel endpoint")?,
+            split_mode: split_mode(&p.split_mode)?,
+            compress: p.is_compress.unwrap_or(false),
+            package_authorized_project: p
+                .package_authorized_project
+                .as_deref()
+                .map(|project| project.trim().to_string()),
+            max_retries: max_retries(p.max_retry_time)?,
+            success_on_no_partition: p.success_on_no_partition.unwrap_or(false),
+        })
     }
 
     /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the discovered one).
@@ -74,21 +188,15 @@ impl ReaderConfig {
     }
 }
 
-fn invalid(path: &str, message: impl Into<String>) -> JobError {
-    JobError::Invalid {
-        path: path.to_string(),
-        message: message.into(),
-    }
-}
-
-/// A value the host could have filled from a data source: absent, blank or masked (`*****`)
-/// means the user still has to supply it. The message never shows the value.
-fn supplied(parameter: &Value, key: &str, what: &str) -> Result<Option<String>, JobError> {
-    let Some(value) = optional(parameter, key, "", as_string)? else {
+/// A value the host could have filled from a data source: unset (absent, `null`, blank: the
+/// lenient reader made it `None`) or masked (`*****`) means the user still has to supply it.
+/// The message never shows the value.
+fn supplied(key: &str, value: &Option<String>, what: &str) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value else {
         return Ok(None);
     };
-    if value.trim().chars().all(|c| c == '*') {
-        return Err(invalid(
+    if config::is_masked(value.trim()) {
+        return Err(ConfigError::new(
             key,
             format!(
                 "is masked (\"*****\"): supply the real {what} with --datasources \
@@ -99,169 +207,206 @@ fn supplied(parameter: &Value, key: &str, what: &str) -> Result<Option<String>, 
     Ok(Some(value.trim().to_string()))
 }
 
-fn required(parameter: &Value, key: &str, what: &str) -> Result<String, JobError> {
-    supplied(parameter, key, what)?.ok_or_else(|| {
-        invalid(
+fn required(key: &str, value: &Option<String>, what: &str) -> Result<String, ConfigError> {
+    supplied(key, value, what)?.ok_or_else(|| {
+        ConfigError::new(
             key,
             format!("required ({what}); set it in the job or supply it with --datasources"),
         )
     })
 }
 
-fn parse(parameter: &Value) -> Result<ReaderConfig, JobError> {
-    let access_id = required(parameter, "accessId", "AccessKey ID")?;
-    let access_key = required(parameter, "accessKey", "AccessKey secret")?;
-    let security_token = supplied(parameter, "securityToken", "STS token")?;
-    let odps_server = supplied(parameter, "odpsServer", "MaxCompute endpoint, http://…/api")?
-        .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string());
-    let tunnel_server = supplied(parameter, "tunnelServer", "tunnel endpoint")?;
-    let project = required(parameter, "project", "the project holding the table")?;
-    let table = required(parameter, "table", "the table to read")?;
-    let package_authorized_project =
-        optional(parameter, "packageAuthorizedProject", "", as_string)?
-            .map(|project| project.trim().to_string());
-
-    let columns = parse_columns(parameter)?;
-    let partitions = match present(parameter, "partition") {
-        None => Vec::new(),
-        // DataWorks writes a single pattern as a string (datax-semantics.md §9.7).
-        Some(Value::String(pattern)) => vec![pattern.trim().to_string()],
-        Some(Value::Array(patterns)) => patterns
-            .iter()
-            .enumerate()
-            .map(|(index, pattern)| as_string(pattern, &format!("partition[{index}]")))
-            .filter(|pattern| !matches!(pattern, Ok(text) if text.trim().is_empty()))
-            .map(|pattern| pattern.map(|text| text.trim().to_string()))
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(JobError::WrongType {
-                path: "partition".into(),
-                expected: "a partition pattern or a list of them",
-                found: describe(other),
-            })
-        }
+/// `preSql` and `postSql`: any statement (a text, a list that is not empty) is refused.
+fn refuse_sql(key: &str, sql: &Option<Value>) -> Result<(), ConfigError> {
+    let has_sql = match sql {
+        None => false,
+        Some(Value::Array(statements)) => !statements.is_empty(),
+        Some(other) => !lenient::is_absent(other),
     };
-    let split_mode = match optional(parameter, "splitMode", "", as_string)? {
-        None => SplitMode::Record,
-        Some(mode) if mode.trim().eq_ignore_ascii_case("record") => SplitMode::Record,
-        Some(mode) if mode.trim().eq_ignore_ascii_case("partition") => SplitMode::Partition,
-        Some(mode) => {
-            return Err(invalid(
-                "splitMode",
-                format!("\"{mode}\" is not record or partition"),
-            ))
-        }
-    };
-    let compress = optional(parameter, "isCompress", "", as_bool)?.unwrap_or(false);
-    let max_retries = match optional(parameter, "maxRetryTime", "", as_u64)? {
-        None => DEFAULT_MAX_RETRIES,
-        Some(retries @ 1..=10) => retries as u32,
-        Some(retries) => {
-            return Err(invalid(
-                "maxRetryTime",
-                format!("{retries} is outside 1..10"),
-            ))
-        }
-    };
-    let success_on_no_partition =
-        optional(parameter, "successOnNoPartition", "", as_bool)?.unwrap_or(false);
-    for key in ["preSql", "postSql"] {
-        let has_sql = match present(parameter, key) {
-            Some(Value::Array(statements)) => !statements.is_empty(),
-            Some(_) => true,
-            None => false,
-        };
-        if has_sql {
-            return Err(invalid(key, "running SQL is not supported by this reader"));
-        }
+    if has_sql {
+        return Err(ConfigError::new(
+            key,
+            "running SQL is not supported by this reader",
+        ));
     }
-
-    Ok(ReaderConfig {
-        credentials: Credentials {
-            access_id,
-            access_key,
-            security_token,
-        },
-        project,
-        table,
-        columns,
-        partitions,
-        odps_server,
-        tunnel_server,
-        split_mode,
-        compress,
-        package_authorized_project,
-        max_retries,
-        success_on_no_partition,
-    })
+    Ok(())
 }
 
-/// The service's public endpoint, for a job that names none (DataX requires `odpsServer`).
-pub const PUBLIC_ODPS_SERVER: &str = "http://service.odps.aliyun.com/api";
+/// The patterns, trimmed, blanks left out.
+fn patterns_given(partition: &Option<Vec<String>>) -> Vec<String> {
+    partition
+        .iter()
+        .flatten()
+        .map(|pattern| pattern.trim())
+        .filter(|pattern| !pattern.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
-/// The SDKs retry a 5xx answer at most 7 times (odps-tunnel.md §7).
-const DEFAULT_MAX_RETRIES: u32 = 7;
+fn split_mode(mode: &Option<String>) -> Result<SplitMode, ConfigError> {
+    match mode.as_deref().map(str::trim) {
+        None => Ok(SplitMode::Record),
+        Some(mode) if mode.eq_ignore_ascii_case("record") => Ok(SplitMode::Record),
+        Some(mode) if mode.eq_ignore_ascii_case("partition") => Ok(SplitMode::Partition),
+        Some(mode) => Err(ConfigError::new(
+            "splitMode",
+            format!("\"{mode}\" is not record or partition"),
+        )),
+    }
+}
 
-fn parse_columns(parameter: &Value) -> Result<Vec<ColumnSpec>, JobError> {
-    let entries = match present(parameter, "column") {
+fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
+    match retries {
+        None => Ok(DEFAULT_MAX_RETRIES),
+        Some(retries) if MAX_RETRIES.contains(&retries) => Ok(retries as u32),
+        Some(retries) => Err(ConfigError::new(
+            "maxRetryTime",
+            format!(
+                "{retries} is outside {}..{}",
+                MAX_RETRIES.start(),
+                MAX_RETRIES.end()
+            ),
+        )),
+    }
+}
+
+/// `column`: `*`, names and `'constants'`, none empty.
+fn columns(column: &Option<Vec<String>>) -> Result<Vec<ColumnSpec>, ConfigError> {
+    let names = match column {
         None => {
-            return Err(invalid(
+            return Err(ConfigError::new(
                 "column",
                 "required: a list of column names, or [\"*\"] for every column",
             ))
         }
-        Some(Value::Array(entries)) if entries.is_empty() => {
-            return Err(invalid(
+        Some(names) if names.is_empty() => {
+            return Err(ConfigError::new(
                 "column",
                 "the list is empty (use [\"*\"] for every column)",
             ))
         }
-        Some(Value::Array(entries)) => entries.clone(),
-        Some(Value::String(single)) => vec![Value::String(single.clone())],
-        Some(other) => {
-            return Err(JobError::WrongType {
-                path: "column".into(),
-                expected: "a list of column names",
-                found: describe(other),
-            })
-        }
+        Some(names) => names,
     };
-    entries
+    names
         .iter()
         .enumerate()
-        .map(|(index, entry)| {
-            let path = format!("column[{index}]");
-            let name = match entry {
-                Value::String(name) => name.trim().to_string(),
-                Value::Object(object) => match object.get("name") {
-                    Some(Value::String(name)) => name.trim().to_string(),
-                    _ => {
-                        return Err(invalid(
-                            &path,
-                            "expected a column name (or an object with \"name\")",
-                        ))
-                    }
-                },
-                other => {
-                    return Err(JobError::WrongType {
-                        path,
-                        expected: "a column name",
-                        found: describe(other),
-                    })
-                }
-            };
+        .map(|(index, name)| {
+            let name = name.trim();
             if name.is_empty() {
-                return Err(invalid(&path, "the column name is empty"));
+                return Err(ConfigError::new(
+                    format!("column[{index}]"),
+                    "the column name is empty",
+                ));
             }
             Ok(if name == "*" {
                 ColumnSpec::All
             } else if name.len() >= 2 && name.starts_with('\'') && name.ends_with('\'') {
                 ColumnSpec::Constant(name[1..name.len() - 1].to_string())
             } else {
-                ColumnSpec::Name(name)
+                ColumnSpec::Name(name.to_string())
             })
         })
         .collect()
+}
+
+/// `partition`: one pattern (DataWorks writes a single one as a string, datax-semantics.md
+/// §9.7) or a list of them; numbers are read as their text.
+fn patterns<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    deserializer.deserialize_any(OneOrMany::<PatternText>::new(
+        "a partition pattern or a list of them",
+    ))
+}
+
+/// `column`: one name or a list of them.
+fn column_names<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    deserializer.deserialize_any(OneOrMany::<ColumnName>::new("a list of column names"))
+}
+
+/// A value or a list of them: `null` and blank are `None`, a text one element, a list each
+/// element read as `T` (so that an error names its index).
+struct OneOrMany<T> {
+    expecting: &'static str,
+    element: PhantomData<T>,
+}
+
+impl<T> OneOrMany<T> {
+    fn new(expecting: &'static str) -> Self {
+        OneOrMany {
+            expecting,
+            element: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Into<String>> Visitor<'de> for OneOrMany<T> {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok((!text.trim().is_empty()).then(|| vec![text.to_string()]))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        while let Some(value) = seq.next_element::<T>()? {
+            values.push(value.into());
+        }
+        Ok(Some(values))
+    }
+}
+
+/// A partition pattern in a list: a text, or a number read as its text.
+struct PatternText(String);
+
+impl<'de> Deserialize<'de> for PatternText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let text = lenient::as_string(&value).map_err(de::Error::custom)?;
+        Ok(PatternText(text))
+    }
+}
+
+impl From<PatternText> for String {
+    fn from(pattern: PatternText) -> String {
+        pattern.0
+    }
+}
+
+/// A `column` entry: a name, or an object with a `name` (as other readers' lists).
+struct ColumnName(String);
+
+impl<'de> Deserialize<'de> for ColumnName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(name) => Ok(ColumnName(name)),
+            Value::Object(object) => match object.get("name") {
+                Some(Value::String(name)) => Ok(ColumnName(name.clone())),
+                _ => Err(de::Error::custom(
+                    "expected a column name (or an object with \"name\")",
+                )),
+            },
+            other => Err(de::Error::custom(lenient::wrong(&other, "a column name"))),
+        }
+    }
+}
+
+impl From<ColumnName> for String {
+    fn from(name: ColumnName) -> String {
+        name.0
+    }
 }
 
 #[cfg(test)]
@@ -276,7 +421,7 @@ mod tests {
         })
     }
 
-    fn parse_with(changes: Value) -> Result<ReaderConfig, String> {
+    fn with(changes: Value) -> Value {
         let mut parameter = base();
         for (key, value) in changes.as_object().unwrap() {
             if value.is_null() {
@@ -285,7 +430,19 @@ mod tests {
                 parameter[key] = value.clone();
             }
         }
-        ReaderConfig::parse(&parameter).map_err(|error| error.message.to_string())
+        parameter
+    }
+
+    fn parse_with(changes: Value) -> Result<ReaderConfig, String> {
+        let parsed = config::from_value::<Parameter>(with(changes), "parameter")
+            .map_err(|error| error.to_string())?;
+        ReaderConfig::new(&parsed.value).map_err(|error| error.to_string())
+    }
+
+    fn warnings(changes: Value) -> Vec<String> {
+        config::from_value::<Parameter>(with(changes), "parameter")
+            .unwrap()
+            .warnings
     }
 
     #[test]
@@ -361,6 +518,72 @@ mod tests {
         assert_eq!(
             parse_with(json!({"preSql": ["drop table x"]})).unwrap_err(),
             "preSql: running SQL is not supported by this reader"
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_their_path_and_never_show_a_secret() {
+        assert_eq!(
+            parse_with(json!({"partition": 5})).unwrap_err(),
+            "partition: expected a partition pattern or a list of them, found 5"
+        );
+        assert_eq!(
+            parse_with(json!({"partition": ["pt=1", ["pt=2"]]})).unwrap_err(),
+            "partition[1]: expected a string, found [..]"
+        );
+        assert_eq!(
+            parse_with(json!({"column": {"name": "a"}})).unwrap_err(),
+            "column: expected a list of column names, found {..}"
+        );
+        assert_eq!(
+            parse_with(json!({"column": ["a", 7]})).unwrap_err(),
+            "column[1]: expected a column name, found 7"
+        );
+        assert_eq!(
+            parse_with(json!({"column": ["a", {"type": "x"}]})).unwrap_err(),
+            "column[1]: expected a column name (or an object with \"name\")"
+        );
+        assert_eq!(
+            parse_with(json!({"column": ["a", " "]})).unwrap_err(),
+            "column[1]: the column name is empty"
+        );
+        let error = parse_with(json!({"accessKey": ["secret-value"]})).unwrap_err();
+        assert!(error.starts_with("accessKey: expected a string"), "{error}");
+        assert!(!error.contains("secret-value"), "{error}");
+    }
+
+    #[test]
+    fn single_names_objects_and_numbers_are_read_as_datax_does() {
+        let config = parse_with(json!({
+            "column": "*", "partition": [20240101, ""], "maxRetryTime": 10,
+            "successOnNoPartition": "TRUE", "preSql": [], "postSql": ""
+        }))
+        .unwrap();
+        assert_eq!(config.columns, vec![ColumnSpec::All]);
+        assert_eq!(config.partitions, vec!["20240101"]);
+        assert_eq!(config.max_retries, 10);
+        assert!(config.success_on_no_partition);
+        let config = parse_with(json!({"column": [{"name": " b "}], "partition": " "})).unwrap();
+        assert_eq!(config.columns, vec![ColumnSpec::Name("b".into())]);
+        assert!(config.partitions.is_empty());
+        assert_eq!(
+            parse_with(json!({"maxRetryTime": 0})).unwrap_err(),
+            "maxRetryTime: 0 is outside 1..10"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings_with_a_did_you_mean() {
+        assert_eq!(
+            warnings(json!({"datasource": "odps", "accountType": "aliyun", "securityToken": "t"})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            warnings(json!({"Partition": "pt=1", "colour": 1})),
+            [
+                "parameter.Partition: unknown key, ignored; did you mean \"partition\"?",
+                "parameter.colour: unknown key, ignored"
+            ]
         );
     }
 }

@@ -2,21 +2,21 @@
 //! row ranges into task configurations (datax-engine.md §7.2, §7.3).
 
 use datax_plugin_api::{log, PluginError, ReaderJob};
-use serde_json::Value;
+use datax_plugin_kit::config;
+use datax_plugin_kit::retry::NeverCancelled;
 
 use crate::client::{describe_table, ClientSettings, OdpsClient};
 use crate::columns::ColumnPlan;
-use crate::config::{ReaderConfig, SplitMode, PUBLIC_ODPS_SERVER};
+use crate::config::{Parameter, ReaderConfig, SplitMode, PUBLIC_ODPS_SERVER};
 use crate::partition;
 use crate::schema::TableSchema;
 use crate::task::{OdpsReaderTask, SessionRange, TaskConfig};
-use datax_job_config::value::unknown_keys;
 
 /// How many existing partitions an error about unmatched patterns lists.
 const PARTITIONS_SHOWN: usize = 10;
 
 pub struct OdpsReaderJob {
-    parameter: Value,
+    parameter: Parameter,
     config: ReaderConfig,
     /// Resolved in `prepare`.
     resolved: Option<Resolved>,
@@ -29,35 +29,8 @@ struct Resolved {
     partitions: Vec<String>,
 }
 
-fn parse_object(text: &str, what: &str) -> Result<Value, PluginError> {
-    datax_job_config::value::parse_object(text, what)
-        .map_err(|error| PluginError::config(error.to_string()))
-}
-
 /// Retries of each metadata request during `datax check`.
 const CHECK_RETRIES: u32 = 1;
-
-/// Every key DataX's odpsreader reads, and DataWorks' `datasource`.
-const KNOWN_KEYS: &[&str] = &[
-    "accessId",
-    "accessKey",
-    "securityToken",
-    "accountType",
-    "odpsServer",
-    "tunnelServer",
-    "project",
-    "packageAuthorizedProject",
-    "table",
-    "partition",
-    "column",
-    "splitMode",
-    "isCompress",
-    "maxRetryTime",
-    "successOnNoPartition",
-    "preSql",
-    "postSql",
-    "datasource",
-];
 
 impl ReaderJob for OdpsReaderJob {
     type Task = OdpsReaderTask;
@@ -82,11 +55,8 @@ impl ReaderJob for OdpsReaderJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = parse_object(parameter, "parameter")?;
-        for warning in unknown_keys(&parameter, "parameter", KNOWN_KEYS) {
-            datax_plugin_api::log::warn(warning);
-        }
-        let config = ReaderConfig::parse(&parameter)?;
+        let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
+        let config = ReaderConfig::new(&parameter)?;
         if config.odps_server == PUBLIC_ODPS_SERVER {
             log::info(format!(
                 "odpsServer is not set: using the public endpoint {PUBLIC_ODPS_SERVER}"
@@ -118,45 +88,47 @@ impl ReaderJob for OdpsReaderJob {
             .as_ref()
             .ok_or_else(|| PluginError::io("split before prepare"))?;
         let task = |partition: Option<&str>, session: Option<SessionRange>| {
-            TaskConfig {
+            config::task_to_json(&TaskConfig {
                 parameter: self.parameter.clone(),
                 tunnel_server: resolved.client.tunnel_endpoint().url().to_string(),
                 schema: resolved.schema.clone(),
                 partition: partition.map(str::to_string),
                 session,
-            }
-            .to_json()
+            })
         };
         let advice = advice.max(1);
         let table = &self.config.table;
         if !resolved.schema.is_partitioned() {
-            let session = resolved.client.create_download_session(table, None)?;
-            return Ok(session_ranges(&session.id, session.record_count, advice)
+            let session = resolved
+                .client
+                .create_download_session(table, None, &NeverCancelled)?;
+            return session_ranges(&session.id, session.record_count, advice)
                 .into_iter()
                 .map(|range| task(None, Some(range)))
-                .collect());
+                .collect();
         }
         if resolved.partitions.is_empty() {
             // successOnNoPartition: one task that reads nothing.
-            return Ok(vec![task(None, None)]);
+            return Ok(vec![task(None, None)?]);
         }
         let partitions = &resolved.partitions;
         if partitions.len() > advice || self.config.split_mode == SplitMode::Partition {
             // Each task opens its own session (datax-engine.md §7.3).
-            return Ok(partitions
+            return partitions
                 .iter()
                 .map(|spec| task(Some(spec), None))
-                .collect());
+                .collect();
         }
         let per_partition = advice.div_ceil(partitions.len());
         let mut tasks = Vec::new();
         for spec in partitions {
-            let session = resolved.client.create_download_session(table, Some(spec))?;
-            tasks.extend(
-                session_ranges(&session.id, session.record_count, per_partition)
-                    .into_iter()
-                    .map(|range| task(Some(spec), Some(range))),
-            );
+            let session =
+                resolved
+                    .client
+                    .create_download_session(table, Some(spec), &NeverCancelled)?;
+            for range in session_ranges(&session.id, session.record_count, per_partition) {
+                tasks.push(task(Some(spec), Some(range))?);
+            }
         }
         Ok(tasks)
     }
@@ -168,14 +140,15 @@ impl ReaderJob for OdpsReaderJob {
 
 impl OdpsReaderJob {
     /// The client, the table's schema and the partitions to read, after checking the columns.
+    /// Job-level work: nothing cancels its retries, `max_retries` bounds them.
     fn resolve(&self, max_retries: u32) -> Result<Resolved, PluginError> {
         let config = &self.config;
         let settings = ClientSettings {
             max_retries,
             ..config.client_settings(None)?
         };
-        let client = OdpsClient::new(settings)?;
-        let schema = client.table_schema(&config.table)?;
+        let client = OdpsClient::new(settings, &NeverCancelled)?;
+        let schema = client.table_schema(&config.table, &NeverCancelled)?;
         // Unknown columns fail here, before any session exists.
         ColumnPlan::resolve(&config.columns, &schema, None)?;
         let partitions = self.resolve_partitions(&client, &schema)?;
@@ -215,7 +188,7 @@ impl OdpsReaderJob {
             )));
         }
         let existing: Vec<String> = client
-            .partitions(&config.table)?
+            .partitions(&config.table, &NeverCancelled)?
             .iter()
             .map(|levels| partition::normalise(&partition::spec_text(levels)))
             .collect();
@@ -307,6 +280,19 @@ pub fn split_ranges(records: u64, wanted: usize) -> Vec<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn the_template_is_a_valid_parameter_once_filled() {
+        config::assert_template_matches::<Parameter>(OdpsReaderJob::TEMPLATE);
+        let mut template: Value = serde_json::from_str(OdpsReaderJob::TEMPLATE).unwrap();
+        for key in ["accessId", "accessKey", "project", "table"] {
+            template[key] = json!("x");
+        }
+        let job = OdpsReaderJob::init(&template.to_string()).unwrap();
+        assert_eq!(job.config.max_retries, 7);
+        assert_eq!(job.config.partitions, ["pt=20240101,ds=*"]);
+    }
 
     #[test]
     fn splits_row_ranges_like_datax() {

@@ -1,19 +1,25 @@
 //! The odpsreader task: downloads its row range in chunks and resumes after failures from
 //! the last record it received (datax-engine.md §7.4, odps-tunnel.md §7).
 
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datax_plugin_api::{
     log, ErrorKind, PluginError, ReaderTask, Record, RecordSender, TaskContext,
 };
+use datax_plugin_kit::config;
+use datax_plugin_kit::http::HttpError;
+use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::client::{backoff, describe_table, DataRequest, OdpsClient, FLOW_CONTROL_RETRIES};
+use crate::client::{
+    describe_table, plugin_error, retry_policy, DataRequest, OdpsClient, OdpsRetries,
+};
 use crate::codec::{DecodeError, RecordDecoder};
 use crate::columns::ColumnPlan;
-use crate::config::ReaderConfig;
+use crate::config::{Parameter, ReaderConfig};
 use crate::schema::TableSchema;
 
 /// Rows per data request: small enough to check for cancellation and to keep a retry cheap,
@@ -25,10 +31,10 @@ const RETRIES_COUNTER: &str = "tunnel data retries";
 
 /// What the job's `split` hands one task; only this plugin writes and reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskConfig {
-    /// The job's parameter, as written.
-    pub parameter: Value,
+    /// The job's parameter, checked again by the task.
+    pub parameter: Parameter,
     /// The tunnel endpoint the job found, so that tasks need not ask again.
     pub tunnel_server: String,
     pub schema: TableSchema,
@@ -41,22 +47,10 @@ pub struct TaskConfig {
 
 /// Rows `start..start + count` of download session `id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SessionRange {
     pub id: String,
     pub start: u64,
     pub count: u64,
-}
-
-impl TaskConfig {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a task configuration serialises")
-    }
-
-    pub fn from_json(text: &str) -> Result<Self, PluginError> {
-        serde_json::from_str(text)
-            .map_err(|error| PluginError::config(format!("task configuration: {error}")))
-    }
 }
 
 pub struct OdpsReaderTask {
@@ -70,8 +64,8 @@ pub struct OdpsReaderTask {
 
 impl OdpsReaderTask {
     pub fn from_config(text: &str) -> Result<Self, PluginError> {
-        let task = TaskConfig::from_json(text)?;
-        let config = ReaderConfig::parse(&task.parameter)?;
+        let task: TaskConfig = config::task_from_json(text)?;
+        let config = ReaderConfig::new(&task.parameter)?;
         let plan = ColumnPlan::resolve(&config.columns, &task.schema, task.partition.as_deref())?;
         Ok(OdpsReaderTask {
             config,
@@ -101,12 +95,14 @@ impl ReaderTask for OdpsReaderTask {
         if self.schema.is_partitioned() && self.partition.is_none() {
             return Ok(()); // successOnNoPartition: nothing to read
         }
-        let client = OdpsClient::new(self.config.client_settings(Some(&self.tunnel_server))?)?;
+        let settings = self.config.client_settings(Some(&self.tunnel_server))?;
+        let client = OdpsClient::new(settings, &*context)?;
         let (session_id, start, count) = match &self.session {
             Some(range) => (range.id.clone(), range.start, range.count),
             None => {
-                let session = client
-                    .create_download_session(&self.config.table, self.partition.as_deref())?;
+                let partition = self.partition.as_deref();
+                let session =
+                    client.create_download_session(&self.config.table, partition, &*context)?;
                 (session.id, 0, session.record_count)
             }
         };
@@ -125,10 +121,7 @@ impl ReaderTask for OdpsReaderTask {
         let mut next = start;
         while next < end {
             if context.is_cancelled() {
-                return Err(PluginError::new(
-                    ErrorKind::CANCELLED,
-                    "the job is stopping",
-                ));
+                return Err(stopping());
             }
             let chunk = CHUNK_ROWS.min(end - next);
             range.read(next, chunk, sender, context)?;
@@ -147,22 +140,72 @@ struct RangeReader<'a> {
 }
 
 /// Why one data request ended early.
-enum Interrupted {
-    /// Worth requesting the rest again; flow control (429, 308) is retried longer.
-    Retryable {
-        reason: String,
-        flow_control: bool,
-    },
+enum Cause {
+    /// The request failed, or its body broke off with a transport error.
+    Http(HttpError),
+    /// The body did not hold what it should (CRC, truncation, fewer records): worth asking
+    /// for the rest again.
+    Broken(String),
+    /// Retrying cannot help.
     Fatal(PluginError),
 }
 
-impl Interrupted {
-    fn retry(reason: String) -> Self {
-        Interrupted::Retryable {
-            reason,
-            flow_control: false,
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Http(error) => write!(f, "{error}"),
+            Cause::Broken(reason) => f.write_str(reason),
+            Cause::Fatal(error) => f.write_str(&error.message),
         }
     }
+}
+
+/// A data request that ended early after `records` records came.
+struct Interruption {
+    cause: Cause,
+    records: u64,
+}
+
+/// The data reads' classifier: the service's ([`OdpsRetries`]) for a failed request, a broken
+/// body always worth asking again for the rest; a failure after records came starts the
+/// count again (the next request asks for less).
+struct DataRetries;
+
+impl RetryLogic for DataRetries {
+    type Error = Interruption;
+
+    fn is_retriable(&self, interruption: &Interruption) -> bool {
+        match &interruption.cause {
+            Cause::Http(error) => OdpsRetries.is_retriable(error),
+            Cause::Broken(_) => true,
+            Cause::Fatal(_) => false,
+        }
+    }
+
+    fn max_retries(&self, interruption: &Interruption, policy_max: u32) -> u32 {
+        match &interruption.cause {
+            Cause::Http(error) => OdpsRetries.max_retries(error, policy_max),
+            _ => policy_max,
+        }
+    }
+
+    fn made_progress(&self, interruption: &Interruption) -> bool {
+        interruption.records > 0
+    }
+}
+
+/// The task's context, shared by the retried read (which reports dirty records through it)
+/// and the retry driver's waits (which its cancellation ends); they take turns.
+struct SharedContext<'a>(RefCell<&'a mut TaskContext>);
+
+impl Cancellation for SharedContext<'_> {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        self.0.borrow().wait_cancelled(duration)
+    }
+}
+
+fn stopping() -> PluginError {
+    PluginError::new(ErrorKind::CANCELLED, "the job is stopping")
 }
 
 impl RangeReader<'_> {
@@ -175,48 +218,69 @@ impl RangeReader<'_> {
         sender: &mut RecordSender,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        let mut done = 0u64;
-        let mut failures = 0u32;
-        loop {
-            let before = done;
-            match self.request(start + done, count - done, &mut done, sender, context) {
-                Ok(()) => return Ok(()),
-                Err(Interrupted::Fatal(error)) => return Err(error),
-                Err(Interrupted::Retryable {
-                    reason,
-                    flow_control,
-                }) => {
-                    if done == count {
-                        // Every record arrived intact; only what followed them failed.
-                        log::warn(format!("reading {}: {reason}", self.task.describe()));
-                        return Ok(());
-                    }
-                    if done > before {
-                        failures = 0;
-                    }
-                    let rows = format!("rows {}..{}", start + done, start + count);
-                    let limit = if flow_control {
-                        FLOW_CONTROL_RETRIES
-                    } else {
-                        self.task.config.max_retries
-                    };
-                    if failures >= limit {
-                        return Err(PluginError::io(format!(
-                            "reading {} ({rows}): {reason}; gave up after {failures} retries",
-                            self.task.describe()
-                        )));
-                    }
-                    let wait = backoff(failures);
-                    log::warn(format!(
-                        "reading {} ({rows}): {reason}; retrying in {} s",
-                        self.task.describe(),
-                        wait.as_secs()
-                    ));
-                    sleep_unless_cancelled(wait, context)?;
-                    context.add_to_counter(RETRIES_COUNTER, 1);
-                    failures += 1;
+        let done = Cell::new(0u64);
+        let retries = Cell::new(0u64);
+        let rows = || format!("rows {}..{}", start + done.get(), start + count);
+        let on_retry = |interruption: &Interruption, _: u32, wait: Duration| {
+            retries.set(retries.get() + 1);
+            log::warn(format!(
+                "reading {} ({}): {}; retrying in {} s",
+                self.task.describe(),
+                rows(),
+                interruption.cause,
+                wait.as_secs()
+            ));
+        };
+        let shared = SharedContext(RefCell::new(context));
+        let outcome = retry(
+            &retry_policy(self.task.config.max_retries),
+            &DataRetries,
+            &shared,
+            on_retry,
+            |_| self.attempt(start, count, &done, sender, &shared),
+        );
+        let context = shared.0.into_inner();
+        if retries.get() > 0 {
+            context.add_to_counter(RETRIES_COUNTER, retries.get());
+        }
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(RetryError::Cancelled { .. }) => Err(stopping()),
+            Err(RetryError::Failed { error, retries }) => Err(match error.cause {
+                Cause::Fatal(error) => error,
+                Cause::Http(error) if !OdpsRetries.is_retriable(&error) => {
+                    plugin_error(&error, &format!("reading {}", self.task.describe()))
                 }
+                cause => PluginError::io(format!(
+                    "reading {} ({}): {cause}; gave up after {retries} retries",
+                    self.task.describe(),
+                    rows()
+                )),
+            }),
+        }
+    }
+
+    /// One request for the rows `done` does not count yet.
+    fn attempt(
+        &self,
+        start: u64,
+        count: u64,
+        done: &Cell<u64>,
+        sender: &mut RecordSender,
+        context: &SharedContext<'_>,
+    ) -> Result<(), Interruption> {
+        let before = done.get();
+        match self.request(start + before, count - before, done, sender, context) {
+            Ok(()) => Ok(()),
+            Err(cause) if done.get() == count && !matches!(cause, Cause::Fatal(_)) => {
+                // Every record arrived intact; only what followed them failed.
+                log::warn(format!("reading {}: {cause}", self.task.describe()));
+                Ok(())
             }
+            Err(cause) => Err(Interruption {
+                cause,
+                records: done.get() - before,
+            }),
         }
     }
 
@@ -225,29 +289,29 @@ impl RangeReader<'_> {
         &self,
         start: u64,
         count: u64,
-        done: &mut u64,
+        done: &Cell<u64>,
         sender: &mut RecordSender,
-        context: &mut TaskContext,
-    ) -> Result<(), Interrupted> {
+        context: &SharedContext<'_>,
+    ) -> Result<(), Cause> {
         let body = self.open(start, count)?;
         let mut decoder = RecordDecoder::new(body, self.task.plan.fields());
         loop {
             match decoder.next_is_record() {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(error) => return Err(Interrupted::retry(error.message)),
+                Err(error) => return Err(Cause::Broken(error.message)),
             }
             if decoder.records() == count {
-                return Err(Interrupted::Fatal(PluginError::data(format!(
+                return Err(Cause::Fatal(PluginError::data(format!(
                     "reading {}: the service sent more than the {count} records asked for",
                     self.task.describe()
                 ))));
             }
             self.send_record(&mut decoder, sender, context)?;
-            *done += 1;
+            done.set(done.get() + 1);
         }
         if decoder.records() < count {
-            return Err(Interrupted::retry(format!(
+            return Err(Cause::Broken(format!(
                 "the service sent {} of the {count} records asked for",
                 decoder.records()
             )));
@@ -256,7 +320,7 @@ impl RangeReader<'_> {
     }
 
     /// The body of rows `start..start + count`.
-    fn open(&self, start: u64, count: u64) -> Result<impl Read, Interrupted> {
+    fn open(&self, start: u64, count: u64) -> Result<impl Read, Cause> {
         let task = self.task;
         let request = DataRequest {
             session_id: self.session_id,
@@ -268,15 +332,7 @@ impl RangeReader<'_> {
         };
         self.client
             .open_data(&task.config.table, &request)
-            .map_err(|error| match error {
-                error if error.is_retryable() => Interrupted::Retryable {
-                    flow_control: error.is_flow_control(),
-                    reason: error.to_string(),
-                },
-                error => Interrupted::Fatal(
-                    error.into_plugin_error(&format!("reading {}", task.describe())),
-                ),
-            })
+            .map_err(Cause::Http)
     }
 
     /// Decodes the next record straight into the sender's buffer; a dirty one goes to the
@@ -285,8 +341,8 @@ impl RangeReader<'_> {
         &self,
         decoder: &mut RecordDecoder<R>,
         sender: &mut RecordSender,
-        context: &mut TaskContext,
-    ) -> Result<(), Interrupted> {
+        context: &SharedContext<'_>,
+    ) -> Result<(), Cause> {
         let plan = &self.task.plan;
         let mut failure: Option<RecordFailure> = None;
         let sent = sender.send_with(|record| {
@@ -310,10 +366,12 @@ impl RangeReader<'_> {
         match (sent, failure) {
             (Ok(()), _) => Ok(()),
             (Err(_), Some(RecordFailure::Dirty(record, reason))) => context
+                .0
+                .borrow_mut()
                 .collect_dirty(record, reason)
-                .map_err(Interrupted::Fatal),
-            (Err(_), Some(RecordFailure::Broken(error))) => Err(Interrupted::retry(error.message)),
-            (Err(error), None) => Err(Interrupted::Fatal(error)),
+                .map_err(Cause::Fatal),
+            (Err(_), Some(RecordFailure::Broken(error))) => Err(Cause::Broken(error.message)),
+            (Err(error), None) => Err(Cause::Fatal(error)),
         }
     }
 }
@@ -324,35 +382,23 @@ enum RecordFailure {
     Broken(DecodeError),
 }
 
-fn sleep_unless_cancelled(wait: Duration, context: &TaskContext) -> Result<(), PluginError> {
-    let until = Instant::now() + wait;
-    while Instant::now() < until {
-        if context.is_cancelled() {
-            return Err(PluginError::new(
-                ErrorKind::CANCELLED,
-                "the job is stopping",
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::OdpsType;
+    use serde_json::{json, Value};
 
     #[test]
     fn a_task_configuration_round_trips_and_names_what_is_wrong() {
-        let schema = TableSchema::from_json(&serde_json::json!({
+        let schema = TableSchema::from_json(&json!({
             "columns": [{"name": "id", "type": "bigint"}],
             "partitionKeys": [{"name": "pt", "type": "string"}]
         }))
         .unwrap();
         assert_eq!(schema.columns[0].odps_type, OdpsType::Integer);
+        let parameter = json!({"project": "p", "table": "t", "partition": "pt=1"});
         let config = TaskConfig {
-            parameter: serde_json::json!({"project": "p", "table": "t"}),
+            parameter: serde_json::from_value(parameter).unwrap(),
             tunnel_server: "http://127.0.0.1:1".to_string(),
             schema,
             partition: Some("pt=1".to_string()),
@@ -362,15 +408,39 @@ mod tests {
                 count: 10,
             }),
         };
-        let text = config.to_json();
-        assert_eq!(TaskConfig::from_json(&text).unwrap(), config);
+        let text = config::task_to_json(&config).unwrap();
+        assert_eq!(config::task_from_json::<TaskConfig>(&text).unwrap(), config);
 
         let mut value: Value = serde_json::from_str(&text).unwrap();
-        value["session"]["start"] = serde_json::json!("five");
-        let error = TaskConfig::from_json(&value.to_string()).unwrap_err();
-        assert!(
-            error.message.contains("task configuration: invalid type"),
-            "{error:?}"
+        value["session"]["start"] = json!("five");
+        let error = config::task_from_json::<TaskConfig>(&value.to_string()).unwrap_err();
+        assert_eq!(
+            error.message.as_str(),
+            "task configuration: session.start: expected u64, found \"five\""
         );
+    }
+
+    fn interruption(cause: Cause, records: u64) -> Interruption {
+        Interruption { cause, records }
+    }
+
+    #[test]
+    fn broken_bodies_are_retried_and_progress_starts_the_count_again() {
+        let busy = HttpError::Service(datax_plugin_kit::http::ServiceError {
+            status: 429,
+            code: "FlowExceeded".into(),
+            message: String::new(),
+            request_id: None,
+        });
+        let broken = interruption(Cause::Broken("CRC".into()), 0);
+        assert!(DataRetries.is_retriable(&broken));
+        assert!(!DataRetries.made_progress(&broken));
+        assert!(DataRetries.made_progress(&interruption(Cause::Broken("CRC".into()), 3)));
+        let fatal = interruption(Cause::Fatal(PluginError::data("too many")), 0);
+        assert!(!DataRetries.is_retriable(&fatal));
+        let flow = interruption(Cause::Http(busy), 0);
+        assert!(DataRetries.is_retriable(&flow));
+        assert_eq!(DataRetries.max_retries(&flow, 1), 60);
+        assert_eq!(DataRetries.max_retries(&broken, 1), 1);
     }
 }
