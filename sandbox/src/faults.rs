@@ -40,8 +40,12 @@ pub enum FaultTarget {
     Tunnel,
     /// Tunnel `?data` downloads only.
     TunnelData,
-    /// Log Service PutLogs.
+    /// Log Service PutLogs (and ListShards).
     Sls,
+    /// Log Service GetCursor.
+    SlsGetCursor,
+    /// Log Service PullLogs.
+    SlsPullLogs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -77,6 +81,8 @@ pub(crate) enum RequestKind {
     TunnelSession,
     TunnelData,
     PutLogs,
+    GetCursor,
+    PullLogs,
 }
 
 impl FaultTarget {
@@ -89,6 +95,8 @@ impl FaultTarget {
             }
             FaultTarget::TunnelData => kind == RequestKind::TunnelData,
             FaultTarget::Sls => kind == RequestKind::PutLogs,
+            FaultTarget::SlsGetCursor => kind == RequestKind::GetCursor,
+            FaultTarget::SlsPullLogs => kind == RequestKind::PullLogs,
         }
     }
 }

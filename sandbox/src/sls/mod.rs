@@ -1,8 +1,10 @@
-//! The Log Service side: PutLogs (`/logstores/{ls}/shards/lb`, `/shards/route?key=`) and
-//! ListShards, with the project taken from `Host: {project}.{endpoint}` (sls-putlogs.md §2).
+//! The Log Service side: PutLogs (`/logstores/{ls}/shards/lb`, `/shards/route?key=`),
+//! ListShards, GetCursor and PullLogs, with the project taken from
+//! `Host: {project}.{endpoint}` (sls-putlogs.md §2).
 
 pub mod auth;
 pub mod proto;
+mod pull;
 pub(crate) mod putlogs;
 pub mod store;
 
@@ -50,7 +52,42 @@ fn default_max_logs_per_group() -> u64 {
 pub struct SlsProjectConfig {
     pub name: String,
     #[serde(default)]
-    pub logstores: Vec<String>,
+    pub logstores: Vec<LogstoreConfig>,
+}
+
+/// A logstore: its name alone (one shard), or `{"name": .., "shards": N}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum LogstoreConfig {
+    Name(String),
+    Sharded {
+        name: String,
+        /// Read-write shards splitting the hash space evenly, 1 to 256 (default 1).
+        #[serde(default = "one_shard")]
+        shards: u32,
+    },
+}
+
+/// The most shards a sandbox logstore has (the service's default limit per logstore).
+pub const MAX_SHARDS: u32 = 256;
+
+fn one_shard() -> u32 {
+    1
+}
+
+impl LogstoreConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            LogstoreConfig::Name(name) | LogstoreConfig::Sharded { name, .. } => name,
+        }
+    }
+
+    pub fn shards(&self) -> u32 {
+        match self {
+            LogstoreConfig::Name(_) => 1,
+            LogstoreConfig::Sharded { shards, .. } => *shards,
+        }
+    }
 }
 
 /// A Log Service error: JSON `{errorCode, errorMessage}` plus `x-log-requestid`
@@ -97,11 +134,24 @@ pub(crate) fn body_too_large() -> Response<ResponseBody> {
         .into_response(&new_request_id())
 }
 
+/// Which kind of Log Service request this is, for the fault plan: GetCursor and PullLogs by
+/// their `type`; everything else (PutLogs, ListShards) as PutLogs.
+fn request_kind(request: &SandboxRequest) -> RequestKind {
+    if request.method != hyper::Method::GET {
+        return RequestKind::PutLogs;
+    }
+    match request.param("type").as_deref() {
+        Some("cursor") => RequestKind::GetCursor,
+        Some("log") => RequestKind::PullLogs,
+        _ => RequestKind::PutLogs,
+    }
+}
+
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
     let Some(admitted) = take_fault(
         state,
-        RequestKind::PutLogs,
+        request_kind(request),
         &request.path,
         "sls",
         SlsError::new,
@@ -111,19 +161,17 @@ pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
         return Reply::Drop;
     };
     let outcome =
-        admitted.and_then(|fault| putlogs::serve(state, request).map(|body| (body, fault)));
+        admitted.and_then(|fault| putlogs::serve(state, request).map(|answer| (answer, fault)));
     match outcome {
         Ok((_, Some(FaultAction::DropReply))) => {
             state.stats.request("sls", "fault:drop_reply");
             Reply::Drop
         }
-        Ok((body, _)) => {
+        Ok((answer, _)) => {
             state.stats.request("sls", "ok");
             let mut headers = vec![("x-log-requestid", request_id)];
-            if !body.is_empty() {
-                headers.push(("content-type", "application/json".into()));
-            }
-            Reply::Respond(response(StatusCode::OK, &headers, body))
+            headers.extend(answer.headers);
+            Reply::Respond(response(StatusCode::OK, &headers, answer.body))
         }
         Err(error) => {
             state.stats.request("sls", &error.code);

@@ -1,16 +1,21 @@
 //! Received logs: appended as JSON lines to `{data_dir}/{project}/{logstore}.jsonl` and
-//! counted per logstore, so tests (and people) can read back exactly what arrived.
+//! counted per logstore, so tests (and people) can read back exactly what arrived; and kept
+//! per shard as the log groups received, each with its receive time, for GetCursor and
+//! PullLogs. A cursor is a group's position in its shard (sls-putlogs.md §10).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use hyper::StatusCode;
+use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::proto::LogGroup;
-use super::SlsConfig;
+use super::{SlsConfig, SlsError};
 
 /// One stored log with its group's topic, source and tags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,11 +31,75 @@ pub struct StoredLog {
     pub tags: BTreeMap<String, String>,
     /// Content keys and values; a value that is not UTF-8 is stored lossily.
     pub contents: BTreeMap<String, String>,
+    /// The shard the log went to.
+    #[serde(default)]
+    pub shard: u32,
+    /// When the sandbox received it, Unix seconds: what GetCursor's times refer to.
+    #[serde(default)]
+    pub receive_time: u32,
 }
 
 impl StoredLog {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.contents.get(key).map(String::as_str)
+    }
+}
+
+/// A log group appended directly to a shard (the control API, [`crate::SandboxHandle`]), with
+/// the receive time it is to have: what reader tests need to place logs in time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppendedGroup {
+    pub receive_time: u32,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub logs: Vec<AppendedLog>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppendedLog {
+    pub time: u32,
+    pub contents: BTreeMap<String, String>,
+}
+
+impl AppendedGroup {
+    pub(crate) fn to_log_group(&self) -> LogGroup {
+        use super::proto::{Log, LogContent, LogTag};
+        LogGroup {
+            logs: self
+                .logs
+                .iter()
+                .map(|log| Log {
+                    time: Some(log.time),
+                    contents: log
+                        .contents
+                        .iter()
+                        .map(|(key, value)| LogContent {
+                            key: Some(key.clone()),
+                            value: Some(value.clone().into_bytes()),
+                        })
+                        .collect(),
+                    time_ns: None,
+                })
+                .collect(),
+            reserved: None,
+            topic: self.topic.clone(),
+            source: self.source.clone(),
+            machine_uuid: None,
+            log_tags: self
+                .tags
+                .iter()
+                .map(|(key, value)| LogTag {
+                    key: Some(key.clone()),
+                    value: Some(value.clone()),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -40,8 +109,73 @@ struct LogstoreFile {
     count: u64,
 }
 
+/// One logstore: its file, and per shard the groups received in order.
+struct Logstore {
+    file: Mutex<LogstoreFile>,
+    shards: Vec<Mutex<Vec<StoredGroup>>>,
+    /// The next shard a load-balanced PutLogs goes to, modulo the shard count.
+    next_balanced: AtomicU64,
+}
+
+/// A log group as PullLogs serves it: the protobuf `LogGroup` and when it arrived.
+struct StoredGroup {
+    receive_time: u32,
+    encoded: Vec<u8>,
+}
+
+/// Which shard a PutLogs goes to (sls-putlogs.md §2.1).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Route {
+    /// `/shards/lb`: round robin over the shards.
+    Balanced,
+    /// `/shards/route?key=`: the shard whose hash range holds the 128-bit key.
+    HashKey(u128),
+    /// The control API: this shard.
+    Shard(u32),
+}
+
+/// Where GetCursor starts (sls-putlogs.md §10).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CursorFrom {
+    Begin,
+    End,
+    /// The first group received at or after these Unix seconds.
+    Time(u64),
+}
+
+/// What one PullLogs returns: the groups as a `LogGroupList`, how many, and the next cursor.
+pub(crate) struct Pulled {
+    pub list: Vec<u8>,
+    pub groups: u64,
+    pub next: u64,
+}
+
+/// A shard's hash range, as ListShards shows it.
+pub(crate) struct ShardRange {
+    pub id: u32,
+    pub begin_key: u128,
+    /// Exclusive, except that the last shard's `ffff…` also holds `ffff…` itself.
+    pub end_key: u128,
+}
+
+/// The ranges of `count` shards splitting the 128-bit hash space evenly.
+pub(crate) fn shard_ranges(count: u32) -> Vec<ShardRange> {
+    let width = u128::MAX / u128::from(count.max(1));
+    (0..count.max(1))
+        .map(|id| ShardRange {
+            id,
+            begin_key: width * u128::from(id),
+            end_key: if id + 1 == count.max(1) {
+                u128::MAX
+            } else {
+                width * u128::from(id + 1)
+            },
+        })
+        .collect()
+}
+
 pub(crate) struct LogStore {
-    logstores: HashMap<(String, String), Mutex<LogstoreFile>>,
+    logstores: HashMap<(String, String), Logstore>,
 }
 
 impl LogStore {
@@ -52,7 +186,13 @@ impl LogStore {
             let dir = data_dir.join(&project.name);
             std::fs::create_dir_all(&dir)?;
             for logstore in &project.logstores {
-                let path = dir.join(format!("{logstore}.jsonl"));
+                let (name, shards) = (logstore.name(), logstore.shards());
+                anyhow::ensure!(
+                    (1..=super::MAX_SHARDS).contains(&shards),
+                    "logstore {name}: shards must be 1 to {}",
+                    super::MAX_SHARDS
+                );
+                let path = dir.join(format!("{name}.jsonl"));
                 let file = OpenOptions::new()
                     .create(true)
                     .write(true)
@@ -60,16 +200,25 @@ impl LogStore {
                     .open(&path)
                     .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
                 logstores.insert(
-                    (project.name.clone(), logstore.clone()),
-                    Mutex::new(LogstoreFile {
-                        path,
-                        file,
-                        count: 0,
-                    }),
+                    (project.name.clone(), name.to_string()),
+                    Logstore {
+                        file: Mutex::new(LogstoreFile {
+                            path,
+                            file,
+                            count: 0,
+                        }),
+                        shards: (0..shards).map(|_| Mutex::default()).collect(),
+                        next_balanced: AtomicU64::new(0),
+                    },
                 );
             }
         }
         Ok(LogStore { logstores })
+    }
+
+    fn logstore(&self, project: &str, logstore: &str) -> Option<&Logstore> {
+        self.logstores
+            .get(&(project.to_string(), logstore.to_string()))
     }
 
     pub fn has_project(&self, project: &str) -> bool {
@@ -77,61 +226,132 @@ impl LogStore {
     }
 
     pub fn has_logstore(&self, project: &str, logstore: &str) -> bool {
-        self.logstores
-            .contains_key(&(project.to_string(), logstore.to_string()))
+        self.logstore(project, logstore).is_some()
     }
 
-    /// Appends a group's logs; returns how many were stored.
-    pub fn append(&self, project: &str, logstore: &str, group: &LogGroup) -> std::io::Result<u64> {
-        let Some(entry) = self
-            .logstores
-            .get(&(project.to_string(), logstore.to_string()))
-        else {
+    /// The shards of a logstore; empty for an unknown one.
+    pub fn shard_ranges(&self, project: &str, logstore: &str) -> Vec<ShardRange> {
+        self.logstore(project, logstore)
+            .map_or_else(Vec::new, |entry| shard_ranges(entry.shards.len() as u32))
+    }
+
+    /// Appends a group received at `receive_time` to the shard `route` picks; returns how
+    /// many logs were stored.
+    pub fn append(
+        &self,
+        project: &str,
+        logstore: &str,
+        route: Route,
+        group: &LogGroup,
+        receive_time: u32,
+    ) -> Result<u64, SlsError> {
+        let Some(entry) = self.logstore(project, logstore) else {
             return Ok(0);
         };
-        let tags: BTreeMap<String, String> = group
-            .log_tags
-            .iter()
-            .map(|tag| {
-                (
-                    tag.key.clone().unwrap_or_default(),
-                    tag.value.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let mut lines = Vec::new();
-        for log in &group.logs {
-            let stored = StoredLog {
-                time: log.time.unwrap_or_default(),
-                time_ns: log.time_ns,
-                topic: group.topic.clone().unwrap_or_default(),
-                source: group.source.clone().unwrap_or_default(),
-                tags: tags.clone(),
-                contents: log
-                    .contents
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.key.clone().unwrap_or_default(),
-                            String::from_utf8_lossy(c.value.as_deref().unwrap_or_default())
-                                .into_owned(),
-                        )
-                    })
-                    .collect(),
-            };
-            serde_json::to_writer(&mut lines, &stored)?;
-            lines.push(b'\n');
-        }
-        let mut file = entry.lock().unwrap_or_else(|e| e.into_inner());
-        file.file.write_all(&lines)?;
+        let shard_count = entry.shards.len() as u32;
+        let shard = match route {
+            Route::Balanced => {
+                (entry.next_balanced.fetch_add(1, Ordering::Relaxed) % u64::from(shard_count))
+                    as u32
+            }
+            Route::HashKey(key) => shard_ranges(shard_count)
+                .iter()
+                .position(|range| range.begin_key <= key && key < range.end_key)
+                .map_or(shard_count - 1, |index| index as u32),
+            Route::Shard(shard) if shard < shard_count => shard,
+            Route::Shard(shard) => return Err(shard_not_exist(shard)),
+        };
+        let lines = json_lines(group, shard, receive_time).map_err(internal)?;
+        let mut file = entry.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.file.write_all(&lines).map_err(internal)?;
         file.count += group.logs.len() as u64;
+        // Under the file's lock, so that a shard's groups are in the file's order.
+        entry.shards[shard as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(StoredGroup {
+                receive_time,
+                encoded: group.encode_to_vec(),
+            });
         Ok(group.logs.len() as u64)
     }
 
+    /// GetCursor: the position of the first group `from` designates.
+    pub fn cursor(
+        &self,
+        project: &str,
+        logstore: &str,
+        shard: u32,
+        from: CursorFrom,
+    ) -> Result<u64, SlsError> {
+        let groups = self.shard(project, logstore, shard)?;
+        let groups = groups.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(match from {
+            CursorFrom::Begin => 0,
+            CursorFrom::End => groups.len() as u64,
+            // Receive times only grow within a shard (but for the control API's groups):
+            // the first group at or after the time.
+            CursorFrom::Time(time) => groups
+                .iter()
+                .position(|group| u64::from(group.receive_time) >= time)
+                .unwrap_or(groups.len()) as u64,
+        })
+    }
+
+    /// PullLogs: up to `count` groups from `start`, stopping at `end` (exclusive).
+    pub fn pull(
+        &self,
+        project: &str,
+        logstore: &str,
+        shard: u32,
+        start: u64,
+        count: u64,
+        end: Option<u64>,
+    ) -> Result<Pulled, SlsError> {
+        let groups = self.shard(project, logstore, shard)?;
+        let groups = groups.lock().unwrap_or_else(|e| e.into_inner());
+        let len = groups.len() as u64;
+        if start > len {
+            return Err(invalid_cursor(start));
+        }
+        let end = match end {
+            Some(end) if end > len => return Err(invalid_cursor(end)),
+            Some(end) => end.max(start),
+            None => len,
+        };
+        let stop = end.min(start.saturating_add(count));
+        let mut list = Vec::new();
+        for group in &groups[start as usize..stop as usize] {
+            // LogGroupList field 1, length-delimited (sls-putlogs.md §10).
+            prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut list);
+            prost::encoding::encode_varint(group.encoded.len() as u64, &mut list);
+            list.extend_from_slice(&group.encoded);
+        }
+        Ok(Pulled {
+            list,
+            groups: stop - start,
+            next: stop,
+        })
+    }
+
+    fn shard(
+        &self,
+        project: &str,
+        logstore: &str,
+        shard: u32,
+    ) -> Result<&Mutex<Vec<StoredGroup>>, SlsError> {
+        let entry = self
+            .logstore(project, logstore)
+            .ok_or_else(|| logstore_not_exist(logstore))?;
+        entry
+            .shards
+            .get(shard as usize)
+            .ok_or_else(|| shard_not_exist(shard))
+    }
+
     pub fn count(&self, project: &str, logstore: &str) -> u64 {
-        self.logstores
-            .get(&(project.to_string(), logstore.to_string()))
-            .map(|entry| entry.lock().unwrap_or_else(|e| e.into_inner()).count)
+        self.logstore(project, logstore)
+            .map(|entry| entry.file.lock().unwrap_or_else(|e| e.into_inner()).count)
             .unwrap_or(0)
     }
 
@@ -141,7 +361,7 @@ impl LogStore {
             .logstores
             .iter()
             .map(|((p, l), entry)| {
-                let count = entry.lock().unwrap_or_else(|e| e.into_inner()).count;
+                let count = entry.file.lock().unwrap_or_else(|e| e.into_inner()).count;
                 (p.clone(), l.clone(), count)
             })
             .collect();
@@ -157,11 +377,9 @@ impl LogStore {
         logstore: &str,
         limit: Option<usize>,
     ) -> Option<Vec<StoredLog>> {
-        let entry = self
-            .logstores
-            .get(&(project.to_string(), logstore.to_string()))?;
+        let entry = self.logstore(project, logstore)?;
         // Holding the lock keeps a concurrent append from showing half-written.
-        let file = entry.lock().unwrap_or_else(|e| e.into_inner());
+        let file = entry.file.lock().unwrap_or_else(|e| e.into_inner());
         let reader = BufReader::new(File::open(&file.path).ok()?);
         Some(
             reader
@@ -172,4 +390,75 @@ impl LogStore {
                 .collect(),
         )
     }
+}
+
+/// The group's logs as JSON lines, each with its group's topic, source and tags.
+fn json_lines(group: &LogGroup, shard: u32, receive_time: u32) -> std::io::Result<Vec<u8>> {
+    let tags: BTreeMap<String, String> = group
+        .log_tags
+        .iter()
+        .map(|tag| {
+            (
+                tag.key.clone().unwrap_or_default(),
+                tag.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for log in &group.logs {
+        let stored = StoredLog {
+            time: log.time.unwrap_or_default(),
+            time_ns: log.time_ns,
+            topic: group.topic.clone().unwrap_or_default(),
+            source: group.source.clone().unwrap_or_default(),
+            tags: tags.clone(),
+            contents: log
+                .contents
+                .iter()
+                .map(|c| {
+                    (
+                        c.key.clone().unwrap_or_default(),
+                        String::from_utf8_lossy(c.value.as_deref().unwrap_or_default())
+                            .into_owned(),
+                    )
+                })
+                .collect(),
+            shard,
+            receive_time,
+        };
+        serde_json::to_writer(&mut lines, &stored)?;
+        lines.push(b'\n');
+    }
+    Ok(lines)
+}
+
+fn internal(error: impl std::fmt::Display) -> SlsError {
+    SlsError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        format!("cannot store logs: {error}"),
+    )
+}
+
+pub(crate) fn logstore_not_exist(logstore: &str) -> SlsError {
+    SlsError::new(
+        StatusCode::NOT_FOUND,
+        "LogStoreNotExist",
+        format!("logstore {logstore} does not exist"),
+    )
+}
+
+pub(crate) fn shard_not_exist(shard: u32) -> SlsError {
+    SlsError::new(
+        StatusCode::NOT_FOUND,
+        "ShardNotExist",
+        format!("shard {shard} does not exist"),
+    )
+}
+
+pub(crate) fn invalid_cursor(position: u64) -> SlsError {
+    SlsError::bad_request(
+        "InvalidCursor",
+        format!("cursor at {position} is beyond the shard's end"),
+    )
 }
