@@ -1,0 +1,342 @@
+//! loghubreader end to end: the real `datax` binary and plugin library read the sandbox's
+//! Log Service over loopback (GetCursor, PullLogs), shard by shard, exactly the logs received
+//! in `[begin, end)`; with faults on a large share of calls every log still arrives once; a
+//! loghub → loghub job copies a logstore exactly.
+
+use std::collections::BTreeMap;
+
+use datax_e2e::{datax_job, Run, Workspace};
+use datax_sandbox::{
+    AppendedGroup, AppendedLog, FaultAction, FaultRule, FaultTarget, LogstoreConfig, Sandbox,
+    SandboxConfig, SandboxHandle,
+};
+use serde_json::{json, Value};
+
+const PROJECT: &str = "datax-demo";
+/// Three shards, filled by each test through the control API.
+const SHARDED: &str = "sharded";
+const SHARDS: u32 = 3;
+/// The example's one-shard logstore, written by the loghub → loghub copy.
+const COPY: &str = "ak_biz_log";
+const SECRET: &str = "sandbox-access-key";
+
+/// The range of the tests: 2023-11-15 06:13:20 to 07:13:20 at GMT+8.
+const BEGIN: u32 = 1_700_000_000;
+const END: u32 = BEGIN + 3600;
+const BEGIN_TEXT: &str = "20231115061320";
+const END_TEXT: &str = "20231115071320";
+
+fn start() -> SandboxHandle {
+    let mut config = SandboxConfig::example();
+    config.sls.projects[0]
+        .logstores
+        .push(LogstoreConfig::Sharded {
+            name: SHARDED.into(),
+            shards: SHARDS,
+        });
+    Sandbox::start(config).expect("the sandbox starts")
+}
+
+/// A group received at `receive_time` of logs with `contents`, each at `receive_time - 5`.
+fn group(receive_time: u32, contents: &[&[(&str, &str)]]) -> AppendedGroup {
+    AppendedGroup {
+        receive_time,
+        logs: contents
+            .iter()
+            .map(|pairs| AppendedLog {
+                time: receive_time - 5,
+                contents: pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn append(sandbox: &SandboxHandle, shard: u32, group: AppendedGroup) {
+    sandbox
+        .append_group(PROJECT, SHARDED, shard, &group)
+        .expect("the group is appended");
+}
+
+fn loghub_reader(sandbox: &SandboxHandle, extra: Value) -> Value {
+    let mut parameter = json!({
+        "endpoint": sandbox.sls_endpoint(),
+        "accessId": "sandbox-access-id",
+        "accessKey": SECRET,
+        "project": PROJECT,
+        "logstore": SHARDED,
+        "beginDateTime": BEGIN_TEXT,
+        "endDateTime": END_TEXT,
+        "batchSize": 2,
+    });
+    for (key, value) in extra.as_object().expect("extra is an object") {
+        parameter[key] = value.clone();
+    }
+    json!({"name": "loghubreader", "parameter": parameter})
+}
+
+fn printing_writer() -> Value {
+    json!({"name": "streamwriter", "parameter": {"print": true, "fieldDelimiter": "|"}})
+}
+
+fn run(workspace: &Workspace, reader: Value, writer: Value) -> Run {
+    workspace.run_reported(&datax_job(reader, writer, json!({"speed": {"channel": 3}})))
+}
+
+/// The printed records, sorted (tasks run in parallel).
+fn printed(run: &Run) -> Vec<String> {
+    let mut lines: Vec<String> = run.stdout.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_range_reads_exactly_its_logs_by_shard_with_meta_and_tag_columns() {
+    let sandbox = start();
+    // Shard 0: before the range, at its begin (in), inside, at its end (out), after.
+    append(&sandbox, 0, group(BEGIN - 10, &[&[("id", "before")]]));
+    append(
+        &sandbox,
+        0,
+        group(BEGIN, &[&[("id", "at-begin"), ("msg", "first")]]),
+    );
+    append(
+        &sandbox,
+        0,
+        group(
+            BEGIN + 100,
+            &[&[("id", "a1"), ("msg", "x")], &[("id", "a2")]],
+        ),
+    );
+    append(&sandbox, 0, group(END, &[&[("id", "at-end")]]));
+    append(&sandbox, 0, group(END + 5, &[&[("id", "after")]]));
+    // Shard 1: a group with topic, source and tags.
+    let mut tagged = group(
+        BEGIN + 50,
+        &[
+            &[("id", "b1"), ("msg", "日志 | y")],
+            &[("id", "b2"), ("extra", "e")],
+        ],
+    );
+    tagged.topic = Some("biz".into());
+    tagged.source = Some("10.0.0.7".into());
+    tagged.tags = BTreeMap::from([
+        ("__hostname__".to_string(), "host-1".to_string()),
+        ("__receive_time__".to_string(), (BEGIN + 50).to_string()),
+    ]);
+    append(&sandbox, 1, tagged);
+    // Shard 2: nothing in the range, so split skips it.
+    append(&sandbox, 2, group(BEGIN - 100, &[&[("id", "old")]]));
+
+    let workspace = Workspace::new();
+    let columns = json!([
+        "id",
+        "msg",
+        "C_Topic",
+        "__source__",
+        "C_LogTime",
+        "C_HostName",
+        "__receive_time__",
+        "__tag__:__hostname__",
+        "C__extract_others__",
+    ]);
+    let run = run(
+        &workspace,
+        loghub_reader(&sandbox, json!({"column": columns})),
+        printing_writer(),
+    );
+    run.assert_success();
+    run.assert_logged("shard 2 has no logs in the range: skipped");
+    let t = |receive_time: u32| (receive_time - 5).to_string();
+    let expected = [
+        format!("a1|x|null|null|{}|null|null|null|{{}}", t(BEGIN + 100)),
+        format!("a2|null|null|null|{}|null|null|null|{{}}", t(BEGIN + 100)),
+        format!("at-begin|first|null|null|{}|null|null|null|{{}}", t(BEGIN)),
+        format!(
+            "b1|日志 | y|biz|10.0.0.7|{}|host-1|{}|host-1|{{}}",
+            t(BEGIN + 50),
+            BEGIN + 50
+        ),
+        format!(
+            "b2|null|biz|10.0.0.7|{}|host-1|{}|host-1|{{\"extra\":\"e\"}}",
+            t(BEGIN + 50),
+            BEGIN + 50
+        ),
+    ];
+    assert_eq!(printed(&run), expected);
+    let report = workspace.report();
+    assert_eq!(report["records_read"], 5, "{report}");
+}
+
+#[test]
+fn without_a_range_every_log_is_read_and_an_empty_range_reads_nothing() {
+    let sandbox = start();
+    for shard in 0..SHARDS {
+        append(
+            &sandbox,
+            shard,
+            group(BEGIN + shard, &[&[("id", &format!("s{shard}"))]]),
+        );
+    }
+    let workspace = Workspace::new();
+    let everything = loghub_reader(
+        &sandbox,
+        json!({"column": ["id"], "beginDateTime": null, "endDateTime": null}),
+    );
+    let run = run(&workspace, everything, printing_writer());
+    run.assert_success();
+    assert_eq!(printed(&run), ["s0", "s1", "s2"]);
+
+    let empty = loghub_reader(
+        &sandbox,
+        json!({"column": ["id"], "beginDateTime": "20240101", "endDateTime": "20240102"}),
+    );
+    let run = self::run(&workspace, empty, printing_writer());
+    run.assert_success();
+    assert_eq!(printed(&run), Vec::<String>::new());
+    assert_eq!(workspace.report()["records_read"], 0);
+}
+
+#[test]
+fn a_missing_logstore_or_a_wrong_key_fails_with_the_services_code() {
+    let sandbox = start();
+    let workspace = Workspace::new();
+    let run = run(
+        &workspace,
+        loghub_reader(
+            &sandbox,
+            json!({"column": ["id"], "logstore": "no_such_logstore"}),
+        ),
+        printing_writer(),
+    );
+    run.assert_failure("LogStoreNotExist (HTTP 404)");
+    run.assert_logged("request id");
+    let run = self::run(
+        &workspace,
+        loghub_reader(
+            &sandbox,
+            json!({"column": ["id"], "accessKey": "wrong-key"}),
+        ),
+        printing_writer(),
+    );
+    run.assert_failure("SignatureNotMatch");
+    assert!(!run.stderr.contains("wrong-key"), "{}", run.stderr);
+    let run = self::run(
+        &workspace,
+        loghub_reader(&sandbox, json!({"column": ["id"], "shard": 7})),
+        printing_writer(),
+    );
+    run.assert_failure("has no shard 7");
+}
+
+fn sometimes(target: FaultTarget, probability: f64, seed: u64, action: FaultAction) -> FaultRule {
+    FaultRule {
+        target,
+        path_contains: None,
+        action,
+        count: None,
+        probability: Some(probability),
+        seed,
+    }
+}
+
+fn error(status: u16, code: &str) -> FaultAction {
+    FaultAction::Error {
+        status,
+        code: code.to_string(),
+        message: format!("injected {code}"),
+    }
+}
+
+/// Shard `s`, group `g` (received at BEGIN + g) holds logs `s-g-0` … `s-g-3`.
+fn fill_numbered(sandbox: &SandboxHandle, groups: u32) -> Vec<String> {
+    let mut ids = Vec::new();
+    for shard in 0..SHARDS {
+        for index in 0..groups {
+            let names: Vec<String> = (0..4).map(|log| format!("{shard}-{index}-{log}")).collect();
+            let logs: Vec<Vec<(&str, &str)>> = names
+                .iter()
+                .map(|id| vec![("id", id.as_str()), ("payload", "p")])
+                .collect();
+            let logs: Vec<&[(&str, &str)]> = logs.iter().map(Vec::as_slice).collect();
+            append(sandbox, shard, group(BEGIN + index, &logs));
+            ids.extend(names);
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[test]
+fn with_most_calls_failing_every_log_arrives_exactly_once() {
+    let sandbox = start();
+    let ids = fill_numbered(&sandbox, 10);
+    sandbox.set_faults(vec![
+        sometimes(FaultTarget::SlsGetCursor, 0.4, 1, error(503, "ServerBusy")),
+        sometimes(
+            FaultTarget::SlsPullLogs,
+            0.25,
+            2,
+            error(400, "InvalidCursor"),
+        ),
+        sometimes(
+            FaultTarget::SlsPullLogs,
+            0.3,
+            3,
+            error(500, "InternalServerError"),
+        ),
+        sometimes(FaultTarget::SlsPullLogs, 0.1, 4, FaultAction::Close),
+    ]);
+    let workspace = Workspace::new();
+    let run = run(
+        &workspace,
+        loghub_reader(&sandbox, json!({"column": ["id"], "maxRetries": 30})),
+        printing_writer(),
+    );
+    run.assert_success();
+    assert_eq!(printed(&run), ids);
+    assert!(
+        sandbox.stats().faults_injected >= 10,
+        "{:?}",
+        sandbox.stats()
+    );
+    let report = workspace.report();
+    assert_eq!(report["records_read"], ids.len(), "{report}");
+    let retries = &report["plugin_counters"]["reader"]["GetCursor and PullLogs retries"];
+    assert!(retries.as_u64().unwrap_or(0) >= 10, "{report}");
+}
+
+#[test]
+fn loghub_to_loghub_copies_a_logstore_exactly() {
+    let sandbox = start();
+    let ids = fill_numbered(&sandbox, 5);
+    let workspace = Workspace::new();
+    let writer = json!({"name": "loghubwriter", "parameter": {
+        "endpoint": sandbox.sls_endpoint(),
+        "accessId": "sandbox-access-id",
+        "accessKey": SECRET,
+        "project": PROJECT,
+        "logstore": COPY,
+        "column": ["id", "payload"],
+    }});
+    let run = run(
+        &workspace,
+        loghub_reader(
+            &sandbox,
+            json!({"column": ["id", "payload"], "beginDateTime": null, "endDateTime": null}),
+        ),
+        writer,
+    );
+    run.assert_success();
+    let copied = sandbox.logs(PROJECT, COPY);
+    let mut copied_ids: Vec<String> = copied
+        .iter()
+        .map(|log| log.get("id").expect("an id").to_string())
+        .collect();
+    copied_ids.sort();
+    assert_eq!(copied_ids, ids);
+    assert!(copied.iter().all(|log| log.get("payload") == Some("p")));
+}
