@@ -63,7 +63,8 @@ pub enum FaultAction {
     /// Wait, then serve normally.
     Delay { millis: u64 },
     /// Tunnel data: end the record stream after this many (uncompressed) bytes; the HTTP
-    /// body ends cleanly, so only the missing footer tells.
+    /// body ends cleanly, so only the missing footer tells. PullLogs: send only this many
+    /// bytes of the (compressed) body, headers unchanged, so only decompression tells.
     TruncateBody { after_bytes: u64 },
     /// Tunnel data: send this many (uncompressed) record-stream bytes, then break the
     /// connection mid-body, as a network failure would.
@@ -105,9 +106,12 @@ impl FaultAction {
     /// Body faults only make sense for the requests they can act on.
     fn applies_to(&self, kind: RequestKind) -> bool {
         match self {
-            FaultAction::TruncateBody { .. }
-            | FaultAction::AbortBody { .. }
-            | FaultAction::FlipByte { .. } => kind == RequestKind::TunnelData,
+            FaultAction::TruncateBody { .. } => {
+                matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
+            }
+            FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
+                kind == RequestKind::TunnelData
+            }
             FaultAction::DropReply => kind == RequestKind::PutLogs,
             _ => true,
         }

@@ -1,7 +1,8 @@
 //! loghubreader end to end: the real `datax` binary and plugin library read the sandbox's
 //! Log Service over loopback (GetCursor, PullLogs), shard by shard, exactly the logs received
-//! in `[begin, end)`; with faults on a large share of calls every log still arrives once; a
-//! loghub → loghub job copies a logstore exactly.
+//! in `[begin, end)`; with faults on a large share of calls (errors, expired cursors, closed
+//! connections, bodies cut short) every log still arrives once; a loghub → loghub job copies
+//! a logstore exactly.
 
 use std::collections::BTreeMap;
 
@@ -289,6 +290,12 @@ fn with_most_calls_failing_every_log_arrives_exactly_once() {
             error(500, "InternalServerError"),
         ),
         sometimes(FaultTarget::SlsPullLogs, 0.1, 4, FaultAction::Close),
+        sometimes(
+            FaultTarget::SlsPullLogs,
+            0.2,
+            5,
+            FaultAction::TruncateBody { after_bytes: 20 },
+        ),
     ]);
     let workspace = Workspace::new();
     let run = run(

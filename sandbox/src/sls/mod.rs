@@ -167,8 +167,16 @@ pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
             state.stats.request("sls", "fault:drop_reply");
             Reply::Drop
         }
-        Ok((answer, _)) => {
-            state.stats.request("sls", "ok");
+        Ok((mut answer, fault)) => {
+            let outcome = match fault {
+                Some(FaultAction::TruncateBody { after_bytes }) => {
+                    let keep = usize::try_from(after_bytes).unwrap_or(usize::MAX);
+                    answer.body.truncate(keep);
+                    "fault:truncate_body"
+                }
+                _ => "ok",
+            };
+            state.stats.request("sls", outcome);
             let mut headers = vec![("x-log-requestid", request_id)];
             headers.extend(answer.headers);
             Reply::Respond(response(StatusCode::OK, &headers, answer.body))
