@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use datax_e2e::{datax_job, Run, Workspace};
+use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, Run, Workspace};
 use datax_sandbox::{
     AppendedGroup, AppendedLog, FaultAction, FaultRule, FaultTarget, LogstoreConfig, Sandbox,
     SandboxConfig, SandboxHandle,
@@ -346,4 +346,59 @@ fn loghub_to_loghub_copies_a_logstore_exactly() {
     copied_ids.sort();
     assert_eq!(copied_ids, ids);
     assert!(copied.iter().all(|log| log.get("payload") == Some("p")));
+}
+
+/// DataWorks' 2.0 reader template (`dw2-loghub-reader-template-commented.json`), its blanks
+/// filled as a user fills them, checks and runs with the `sls` data source of
+/// `--datasources`; its range comes from `${startTime}`/`${endTime}` parameters.
+#[test]
+fn the_dataworks_reader_template_checks_and_runs_with_a_data_source() {
+    let sandbox = start();
+    append(
+        &sandbox,
+        0,
+        group(BEGIN + 1, &[&[("col0", "a"), ("col1", "b"), ("col4", "e")]]),
+    );
+    append(&sandbox, 1, group(END + 1, &[&[("col0", "late")]]));
+    let template =
+        std::fs::read_to_string(shared_jobs().join("dw2-loghub-reader-template-commented.json"))
+            .unwrap();
+    let mut job = template.clone();
+    for (blank, filled) in [
+        (r#""datasource":"""#, r#""datasource":"sls""#),
+        (r#""beginDateTime":"""#, r#""beginDateTime":"${startTime}""#),
+        (r#""endDateTime":"""#, r#""endDateTime":"${endTime}""#),
+        (r#""batchSize":"""#, r#""batchSize":"1""#),
+        (r#""logstore":"""#, &format!(r#""logstore":"{SHARDED}""#)),
+    ] {
+        assert!(job.contains(blank), "the template has {blank}");
+        job = job.replace(blank, filled);
+    }
+    let workspace = Workspace::new();
+    let job = workspace.write("job.json", &job);
+    let sources = workspace.write_json("sources.json", &sandbox_data_sources(&sandbox));
+    let (start, end) = (
+        format!("startTime={BEGIN_TEXT}"),
+        format!("endTime={END_TEXT}"),
+    );
+    let args = |command| {
+        [
+            command,
+            job.to_str().unwrap(),
+            "--datasources",
+            sources.to_str().unwrap(),
+            "--param",
+            start.as_str(),
+            "--param",
+            end.as_str(),
+        ]
+    };
+    workspace.run(&args("check")).assert_success();
+    let run = workspace.run(&args("run"));
+    run.assert_success();
+    // The template's last four columns name no key, meta column or tag: null, as in DataX.
+    assert_eq!(
+        printed(&run),
+        ["a\tb\tnull\tnull\te\tnull\tnull\tnull\tnull"]
+    );
 }
