@@ -13,14 +13,20 @@ use serde_json::json;
 const SHARDED: &str = "sharded";
 const SHARDS: u32 = 3;
 const TIMED: &str = "timed";
+/// One shard, split: shard 0 read-only, 1 and 2 its halves.
+const SPLIT: &str = "split";
 
-/// The test config with a 3-shard logstore and a 1-shard one.
+/// The test config with a 3-shard logstore, a 1-shard one and a split one.
 fn start_sharded() -> datax_sandbox::SandboxHandle {
     let mut config = test_config_json();
     config["sls"]["projects"][0]["logstores"]
         .as_array_mut()
         .unwrap()
-        .extend([json!({"name": SHARDED, "shards": SHARDS}), json!(TIMED)]);
+        .extend([
+            json!({"name": SHARDED, "shards": SHARDS}),
+            json!(TIMED),
+            json!({"name": SPLIT, "split": [0]}),
+        ]);
     Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).unwrap()
 }
 
@@ -63,6 +69,7 @@ fn aliyun_log_sdk_pulls_back_what_it_put() {
             SHARDED,
             &shards,
             TIMED,
+            SPLIT,
             ACCESS_ID,
             ACCESS_KEY,
         ],

@@ -17,6 +17,8 @@ const PROJECT: &str = "datax-demo";
 /// Three shards, filled by each test through the control API.
 const SHARDED: &str = "sharded";
 const SHARDS: u32 = 3;
+/// One shard split in two: shard 0 read-only, 1 and 2 its halves.
+const SPLIT: &str = "split";
 /// The example's one-shard logstore, written by the loghub → loghub copy.
 const COPY: &str = "ak_biz_log";
 const SECRET: &str = "sandbox-access-key";
@@ -29,12 +31,18 @@ const END_TEXT: &str = "20231115071320";
 
 fn start() -> SandboxHandle {
     let mut config = SandboxConfig::example();
-    config.sls.projects[0]
-        .logstores
-        .push(LogstoreConfig::Sharded {
+    config.sls.projects[0].logstores.extend([
+        LogstoreConfig::Sharded {
             name: SHARDED.into(),
             shards: SHARDS,
-        });
+            split: Vec::new(),
+        },
+        LogstoreConfig::Sharded {
+            name: SPLIT.into(),
+            shards: 1,
+            split: vec![0],
+        },
+    ]);
     Sandbox::start(config).expect("the sandbox starts")
 }
 
@@ -57,8 +65,12 @@ fn group(receive_time: u32, contents: &[&[(&str, &str)]]) -> AppendedGroup {
 }
 
 fn append(sandbox: &SandboxHandle, shard: u32, group: AppendedGroup) {
+    append_to(sandbox, SHARDED, shard, group);
+}
+
+fn append_to(sandbox: &SandboxHandle, logstore: &str, shard: u32, group: AppendedGroup) {
     sandbox
-        .append_group(PROJECT, SHARDED, shard, &group)
+        .append_group(PROJECT, logstore, shard, &group)
         .expect("the group is appended");
 }
 
@@ -199,6 +211,23 @@ fn without_a_range_every_log_is_read_and_an_empty_range_reads_nothing() {
     run.assert_success();
     assert_eq!(printed(&run), Vec::<String>::new());
     assert_eq!(workspace.report()["records_read"], 0);
+}
+
+/// A range spanning a shard split loses nothing: the read-only parent is read too.
+#[test]
+fn a_split_shard_and_its_halves_are_all_read() {
+    let sandbox = start();
+    append_to(&sandbox, SPLIT, 0, group(BEGIN + 1, &[&[("id", "parent")]]));
+    append_to(&sandbox, SPLIT, 1, group(BEGIN + 10, &[&[("id", "left")]]));
+    append_to(&sandbox, SPLIT, 2, group(BEGIN + 20, &[&[("id", "right")]]));
+    let workspace = Workspace::new();
+    let run = run(
+        &workspace,
+        loghub_reader(&sandbox, json!({"column": ["id"], "logstore": SPLIT})),
+        printing_writer(),
+    );
+    run.assert_success();
+    assert_eq!(printed(&run), ["left", "parent", "right"]);
 }
 
 #[test]

@@ -55,16 +55,20 @@ pub struct SlsProjectConfig {
     pub logstores: Vec<LogstoreConfig>,
 }
 
-/// A logstore: its name alone (one shard), or `{"name": .., "shards": N}`.
+/// A logstore: its name alone (one shard), or `{"name": .., "shards": N, "split": [..]}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum LogstoreConfig {
     Name(String),
     Sharded {
         name: String,
-        /// Read-write shards splitting the hash space evenly, 1 to 256 (default 1).
+        /// Shards splitting the hash space evenly, 1 to 256 (default 1).
         #[serde(default = "one_shard")]
         shards: u32,
+        /// Shards split in two, in order, as the service splits them: each becomes read-only
+        /// and two read-write shards with the halves of its range get the next ids.
+        #[serde(default)]
+        split: Vec<u32>,
     },
 }
 
@@ -86,6 +90,13 @@ impl LogstoreConfig {
         match self {
             LogstoreConfig::Name(_) => 1,
             LogstoreConfig::Sharded { shards, .. } => *shards,
+        }
+    }
+
+    pub fn split(&self) -> &[u32] {
+        match self {
+            LogstoreConfig::Name(_) => &[],
+            LogstoreConfig::Sharded { split, .. } => split,
         }
     }
 }

@@ -481,7 +481,7 @@ fn validate(group: &LogGroup, max_logs: u64) -> Result<(), SlsError> {
     Ok(())
 }
 
-/// The logstore's read-write shards, splitting the hash space evenly.
+/// The logstore's shards: read-write ones, and read-only ones that were split.
 fn list_shards(state: &State, project: &str, logstore: &str) -> serde_json::Value {
     let shards: Vec<serde_json::Value> = state
         .log_store
@@ -490,7 +490,7 @@ fn list_shards(state: &State, project: &str, logstore: &str) -> serde_json::Valu
         .map(|range| {
             serde_json::json!({
                 "shardID": range.id,
-                "status": "readwrite",
+                "status": if range.read_only { "readonly" } else { "readwrite" },
                 "inclusiveBeginKey": format!("{:032x}", range.begin_key),
                 "exclusiveEndKey": format!("{:032x}", range.end_key),
                 "createTime": 1_482_710_400u64,

@@ -109,11 +109,12 @@ struct LogstoreFile {
     count: u64,
 }
 
-/// One logstore: its file, and per shard the groups received in order.
+/// One logstore: its file, its shards' ranges, and per shard the groups received in order.
 struct Logstore {
     file: Mutex<LogstoreFile>,
+    layout: Vec<ShardRange>,
     shards: Vec<Mutex<Vec<StoredGroup>>>,
-    /// The next shard a load-balanced PutLogs goes to, modulo the shard count.
+    /// The next read-write shard a load-balanced PutLogs goes to, modulo their count.
     next_balanced: AtomicU64,
 }
 
@@ -151,27 +152,62 @@ pub(crate) struct Pulled {
 }
 
 /// A shard's hash range, as ListShards shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShardRange {
     pub id: u32,
     pub begin_key: u128,
     /// Exclusive, except that the last shard's `ffff…` also holds `ffff…` itself.
     pub end_key: u128,
+    /// Split: still read, never written.
+    pub read_only: bool,
 }
 
-/// The ranges of `count` shards splitting the 128-bit hash space evenly.
-pub(crate) fn shard_ranges(count: u32) -> Vec<ShardRange> {
-    let width = u128::MAX / u128::from(count.max(1));
-    (0..count.max(1))
+/// `count` shards splitting the 128-bit hash space evenly, then each of `split` split in
+/// two: it turns read-only, and two read-write shards with the halves of its range get the
+/// next ids, as the service numbers them.
+pub(crate) fn shard_layout(count: u32, split: &[u32]) -> Result<Vec<ShardRange>, String> {
+    if !(1..=super::MAX_SHARDS).contains(&count) {
+        return Err(format!("shards must be 1 to {}", super::MAX_SHARDS));
+    }
+    let width = u128::MAX / u128::from(count);
+    let mut layout: Vec<ShardRange> = (0..count)
         .map(|id| ShardRange {
             id,
             begin_key: width * u128::from(id),
-            end_key: if id + 1 == count.max(1) {
+            end_key: if id + 1 == count {
                 u128::MAX
             } else {
                 width * u128::from(id + 1)
             },
+            read_only: false,
         })
-        .collect()
+        .collect();
+    for &parent in split {
+        let range = match layout.get_mut(parent as usize) {
+            Some(range) if !range.read_only => range,
+            _ => {
+                return Err(format!(
+                    "split: shard {parent} does not exist or is split already"
+                ))
+            }
+        };
+        range.read_only = true;
+        let (begin, end) = (range.begin_key, range.end_key);
+        let middle = begin + (end - begin) / 2;
+        for (begin_key, end_key) in [(begin, middle), (middle, end)] {
+            let id = layout.len() as u32;
+            layout.push(ShardRange {
+                id,
+                begin_key,
+                end_key,
+                read_only: false,
+            });
+        }
+    }
+    if layout.len() > super::MAX_SHARDS as usize {
+        return Err(format!("more than {} shards", super::MAX_SHARDS));
+    }
+    Ok(layout)
 }
 
 pub(crate) struct LogStore {
@@ -186,12 +222,9 @@ impl LogStore {
             let dir = data_dir.join(&project.name);
             std::fs::create_dir_all(&dir)?;
             for logstore in &project.logstores {
-                let (name, shards) = (logstore.name(), logstore.shards());
-                anyhow::ensure!(
-                    (1..=super::MAX_SHARDS).contains(&shards),
-                    "logstore {name}: shards must be 1 to {}",
-                    super::MAX_SHARDS
-                );
+                let name = logstore.name();
+                let layout = shard_layout(logstore.shards(), logstore.split())
+                    .map_err(|e| anyhow::anyhow!("logstore {name}: {e}"))?;
                 let path = dir.join(format!("{name}.jsonl"));
                 let file = OpenOptions::new()
                     .create(true)
@@ -207,7 +240,8 @@ impl LogStore {
                             file,
                             count: 0,
                         }),
-                        shards: (0..shards).map(|_| Mutex::default()).collect(),
+                        shards: layout.iter().map(|_| Mutex::default()).collect(),
+                        layout,
                         next_balanced: AtomicU64::new(0),
                     },
                 );
@@ -232,7 +266,7 @@ impl LogStore {
     /// The shards of a logstore; empty for an unknown one.
     pub fn shard_ranges(&self, project: &str, logstore: &str) -> Vec<ShardRange> {
         self.logstore(project, logstore)
-            .map_or_else(Vec::new, |entry| shard_ranges(entry.shards.len() as u32))
+            .map_or_else(Vec::new, |entry| entry.layout.clone())
     }
 
     /// Appends a group received at `receive_time` to the shard `route` picks; returns how
@@ -248,17 +282,22 @@ impl LogStore {
         let Some(entry) = self.logstore(project, logstore) else {
             return Ok(0);
         };
-        let shard_count = entry.shards.len() as u32;
+        let writable: Vec<&ShardRange> = entry
+            .layout
+            .iter()
+            .filter(|range| !range.read_only)
+            .collect();
         let shard = match route {
             Route::Balanced => {
-                (entry.next_balanced.fetch_add(1, Ordering::Relaxed) % u64::from(shard_count))
-                    as u32
+                let turn = entry.next_balanced.fetch_add(1, Ordering::Relaxed);
+                writable[(turn % writable.len() as u64) as usize].id
             }
-            Route::HashKey(key) => shard_ranges(shard_count)
+            Route::HashKey(key) => writable
                 .iter()
-                .position(|range| range.begin_key <= key && key < range.end_key)
-                .map_or(shard_count - 1, |index| index as u32),
-            Route::Shard(shard) if shard < shard_count => shard,
+                .find(|range| range.begin_key <= key && key < range.end_key)
+                .or(writable.last())
+                .map_or(0, |range| range.id),
+            Route::Shard(shard) if (shard as usize) < entry.layout.len() => shard,
             Route::Shard(shard) => return Err(shard_not_exist(shard)),
         };
         let lines = json_lines(group, shard, receive_time).map_err(internal)?;
@@ -461,4 +500,35 @@ pub(crate) fn invalid_cursor(position: u64) -> SlsError {
         "InvalidCursor",
         format!("cursor at {position} is beyond the shard's end"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_shard_turns_read_only_and_its_halves_get_the_next_ids() {
+        let layout = shard_layout(2, &[1, 3]).unwrap();
+        let half = u128::MAX / 2;
+        let shown: Vec<(u32, u128, u128, bool)> = layout
+            .iter()
+            .map(|r| (r.id, r.begin_key, r.end_key, r.read_only))
+            .collect();
+        let quarter = half + (u128::MAX - half) / 2;
+        assert_eq!(
+            shown,
+            [
+                (0, 0, half, false),
+                (1, half, u128::MAX, true),
+                (2, half, quarter, false),
+                (3, quarter, u128::MAX, true),
+                (4, quarter, quarter + (u128::MAX - quarter) / 2, false),
+                (5, quarter + (u128::MAX - quarter) / 2, u128::MAX, false),
+            ]
+        );
+        assert!(shard_layout(2, &[1, 1]).is_err());
+        assert!(shard_layout(2, &[2]).is_err());
+        assert!(shard_layout(0, &[]).is_err());
+        assert!(shard_layout(256, &[0]).is_err());
+    }
 }

@@ -2,11 +2,11 @@
 get_cursor (begin, end, Unix time), pull_logs (lz4 and uncompressed, count, end_cursor) and
 pull_log, after putting logs with the same SDK.
 
-usage: aliyun_log_pull.py SLS_ENDPOINT PROJECT SHARDED_LOGSTORE SHARDS TIMED_LOGSTORE ACCESS_ID ACCESS_KEY
+usage: aliyun_log_pull.py SLS_ENDPOINT PROJECT SHARDED_LOGSTORE SHARDS TIMED_LOGSTORE SPLIT_LOGSTORE ACCESS_ID ACCESS_KEY
 
 Run by sandbox/tests/sls_pull_official_client.rs, which gave TIMED_LOGSTORE's shard 0 three
 groups through the control API, received at 1700000000, 1700000010 and 1700000020, holding
-logs `t` = 0, 1 and 2. Routed as aliyun_log_put.py is: through HTTP_PROXY = the sandbox.
+logs `t` = 0, 1 and 2. SPLIT_LOGSTORE's one shard was split in two (shards 1 and 2). Routed as aliyun_log_put.py is: through HTTP_PROXY = the sandbox.
 Exits non-zero on the first mismatch.
 """
 
@@ -15,7 +15,7 @@ import sys
 
 from checks import check, report
 
-sls_endpoint, project, sharded, shards, timed, access_id, access_key = sys.argv[1:8]
+sls_endpoint, project, sharded, shards, timed, split, access_id, access_key = sys.argv[1:9]
 shards = int(shards)
 for name in ("NO_PROXY", "no_proxy"):
     os.environ.pop(name, None)
@@ -94,6 +94,16 @@ check(times(1700000001, 1700000021) == [1, 2], "between receive times")
 check(times(1699999999, 1800000000) == [0, 1, 2], "a wide range reads all")
 check(times(1700000030, 1800000000) == [], "a range after the last group reads nothing")
 check(client.get_cursor(project, timed, 0, 1800000000).get_cursor() == client.get_cursor(project, timed, 0, "end").get_cursor(), "a future time is the end")
+
+
+# A split shard is listed read-only; writes go to its two halves only.
+listed = client.list_shards(project, split).get_shards_info()
+check([(shard["shardID"], shard["status"]) for shard in listed] == [(0, "readonly"), (1, "readwrite"), (2, "readwrite")], "split shards %s" % listed)
+check(listed[1]["inclusiveBeginKey"] == listed[0]["inclusiveBeginKey"] and listed[2]["exclusiveEndKey"] == listed[0]["exclusiveEndKey"], "the halves cover the parent")
+for put in range(4):
+    client.put_logs(PutLogsRequest(project, split, "", "", items(put, 1)))
+per_shard = [sum(r.get_log_count() for r in client.pull_log(project, split, shard, "begin", "end")) for shard in range(3)]
+check(per_shard == [0, 2, 2], "writes skip the read-only shard: %s" % per_shard)
 
 
 def expect_error(action, code):
