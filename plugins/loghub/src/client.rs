@@ -20,6 +20,9 @@ use crate::config::{Endpoint, WriterConfig};
 
 const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 const API_VERSION: &str = "0.6.0";
+/// The largest uncompressed PullLogs answer taken: it bounds a task's memory whatever
+/// `x-log-bodyrawsize` says (the service keeps pulls far below it).
+pub const MAX_PULL_RAW_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What to do after a failed attempt (sls-putlogs.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +340,18 @@ impl LoghubClient {
                 .map_err(|_| bad(format!("{name} is not a number")))
         };
         let raw_size = number("x-log-bodyrawsize")?;
+        if raw_size > MAX_PULL_RAW_BYTES {
+            // Not `BadResponse`: pulling again cannot make it smaller.
+            return Err(HttpError::Service(ServiceError {
+                status: 200,
+                code: "ResponseTooLarge".to_string(),
+                message: format!(
+                    "PullLogs: x-log-bodyrawsize {raw_size} is more than the \
+                     {MAX_PULL_RAW_BYTES} bytes a pull may hold; lower batchSize"
+                ),
+                request_id: Some(request_id.clone()),
+            }));
+        }
         let group_count = number("x-log-count")?;
         let next_cursor = header_text(&headers, "x-log-cursor");
         if next_cursor.is_empty() {
