@@ -24,5 +24,5 @@ pub use config::{Credential, SandboxConfig};
 pub use faults::{FaultAction, FaultRule, FaultTarget};
 pub use server::{Endpoints, Sandbox, SandboxHandle};
 pub use sls::store::{AppendedGroup, AppendedLog, StoredLog};
-pub use sls::LogstoreConfig;
+pub use sls::{GeneratedLogs, LogstoreConfig};
 pub use stats::Stats;

@@ -15,8 +15,10 @@ const SHARDS: u32 = 3;
 const TIMED: &str = "timed";
 /// One shard, split: shard 0 read-only, 1 and 2 its halves.
 const SPLIT: &str = "split";
+/// Two shards of 50 generated groups of 10 logs, 2 groups a second.
+const GENERATED: &str = "generated";
 
-/// The test config with a 3-shard logstore, a 1-shard one and a split one.
+/// The test config with a 3-shard logstore, a 1-shard one, a split one and a generated one.
 fn start_sharded() -> datax_sandbox::SandboxHandle {
     let mut config = test_config_json();
     config["sls"]["projects"][0]["logstores"]
@@ -26,6 +28,9 @@ fn start_sharded() -> datax_sandbox::SandboxHandle {
             json!({"name": SHARDED, "shards": SHARDS}),
             json!(TIMED),
             json!({"name": SPLIT, "split": [0]}),
+            json!({"name": GENERATED, "shards": 2, "generated": {
+                "groups_per_shard": 50, "logs_per_group": 10, "seed": 7, "groups_per_second": 2,
+            }}),
         ]);
     Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).unwrap()
 }
@@ -70,6 +75,7 @@ fn aliyun_log_sdk_pulls_back_what_it_put() {
             &shards,
             TIMED,
             SPLIT,
+            GENERATED,
             ACCESS_ID,
             ACCESS_KEY,
         ],

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, Run, Workspace};
 use datax_sandbox::{
-    AppendedGroup, AppendedLog, FaultAction, FaultRule, FaultTarget, LogstoreConfig, Sandbox,
-    SandboxConfig, SandboxHandle,
+    AppendedGroup, AppendedLog, FaultAction, FaultRule, FaultTarget, GeneratedLogs, LogstoreConfig,
+    Sandbox, SandboxConfig, SandboxHandle,
 };
 use serde_json::{json, Value};
 
@@ -19,6 +19,8 @@ const SHARDED: &str = "sharded";
 const SHARDS: u32 = 3;
 /// One shard split in two: shard 0 read-only, 1 and 2 its halves.
 const SPLIT: &str = "split";
+/// Two shards of 1000 generated groups of 10 logs, 10 groups a second from BEGIN.
+const GENERATED: &str = "generated";
 /// The example's one-shard logstore, written by the loghub → loghub copy.
 const COPY: &str = "ak_biz_log";
 const SECRET: &str = "sandbox-access-key";
@@ -36,11 +38,25 @@ fn start() -> SandboxHandle {
             name: SHARDED.into(),
             shards: SHARDS,
             split: Vec::new(),
+            generated: None,
         },
         LogstoreConfig::Sharded {
             name: SPLIT.into(),
             shards: 1,
             split: vec![0],
+            generated: None,
+        },
+        LogstoreConfig::Sharded {
+            name: GENERATED.into(),
+            shards: 2,
+            split: Vec::new(),
+            generated: Some(GeneratedLogs {
+                groups_per_shard: 1000,
+                logs_per_group: 10,
+                seed: 7,
+                start_time: BEGIN,
+                groups_per_second: 10,
+            }),
         },
     ]);
     Sandbox::start(config).expect("the sandbox starts")
@@ -228,6 +244,43 @@ fn a_split_shard_and_its_halves_are_all_read() {
     );
     run.assert_success();
     assert_eq!(printed(&run), ["left", "parent", "right"]);
+}
+
+/// A generated logstore (made up as it is pulled): 30 seconds of it are 300 groups a shard.
+#[test]
+fn a_generated_logstore_reads_exactly_its_range() {
+    let sandbox = start();
+    let workspace = Workspace::new();
+    let reader = loghub_reader(
+        &sandbox,
+        json!({
+            "column": ["seq", "level", "C_Source", "__receive_time__"],
+            "logstore": GENERATED,
+            "beginDateTime": null,
+            "endDateTime": null,
+            "beginTimestampMillis": (u64::from(BEGIN) + 10) * 1000,
+            "endTimestampMillis": u64::from(BEGIN) + 40,
+            "batchSize": 64,
+        }),
+    );
+    let run = run(&workspace, reader, printing_writer());
+    run.assert_success();
+    let lines = printed(&run);
+    assert_eq!(lines.len(), 2 * 300 * 10);
+    // Groups 100 to 399 of each shard: received from BEGIN + 10 to BEGIN + 39.
+    assert!(lines.iter().any(|l| l.starts_with("0-100-0|")));
+    let first = lines
+        .iter()
+        .find(|l| l.starts_with("1-100-9|"))
+        .expect("group 100 of shard 1");
+    assert!(
+        first.ends_with(&format!("|10.0.1.1|{}", BEGIN + 10)),
+        "{first}"
+    );
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("0-99-") || l.starts_with("1-400-")));
+    assert_eq!(workspace.report()["records_read"], 6000);
 }
 
 #[test]

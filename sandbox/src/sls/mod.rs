@@ -3,6 +3,7 @@
 //! `Host: {project}.{endpoint}` (sls-putlogs.md §2).
 
 pub mod auth;
+mod generator;
 pub mod proto;
 mod pull;
 pub(crate) mod putlogs;
@@ -69,7 +70,43 @@ pub enum LogstoreConfig {
         /// and two read-write shards with the halves of its range get the next ids.
         #[serde(default)]
         split: Vec<u32>,
+        /// Logs made up from a seed as they are pulled, in constant memory (for benchmarks);
+        /// such a logstore takes no writes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        generated: Option<GeneratedLogs>,
     },
+}
+
+/// A generated logstore's content: every shard holds `groups_per_shard` groups of
+/// `logs_per_group` logs, received `groups_per_second` a second from `start_time`. Log `j` of
+/// group `i` of shard `s` has `seq` = `s-i-j` and values drawn from `seed`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedLogs {
+    pub groups_per_shard: u64,
+    /// 1 to 10000 (default 100).
+    #[serde(default = "default_logs_per_group")]
+    pub logs_per_group: u32,
+    #[serde(default)]
+    pub seed: u64,
+    /// The receive time of each shard's first group, Unix seconds (default 1700000000).
+    #[serde(default = "default_start_time")]
+    pub start_time: u32,
+    /// 1 or more (default 1).
+    #[serde(default = "one_group_a_second")]
+    pub groups_per_second: u32,
+}
+
+fn default_logs_per_group() -> u32 {
+    100
+}
+
+fn default_start_time() -> u32 {
+    1_700_000_000
+}
+
+fn one_group_a_second() -> u32 {
+    1
 }
 
 /// The most shards a sandbox logstore has (the service's default limit per logstore).
@@ -97,6 +134,13 @@ impl LogstoreConfig {
         match self {
             LogstoreConfig::Name(_) => &[],
             LogstoreConfig::Sharded { split, .. } => split,
+        }
+    }
+
+    pub fn generated(&self) -> Option<&GeneratedLogs> {
+        match self {
+            LogstoreConfig::Name(_) => None,
+            LogstoreConfig::Sharded { generated, .. } => generated.as_ref(),
         }
     }
 }

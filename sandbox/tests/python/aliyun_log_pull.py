@@ -2,11 +2,12 @@
 get_cursor (begin, end, Unix time), pull_logs (lz4 and uncompressed, count, end_cursor) and
 pull_log, after putting logs with the same SDK.
 
-usage: aliyun_log_pull.py SLS_ENDPOINT PROJECT SHARDED_LOGSTORE SHARDS TIMED_LOGSTORE SPLIT_LOGSTORE ACCESS_ID ACCESS_KEY
+usage: aliyun_log_pull.py SLS_ENDPOINT PROJECT SHARDED_LOGSTORE SHARDS TIMED_LOGSTORE SPLIT_LOGSTORE GENERATED_LOGSTORE ACCESS_ID ACCESS_KEY
 
 Run by sandbox/tests/sls_pull_official_client.rs, which gave TIMED_LOGSTORE's shard 0 three
 groups through the control API, received at 1700000000, 1700000010 and 1700000020, holding
-logs `t` = 0, 1 and 2. SPLIT_LOGSTORE's one shard was split in two (shards 1 and 2). Routed as aliyun_log_put.py is: through HTTP_PROXY = the sandbox.
+logs `t` = 0, 1 and 2. SPLIT_LOGSTORE's one shard was split in two (shards 1 and 2). GENERATED_LOGSTORE has 2 shards
+of 50 generated groups of 10 logs, 2 groups a second from 1700000000. Routed as aliyun_log_put.py is: through HTTP_PROXY = the sandbox.
 Exits non-zero on the first mismatch.
 """
 
@@ -15,7 +16,7 @@ import sys
 
 from checks import check, report
 
-sls_endpoint, project, sharded, shards, timed, split, access_id, access_key = sys.argv[1:9]
+sls_endpoint, project, sharded, shards, timed, split, generated, access_id, access_key = sys.argv[1:10]
 shards = int(shards)
 for name in ("NO_PROXY", "no_proxy"):
     os.environ.pop(name, None)
@@ -106,6 +107,24 @@ per_shard = [sum(r.get_log_count() for r in client.pull_log(project, split, shar
 check(per_shard == [0, 2, 2], "writes skip the read-only shard: %s" % per_shard)
 
 
+# A generated logstore: made up as it is pulled, the same each time.
+def generated_seqs(from_time, to_time):
+    seqs = []
+    for response in client.pull_log(project, generated, 1, from_time, to_time, batch_size=7):
+        for group in response.get_loggroup_list().LogGroups:
+            check(group.Topic == "generated" and group.Source == "10.0.1.1", "generated topic and source")
+            seqs.extend(content.Value for log in group.Logs for content in log.Contents if content.Key == "seq")
+    return seqs
+
+
+everything = generated_seqs("begin", "end")
+check(len(everything) == 500 and len(set(everything)) == 500, "500 generated logs, each once")
+check(everything[:2] == ["1-0-0", "1-0-1"] and everything[-1] == "1-49-9", "in order")
+check(generated_seqs("begin", "end") == everything, "the same every time")
+window = generated_seqs(1700000005, 1700000010)
+check(window == ["1-%d-%d" % (group, log) for group in range(10, 20) for log in range(10)], "5 seconds: groups 10 to 19")
+
+
 def expect_error(action, code):
     try:
         action()
@@ -124,6 +143,7 @@ expect_error(lambda: client.pull_logs(project, sharded, 0, "bm90IGEgY3Vyc29y"), 
 expect_error(lambda: client.pull_logs(project, sharded, 0, "OTk5OTk5"), "InvalidCursor")
 expect_error(lambda: LogClient(ENDPOINT, access_id, "wrong").get_cursor(project, sharded, 0, "begin"), "SignatureNotMatch")
 expect_error(lambda: LogClient(ENDPOINT, access_id, "wrong").pull_logs(project, sharded, 0, end), "SignatureNotMatch")
+expect_error(lambda: client.put_logs(PutLogsRequest(project, generated, "", "", items(0, 1))), "ParameterInvalid")
 at_end = client.pull_logs(project, sharded, 0, end)
 check(at_end.get_loggroup_count() == 0 and at_end.get_next_cursor() == end, "pulling at the end reads nothing and stays")
 
