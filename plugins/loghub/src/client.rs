@@ -299,7 +299,7 @@ impl LoghubClient {
         Ok((shards, request_id))
     }
 
-    /// GetCursor (sls-putlogs.md §10): `from` is `begin`, `end` or Unix seconds.
+    /// GetCursor, as the SDKs' `get_cursor`: `from` is `begin`, `end` or Unix seconds.
     pub fn get_cursor(&self, shard: u32, from: &str) -> Result<String, HttpError> {
         let path = format!("{}/shards/{shard}", self.logstore_path);
         let request = self.request("GET", &path, &[("type", "cursor"), ("from", from)], None)?;
@@ -310,7 +310,7 @@ impl LoghubClient {
             .ok_or_else(|| bad_response(&request_id, "GetCursor: the answer has no cursor"))
     }
 
-    /// PullLogs (sls-putlogs.md §10): up to `count` log groups from `cursor`, not past
+    /// PullLogs, as the SDKs' `pull_logs`: up to `count` log groups from `cursor`, not past
     /// `end_cursor`, asked for lz4-compressed.
     pub fn pull_logs(
         &self,

@@ -1,4 +1,5 @@
-//! GetCursor and PullLogs (sls-putlogs.md §10), after the checks every request passes
+//! GetCursor and PullLogs, as aliyun-log-python-sdk's `get_cursor` and `pull_logs` (and the
+//! Java SDK's `GetCursor`, `BatchGetLog`) speak them, after the checks every request passes
 //! ([`super::putlogs`]). A cursor is the base64 of a group's position in its shard, in
 //! decimal, as the service's cursors look; clients treat it as opaque.
 

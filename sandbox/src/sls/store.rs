@@ -1,7 +1,7 @@
 //! Received logs: appended as JSON lines to `{data_dir}/{project}/{logstore}.jsonl` and
 //! counted per logstore, so tests (and people) can read back exactly what arrived; and kept
 //! per shard as the log groups received, each with its receive time, for GetCursor and
-//! PullLogs. A cursor is a group's position in its shard (sls-putlogs.md §10).
+//! PullLogs. A cursor is a group's position in its shard.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
@@ -137,7 +137,7 @@ pub(crate) enum Route {
     Shard(u32),
 }
 
-/// Where GetCursor starts (sls-putlogs.md §10).
+/// Where GetCursor starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CursorFrom {
     Begin,
@@ -454,8 +454,8 @@ fn window(start: u64, count: u64, end: Option<u64>, len: u64) -> Result<(u64, u6
     Ok((start, end.min(start.saturating_add(count))))
 }
 
-/// Encoded groups as a `LogGroupList`: each its field 1, length-delimited (sls-putlogs.md
-/// §10).
+/// Encoded groups as a `LogGroupList` (`repeated LogGroup logGroupList = 1`): each its field
+/// 1, length-delimited.
 fn group_list<B: AsRef<[u8]>>(encoded: impl Iterator<Item = B>, start: u64, stop: u64) -> Pulled {
     let mut list = Vec::new();
     for group in encoded {

@@ -1,5 +1,5 @@
 //! How a PutLogs body is compressed: `compress` (sls-putlogs.md §6); and how a PullLogs
-//! answer is decompressed, as its `x-log-compresstype` says (§10).
+//! answer is decompressed, as its `x-log-compresstype` says.
 
 use std::io::{Read, Write};
 

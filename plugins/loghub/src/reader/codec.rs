@@ -1,4 +1,4 @@
-//! What PullLogs returns, a protobuf `LogGroupList` (sls-putlogs.md §5, §10), decoded with
+//! What PullLogs returns, a protobuf `LogGroupList` of sls-putlogs.md §5's groups, decoded with
 //! prost's derive (no `protoc`), and how each log becomes a record: one string column per
 //! `column` entry, found as DataX's loghubreader finds it.
 //!

@@ -1,5 +1,5 @@
 //! DataX's loghubreader: the logs a logstore received in a time range become records, read
-//! shard by shard (one task each) with GetCursor and PullLogs (sls-putlogs.md §10), as the
+//! shard by shard (one task each) with GetCursor and PullLogs, as the
 //! official SDKs read them. The range is closed on the left and open on the right, by receive
 //! time, as the service's cursors define it.
 //!
