@@ -145,6 +145,28 @@ impl LogstoreConfig {
     }
 }
 
+/// A successful answer: its body and the headers that describe it.
+pub(crate) struct Answer {
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    pub fn empty() -> Self {
+        Answer {
+            body: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn json(value: serde_json::Value) -> Self {
+        Answer {
+            body: value.to_string().into_bytes(),
+            headers: vec![("content-type", "application/json".into())],
+        }
+    }
+}
+
 /// A Log Service error: JSON `{errorCode, errorMessage}` plus `x-log-requestid`
 /// (sls-putlogs.md §7).
 #[derive(Debug)]

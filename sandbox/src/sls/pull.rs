@@ -8,34 +8,12 @@ use std::io::Write;
 use base64::Engine;
 
 use super::store::CursorFrom;
-use super::SlsError;
+use super::{Answer, SlsError};
 use crate::http::SandboxRequest;
 use crate::server::State;
 
 /// Most log groups one PullLogs returns, and its default.
 const MAX_PULL_COUNT: u64 = 1000;
-
-/// A successful answer: its body and the headers that describe it.
-pub(crate) struct Answer {
-    pub body: Vec<u8>,
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Answer {
-    pub fn empty() -> Self {
-        Answer {
-            body: Vec::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn json(value: serde_json::Value) -> Self {
-        Answer {
-            body: value.to_string().into_bytes(),
-            headers: vec![("content-type", "application/json".into())],
-        }
-    }
-}
 
 pub(crate) fn encode_cursor(position: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(position.to_string())

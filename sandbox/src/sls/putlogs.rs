@@ -11,9 +11,9 @@ use prost::Message;
 
 use super::auth;
 use super::proto::LogGroup;
-use super::pull::{self, Answer};
+use super::pull;
 use super::store::{self, Route};
-use super::SlsError;
+use super::{Answer, SlsError};
 use crate::http::SandboxRequest;
 use crate::server::State;
 
