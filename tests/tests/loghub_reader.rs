@@ -5,6 +5,7 @@
 //! a logstore exactly.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, Run, Workspace};
 use datax_sandbox::{
@@ -396,6 +397,35 @@ fn with_most_calls_failing_every_log_arrives_exactly_once() {
     assert_eq!(report["records_read"], ids.len(), "{report}");
     let retries = &report["plugin_counters"]["reader"]["GetCursor and PullLogs retries"];
     assert!(retries.as_u64().unwrap_or(0) >= 10, "{report}");
+}
+
+/// A task backing off from a busy service stops within a backoff step of SIGTERM: its
+/// thread waits in the host's wait, and its converting thread follows.
+#[test]
+fn sigterm_stops_a_task_waiting_to_retry() {
+    let sandbox = start();
+    fill_numbered(&sandbox, 4);
+    sandbox.set_faults(vec![sometimes(
+        FaultTarget::SlsPullLogs,
+        1.0,
+        0,
+        error(503, "ServerBusy"),
+    )]);
+    let workspace = Workspace::new();
+    let reader = loghub_reader(&sandbox, json!({"column": ["id"], "maxRetries": 1000}));
+    let job = workspace.write_json(
+        "job.json",
+        &datax_job(reader, printing_writer(), json!({"speed": {"channel": 3}})),
+    );
+    // Past the first attempts, into the backoff (200, 400, 800 ms, …).
+    let (run, stopping) =
+        workspace.terminate_after(&[job.to_str().unwrap()], Duration::from_millis(1500));
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(3),
+        "stopped within a backoff step, took {stopping:?}"
+    );
+    assert!(sandbox.stats().count("sls", "ServerBusy") >= 3);
 }
 
 #[test]
