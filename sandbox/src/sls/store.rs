@@ -1,11 +1,14 @@
 //! Received logs: appended as JSON lines to `{data_dir}/{project}/{logstore}.jsonl` and
 //! counted per logstore, so tests (and people) can read back exactly what arrived; and kept
-//! per shard as the log groups received, each with its receive time, for GetCursor and
-//! PullLogs. A cursor is a group's position in its shard.
+//! per shard as the log groups received (their protobuf appended to
+//! `{logstore}.shard-{id}.loggroups`, indexed in memory with each group's receive time: 24
+//! bytes a group), for GetCursor and PullLogs. A cursor is a group's position in its shard.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -113,17 +116,84 @@ struct LogstoreFile {
 struct Logstore {
     file: Mutex<LogstoreFile>,
     layout: Vec<ShardRange>,
-    shards: Vec<Mutex<Vec<StoredGroup>>>,
+    shards: Vec<Mutex<ShardGroups>>,
     /// A generated logstore: its groups are made up when pulled, none are stored.
     generated: Option<GeneratedLogs>,
     /// The next read-write shard a load-balanced PutLogs goes to, modulo their count.
     next_balanced: AtomicU64,
 }
 
-/// A log group as PullLogs serves it: the protobuf `LogGroup` and when it arrived.
+/// A shard's groups: their protobuf in a file, where each is and when it arrived in memory.
+struct ShardGroups {
+    /// `None` for a generated logstore.
+    file: Option<File>,
+    index: Vec<StoredGroup>,
+    size: u64,
+}
+
+/// Where a group's protobuf `LogGroup` is in its shard's file, and when it arrived.
 struct StoredGroup {
     receive_time: u32,
-    encoded: Vec<u8>,
+    offset: u64,
+    len: u32,
+}
+
+impl ShardGroups {
+    fn create(path: Option<PathBuf>) -> anyhow::Result<Self> {
+        let file = match path {
+            Some(path) => Some(
+                OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(ShardGroups {
+            file,
+            index: Vec::new(),
+            size: 0,
+        })
+    }
+
+    fn push(&mut self, receive_time: u32, encoded: &[u8]) -> std::io::Result<()> {
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("no file"))?;
+        let len = u32::try_from(encoded.len()).map_err(std::io::Error::other)?;
+        file.write_all_at(encoded, self.size)?;
+        self.index.push(StoredGroup {
+            receive_time,
+            offset: self.size,
+            len,
+        });
+        self.size += u64::from(len);
+        Ok(())
+    }
+
+    /// The protobuf of groups `[start, stop)`, read at once (they follow each other), and
+    /// each group's part of it.
+    fn read(&self, start: u64, stop: u64) -> std::io::Result<(Vec<u8>, Vec<Range<usize>>)> {
+        let groups = &self.index[start as usize..stop as usize];
+        let (Some(first), Some(last), Some(file)) = (groups.first(), groups.last(), &self.file)
+        else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let mut bytes = vec![0; (last.offset + u64::from(last.len) - first.offset) as usize];
+        file.read_exact_at(&mut bytes, first.offset)?;
+        let parts = groups
+            .iter()
+            .map(|group| {
+                let at = (group.offset - first.offset) as usize;
+                at..at + group.len as usize
+            })
+            .collect();
+        Ok((bytes, parts))
+    }
 }
 
 /// Which shard a PutLogs goes to (sls-putlogs.md §2.1).
@@ -246,7 +316,14 @@ impl LogStore {
                             file,
                             count: 0,
                         }),
-                        shards: layout.iter().map(|_| Mutex::default()).collect(),
+                        shards: layout
+                            .iter()
+                            .map(|range| {
+                                let file = format!("{name}.shard-{}.loggroups", range.id);
+                                let path = generated.is_none().then(|| dir.join(file));
+                                ShardGroups::create(path).map(Mutex::new)
+                            })
+                            .collect::<anyhow::Result<_>>()?,
                         layout,
                         generated,
                         next_balanced: AtomicU64::new(0),
@@ -321,10 +398,8 @@ impl LogStore {
         entry.shards[shard as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(StoredGroup {
-                receive_time,
-                encoded: group.encode_to_vec(),
-            });
+            .push(receive_time, &group.encode_to_vec())
+            .map_err(internal)?;
         Ok(group.logs.len() as u64)
     }
 
@@ -344,7 +419,7 @@ impl LogStore {
                 CursorFrom::Time(time) => generated.position_at(time),
             });
         }
-        let groups = groups.lock().unwrap_or_else(|e| e.into_inner());
+        let groups = &groups.lock().unwrap_or_else(|e| e.into_inner()).index;
         Ok(match from {
             CursorFrom::Begin => 0,
             CursorFrom::End => groups.len() as u64,
@@ -374,10 +449,9 @@ impl LogStore {
             return Ok(group_list(encoded, start, stop));
         }
         let groups = groups.lock().unwrap_or_else(|e| e.into_inner());
-        let (start, stop) = window(start, count, end, groups.len() as u64)?;
-        let encoded = groups[start as usize..stop as usize]
-            .iter()
-            .map(|group| group.encoded.as_slice());
+        let (start, stop) = window(start, count, end, groups.index.len() as u64)?;
+        let (bytes, parts) = groups.read(start, stop).map_err(internal)?;
+        let encoded = parts.into_iter().map(|part| &bytes[part]);
         Ok(group_list(encoded, start, stop))
     }
 
@@ -386,7 +460,7 @@ impl LogStore {
         project: &str,
         logstore: &str,
         shard: u32,
-    ) -> Result<(&Logstore, &Mutex<Vec<StoredGroup>>), SlsError> {
+    ) -> Result<(&Logstore, &Mutex<ShardGroups>), SlsError> {
         let entry = self
             .logstore(project, logstore)
             .ok_or_else(|| logstore_not_exist(logstore))?;
