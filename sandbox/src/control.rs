@@ -7,6 +7,8 @@
 //!   `{"rules": [...]}`), `DELETE /_sandbox/faults`
 //! * `GET /_sandbox/logstores` (counts), `GET /_sandbox/logstores/{project}/{logstore}/logs`
 //!   (`?limit=N`: the first N logs; `count` is always the total)
+//! * `POST /_sandbox/logstores/{project}/{logstore}/shards/{shard}/groups`: appends a log
+//!   group (an [`AppendedGroup`]) to a shard with the receive time it gives
 
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -14,6 +16,7 @@ use serde_json::json;
 use crate::faults::FaultRule;
 use crate::http::{json_response, Reply, SandboxRequest};
 use crate::server::State;
+use crate::sls::store::{AppendedGroup, Route};
 
 pub(crate) fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let segments: Vec<&str> = request
@@ -72,6 +75,9 @@ pub(crate) fn handle(state: &State, request: &SandboxRequest) -> Reply {
                 ),
             }
         }
+        (["logstores", project, logstore, "shards", shard, "groups"], &Method::POST) => {
+            append_group(state, project, logstore, shard, &request.body)
+        }
         _ => (
             StatusCode::NOT_FOUND,
             json!({ "error": format!("unknown control request {method} {}", request.path) }),
@@ -81,6 +87,47 @@ pub(crate) fn handle(state: &State, request: &SandboxRequest) -> Reply {
         .stats
         .request("control", if status.is_success() { "ok" } else { "error" });
     Reply::Respond(json_response(status, &body))
+}
+
+fn append_group(
+    state: &State,
+    project: &str,
+    logstore: &str,
+    shard: &str,
+    body: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    let group: AppendedGroup = match serde_json::from_slice(body) {
+        Ok(group) => group,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": format!("not a group: {e}") }),
+            )
+        }
+    };
+    let Ok(shard) = shard.parse() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": format!("shard {shard} is not a number") }),
+        );
+    };
+    if !state.log_store.has_logstore(project, logstore) {
+        return (
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("no logstore {project}/{logstore}") }),
+        );
+    }
+    let appended = state.log_store.append(
+        project,
+        logstore,
+        Route::Shard(shard),
+        &group.to_log_group(),
+        group.receive_time,
+    );
+    match appended {
+        Ok(logs) => (StatusCode::OK, json!({ "logs": logs })),
+        Err(error) => (error.status, json!({ "error": error.message })),
+    }
 }
 
 fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {

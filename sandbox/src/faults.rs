@@ -40,8 +40,12 @@ pub enum FaultTarget {
     Tunnel,
     /// Tunnel `?data` downloads only.
     TunnelData,
-    /// Log Service PutLogs.
+    /// Log Service PutLogs (and ListShards).
     Sls,
+    /// Log Service GetCursor.
+    SlsGetCursor,
+    /// Log Service PullLogs.
+    SlsPullLogs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -59,7 +63,8 @@ pub enum FaultAction {
     /// Wait, then serve normally.
     Delay { millis: u64 },
     /// Tunnel data: end the record stream after this many (uncompressed) bytes; the HTTP
-    /// body ends cleanly, so only the missing footer tells.
+    /// body ends cleanly, so only the missing footer tells. PullLogs: send only this many
+    /// bytes of the (compressed) body, headers unchanged, so only decompression tells.
     TruncateBody { after_bytes: u64 },
     /// Tunnel data: send this many (uncompressed) record-stream bytes, then break the
     /// connection mid-body, as a network failure would.
@@ -77,6 +82,8 @@ pub(crate) enum RequestKind {
     TunnelSession,
     TunnelData,
     PutLogs,
+    GetCursor,
+    PullLogs,
 }
 
 impl FaultTarget {
@@ -89,6 +96,8 @@ impl FaultTarget {
             }
             FaultTarget::TunnelData => kind == RequestKind::TunnelData,
             FaultTarget::Sls => kind == RequestKind::PutLogs,
+            FaultTarget::SlsGetCursor => kind == RequestKind::GetCursor,
+            FaultTarget::SlsPullLogs => kind == RequestKind::PullLogs,
         }
     }
 }
@@ -97,9 +106,12 @@ impl FaultAction {
     /// Body faults only make sense for the requests they can act on.
     fn applies_to(&self, kind: RequestKind) -> bool {
         match self {
-            FaultAction::TruncateBody { .. }
-            | FaultAction::AbortBody { .. }
-            | FaultAction::FlipByte { .. } => kind == RequestKind::TunnelData,
+            FaultAction::TruncateBody { .. } => {
+                matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
+            }
+            FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
+                kind == RequestKind::TunnelData
+            }
             FaultAction::DropReply => kind == RequestKind::PutLogs,
             _ => true,
         }

@@ -23,5 +23,6 @@ pub mod stats;
 pub use config::{Credential, SandboxConfig};
 pub use faults::{FaultAction, FaultRule, FaultTarget};
 pub use server::{Endpoints, Sandbox, SandboxHandle};
-pub use sls::store::StoredLog;
+pub use sls::store::{AppendedGroup, AppendedLog, StoredLog};
+pub use sls::{GeneratedLogs, LogstoreConfig};
 pub use stats::Stats;

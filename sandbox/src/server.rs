@@ -22,7 +22,7 @@ use crate::http::{response, Reply, ResponseBody, SandboxRequest};
 use crate::odps::cache::RecordCache;
 use crate::odps::tunnel::DownloadSessions;
 use crate::odps::Catalog;
-use crate::sls::store::{LogStore, StoredLog};
+use crate::sls::store::{AppendedGroup, LogStore, Route, StoredLog};
 use crate::stats::{Stats, StatsRecorder};
 use crate::{control, odps, sls};
 
@@ -207,6 +207,30 @@ impl SandboxHandle {
             .log_store
             .read(project, logstore, None)
             .unwrap_or_default()
+    }
+
+    /// Appends a log group to a shard with the receive time it gives (the control API's
+    /// `POST .../shards/{shard}/groups`); errors name an unknown logstore or shard.
+    pub fn append_group(
+        &self,
+        project: &str,
+        logstore: &str,
+        shard: u32,
+        group: &AppendedGroup,
+    ) -> Result<u64, String> {
+        if !self.state.log_store.has_logstore(project, logstore) {
+            return Err(format!("no logstore {project}/{logstore}"));
+        }
+        self.state
+            .log_store
+            .append(
+                project,
+                logstore,
+                Route::Shard(shard),
+                &group.to_log_group(),
+                group.receive_time,
+            )
+            .map_err(|error| error.message)
     }
 
     /// How many logs a logstore received.

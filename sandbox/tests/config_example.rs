@@ -14,7 +14,8 @@ fn example_config_serves_the_demo_job() {
     assert_eq!(table.partitions[0].rows.count(), 10);
     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["col0", "col1", "col2", "col3", "col4", "col5"]);
-    assert_eq!(config.sls.projects[0].logstores, ["ak_biz_log"]);
+    let logstore = &config.sls.projects[0].logstores[0];
+    assert_eq!((logstore.name(), logstore.shards()), ("ak_biz_log", 1));
     let generated = project.tables[1].to_table().unwrap();
     assert_eq!(generated.partitions[0].rows.count(), 100_000_000);
     // Secrets stay out of debug output.

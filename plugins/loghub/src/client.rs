@@ -1,6 +1,7 @@
 //! Log Service over HTTP: one signed request per attempt (sls-putlogs.md §0), and how a
 //! failed attempt is classified for the retry policy of sls-putlogs.md §8 (applied by
-//! [`crate::shipper`]).
+//! [`crate::shipper`]). Shared by the writer (PutLogs, ListShards) and the reader
+//! (ListShards, GetCursor, PullLogs).
 
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
@@ -9,15 +10,19 @@ use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
 use datax_plugin_kit::retry::{Jitter, RetryLogic, RetryPolicy};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH,
+    CONTENT_TYPE, DATE, HOST,
 };
 
 use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
 use crate::codec::Compression;
-use crate::config::WriterConfig;
+use crate::config::{Endpoint, WriterConfig};
 
 const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 const API_VERSION: &str = "0.6.0";
+/// The largest uncompressed PullLogs answer taken: it bounds a task's memory whatever
+/// `x-log-bodyrawsize` says (the service keeps pulls far below it).
+pub const MAX_PULL_RAW_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What to do after a failed attempt (sls-putlogs.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +111,36 @@ pub struct Shard {
     pub end_key: String,
 }
 
+/// A shard as ListShards shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedShard {
+    pub id: u32,
+    /// `readwrite`, or `readonly` for a shard that was split or merged.
+    pub status: String,
+    pub range: Shard,
+}
+
+/// What one PullLogs returned: the `LogGroupList` protobuf, uncompressed, and where the next
+/// pull starts.
+pub struct Pulled {
+    pub log_group_list: Vec<u8>,
+    /// `x-log-count`: the groups in the list.
+    pub group_count: u64,
+    /// `x-log-cursor`.
+    pub next_cursor: String,
+    pub request_id: String,
+}
+
+/// What a client needs of a reader's or a writer's configuration.
+pub struct ClientSettings<'a> {
+    pub endpoint: &'a Endpoint,
+    pub credentials: &'a Credentials,
+    pub logstore: &'a str,
+    pub connect_timeout: Duration,
+    /// The whole request: connecting, sending the body, reading the answer.
+    pub request_timeout: Duration,
+}
+
 /// Signs and sends Log Service requests. Shared by a task's sending threads: the HTTP
 /// client pools their connections.
 pub struct LoghubClient {
@@ -147,6 +182,16 @@ impl<'a> Body<'a> {
 
 impl LoghubClient {
     pub fn new(config: &WriterConfig) -> Result<Self, String> {
+        LoghubClient::connect(&ClientSettings {
+            endpoint: &config.endpoint,
+            credentials: &config.credentials,
+            logstore: &config.logstore,
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    pub fn connect(config: &ClientSettings<'_>) -> Result<Self, String> {
         let http = http::client_builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -167,6 +212,15 @@ impl LoghubClient {
             host_header,
             credentials: config.credentials.clone(),
         })
+    }
+
+    /// `logstore L of project P at URL`, for messages.
+    pub fn describe(&self, project: &str) -> String {
+        format!(
+            "logstore {} of project {project} at {}",
+            self.logstore_path.trim_start_matches("/logstores/"),
+            self.base_url
+        )
     }
 
     /// The host requests go to, for messages.
@@ -207,34 +261,116 @@ impl LoghubClient {
 
     /// The logstore's writable shards.
     pub fn list_shards(&self) -> Result<Vec<Shard>, HttpError> {
+        let (shards, request_id) = self.list_all_shards()?;
+        let writable: Vec<Shard> = shards
+            .into_iter()
+            .filter(|shard| shard.status == "readwrite")
+            .map(|shard| shard.range)
+            .collect();
+        if writable.is_empty() {
+            return Err(bad_response(&request_id, "ListShards: no writable shard"));
+        }
+        Ok(writable)
+    }
+
+    /// Every shard of the logstore, read-only ones too, with the request id.
+    pub fn list_all_shards(&self) -> Result<(Vec<ListedShard>, String), HttpError> {
         let path = format!("{}/shards", self.logstore_path);
         let (request_id, text) = execute(self.request("GET", &path, &[], None)?)?;
-        let bad = |what: &str| {
-            HttpError::Service(ServiceError {
-                status: 200,
-                code: "BadResponse".to_string(),
-                message: format!("ListShards: {what}"),
-                request_id: Some(request_id.clone()),
-            })
-        };
+        let bad = |what: &str| bad_response(&request_id, &format!("ListShards: {what}"));
         let listed: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| bad("the answer is not JSON"))?;
-        let shards: Vec<Shard> = listed
+        let shards = listed
             .as_array()
             .ok_or_else(|| bad("the answer is not a list"))?
             .iter()
-            .filter(|shard| shard["status"].as_str().unwrap_or("readwrite") == "readwrite")
-            .filter_map(|shard| {
-                Some(Shard {
-                    begin_key: shard["inclusiveBeginKey"].as_str()?.to_ascii_lowercase(),
-                    end_key: shard["exclusiveEndKey"].as_str()?.to_ascii_lowercase(),
+            .map(|shard| {
+                Some(ListedShard {
+                    id: u32::try_from(shard["shardID"].as_u64()?).ok()?,
+                    status: shard["status"].as_str().unwrap_or("readwrite").to_string(),
+                    range: Shard {
+                        begin_key: shard["inclusiveBeginKey"].as_str()?.to_ascii_lowercase(),
+                        end_key: shard["exclusiveEndKey"].as_str()?.to_ascii_lowercase(),
+                    },
                 })
             })
-            .collect();
-        if shards.is_empty() {
-            return Err(bad("no writable shard"));
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("a shard lacks its id or hash range"))?;
+        Ok((shards, request_id))
+    }
+
+    /// GetCursor, as the SDKs' `get_cursor`: `from` is `begin`, `end` or Unix seconds.
+    pub fn get_cursor(&self, shard: u32, from: &str) -> Result<String, HttpError> {
+        let path = format!("{}/shards/{shard}", self.logstore_path);
+        let request = self.request("GET", &path, &[("type", "cursor"), ("from", from)], None)?;
+        let (request_id, text) = execute(request)?;
+        serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|answer| answer["cursor"].as_str().map(str::to_string))
+            .ok_or_else(|| bad_response(&request_id, "GetCursor: the answer has no cursor"))
+    }
+
+    /// PullLogs, as the SDKs' `pull_logs`: up to `count` log groups from `cursor`, not past
+    /// `end_cursor`, asked for lz4-compressed.
+    pub fn pull_logs(
+        &self,
+        shard: u32,
+        cursor: &str,
+        count: u32,
+        end_cursor: &str,
+    ) -> Result<Pulled, HttpError> {
+        let path = format!("{}/shards/{shard}", self.logstore_path);
+        let count = count.to_string();
+        let query = [
+            ("type", "log"),
+            ("cursor", cursor),
+            ("count", count.as_str()),
+            ("end_cursor", end_cursor),
+        ];
+        let request = self
+            .request("GET", &path, &query, None)?
+            .header(ACCEPT, CONTENT_TYPE_PROTOBUF)
+            .header(ACCEPT_ENCODING, "lz4");
+        let (headers, body) = execute_bytes(request)?;
+        let request_id = header_text(&headers, "x-log-requestid");
+        let bad = |what: String| bad_response(&request_id, &format!("PullLogs: {what}"));
+        let number = |name: &str| {
+            header_text(&headers, name)
+                .parse::<u64>()
+                .map_err(|_| bad(format!("{name} is not a number")))
+        };
+        let raw_size = number("x-log-bodyrawsize")?;
+        if raw_size > MAX_PULL_RAW_BYTES {
+            // Not `BadResponse`: pulling again cannot make it smaller.
+            return Err(HttpError::Service(ServiceError {
+                status: 200,
+                code: "ResponseTooLarge".to_string(),
+                message: format!(
+                    "PullLogs: x-log-bodyrawsize {raw_size} is more than the \
+                     {MAX_PULL_RAW_BYTES} bytes a pull may hold; lower batchSize"
+                ),
+                request_id: Some(request_id.clone()),
+            }));
         }
-        Ok(shards)
+        let group_count = number("x-log-count")?;
+        let next_cursor = header_text(&headers, "x-log-cursor");
+        if next_cursor.is_empty() {
+            return Err(bad("the answer has no x-log-cursor".into()));
+        }
+        let compression = match header_text(&headers, "x-log-compresstype").as_str() {
+            "" => Compression::None,
+            name => Compression::from_name(name)
+                .ok_or_else(|| bad(format!("unknown x-log-compresstype {name}")))?,
+        };
+        let log_group_list = compression
+            .decompress(&body, raw_size as usize)
+            .map_err(|error| bad(format!("the body does not decompress: {error}")))?;
+        Ok(Pulled {
+            log_group_list,
+            group_count,
+            next_cursor,
+            request_id,
+        })
     }
 
     /// One request signed now (sls-putlogs.md §0, §3), ready to send.
@@ -299,8 +435,11 @@ impl LoghubClient {
         if let Some(host) = &self.host_header {
             headers.insert(HOST, host.clone());
         }
-        // Query values are hex keys: nothing to escape.
-        let query_text: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // Signed as they are, sent percent-encoded (cursors hold `+`, `/` and `=`).
+        let query_text: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+            .collect();
         let mut url = format!("{}{path}", self.base_url);
         if !query_text.is_empty() {
             url.push('?');
@@ -317,23 +456,62 @@ impl LoghubClient {
 
 /// Sends `request`; the request id and the answer's body.
 fn execute(request: RequestBuilder) -> Result<(String, String), HttpError> {
+    let (headers, body) = execute_bytes(request)?;
+    let request_id = header_text(&headers, "x-log-requestid");
+    Ok((request_id, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Sends `request`; the headers and body of a 200 answer, or the service's error.
+fn execute_bytes(request: RequestBuilder) -> Result<(HeaderMap, Vec<u8>), HttpError> {
     let response = request
         .send()
         .map_err(|error| HttpError::from_reqwest(&error))?;
     let status = response.status().as_u16();
-    let request_id = response
-        .headers()
-        .get("x-log-requestid")
-        .and_then(|id| id.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = response
-        .text()
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
         .map_err(|error| HttpError::from_reqwest(&error))?;
     if status == 200 {
-        return Ok((request_id, text));
+        return Ok((headers, body.to_vec()));
     }
-    Err(service_error(status, &text, request_id))
+    let request_id = header_text(&headers, "x-log-requestid");
+    Err(service_error(
+        status,
+        &String::from_utf8_lossy(&body),
+        request_id,
+    ))
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A 200 answer that is not what the call returns (`BadResponse`, as for a proxy's page).
+fn bad_response(request_id: &str, message: &str) -> HttpError {
+    HttpError::Service(ServiceError {
+        status: 200,
+        code: "BadResponse".to_string(),
+        message: message.to_string(),
+        request_id: Some(request_id.to_string()),
+    })
+}
+
+/// RFC 3986: every byte but the unreserved ones as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The shard whose `[begin, end)` holds `hash` (lowercase hex), else the first, as DataX.

@@ -2,12 +2,17 @@
 //! sent with PutLogs (signature v1, protobuf LogGroup, lz4 by default) as the official SDKs
 //! send them. Retries may send a batch twice (the service does not deduplicate); they never
 //! lose one.
+//!
+//! And DataX's loghubreader ([`reader`]): a time range of a logstore, shard by shard, read
+//! with GetCursor and PullLogs.
 
 mod auth;
 mod client;
 mod codec;
 mod config;
+mod connection;
 mod job;
+mod reader;
 mod shipper;
 mod task;
 
@@ -22,6 +27,7 @@ pub mod encode_path {
 
 datax_plugin_api::export_plugin! {
     name: "loghub",
-    description: "loghubwriter sends records as logs to Alibaba Cloud Log Service (SLS)",
+    description: "loghubreader reads logs from Alibaba Cloud Log Service (SLS); loghubwriter sends records as logs to it",
+    reader: reader::LoghubReaderJob,
     writer: job::LoghubWriterJob,
 }

@@ -1,5 +1,6 @@
-//! PutLogs and ListShards request checks, in the order the service applies them:
-//! project (from `Host`), framing, signature and time, logstore, body (sls-putlogs.md §0).
+//! Log Service request checks, in the order the service applies them: project (from
+//! `Host`), framing, signature and time, logstore, body (sls-putlogs.md §0); then PutLogs and
+//! ListShards are served here, GetCursor and PullLogs by [`super::pull`].
 
 use std::io::Read;
 use std::time::SystemTime;
@@ -10,17 +11,21 @@ use prost::Message;
 
 use super::auth;
 use super::proto::LogGroup;
-use super::SlsError;
+use super::pull;
+use super::store::{self, Route};
+use super::{Answer, SlsError};
 use crate::http::SandboxRequest;
 use crate::server::State;
 
 enum Operation {
     PutLogs { route_key: Option<String> },
     ListShards,
+    GetCursor { shard: String },
+    PullLogs { shard: String },
 }
 
-/// Serves the request; the `Ok` value is the response body.
-pub(crate) fn serve(state: &State, request: &SandboxRequest) -> Result<Vec<u8>, SlsError> {
+/// Serves the request.
+pub(crate) fn serve(state: &State, request: &SandboxRequest) -> Result<Answer, SlsError> {
     let (logstore, operation) = route(request)?;
     let project = project_from_host(request.header("host"))?;
     if !state.log_store.has_project(&project) {
@@ -39,43 +44,55 @@ pub(crate) fn serve(state: &State, request: &SandboxRequest) -> Result<Vec<u8>, 
     }
     authenticate(state, request)?;
     if !state.log_store.has_logstore(&project, &logstore) {
-        return Err(SlsError::new(
-            StatusCode::NOT_FOUND,
-            "LogStoreNotExist",
-            format!("logstore {logstore} does not exist"),
-        ));
+        return Err(store::logstore_not_exist(&logstore));
     }
     match operation {
-        Operation::ListShards => Ok(list_shards()),
+        Operation::ListShards => Ok(Answer::json(list_shards(state, &project, &logstore))),
+        Operation::GetCursor { shard } => {
+            pull::get_cursor(state, request, &project, &logstore, &shard)
+        }
+        Operation::PullLogs { shard } => {
+            pull::pull_logs(state, request, &project, &logstore, &shard)
+        }
         Operation::PutLogs { route_key } => {
-            if let Some(key) = route_key {
-                // A hash key is 128 bits as 32 hex characters (sls-putlogs.md §2.1).
-                if key.len() > 32 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(SlsError::bad_request(
-                        "ParameterInvalid",
-                        format!("invalid hash key '{key}'"),
-                    ));
-                }
-            }
+            let route = match route_key {
+                Some(key) => Route::HashKey(hash_key(&key)?),
+                None => Route::Balanced,
+            };
             let group = decode_body(state, request)?;
-            let stored = state
-                .log_store
-                .append(&project, &logstore, &group)
-                .map_err(|e| {
-                    SlsError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalServerError",
-                        format!("cannot store logs: {e}"),
-                    )
-                })?;
+            let stored = state.log_store.append(
+                &project,
+                &logstore,
+                route,
+                &group,
+                unix_seconds(SystemTime::now()),
+            )?;
             let compression = request
                 .header("x-log-compresstype")
                 .filter(|name| !name.is_empty())
                 .map_or_else(|| "none".to_string(), str::to_ascii_lowercase);
             state.stats.logs_stored(stored, &compression);
-            Ok(Vec::new())
+            Ok(Answer::empty())
         }
     }
+}
+
+/// A hash key is 128 bits as up to 32 hex characters, the leading ones (sls-putlogs.md §2.1).
+fn hash_key(key: &str) -> Result<u128, SlsError> {
+    if key.len() > 32 || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(SlsError::bad_request(
+            "ParameterInvalid",
+            format!("invalid hash key '{key}'"),
+        ));
+    }
+    let padded = format!("{key:0<32}");
+    u128::from_str_radix(&padded, 16)
+        .map_err(|_| SlsError::bad_request("ParameterInvalid", format!("invalid hash key '{key}'")))
+}
+
+pub(crate) fn unix_seconds(time: SystemTime) -> u32 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs().min(u64::from(u32::MAX)) as u32)
 }
 
 fn route(request: &SandboxRequest) -> Result<(String, Operation), SlsError> {
@@ -98,12 +115,29 @@ fn route(request: &SandboxRequest) -> Result<(String, Operation), SlsError> {
         (["logstores", _, "shards"], false) if request.method == Method::GET => {
             Operation::ListShards
         }
+        (["logstores", _, "shards", shard], false) if request.method == Method::GET => {
+            let shard = shard.to_string();
+            match request.param("type").as_deref() {
+                Some("cursor") => Operation::GetCursor { shard },
+                Some("log") => Operation::PullLogs { shard },
+                other => {
+                    return Err(SlsError::bad_request(
+                        "ParameterInvalid",
+                        format!(
+                            "type {} is not served by the sandbox (cursor and log only)",
+                            other.unwrap_or("(none)")
+                        ),
+                    ))
+                }
+            }
+        }
         _ => {
             return Err(SlsError::new(
                 StatusCode::NOT_FOUND,
                 "ParameterInvalid",
                 format!(
-                    "{} {} is not served by the sandbox (PutLogs and ListShards only)",
+                    "{} {} is not served by the sandbox \
+                     (PutLogs, ListShards, GetCursor and PullLogs only)",
                     request.method, request.path
                 ),
             ))
@@ -447,17 +481,23 @@ fn validate(group: &LogGroup, max_logs: u64) -> Result<(), SlsError> {
     Ok(())
 }
 
-/// One read-write shard covering the whole hash space.
-fn list_shards() -> Vec<u8> {
-    serde_json::json!([{
-        "shardID": 0,
-        "status": "readwrite",
-        "inclusiveBeginKey": "00000000000000000000000000000000",
-        "exclusiveEndKey": "ffffffffffffffffffffffffffffffff",
-        "createTime": 1_482_710_400u64,
-    }])
-    .to_string()
-    .into_bytes()
+/// The logstore's shards: read-write ones, and read-only ones that were split.
+fn list_shards(state: &State, project: &str, logstore: &str) -> serde_json::Value {
+    let shards: Vec<serde_json::Value> = state
+        .log_store
+        .shard_ranges(project, logstore)
+        .iter()
+        .map(|range| {
+            serde_json::json!({
+                "shardID": range.id,
+                "status": if range.read_only { "readonly" } else { "readwrite" },
+                "inclusiveBeginKey": format!("{:032x}", range.begin_key),
+                "exclusiveEndKey": format!("{:032x}", range.end_key),
+                "createTime": 1_482_710_400u64,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(shards)
 }
 
 fn hex_upper(bytes: &[u8]) -> String {

@@ -1,6 +1,7 @@
-//! How a PutLogs body is compressed: `compress` (sls-putlogs.md §6).
+//! How a PutLogs body is compressed: `compress` (sls-putlogs.md §6); and how a PullLogs
+//! answer is decompressed, as its `x-log-compresstype` says.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// `compress`: how a request body is compressed (sls-putlogs.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,25 @@ impl Compression {
         }
     }
 
+    /// `bytes` decompressed to the `raw_size` bytes they hold; more or fewer is an error, so
+    /// a body cut short or a lying size shows (and a bomb cannot inflate past the size).
+    pub fn decompress(self, bytes: &[u8], raw_size: usize) -> std::io::Result<Vec<u8>> {
+        let raw = match self {
+            Compression::None => bytes.to_vec(),
+            Compression::Lz4 => lz4_flex::block::decompress(bytes, raw_size)
+                .map_err(|error| std::io::Error::other(error.to_string()))?,
+            Compression::Deflate => read_at_most(flate2::read::ZlibDecoder::new(bytes), raw_size)?,
+            Compression::Zstd => read_at_most(zstd::stream::read::Decoder::new(bytes)?, raw_size)?,
+        };
+        if raw.len() != raw_size {
+            return Err(std::io::Error::other(format!(
+                "{} bytes where x-log-bodyrawsize says {raw_size}",
+                raw.len()
+            )));
+        }
+        Ok(raw)
+    }
+
     /// The `x-log-compresstype` header; none for an uncompressed body.
     pub fn header(self) -> Option<&'static str> {
         match self {
@@ -37,6 +57,13 @@ impl Compression {
             Compression::Zstd => Some("zstd"),
         }
     }
+}
+
+/// Reads at most one byte past `raw_size`, enough to tell a body larger than it says.
+fn read_at_most(reader: impl Read, raw_size: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw_size);
+    reader.take(raw_size as u64 + 1).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// One sending thread's compression buffer (and zstd context), reused for every request.
@@ -133,5 +160,30 @@ mod tests {
         assert_eq!(Compression::from_name(" ZSTD "), Some(Compression::Zstd));
         assert_eq!(Compression::from_name("gzip"), None);
         assert_eq!(Compression::None.header(), None);
+    }
+
+    /// What PullLogs answers decompress to, checked against their declared size.
+    #[test]
+    fn answers_decompress_to_exactly_their_raw_size() {
+        let raw = hex(P1_WITHOUT_TAG).repeat(20);
+        for compression in [
+            Compression::Lz4,
+            Compression::None,
+            Compression::Deflate,
+            Compression::Zstd,
+        ] {
+            let compressed = Compressor::default()
+                .compress(compression, &raw)
+                .unwrap()
+                .to_vec();
+            assert_eq!(
+                compression.decompress(&compressed, raw.len()).unwrap(),
+                raw,
+                "{compression:?}"
+            );
+            let short = compression.decompress(&compressed[..compressed.len() / 2], raw.len());
+            assert!(short.is_err(), "{compression:?} cut short");
+            assert!(compression.decompress(&compressed, raw.len() - 1).is_err());
+        }
     }
 }

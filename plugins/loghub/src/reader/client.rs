@@ -1,0 +1,282 @@
+//! The reader's calls (ListShards, GetCursor, PullLogs) through the shared
+//! [`LoghubClient`], each retried with the kit's policy and the reader's classifier: busy
+//! services, broken connections and answers cut short are retried; an `InvalidCursor` is too,
+//! which re-reads from the last cursor that succeeded (a task only moves on after a pull's
+//! logs are sent); names, keys and shards that do not exist fail at once with the service's
+//! code, message and request id.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use datax_plugin_api::{ErrorKind, PluginError};
+use datax_plugin_kit::http::{HttpError, ServiceError};
+use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic, RetryPolicy};
+use prost::Message;
+
+use super::codec::LogGroupList;
+use super::config::ReaderConfig;
+use crate::client::{
+    classify, retry_policy, ListedShard, LoghubClient, Retry, QUOTA_MAX_DELAY, QUOTA_MIN_DELAY,
+};
+
+/// Where a cursor starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorAt {
+    /// The shard's first log (`begin`) or its end (`end`).
+    Begin,
+    End,
+    /// The first log group received at or after these Unix seconds.
+    Time(i64),
+}
+
+impl CursorAt {
+    fn query_value(self) -> String {
+        match self {
+            CursorAt::Begin => "begin".to_string(),
+            CursorAt::End => "end".to_string(),
+            CursorAt::Time(seconds) => seconds.to_string(),
+        }
+    }
+}
+
+/// One PullLogs, decoded.
+pub struct Pull {
+    pub list: LogGroupList,
+    pub next_cursor: String,
+}
+
+/// The reader's retry classifier, one per call: a clock skew is retried once, quota errors
+/// wait longer each time.
+#[derive(Default)]
+pub struct ReaderRetries {
+    clock_retried: Cell<bool>,
+    quota_errors: Cell<u32>,
+}
+
+fn is_quota(error: &HttpError) -> bool {
+    matches!(
+        error.code(),
+        Some("ReadQuotaExceed" | "ShardReadQuotaExceed" | "ExceedQuota")
+    )
+}
+
+impl RetryLogic for ReaderRetries {
+    type Error = HttpError;
+
+    fn is_retriable(&self, error: &HttpError) -> bool {
+        match error.code() {
+            // The cursor is retried as it is: the last one that succeeded.
+            Some("InvalidCursor") => return true,
+            // A 200 whose body is cut short or does not decode.
+            Some("BadResponse") if error.status() == Some(200) => return true,
+            _ if is_quota(error) => return true,
+            _ => {}
+        }
+        match classify(error) {
+            Retry::Backoff | Retry::Quota => true,
+            Retry::ClockSkew => !self.clock_retried.replace(true),
+            Retry::Split | Retry::Fail => false,
+        }
+    }
+
+    fn min_delay(&self, error: &HttpError) -> Option<Duration> {
+        if !is_quota(error) && classify(error) != Retry::Quota {
+            return None;
+        }
+        let before = self.quota_errors.replace(self.quota_errors.get() + 1);
+        Some(
+            QUOTA_MIN_DELAY
+                .saturating_mul(1 << before.min(8))
+                .min(QUOTA_MAX_DELAY),
+        )
+    }
+}
+
+/// A logstore's shards, cursors and logs, with retries. Counts its retries.
+pub struct LogstoreReader {
+    client: LoghubClient,
+    policy: RetryPolicy,
+    /// `logstore L of project P at URL`, for messages.
+    target: String,
+    retries: Cell<u64>,
+}
+
+impl LogstoreReader {
+    pub fn new(config: &ReaderConfig) -> Result<Self, PluginError> {
+        let client =
+            LoghubClient::connect(&config.client_settings()).map_err(PluginError::config)?;
+        Ok(LogstoreReader {
+            target: client.describe(&config.project),
+            client,
+            policy: retry_policy(config.max_retries),
+            retries: Cell::new(0),
+        })
+    }
+
+    /// Attempts that repeated a failed call.
+    pub fn retries(&self) -> u64 {
+        self.retries.get()
+    }
+
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Every shard, read-only ones too.
+    pub fn shards(&self, cancellation: &dyn Cancellation) -> Result<Vec<ListedShard>, PluginError> {
+        self.call("ListShards", cancellation, || {
+            self.client.list_all_shards().map(|(shards, _)| shards)
+        })
+    }
+
+    pub fn cursor(
+        &self,
+        shard: u32,
+        at: CursorAt,
+        cancellation: &dyn Cancellation,
+    ) -> Result<String, PluginError> {
+        let from = at.query_value();
+        self.call(&format!("GetCursor of shard {shard}"), cancellation, || {
+            self.client.get_cursor(shard, &from)
+        })
+    }
+
+    /// Up to `count` groups from `cursor`, not past `end_cursor`, decoded; a body that does
+    /// not decode, or holds another number of groups than `x-log-count`, is pulled again.
+    pub fn pull(
+        &self,
+        shard: u32,
+        cursor: &str,
+        count: u32,
+        end_cursor: &str,
+        cancellation: &dyn Cancellation,
+    ) -> Result<Pull, PluginError> {
+        self.call(&format!("PullLogs of shard {shard}"), cancellation, || {
+            let pulled = self.client.pull_logs(shard, cursor, count, end_cursor)?;
+            let bad = |message: String| {
+                HttpError::Service(ServiceError {
+                    status: 200,
+                    code: "BadResponse".to_string(),
+                    message,
+                    request_id: Some(pulled.request_id.clone()),
+                })
+            };
+            let list = LogGroupList::decode(pulled.log_group_list.as_slice())
+                .map_err(|error| bad(format!("PullLogs: not a LogGroupList: {error}")))?;
+            if list.log_groups.len() as u64 != pulled.group_count {
+                return Err(bad(format!(
+                    "PullLogs: {} log groups where x-log-count says {}",
+                    list.log_groups.len(),
+                    pulled.group_count
+                )));
+            }
+            Ok(Pull {
+                list,
+                next_cursor: pulled.next_cursor,
+            })
+        })
+    }
+
+    fn call<T>(
+        &self,
+        call: &str,
+        cancellation: &dyn Cancellation,
+        mut attempt: impl FnMut() -> Result<T, HttpError>,
+    ) -> Result<T, PluginError> {
+        retry(
+            &self.policy,
+            &ReaderRetries::default(),
+            cancellation,
+            |error, retry, wait| {
+                self.retries.set(self.retries.get() + 1);
+                datax_plugin_api::log::warn(format!(
+                    "{call} of {}: {error}; retry {retry} in {} ms",
+                    self.target,
+                    wait.as_millis()
+                ));
+            },
+            |_| attempt(),
+        )
+        .map_err(|failed| self.failure(call, failed))
+    }
+
+    fn failure(&self, call: &str, failed: RetryError<HttpError>) -> PluginError {
+        let (error, retries) = match failed {
+            RetryError::Cancelled { .. } => {
+                return PluginError::new(
+                    ErrorKind::CANCELLED,
+                    format!("stopped while retrying {call}"),
+                )
+            }
+            RetryError::Failed { error, retries } => (error, retries),
+        };
+        let after = match retries {
+            0 => String::new(),
+            retries => format!(" after {} attempts", retries + 1),
+        };
+        let mut message = format!("{call} of {} failed{after}: {error}", self.target);
+        match &error {
+            HttpError::UnknownHost { .. } => message.push_str(&format!(
+                "; the host {} does not exist: check endpoint",
+                self.client.host_name()
+            )),
+            HttpError::Service(service) if service.code == "SignatureNotMatch" => {
+                message.push_str("; check accessId and accessKey")
+            }
+            _ => {}
+        }
+        PluginError::new(error.kind(), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datax_plugin_kit::http::TransportKind;
+
+    fn service(status: u16, code: &str) -> HttpError {
+        HttpError::Service(ServiceError {
+            status,
+            code: code.to_string(),
+            message: String::new(),
+            request_id: None,
+        })
+    }
+
+    #[test]
+    fn the_reader_retries_what_another_attempt_can_fix() {
+        let logic = ReaderRetries::default();
+        for (status, code) in [
+            (400, "InvalidCursor"),
+            (200, "BadResponse"),
+            (502, "BadResponse"),
+            (503, "ServerBusy"),
+            (500, "InternalServerError"),
+            (403, "ReadQuotaExceed"),
+            (403, "ShardReadQuotaExceed"),
+        ] {
+            assert!(logic.is_retriable(&service(status, code)), "{code}");
+        }
+        assert!(logic.is_retriable(&HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: "reset".into(),
+        }));
+        for (status, code) in [
+            (404, "ShardNotExist"),
+            (404, "LogStoreNotExist"),
+            (404, "ProjectNotExist"),
+            (401, "SignatureNotMatch"),
+            (401, "Unauthorized"),
+            (400, "ParameterInvalid"),
+        ] {
+            assert!(!logic.is_retriable(&service(status, code)), "{code}");
+        }
+        let skew = service(400, "RequestTimeExpired");
+        assert!(logic.is_retriable(&skew));
+        assert!(!logic.is_retriable(&skew));
+        let quota = service(403, "ReadQuotaExceed");
+        assert_eq!(logic.min_delay(&quota), Some(Duration::from_millis(500)));
+        assert_eq!(logic.min_delay(&quota), Some(Duration::from_millis(1000)));
+        assert_eq!(logic.min_delay(&service(503, "ServerBusy")), None);
+    }
+}

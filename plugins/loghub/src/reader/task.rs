@@ -1,0 +1,137 @@
+//! A loghubreader task: one shard, from the cursor of the range's begin to the cursor of its
+//! end, pull after pull; each log becomes a record as `column` says. The task's thread pulls
+//! (the next cursor is in each answer's headers, so the next pull starts at once) while a
+//! converting thread turns the previous pull's logs into records and sends them.
+//!
+//! A pull moves on from a cursor only once it succeeded, so a pull retried (an
+//! `InvalidCursor`, an answer cut short) starts again from the last cursor that succeeded:
+//! nothing is lost or read twice.
+//!
+//! Cancellation is waited on, never polled: the task's thread waits out its backoffs in the
+//! host's wait, and the converting thread learns it from a send that fails; either one
+//! stopping ends the other at its next hand-over (a request in flight ends within
+//! `requestTimeout`).
+
+use crossbeam_channel::{Receiver, Sender};
+use datax_plugin_api::{ErrorKind, PluginError, ReaderTask, Record, RecordSender, TaskContext};
+
+use super::client::{CursorAt, LogstoreReader, Pull};
+use super::codec::RecordBuilder;
+use super::config::ReaderConfig;
+
+/// Pulls waiting for the converting thread: with the one it converts and the one being
+/// pulled, a task holds at most three pulls' logs.
+const PULLS_QUEUED: usize = 1;
+
+/// This plugin's counter: "Reader <name>" in the job's summary, `plugin_counters.reader` in
+/// its report.
+pub const RETRIES_COUNTER: &str = "GetCursor and PullLogs retries";
+
+pub struct LoghubReaderTask {
+    reader: LogstoreReader,
+    records: RecordBuilder,
+    shard: u32,
+    batch_size: u32,
+    begin: CursorAt,
+    end: CursorAt,
+}
+
+impl LoghubReaderTask {
+    pub fn new(config: ReaderConfig, shard: u32) -> Result<Self, PluginError> {
+        Ok(LoghubReaderTask {
+            reader: LogstoreReader::new(&config)?,
+            shard,
+            batch_size: config.batch_size,
+            begin: config.begin.map_or(CursorAt::Begin, CursorAt::Time),
+            end: config.end.map_or(CursorAt::End, CursorAt::Time),
+            records: RecordBuilder::new(config.columns),
+        })
+    }
+
+    /// Sends every log between the range's cursors; returns how many.
+    fn read_shard(
+        &self,
+        sender: &mut RecordSender,
+        context: &TaskContext,
+    ) -> Result<u64, PluginError> {
+        let begin = self.reader.cursor(self.shard, self.begin, context)?;
+        let end = self.reader.cursor(self.shard, self.end, context)?;
+        let (queue, pulls) = crossbeam_channel::bounded(PULLS_QUEUED);
+        let records = &self.records;
+        std::thread::scope(|scope| {
+            let converter = scope.spawn(move || send_records(pulls, records, sender));
+            let pulled = self.pull_range(begin, &end, queue, context);
+            let sent = converter.join().unwrap_or_else(|_| {
+                Err(PluginError::new(
+                    ErrorKind::PANIC,
+                    "the thread turning logs into records panicked",
+                ))
+            });
+            // The converting thread stopping (the job cancelled) ends the pulls quietly: its
+            // error is the one that says why.
+            pulled.and(sent)
+        })
+    }
+
+    /// Pulls from `cursor` to `end`, handing each pull to the converting thread; stops early,
+    /// without an error, when that thread is gone.
+    fn pull_range(
+        &self,
+        mut cursor: String,
+        end: &str,
+        queue: Sender<Pull>,
+        context: &TaskContext,
+    ) -> Result<(), PluginError> {
+        while cursor != end {
+            let pull = self
+                .reader
+                .pull(self.shard, &cursor, self.batch_size, end, context)?;
+            // No progress short of the end would pull forever: the service says it is done.
+            let done = pull.next_cursor == cursor;
+            cursor = pull.next_cursor.clone();
+            if queue.send(pull).is_err() || done {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The converting thread: every log of every pull as a record, in order; how many.
+fn send_records(
+    pulls: Receiver<Pull>,
+    records: &RecordBuilder,
+    sender: &mut RecordSender,
+) -> Result<u64, PluginError> {
+    let mut logs = 0;
+    for pull in pulls {
+        for group in &pull.list.log_groups {
+            for log in &group.logs {
+                sender.send(Record::new(records.record(group, log)))?;
+                logs += 1;
+            }
+        }
+    }
+    Ok(logs)
+}
+
+impl ReaderTask for LoghubReaderTask {
+    fn start_read(
+        &mut self,
+        sender: &mut RecordSender,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        let read = self.read_shard(sender, context);
+        // Counted whether or not the task succeeded: retries explain a slow or failed task.
+        if self.reader.retries() > 0 {
+            context.add_to_counter(RETRIES_COUNTER, self.reader.retries());
+        }
+        let logs = read?;
+        datax_plugin_api::log::info(format!(
+            "{logs} logs read from shard {} of {}",
+            self.shard,
+            self.reader.target()
+        ));
+        Ok(())
+    }
+}
