@@ -102,7 +102,9 @@ impl DownloadSessions {
 
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
-    let is_data = request.has_param("data");
+    // Block uploads carry data as downloads do: fault rules for tunnel data hit both.
+    let is_data = request.has_param("data")
+        || (request.method == Method::PUT && request.has_param("blockid"));
     let kind = if is_data {
         RequestKind::TunnelData
     } else {
