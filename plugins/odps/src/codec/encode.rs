@@ -71,7 +71,7 @@ impl RecordEncoder {
     }
 
     /// Bytes written so far, the footer not counted.
-    pub fn len(&self) -> usize {
+    pub fn bytes_written(&self) -> usize {
         self.out.len()
     }
 

@@ -19,7 +19,7 @@ use crate::schema::TableSchema;
 use super::config::{Parameter, WriterConfig};
 use super::convert::Converter;
 use super::job::column_positions;
-use super::upload::UploadTarget;
+use super::upload::{Block, UploadTarget};
 
 /// The service takes block ids 0 to 19999.
 const MAX_BLOCK_ID: u64 = 19_999;
@@ -88,7 +88,7 @@ impl WriterTask for OdpsWriterTask {
                     Ok(()) => blocks.encoder.write_record(&row),
                     Err(reason) => context.collect_dirty(record.clone(), reason)?,
                 }
-                if blocks.encoder.len() >= self.config.block_bytes {
+                if blocks.encoder.bytes_written() >= self.config.block_bytes {
                     blocks.upload(context)?;
                 }
             }
@@ -169,15 +169,15 @@ impl BlockWriter<'_> {
                 wait.as_secs()
             ));
         };
-        let outcome = self.client.upload_block(
-            &target,
-            &self.task.session_id,
-            block_id,
-            &body,
-            encoding,
-            &*context,
-            on_retry,
-        );
+        let block = Block {
+            session_id: &self.task.session_id,
+            id: block_id,
+            body: &body,
+            content_encoding: encoding,
+        };
+        let outcome = self
+            .client
+            .upload_block(&target, &block, &*context, on_retry);
         context.add_to_counter(RETRIES_COUNTER, retries);
         outcome?;
         context.add_to_counter(BLOCKS_COUNTER, 1);

@@ -25,6 +25,14 @@ pub struct UploadTarget<'a> {
     pub partition: Option<&'a str>,
 }
 
+/// One block of a session: its id and record stream, compressed as `content_encoding` says.
+pub struct Block<'a> {
+    pub session_id: &'a str,
+    pub id: u64,
+    pub body: &'a [u8],
+    pub content_encoding: Option<&'a str>,
+}
+
 impl UploadTarget<'_> {
     fn describe(&self, project: &str) -> String {
         describe_table(project, self.table, self.partition)
@@ -118,20 +126,20 @@ impl OdpsClient {
         parse_upload_session(&body).map_err(|error| PluginError::io(format!("{doing}: {error}")))
     }
 
-    /// `PUT …?uploadid=&blockid=`: one block, `content_encoding` saying how `body` is
-    /// compressed, with the SDKs' retries; the whole block is sent again each time.
+    /// `PUT …?uploadid=&blockid=`: one block with the SDKs' retries; the whole block is sent
+    /// again each time.
     pub fn upload_block(
         &self,
         target: &UploadTarget<'_>,
-        id: &str,
-        block_id: u64,
-        body: &[u8],
-        content_encoding: Option<&str>,
+        block: &Block<'_>,
         cancellation: &dyn Cancellation,
         on_retry: impl FnMut(&HttpError, u32, std::time::Duration),
     ) -> Result<(), PluginError> {
-        let block = block_id.to_string();
-        let mut params = vec![("uploadid", id), ("blockid", block.as_str())];
+        let block_id = block.id.to_string();
+        let mut params = vec![
+            ("uploadid", block.session_id),
+            ("blockid", block_id.as_str()),
+        ];
         if let Some(spec) = target.partition {
             params.push(("partition", spec));
         }
@@ -147,12 +155,16 @@ impl OdpsClient {
             cancellation,
             on_retry,
             |_| {
-                self.call_with_body(Method::PUT, &request, body.to_vec(), content_encoding)
+                let body = block.body.to_vec();
+                self.call_with_body(Method::PUT, &request, body, block.content_encoding)
                     .map(drop)
             },
         )
         .map_err(|failed| retry_failure(failed, &format!("uploading block {block_id}")))?;
-        log::debug(format!("block {block_id} uploaded ({} bytes)", body.len()));
+        log::debug(format!(
+            "block {block_id} uploaded ({} bytes)",
+            block.body.len()
+        ));
         Ok(())
     }
 }
