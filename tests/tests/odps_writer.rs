@@ -18,6 +18,18 @@ fn columns() -> Value {
     ])
 }
 
+/// Every type this writer writes.
+fn every_type() -> Value {
+    json!([
+        {"name": "c_bigint", "type": "bigint"}, {"name": "c_int", "type": "int"},
+        {"name": "c_double", "type": "double"}, {"name": "c_float", "type": "float"},
+        {"name": "c_decimal", "type": "decimal(10,2)"}, {"name": "c_bool", "type": "boolean"},
+        {"name": "c_string", "type": "string"}, {"name": "c_varchar", "type": "varchar(8)"},
+        {"name": "c_binary", "type": "binary"}, {"name": "c_datetime", "type": "datetime"},
+        {"name": "c_date", "type": "date"}, {"name": "c_timestamp", "type": "timestamp"}
+    ])
+}
+
 fn start_sandbox() -> SandboxHandle {
     let string = |name: &str| json!({"name": name, "type": "string"});
     let config = json!({
@@ -31,6 +43,14 @@ fn start_sandbox() -> SandboxHandle {
              "partition_keys": [string("pt"), string("region")],
              "partitions": [{"spec": "pt=old,region=hz",
                              "rows": [[1, "old", 0.5, true, "2016-12-26 10:00:00", "1.00"]]}]},
+            {"name": "types", "columns": every_type(), "rows": [
+                [-7, 42, 1.5, 1.25, "12.30", true, "héllo", "v", "bin", "2016-12-26 10:00:00.123",
+                 "2016-12-26", "2016-12-26 10:00:00.123456789"],
+                [null, null, null, null, null, null, null, null, null, null, null, null],
+                [0, 0, 0.0, 0.0, "-0.01", false, "", "", "", 0, "1969-12-31",
+                 "1970-01-01 00:00:00"]
+            ]},
+            {"name": "types_copy", "columns": every_type(), "rows": []},
             {"name": "random_generated_data",
              "columns": [string("name"), string("tag"), {"name": "age", "type": "bigint"},
                          {"name": "balance", "type": "double"}, string("gender"),
@@ -320,4 +340,16 @@ fn the_saved_dw1_writer_checks_and_runs() {
         read_back(&sandbox, "random_generated_data", Some("ds=20171218")),
         vec![expected.clone(), expected]
     );
+}
+
+#[test]
+fn odps_to_odps_copies_every_supported_type_exactly() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let reader = json!({"name": "odpsreader", "parameter": connection(&sandbox, "types")});
+    let writer = odps_writer(&sandbox, "types_copy", json!({"isCompress": true}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    let original = read_back(&sandbox, "types", None);
+    assert_eq!(original.len(), 3);
+    assert_eq!(read_back(&sandbox, "types_copy", None), original);
 }
