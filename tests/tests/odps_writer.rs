@@ -353,3 +353,30 @@ fn odps_to_odps_copies_every_supported_type_exactly() {
     assert_eq!(original.len(), 3);
     assert_eq!(read_back(&sandbox, "types_copy", None), original);
 }
+
+#[test]
+fn failed_block_uploads_are_sent_again_and_every_row_lands_once() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // The first block upload answers 500, the next one loses its connection.
+    let rule = |action: Value| {
+        serde_json::from_value(json!({"target": "tunnel_data", "count": 1, "action": action}))
+            .unwrap()
+    };
+    sandbox.set_faults(vec![
+        rule(json!({"type": "error", "status": 500, "code": "InternalServerError"})),
+        rule(json!({"type": "close"})),
+    ]);
+    let per_task = 30_000;
+    let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
+    write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
+    assert!(sandbox.faults().is_empty(), "both faults fired");
+    let counters = &workspace.report()["plugin_counters"]["writer"];
+    assert_eq!(counters["tunnel block retries"], json!(2), "{counters}");
+    let mut expected: Vec<String> = (1..=per_task).map(row).collect();
+    expected.sort();
+    assert!(
+        read_back(&sandbox, "plain", None) == expected,
+        "every row once"
+    );
+}
