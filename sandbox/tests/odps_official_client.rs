@@ -25,3 +25,46 @@ fn pyodps_reads_the_metrics_block_and_long_crc_varints() {
     let sandbox = datax_sandbox::Sandbox::start(config).unwrap();
     common::run_pyodps_read(&sandbox);
 }
+
+/// pyodps writes through the tunnel upload protocol and reads its rows back: `write_table`,
+/// upload sessions with each compression, partitions the session creates, atomic commits,
+/// overwrite and the upload error codes (pyodps_write.py).
+#[test]
+fn pyodps_writes_and_reads_back_through_the_upload_protocol() {
+    let config: datax_sandbox::SandboxConfig = serde_json::from_value(serde_json::json!({
+        "port": 0,
+        "credentials": [{"access_id": "writer-id", "access_key": "writer-key"}],
+        "odps": {"projects": [{"name": "writes", "tables": [
+            {"name": "plain",
+             "columns": [
+                {"name": "id", "type": "bigint"}, {"name": "name", "type": "string"},
+                {"name": "x", "type": "double"}, {"name": "ok", "type": "boolean"},
+                {"name": "t", "type": "datetime"}, {"name": "d", "type": "decimal(10,2)"},
+                {"name": "v", "type": "varchar(4)"}],
+             "rows": []},
+            {"name": "parts",
+             "columns": [
+                {"name": "id", "type": "bigint"}, {"name": "name", "type": "string"},
+                {"name": "x", "type": "double"}, {"name": "ok", "type": "boolean"},
+                {"name": "t", "type": "datetime"}, {"name": "d", "type": "decimal(10,2)"},
+                {"name": "v", "type": "varchar(4)"}],
+             "partition_keys": [{"name": "pt", "type": "string"}, {"name": "region", "type": "string"}],
+             "partitions": []},
+            {"name": "generated",
+             "columns": [{"name": "n", "type": "bigint"}, {"name": "s", "type": "string"}],
+             "rows": 50, "seed": 3}
+        ]}]}
+    }))
+    .unwrap();
+    let sandbox = datax_sandbox::Sandbox::start(config).unwrap();
+    common::run_python(
+        "pyodps_write.py",
+        &[
+            sandbox.odps_endpoint(),
+            sandbox.tunnel_endpoint(),
+            "writer-id",
+            "writer-key",
+            "writes",
+        ],
+    );
+}

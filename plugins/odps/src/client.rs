@@ -105,7 +105,7 @@ pub fn plugin_error(error: &HttpError, doing: &str) -> PluginError {
 }
 
 /// A retried call that did not succeed, as a plugin error saying what was being done.
-fn retry_failure(failed: RetryError<HttpError>, doing: &str) -> PluginError {
+pub(crate) fn retry_failure(failed: RetryError<HttpError>, doing: &str) -> PluginError {
     match failed {
         RetryError::Cancelled { .. } => PluginError::new(
             ErrorKind::CANCELLED,
@@ -215,10 +215,10 @@ pub struct ClientSettings {
 
 /// Where one request goes: the REST or the tunnel endpoint, the path's segments (encoded
 /// here) and the query.
-struct Target<'a> {
-    tunnel: bool,
-    segments: &'a [&'a str],
-    params: &'a [(&'a str, &'a str)],
+pub(crate) struct Target<'a> {
+    pub tunnel: bool,
+    pub segments: &'a [&'a str],
+    pub params: &'a [(&'a str, &'a str)],
 }
 
 impl OdpsClient {
@@ -251,11 +251,16 @@ impl OdpsClient {
         Ok(client)
     }
 
+    /// Retries of a retryable error (`maxRetryTime`).
+    pub(crate) fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
     pub fn tunnel_endpoint(&self) -> &Endpoint {
         &self.tunnel
     }
 
-    fn table_path<'a>(&'a self, table: &'a str) -> Vec<&'a str> {
+    pub(crate) fn table_path<'a>(&'a self, table: &'a str) -> Vec<&'a str> {
         vec!["projects", &self.project, "tables", table]
     }
 
@@ -266,6 +271,33 @@ impl OdpsClient {
         target: &Target<'_>,
         accept_encoding: Option<&str>,
     ) -> Result<Response, HttpError> {
+        let mut request = self.request(method.clone(), target);
+        if let Some(encoding) = accept_encoding {
+            request = request.header("Accept-Encoding", encoding);
+        }
+        if method == Method::POST {
+            request = request.header("Content-Length", "0");
+        }
+        Self::send(request)
+    }
+
+    /// One signed request with `body` (a tunnel block upload), no retry.
+    pub(crate) fn call_with_body(
+        &self,
+        method: Method,
+        target: &Target<'_>,
+        body: Vec<u8>,
+        content_encoding: Option<&str>,
+    ) -> Result<Response, HttpError> {
+        let mut request = self.request(method, target);
+        if let Some(encoding) = content_encoding {
+            request = request.header("Content-Encoding", encoding);
+        }
+        Self::send(request.body(body))
+    }
+
+    /// The signed request for `target`, `curr_project` added.
+    fn request(&self, method: Method, target: &Target<'_>) -> RequestBuilder {
         let endpoint = if target.tunnel {
             &self.tunnel
         } else {
@@ -274,13 +306,10 @@ impl OdpsClient {
         let mut params: Vec<(&str, &str)> = target.params.to_vec();
         params.push(("curr_project", &self.default_project));
         let (url, decoded_path) = endpoint.request_url(target.segments, &params);
-        let mut request = self.signed(method.clone(), &url, &decoded_path, &params, target.tunnel);
-        if let Some(encoding) = accept_encoding {
-            request = request.header("Accept-Encoding", encoding);
-        }
-        if method == Method::POST {
-            request = request.header("Content-Length", "0");
-        }
+        self.signed(method, &url, &decoded_path, &params, target.tunnel)
+    }
+
+    fn send(request: RequestBuilder) -> Result<Response, HttpError> {
         let response = request
             .send()
             .map_err(|error| HttpError::from_reqwest(&error))?;
@@ -328,7 +357,7 @@ impl OdpsClient {
 
     /// [`OdpsClient::call`] with the SDKs' retries, reading the whole body as text; each retry
     /// logged, the waits ended by `cancellation`.
-    fn call_text(
+    pub(crate) fn call_text(
         &self,
         method: Method,
         target: &Target<'_>,

@@ -191,7 +191,11 @@ impl ReaderConfig {
 /// A value the host could have filled from a data source: unset (absent, `null`, blank: the
 /// lenient reader made it `None`) or masked (`*****`) means the user still has to supply it.
 /// The message never shows the value.
-fn supplied(key: &str, value: &Option<String>, what: &str) -> Result<Option<String>, ConfigError> {
+pub(crate) fn supplied(
+    key: &str,
+    value: &Option<String>,
+    what: &str,
+) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else {
         return Ok(None);
     };
@@ -207,7 +211,11 @@ fn supplied(key: &str, value: &Option<String>, what: &str) -> Result<Option<Stri
     Ok(Some(value.trim().to_string()))
 }
 
-fn required(key: &str, value: &Option<String>, what: &str) -> Result<String, ConfigError> {
+pub(crate) fn required(
+    key: &str,
+    value: &Option<String>,
+    what: &str,
+) -> Result<String, ConfigError> {
     supplied(key, value, what)?.ok_or_else(|| {
         ConfigError::new(
             key,
@@ -255,7 +263,7 @@ fn split_mode(mode: &Option<String>) -> Result<SplitMode, ConfigError> {
     }
 }
 
-fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
+pub(crate) fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
     match retries {
         None => Ok(DEFAULT_MAX_RETRIES),
         Some(retries) if MAX_RETRIES.contains(&retries) => Ok(retries as u32),
@@ -318,7 +326,7 @@ fn patterns<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<Str
 }
 
 /// `column`: one name or a list of them.
-fn column_names<'de, D: Deserializer<'de>>(
+pub(crate) fn column_names<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Vec<String>>, D::Error> {
     deserializer.deserialize_any(OneOrMany::<ColumnName>::new("a list of column names"))

@@ -90,11 +90,11 @@ pub(crate) fn write_row<W: io::Write>(
     )
 }
 
-/// Names a block: its table (the catalogue never changes while the sandbox runs, so the
-/// table's address names it), partition, column selection and position.
+/// Names a block: its table (`Table::cache_id`: generated rows never change under it),
+/// partition, column selection and position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct BlockKey {
-    pub table: usize,
+    pub table: u64,
     pub partition: Option<usize>,
     pub columns: Vec<usize>,
     /// Rows `block * BLOCK_ROWS ..`.

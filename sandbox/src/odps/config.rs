@@ -158,6 +158,7 @@ impl TableConfig {
             .to_row_source(&columns, &time_texts)
             .map_err(context)?;
         Ok(Table {
+            cache_id: super::meta::next_cache_id(),
             name: self.name.clone(),
             columns,
             partition_keys,

@@ -18,6 +18,9 @@ pub struct Column {
 
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// Identifies the table's generated rows in the record cache: unique per configured
+    /// table and kept by the copies an upload makes, whose generated sources never change.
+    pub cache_id: u64,
     pub name: String,
     pub columns: Vec<Column>,
     pub partition_keys: Vec<Column>,
@@ -72,6 +75,12 @@ impl RowSource {
             },
         }
     }
+}
+
+/// The next `Table::cache_id`.
+pub fn next_cache_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Table {

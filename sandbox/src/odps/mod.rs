@@ -9,9 +9,10 @@ pub mod generator;
 pub mod meta;
 pub(crate) mod tunnel;
 pub mod types;
+pub(crate) mod upload;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use hyper::header::HeaderValue;
@@ -25,9 +26,12 @@ use config::{parse_partition_spec, OdpsConfig};
 use meta::{cdata, xml_escape, Table, OWNER};
 
 /// The served projects and their tables, keyed by lower-case name: MaxCompute names are
-/// case-insensitive.
+/// case-insensitive. A table is an immutable snapshot: an upload commit or a partition
+/// creation swaps in a changed copy, so a download session keeps reading what it opened.
 pub(crate) struct Catalog {
-    projects: HashMap<String, HashMap<String, Arc<Table>>>,
+    projects: HashMap<String, Mutex<HashMap<String, Arc<Table>>>>,
+    /// Open tunnel upload sessions (odps-tunnel.md §8).
+    pub uploads: upload::UploadSessions,
 }
 
 impl Catalog {
@@ -38,14 +42,64 @@ impl Catalog {
             for table in &project.tables {
                 tables.insert(table.name.to_ascii_lowercase(), Arc::new(table.to_table()?));
             }
-            projects.insert(project.name.to_ascii_lowercase(), tables);
+            projects.insert(project.name.to_ascii_lowercase(), Mutex::new(tables));
         }
-        Ok(Catalog { projects })
+        Ok(Catalog {
+            projects,
+            uploads: upload::UploadSessions::default(),
+        })
     }
 
-    fn project(&self, name: &str) -> Option<&HashMap<String, Arc<Table>>> {
-        self.projects.get(&name.to_ascii_lowercase())
+    /// The project's tables as they are now, or `None` for an unknown project.
+    fn tables(&self, project: &str) -> Option<Vec<Arc<Table>>> {
+        let tables = self.projects.get(&project.to_ascii_lowercase())?;
+        let tables = tables.lock().unwrap_or_else(|e| e.into_inner());
+        Some(tables.values().cloned().collect())
     }
+
+    fn table(&self, project: &str, table: &str) -> Option<Option<Arc<Table>>> {
+        let tables = self.projects.get(&project.to_ascii_lowercase())?;
+        let tables = tables.lock().unwrap_or_else(|e| e.into_inner());
+        Some(tables.get(&table.to_ascii_lowercase()).cloned())
+    }
+
+    /// Applies `change` to a copy of the table and publishes the copy, under the project's
+    /// lock so concurrent commits do not lose each other's rows.
+    pub fn update_table<T>(
+        &self,
+        project: &str,
+        table: &str,
+        change: impl FnOnce(&mut Table) -> Result<T, OdpsError>,
+    ) -> Result<T, OdpsError> {
+        let tables = self
+            .projects
+            .get(&project.to_ascii_lowercase())
+            .ok_or_else(|| no_such_project(project))?;
+        let mut tables = tables.lock().unwrap_or_else(|e| e.into_inner());
+        let current = tables
+            .get_mut(&table.to_ascii_lowercase())
+            .ok_or_else(|| no_such_table(project, table))?;
+        let mut copy = Table::clone(current);
+        let outcome = change(&mut copy)?;
+        *current = Arc::new(copy);
+        Ok(outcome)
+    }
+}
+
+fn no_such_project(project: &str) -> OdpsError {
+    OdpsError::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchProject",
+        format!("ODPS-0420111:Project not found - '{project}'"),
+    )
+}
+
+fn no_such_table(project: &str, table: &str) -> OdpsError {
+    OdpsError::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchTable",
+        format!("ODPS-0130131:Table not found - '{project}.{table}'"),
+    )
 }
 
 /// A MaxCompute error, rendered as REST XML or tunnel JSON (odps-tunnel.md §7).
@@ -192,23 +246,10 @@ pub(crate) fn find_table(
     project: &str,
     table: &str,
 ) -> Result<Arc<Table>, OdpsError> {
-    let tables = catalog.project(project).ok_or_else(|| {
-        OdpsError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchProject",
-            format!("ODPS-0420111:Project not found - '{project}'"),
-        )
-    })?;
-    tables
-        .get(&table.to_ascii_lowercase())
-        .cloned()
-        .ok_or_else(|| {
-            OdpsError::new(
-                StatusCode::NOT_FOUND,
-                "NoSuchTable",
-                format!("ODPS-0130131:Table not found - '{project}.{table}'"),
-            )
-        })
+    catalog
+        .table(project, table)
+        .ok_or_else(|| no_such_project(project))?
+        .ok_or_else(|| no_such_table(project, table))
 }
 
 /// `GET /api/...`: project, tunnel discovery, table and partition metadata (odps-tunnel.md §1, §11).
@@ -302,22 +343,15 @@ fn xml_reply(body: String) -> Reply {
 }
 
 /// The tables of `project`, or `NoSuchProject`.
-fn find_project<'a>(
-    state: &'a State,
-    project: &str,
-) -> Result<&'a HashMap<String, Arc<Table>>, OdpsError> {
-    state.catalog.project(project).ok_or_else(|| {
-        OdpsError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchProject",
-            format!("ODPS-0420111:Project not found - '{project}'"),
-        )
-    })
+fn find_project(state: &State, project: &str) -> Result<Vec<Arc<Table>>, OdpsError> {
+    state
+        .catalog
+        .tables(project)
+        .ok_or_else(|| no_such_project(project))
 }
 
 /// The project's table list, by name.
-fn tables_xml(tables: &HashMap<String, Arc<Table>>) -> String {
-    let mut names: Vec<&Arc<Table>> = tables.values().collect();
+fn tables_xml(mut names: Vec<Arc<Table>>) -> String {
     names.sort_by(|a, b| a.name.cmp(&b.name));
     let mut body = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tables>\n  <Marker></Marker>\n  <MaxItems>10000</MaxItems>\n",

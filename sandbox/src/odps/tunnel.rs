@@ -102,7 +102,9 @@ impl DownloadSessions {
 
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
-    let is_data = request.has_param("data");
+    // Block uploads carry data as downloads do: fault rules for tunnel data hit both.
+    let is_data = request.has_param("data")
+        || (request.method == Method::PUT && request.has_param("blockid"));
     let kind = if is_data {
         RequestKind::TunnelData
     } else {
@@ -166,11 +168,15 @@ fn serve(
             return Ok(reply);
         }
         json_reply(session.to_json())
+    } else if let Some(reply) = super::upload::serve(state, request, request_id, &project, &table)?
+    {
+        reply
     } else {
         return Err(OdpsError::new(
             StatusCode::BAD_REQUEST,
             "InvalidArgument",
-            "The sandbox tunnel serves downloads only: POST ?downloads, GET ?downloadid[&data]",
+            "The sandbox tunnel serves POST ?downloads, GET ?downloadid[&data], \
+             POST ?uploads, GET|POST ?uploadid and PUT ?uploadid&blockid",
         ));
     };
     state.stats.request("tunnel", "ok");
@@ -178,7 +184,10 @@ fn serve(
 }
 
 /// A partitioned table needs a full spec naming an existing partition (odps-tunnel.md §3.1).
-fn resolve_partition(table: &Table, spec: Option<String>) -> Result<Option<usize>, OdpsError> {
+pub(super) fn resolve_partition(
+    table: &Table,
+    spec: Option<String>,
+) -> Result<Option<usize>, OdpsError> {
     let spec = spec.map(|s| parse_partition_spec(&s)).unwrap_or_default();
     if !table.is_partitioned() {
         if spec.is_empty() {
@@ -239,7 +248,7 @@ fn find_session(
     let session = state
         .sessions
         .get(&id)
-        .filter(|s| Arc::ptr_eq(&s.table, table))
+        .filter(|s| s.table.name == table.name)
         .ok_or_else(|| {
             OdpsError::new(
                 StatusCode::NOT_FOUND,
@@ -371,7 +380,7 @@ fn write_rows(
     let cell = |row, column, odps_type: &OdpsType| source.value(row, column, odps_type);
     if cache.is_enabled() && matches!(source, RowSource::Generated { .. }) {
         let key = BlockKey {
-            table: Arc::as_ptr(&session.table) as usize,
+            table: session.table.cache_id,
             partition: session.partition,
             columns: columns.iter().map(|(index, _)| *index).collect(),
             block: 0,

@@ -1,8 +1,8 @@
 //! Record decoder throughput, one core: `cargo bench -p datax-plugin-odps --bench decode`.
 //!
 //! Encodes generated tables in-process with the sandbox's value generator (ported in
-//! `generator.rs`) and the plugin's own stream writer (`codec::encode`, the `bench-encoder`
-//! feature): the bytes the sandbox's tunnel serves (odps-tunnel.md §5). Then decodes them as
+//! `generator.rs`) and the plugin's own stream writer (`codec::encode`, also
+//! odpswriter's block writer): the bytes the sandbox's tunnel serves (odps-tunnel.md §5). Then decodes them as
 //! a task does, into one reused record, checking every CRC. Prints MB/s of wire bytes and records/s, the median
 //! of several passes. `-- NAME` runs only the tables whose name contains NAME.
 

@@ -1,6 +1,6 @@
-//! A record stream writer (odps-tunnel.md §5) for tests and the decode benchmark
-//! (`bench-encoder` feature): the bytes a tunnel download serves, built from [`WireValue`]s
-//! without the sandbox. The value's shape picks its wire encoding, so no schema is needed.
+//! The record stream writer (odps-tunnel.md §5, §8): odpswriter's upload blocks, and the
+//! download bodies of tests and the decode benchmark, built from [`WireValue`]s. The value's
+//! shape picks its wire encoding, so no schema is needed.
 
 use super::{END_RECORD, META_CHECKSUM, META_COUNT};
 use super::{WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT};
@@ -68,6 +68,16 @@ impl RecordEncoder {
         put_varint(&mut self.out, u64::from(crc));
         self.record_crcs.extend_from_slice(&crc.to_le_bytes());
         self.count += 1;
+    }
+
+    /// Bytes written so far, the footer not counted.
+    pub fn bytes_written(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.count as u64
     }
 
     /// The body: every record, then the count and the stream CRC.

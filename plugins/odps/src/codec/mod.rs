@@ -8,13 +8,13 @@
 //! * `decode.rs`: [`RecordDecoder`], records into columns, and the footer;
 //! * `json.rs`: ARRAY, MAP and STRUCT values as JSON text;
 //! * `decimal.rs`: DECIMAL text without an exponent;
-//! * `encode.rs`: a stream writer for tests and the decode benchmark (`bench-encoder`).
+//! * `encode.rs`: the record stream writer of odpswriter's blocks, tests and the decode
+//!   benchmark.
 
 mod bytes;
 mod crc;
 mod decimal;
 mod decode;
-#[cfg(any(test, feature = "bench-encoder"))]
 pub mod encode;
 mod json;
 mod scalar;

@@ -1,0 +1,291 @@
+//! odpswriter's `parameter` (DataX's `odpswriter/doc/odpswriter.md`): [`Parameter`] declares
+//! every key once, its doc comments are the docs, read leniently by the kit as the reader's
+//! is. [`WriterConfig`] is the checked form the job and its tasks run with. Every error
+//! names its key; none prints a secret.
+
+use datax_plugin_api::PluginError;
+use datax_plugin_kit::config::{lenient, ConfigError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::Credentials;
+use crate::client::{ClientSettings, Endpoint};
+use crate::config::{column_names, max_retries, required, supplied, PUBLIC_ODPS_SERVER};
+use crate::partition;
+
+/// DataX's default block size.
+const DEFAULT_BLOCK_MB: u64 = 64;
+/// `blockSizeInMB`'s range: a block is held in memory until the service acknowledges it.
+const BLOCK_MB: std::ops::RangeInclusive<u64> = 1..=512;
+
+/// odpswriter's `parameter`: the keys of DataX's odpswriter this writer supports, and
+/// DataWorks' `datasource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parameter {
+    /// The DataWorks data source the connection keys come from (`--datasources`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub datasource: Option<String>,
+    /// Required: the AccessKey ID. Masked (`*****`) is a configuration error.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_id: Option<String>,
+    /// Required: the AccessKey secret. Masked (`*****`) is a configuration error.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub access_key: Option<String>,
+    /// STS credentials only: the token, sent as `authorization-sts-token` (default none).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub security_token: Option<String>,
+    /// DataX's account type (`aliyun`, the only one): read and ignored.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_type: Option<String>,
+    /// The REST endpoint (default the public `http://service.odps.aliyun.com/api`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub odps_server: Option<String>,
+    /// The tunnel endpoint (default: asked of the service).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub tunnel_server: Option<String>,
+    /// Required: the project holding the table.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub project: Option<String>,
+    /// Required: the table to write.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub table: Option<String>,
+    /// Required for a partitioned table, refused for another: one partition naming every
+    /// level, `pt=20240101,region=hz`; created when it does not exist.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub partition: Option<String>,
+    /// Required: the data columns the records fill, in record order (any case, any order);
+    /// `["*"]` for every data column in table order. Columns not named are written NULL.
+    #[serde(default, deserialize_with = "column_names")]
+    pub column: Option<Vec<String>>,
+    /// Replace the table's (partition's) rows instead of appending (default false). The old
+    /// rows go when the job commits, so a failed job leaves them in place.
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub truncate: Option<bool>,
+    /// Write an empty string as NULL (default false).
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub empty_as_null: Option<bool>,
+    /// Send blocks deflate-compressed (default false).
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub is_compress: Option<bool>,
+    /// The size of an uploaded block in MiB, 1 to 512 (default 64); a task holds one block in
+    /// memory until the service acknowledges it.
+    #[serde(default, rename = "blockSizeInMB", deserialize_with = "lenient::u64")]
+    pub block_size_in_mb: Option<u64>,
+    /// Retries of a request after a 5xx answer or a network error, 1 to 10 (default 7).
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_retry_time: Option<u64>,
+    /// Refused: partitions from record values are not supported yet.
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub support_dynamic_partition: Option<bool>,
+    /// Refused: this writer runs no SQL (use `truncate`).
+    #[serde(default)]
+    pub pre_sql: Option<Value>,
+    /// Refused: this writer runs no SQL.
+    #[serde(default)]
+    pub post_sql: Option<Value>,
+}
+
+/// The checked parameter, defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterConfig {
+    pub credentials: Credentials,
+    pub project: String,
+    pub table: String,
+    /// The normalised spec (`pt=1,region=hz`); `None` for an unpartitioned table.
+    pub partition: Option<String>,
+    /// Column names as written; `None` for `*`.
+    pub columns: Option<Vec<String>>,
+    pub odps_server: String,
+    pub tunnel_server: Option<String>,
+    pub truncate: bool,
+    pub empty_as_null: bool,
+    pub compress: bool,
+    pub block_bytes: usize,
+    pub max_retries: u32,
+}
+
+impl WriterConfig {
+    pub fn new(parameter: &Parameter) -> Result<Self, ConfigError> {
+        let p = parameter;
+        refuse_sql("preSql", &p.pre_sql)?;
+        refuse_sql("postSql", &p.post_sql)?;
+        if p.support_dynamic_partition == Some(true) {
+            return Err(ConfigError::new(
+                "supportDynamicPartition",
+                "partitions taken from record values are not supported yet; name one partition",
+            ));
+        }
+        Ok(WriterConfig {
+            credentials: Credentials {
+                access_id: required("accessId", &p.access_id, "AccessKey ID")?,
+                access_key: required("accessKey", &p.access_key, "AccessKey secret")?,
+                security_token: supplied("securityToken", &p.security_token, "STS token")?,
+            },
+            project: required("project", &p.project, "the project holding the table")?,
+            table: required("table", &p.table, "the table to write")?,
+            partition: p
+                .partition
+                .as_deref()
+                .map(partition::normalise)
+                .filter(|spec| !spec.is_empty()),
+            columns: columns(&p.column)?,
+            odps_server: supplied("odpsServer", &p.odps_server, "MaxCompute endpoint")?
+                .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string()),
+            tunnel_server: supplied("tunnelServer", &p.tunnel_server, "tunnel endpoint")?,
+            truncate: p.truncate.unwrap_or(false),
+            empty_as_null: p.empty_as_null.unwrap_or(false),
+            compress: p.is_compress.unwrap_or(false),
+            block_bytes: block_bytes(p.block_size_in_mb)?,
+            max_retries: max_retries(p.max_retry_time)?,
+        })
+    }
+
+    /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the job's).
+    pub fn client_settings(&self, tunnel: Option<&str>) -> Result<ClientSettings, PluginError> {
+        let rest =
+            Endpoint::parse(&self.odps_server, "odpsServer", false).map_err(PluginError::config)?;
+        let tunnel = tunnel
+            .or(self.tunnel_server.as_deref())
+            .map(|url| Endpoint::parse(url, "tunnelServer", true).map_err(PluginError::config))
+            .transpose()?;
+        Ok(ClientSettings {
+            credentials: self.credentials.clone(),
+            rest,
+            tunnel,
+            project: self.project.clone(),
+            default_project: self.project.clone(),
+            max_retries: self.max_retries,
+        })
+    }
+}
+
+/// `preSql` / `postSql`: any statement is refused; `truncate` covers DataX's usual one.
+fn refuse_sql(key: &str, sql: &Option<Value>) -> Result<(), ConfigError> {
+    let has_sql = match sql {
+        None => false,
+        Some(Value::Array(statements)) => !statements.is_empty(),
+        Some(other) => !lenient::is_absent(other),
+    };
+    if has_sql {
+        return Err(ConfigError::new(
+            key,
+            "running SQL is not supported by odpswriter (use truncate to empty the table)",
+        ));
+    }
+    Ok(())
+}
+
+/// `column`: names, or `*` alone; none empty or repeated.
+fn columns(column: &Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
+    let names = match column {
+        None => {
+            return Err(ConfigError::new(
+                "column",
+                "required: the column names the records fill, or [\"*\"] for every column",
+            ))
+        }
+        Some(names) if names.is_empty() => {
+            return Err(ConfigError::new(
+                "column",
+                "the list is empty (use [\"*\"] for every column)",
+            ))
+        }
+        Some(names) => names,
+    };
+    if names.len() == 1 && names[0].trim() == "*" {
+        return Ok(None);
+    }
+    let mut seen: Vec<String> = Vec::with_capacity(names.len());
+    for (index, name) in names.iter().enumerate() {
+        let name = name.trim();
+        let key = format!("column[{index}]");
+        if name.is_empty() || name == "*" {
+            return Err(ConfigError::new(
+                key,
+                "expected a column name (\"*\" only alone)",
+            ));
+        }
+        if seen
+            .iter()
+            .any(|earlier| earlier.eq_ignore_ascii_case(name))
+        {
+            return Err(ConfigError::new(key, format!("\"{name}\" is named twice")));
+        }
+        seen.push(name.to_string());
+    }
+    Ok(Some(seen))
+}
+
+fn block_bytes(megabytes: Option<u64>) -> Result<usize, ConfigError> {
+    let megabytes = megabytes.unwrap_or(DEFAULT_BLOCK_MB);
+    if !BLOCK_MB.contains(&megabytes) {
+        return Err(ConfigError::new(
+            "blockSizeInMB",
+            format!(
+                "{megabytes} is outside {}..{}",
+                BLOCK_MB.start(),
+                BLOCK_MB.end()
+            ),
+        ));
+    }
+    Ok(megabytes as usize * 1024 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datax_plugin_kit::config;
+
+    fn parse(json: Value) -> Result<WriterConfig, ConfigError> {
+        let parameter = config::parse::<Parameter>(&json.to_string(), "parameter")
+            .unwrap()
+            .value;
+        WriterConfig::new(&parameter)
+    }
+
+    fn minimal() -> Value {
+        serde_json::json!({"accessId": "id", "accessKey": "key", "project": "p",
+                           "table": "t", "column": ["*"]})
+    }
+
+    #[test]
+    fn defaults_follow_datax() {
+        let config = parse(minimal()).unwrap();
+        assert_eq!(config.columns, None);
+        assert_eq!(config.block_bytes, 64 << 20);
+        assert!(!config.truncate && !config.compress && !config.empty_as_null);
+        assert_eq!(config.odps_server, PUBLIC_ODPS_SERVER);
+        assert_eq!(config.partition, None);
+    }
+
+    #[test]
+    fn lenient_values_and_a_normalised_partition() {
+        let mut json = minimal();
+        json["partition"] = " pt = '20240101' , region=hz".into();
+        json["truncate"] = "true".into();
+        json["blockSizeInMB"] = "8".into();
+        json["column"] = serde_json::json!(["B", "a"]);
+        let config = parse(json).unwrap();
+        assert_eq!(config.partition.as_deref(), Some("pt=20240101,region=hz"));
+        assert!(config.truncate);
+        assert_eq!(config.block_bytes, 8 << 20);
+        assert_eq!(config.columns, Some(vec!["B".to_string(), "a".to_string()]));
+    }
+
+    #[test]
+    fn errors_name_their_key() {
+        let with = |key: &str, value: Value| {
+            let mut json = minimal();
+            json[key] = value;
+            parse(json).unwrap_err().to_string()
+        };
+        assert!(with("column", serde_json::json!(["a", "A"])).contains("column[1]"));
+        assert!(with("column", serde_json::json!([])).contains("column"));
+        assert!(with("blockSizeInMB", 0.into()).contains("blockSizeInMB"));
+        assert!(with("preSql", serde_json::json!(["truncate table t"])).contains("preSql"));
+        assert!(with("supportDynamicPartition", true.into()).contains("supportDynamicPartition"));
+        assert!(with("accessKey", "*****".into()).contains("accessKey"));
+        assert!(!with("accessKey", "*****".into()).contains("key\""));
+    }
+}

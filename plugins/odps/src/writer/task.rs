@@ -1,0 +1,199 @@
+//! An odpswriter task (DataX's `OdpsWriterProxy`): records → the table's column types →
+//! the tunnel record stream, cut into blocks of `blockSizeInMB` and uploaded into the job's
+//! session. A block's bytes are kept until the service acknowledges it, so a failed upload is
+//! sent again from its start. Task `i` of `n` uses block ids `i`, `i + n`, `i + 2n` … (DataX's
+//! `consistencyCommit` numbering), so tasks never overwrite each other's blocks.
+
+use std::io::Write;
+use std::time::Duration;
+
+use datax_plugin_api::{log, PluginError, Record, RecordReceiver, TaskContext, WriterTask};
+use datax_plugin_kit::config;
+use datax_plugin_kit::http::HttpError;
+use serde::{Deserialize, Serialize};
+
+use crate::client::OdpsClient;
+use crate::codec::encode::{RecordEncoder, WireValue};
+use crate::schema::TableSchema;
+
+use super::config::{Parameter, WriterConfig};
+use super::convert::Converter;
+use super::job::column_positions;
+use super::upload::{Block, UploadTarget};
+
+/// The service takes block ids 0 to 19999.
+const MAX_BLOCK_ID: u64 = 19_999;
+const RETRIES_COUNTER: &str = "tunnel block retries";
+const BLOCKS_COUNTER: &str = "tunnel blocks";
+
+/// What the job's `split` hands one task; only this plugin writes and reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskConfig {
+    /// The job's parameter, checked again by the task.
+    pub parameter: Parameter,
+    /// The tunnel endpoint the job found.
+    pub tunnel_server: String,
+    pub schema: TableSchema,
+    /// The spec with the table's key names; `None` when not partitioned.
+    pub partition: Option<String>,
+    pub session_id: String,
+    pub task_index: u64,
+    pub task_count: u64,
+}
+
+pub struct OdpsWriterTask {
+    config: WriterConfig,
+    task: TaskConfig,
+    /// The table column each record column fills.
+    positions: Vec<usize>,
+}
+
+impl OdpsWriterTask {
+    pub fn from_config(task_config: &str) -> Result<Self, PluginError> {
+        let task: TaskConfig = config::task_from_json(task_config)?;
+        let config = WriterConfig::new(&task.parameter)?;
+        let positions = column_positions(config.columns.as_deref(), &task.schema)?;
+        Ok(OdpsWriterTask {
+            config,
+            task,
+            positions,
+        })
+    }
+}
+
+impl WriterTask for OdpsWriterTask {
+    fn start_write(
+        &mut self,
+        receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        let settings = self
+            .config
+            .client_settings(Some(&self.task.tunnel_server))?;
+        let client = OdpsClient::new(settings, &*context)?;
+        let mut blocks = BlockWriter {
+            client,
+            table: &self.config.table,
+            task: &self.task,
+            compress: self.config.compress,
+            encoder: RecordEncoder::default(),
+            next_block: 0,
+        };
+        let converter = Converter::new(self.config.empty_as_null);
+        let mut row = vec![WireValue::Null; self.task.schema.columns.len()];
+        while let Some(batch) = receiver.recv()? {
+            for record in batch.records.iter() {
+                match self.fill_row(&converter, record, &mut row)? {
+                    Ok(()) => blocks.encoder.write_record(&row),
+                    Err(reason) => context.collect_dirty(record.clone(), reason)?,
+                }
+                if blocks.encoder.bytes_written() >= self.config.block_bytes {
+                    blocks.upload(context)?;
+                }
+            }
+        }
+        if blocks.encoder.records() > 0 {
+            blocks.upload(context)?;
+        }
+        Ok(())
+    }
+}
+
+impl OdpsWriterTask {
+    /// The record's values in table order, columns not named NULL. The outer error fails the
+    /// task (more record columns than `column` names); the inner one makes the record dirty.
+    fn fill_row(
+        &self,
+        converter: &Converter,
+        record: &Record,
+        row: &mut [WireValue],
+    ) -> Result<Result<(), String>, PluginError> {
+        if record.columns.len() > self.positions.len() {
+            return Err(PluginError::config(format!(
+                "column: the reader sends {} columns but column names {}; name one table \
+                 column for each",
+                record.columns.len(),
+                self.positions.len()
+            )));
+        }
+        row.fill(WireValue::Null);
+        for (column, &position) in record.columns.iter().zip(&self.positions) {
+            let target = &self.task.schema.columns[position];
+            match converter.convert(column, &target.odps_type) {
+                Ok(value) => row[position] = value,
+                Err(reason) => return Ok(Err(format!("column {}: {reason}", target.name))),
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The block being filled and where it goes.
+struct BlockWriter<'a> {
+    client: OdpsClient,
+    table: &'a str,
+    task: &'a TaskConfig,
+    compress: bool,
+    encoder: RecordEncoder,
+    /// This task's blocks so far.
+    next_block: u64,
+}
+
+impl BlockWriter<'_> {
+    /// Uploads the records encoded so far as the task's next block, retrying it whole.
+    fn upload(&mut self, context: &mut TaskContext) -> Result<(), PluginError> {
+        let block_id = self.task.task_index + self.task.task_count * self.next_block;
+        if block_id > MAX_BLOCK_ID {
+            return Err(PluginError::config(format!(
+                "blockSizeInMB: this task needs more than {} blocks (the session holds block \
+                 ids up to {MAX_BLOCK_ID}); raise blockSizeInMB",
+                self.next_block
+            )));
+        }
+        let records = std::mem::take(&mut self.encoder).finish();
+        let (body, encoding) = if self.compress {
+            (deflate(&records)?, Some("deflate"))
+        } else {
+            (records, None)
+        };
+        let target = UploadTarget {
+            table: self.table,
+            partition: self.task.partition.as_deref(),
+        };
+        let mut retries = 0u64;
+        let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
+            retries += 1;
+            log::warn(format!(
+                "uploading block {block_id}: {error}; sending it again in {} s (retry {retry})",
+                wait.as_secs()
+            ));
+        };
+        let block = Block {
+            session_id: &self.task.session_id,
+            id: block_id,
+            body: &body,
+            content_encoding: encoding,
+        };
+        let outcome = self
+            .client
+            .upload_block(&target, &block, &*context, on_retry);
+        context.add_to_counter(RETRIES_COUNTER, retries);
+        outcome?;
+        context.add_to_counter(BLOCKS_COUNTER, 1);
+        self.next_block += 1;
+        Ok(())
+    }
+}
+
+/// The zlib container the tunnel calls `deflate`.
+fn deflate(records: &[u8]) -> Result<Vec<u8>, PluginError> {
+    let mut encoder = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(records.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(records)
+        .and_then(|()| encoder.finish())
+        .map_err(|error| PluginError::io(format!("compressing a block: {error}")))
+}

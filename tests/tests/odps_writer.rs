@@ -1,0 +1,382 @@
+//! odpswriter end to end: the real `datax` binary and plugin libraries write the sandbox's
+//! MaxCompute through tunnel upload sessions; every row is read back through the sandbox's
+//! tunnel download by odpsreader.
+
+use datax_e2e::{datax_job, Run, Workspace};
+use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use serde_json::{json, Value};
+
+const ACCESS_ID: &str = "sandbox-access-id";
+const ACCESS_KEY: &str = "sandbox-access-key";
+
+/// The columns of every table below but `dw1`'s.
+fn columns() -> Value {
+    json!([
+        {"name": "id", "type": "bigint"}, {"name": "name", "type": "string"},
+        {"name": "x", "type": "double"}, {"name": "ok", "type": "boolean"},
+        {"name": "t", "type": "datetime"}, {"name": "d", "type": "decimal(10,2)"}
+    ])
+}
+
+/// Every type this writer writes.
+fn every_type() -> Value {
+    json!([
+        {"name": "c_bigint", "type": "bigint"}, {"name": "c_int", "type": "int"},
+        {"name": "c_double", "type": "double"}, {"name": "c_float", "type": "float"},
+        {"name": "c_decimal", "type": "decimal(10,2)"}, {"name": "c_bool", "type": "boolean"},
+        {"name": "c_string", "type": "string"}, {"name": "c_varchar", "type": "varchar(8)"},
+        {"name": "c_binary", "type": "binary"}, {"name": "c_datetime", "type": "datetime"},
+        {"name": "c_date", "type": "date"}, {"name": "c_timestamp", "type": "timestamp"}
+    ])
+}
+
+fn start_sandbox() -> SandboxHandle {
+    let string = |name: &str| json!({"name": name, "type": "string"});
+    let config = json!({
+        "port": 0,
+        "credentials": [{"access_id": ACCESS_ID, "access_key": ACCESS_KEY}],
+        "odps": {"projects": [{"name": "p", "tables": [
+            {"name": "plain", "columns": columns(), "rows": []},
+            {"name": "kept", "columns": columns(),
+             "rows": [[1, "before", 0.5, true, "2016-12-26 10:00:00", "1.00"]]},
+            {"name": "parts", "columns": columns(),
+             "partition_keys": [string("pt"), string("region")],
+             "partitions": [{"spec": "pt=old,region=hz",
+                             "rows": [[1, "old", 0.5, true, "2016-12-26 10:00:00", "1.00"]]}]},
+            {"name": "types", "columns": every_type(), "rows": [
+                [-7, 42, 1.5, 1.25, "12.30", true, "héllo", "v", "bin", "2016-12-26 10:00:00.123",
+                 "2016-12-26", "2016-12-26 10:00:00.123456789"],
+                [null, null, null, null, null, null, null, null, null, null, null, null],
+                [0, 0, 0.0, 0.0, "-0.01", false, "", "", "", 0, "1969-12-31",
+                 "1970-01-01 00:00:00"]
+            ]},
+            {"name": "types_copy", "columns": every_type(), "rows": []},
+            {"name": "random_generated_data",
+             "columns": [string("name"), string("tag"), {"name": "age", "type": "bigint"},
+                         {"name": "balance", "type": "double"}, string("gender"),
+                         {"name": "birthday", "type": "datetime"}],
+             "partition_keys": [string("ds")], "partitions": []}
+        ]}]}
+    });
+    Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
+        .expect("the sandbox starts")
+}
+
+/// `parameter` with `extra` keys added or replaced.
+fn merged(mut parameter: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().expect("an object") {
+        parameter[key] = value.clone();
+    }
+    parameter
+}
+
+fn connection(sandbox: &SandboxHandle, table: &str) -> Value {
+    json!({
+        "accessId": ACCESS_ID,
+        "accessKey": ACCESS_KEY,
+        "odpsServer": sandbox.odps_endpoint(),
+        "tunnelServer": sandbox.tunnel_endpoint(),
+        "project": "p",
+        "table": table,
+        "column": ["*"],
+    })
+}
+
+fn odps_writer(sandbox: &SandboxHandle, table: &str, extra: Value) -> Value {
+    json!({"name": "odpswriter", "parameter": merged(connection(sandbox, table), extra)})
+}
+
+/// Records of the `columns()` shape, from strings where DataX would convert them: `id`
+/// counts from 1 in each task.
+fn stream_reader(records_per_task: u64) -> Value {
+    json!({"name": "streamreader", "parameter": {
+        "column": [
+            {"incr": "1", "type": "long"},
+            {"value": "héllo\tworld", "type": "string"},
+            {"value": "2.5", "type": "string"},
+            {"value": "true", "type": "string"},
+            {"value": "2016-12-26 10:00:00", "type": "date"},
+            {"value": "12.30", "type": "string"}
+        ],
+        "sliceRecordCount": records_per_task,
+    }})
+}
+
+fn channels(count: u32) -> Value {
+    json!({"speed": {"channel": count}})
+}
+
+fn write(workspace: &Workspace, reader: Value, writer: Value, setting: Value) -> Run {
+    workspace.run_reported(&datax_job(reader, writer, setting))
+}
+
+/// Every row of `table` (`partition`), as streamwriter writes them (tab-separated, sorted).
+fn read_back(sandbox: &SandboxHandle, table: &str, partition: Option<&str>) -> Vec<String> {
+    let workspace = Workspace::new();
+    let mut parameter = connection(sandbox, table);
+    if let Some(spec) = partition {
+        parameter["partition"] = json!(spec);
+    }
+    let job = datax_job(
+        json!({"name": "odpsreader", "parameter": parameter}),
+        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
+        channels(1),
+    );
+    let job = workspace.write_json("job.json", &job);
+    workspace.run(&[job.to_str().unwrap()]).assert_success();
+    let mut lines: Vec<String> = std::fs::read_dir(workspace.path("out"))
+        .unwrap()
+        .flat_map(|entry| {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            text.lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn row(id: u64) -> String {
+    format!("{id}\théllo\tworld\t2.5\ttrue\t2016-12-26 10:00:00\t12.30")
+}
+
+#[test]
+fn stream_to_odps_writes_every_row_exactly_once_in_several_blocks() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // ~1.3 MB of records a task: two 1 MB blocks each, compressed.
+    let per_task = 30_000;
+    let writer = odps_writer(
+        &sandbox,
+        "plain",
+        json!({"blockSizeInMB": 1, "isCompress": true}),
+    );
+    write(&workspace, stream_reader(per_task), writer, channels(2)).assert_success();
+    let rows = read_back(&sandbox, "plain", None);
+    let mut expected: Vec<String> = (1..=per_task).flat_map(|id| [row(id), row(id)]).collect();
+    expected.sort();
+    assert_eq!(rows.len(), expected.len());
+    assert!(rows == expected, "first rows: {:?}", &rows[..3]);
+    let report = workspace.report();
+    let counters = &report["plugin_counters"]["writer"];
+    assert_eq!(counters["tunnel blocks"], json!(4), "{report}");
+    assert_eq!(counters["tunnel block retries"], json!(0), "{report}");
+}
+
+#[test]
+fn a_missing_partition_is_created_and_truncate_replaces_the_rows() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let writer = odps_writer(
+        &sandbox,
+        "parts",
+        json!({"partition": "pt='new', region=hz"}),
+    );
+    write(&workspace, stream_reader(3), writer, channels(1)).assert_success();
+    assert_eq!(
+        read_back(&sandbox, "parts", Some("pt=new,region=hz")),
+        vec![row(1), row(2), row(3)]
+    );
+
+    // Appending keeps the old row; truncate replaces it.
+    let old = "1\told\t0.5\ttrue\t2016-12-26 18:00:00\t1.00".to_string();
+    let writer = odps_writer(&sandbox, "parts", json!({"partition": "pt=old,region=hz"}));
+    write(&workspace, stream_reader(1), writer, channels(1)).assert_success();
+    assert_eq!(
+        read_back(&sandbox, "parts", Some("pt=old,region=hz")),
+        vec![row(1), old]
+    );
+    let writer = odps_writer(
+        &sandbox,
+        "parts",
+        json!({"partition": "pt=old,region=hz", "truncate": "true"}),
+    );
+    write(&workspace, stream_reader(2), writer, channels(1)).assert_success();
+    assert_eq!(
+        read_back(&sandbox, "parts", Some("pt=old,region=hz")),
+        vec![row(1), row(2)]
+    );
+}
+
+#[test]
+fn columns_map_by_name_and_the_rest_are_null() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let reader = json!({"name": "streamreader", "parameter": {
+        "column": [{"value": "7.9", "type": "string"}, {"value": "x", "type": "string"}],
+        "sliceRecordCount": 1,
+    }});
+    let writer = odps_writer(&sandbox, "plain", json!({"column": ["NAME", "id"]}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    // "7.9" is the name; "x" does not convert to bigint: a dirty record, nothing written.
+    assert_eq!(read_back(&sandbox, "plain", None), Vec::<String>::new());
+    let dirty = workspace.dirty_records();
+    assert!(
+        dirty.contains("column id: cannot convert string") && dirty.contains("to bigint"),
+        "{dirty}"
+    );
+
+    let reader = json!({"name": "streamreader", "parameter": {
+        "column": [{"value": "a name", "type": "string"}, {"value": "-12.9", "type": "string"}],
+        "sliceRecordCount": 1,
+    }});
+    let writer = odps_writer(&sandbox, "plain", json!({"column": ["NAME", "id"]}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    assert_eq!(
+        read_back(&sandbox, "plain", None),
+        vec!["-12\ta name\tnull\tnull\tnull\tnull".to_string()]
+    );
+}
+
+#[test]
+fn a_failed_job_commits_nothing() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // Block uploads answer 500 with probability 1/2, drawn from seed 2: the first block
+    // succeeds, the second fails twice, more than maxRetryTime allows.
+    let fault = json!({"target": "tunnel_data", "probability": 0.5, "seed": 2,
+                       "action": {"type": "error", "status": 500, "code": "InternalServerError"}});
+    sandbox.set_faults(vec![serde_json::from_value(fault).unwrap()]);
+    let writer = odps_writer(
+        &sandbox,
+        "kept",
+        json!({"truncate": true, "blockSizeInMB": 1, "maxRetryTime": 1}),
+    );
+    let run = write(&workspace, stream_reader(30_000), writer, channels(1));
+    run.assert_failure("uploading block 1");
+    sandbox.set_faults(Vec::new());
+    assert_eq!(sandbox.stats().count("tunnel", "InternalServerError"), 2);
+    assert_eq!(
+        read_back(&sandbox, "kept", None),
+        vec!["1\tbefore\t0.5\ttrue\t2016-12-26 18:00:00\t1.00".to_string()],
+        "the table is as it was, truncate included"
+    );
+}
+
+#[test]
+fn bad_parameters_fail_before_anything_is_written() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let cases = [
+        (
+            json!({"column": ["id", "nope"]}),
+            "column[1]: \"nope\" is not a column of the table",
+        ),
+        (json!({"column": ["pt"]}), "is a partition key"),
+        (
+            json!({"partition": "region=hz,pt=1"}),
+            "must give each a value, in that order",
+        ),
+        (
+            json!({"preSql": ["truncate table parts"]}),
+            "preSql: running SQL is not supported",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let writer = odps_writer(
+            &sandbox,
+            "parts",
+            merged(json!({"partition": "pt=1,region=hz"}), extra),
+        );
+        write(&workspace, stream_reader(1), writer, channels(1)).assert_failure(expected);
+    }
+    assert_eq!(
+        sandbox.stats().count("tunnel", "ok"),
+        0,
+        "no session was opened"
+    );
+}
+
+/// `dw1-mysql-to-odps-bizdate-commented.json`'s writer, as saved: a data source, a quoted
+/// `${bdp.system.bizdate}` partition that does not exist yet, truncate and six columns.
+#[test]
+fn the_saved_dw1_writer_checks_and_runs() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let writer = json!({"plugin": "odps", "parameter": {
+        "partition": "ds='${bdp.system.bizdate}'",
+        "truncate": true,
+        "column": ["name", "tag", "age", "balance", "gender", "birthday"],
+        "table": "random_generated_data",
+        "datasource": "odps_mrtest2222"
+    }});
+    let reader = json!({"plugin": "stream", "parameter": {
+        "column": [
+            {"value": "n", "type": "string"}, {"value": "t", "type": "string"},
+            {"value": 30, "type": "long"}, {"value": 1.5, "type": "double"},
+            {"value": "f", "type": "string"}, {"value": "1990-01-02 03:04:05", "type": "date"}
+        ],
+        "sliceRecordCount": 2,
+    }});
+    let job = json!({"type": "job", "version": "1.0", "configuration": {
+        "setting": {"speed": {"concurrent": 1}},
+        "reader": reader, "writer": writer,
+    }});
+    let job = workspace.write_json("dw1.json", &job);
+    let sources = json!({"odps_mrtest2222": {"type": "odps", "parameter": {
+        "accessId": ACCESS_ID, "accessKey": ACCESS_KEY, "project": "p",
+        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
+    }}});
+    let sources = workspace.write_json("sources.json", &sources);
+    let args = |command: Option<&str>| {
+        let mut args: Vec<String> = command.into_iter().map(str::to_string).collect();
+        args.extend([
+            job.to_str().unwrap().to_string(),
+            "--datasources".into(),
+            sources.to_str().unwrap().to_string(),
+            "--param".into(),
+            "bdp.system.bizdate=20171218".into(),
+        ]);
+        args
+    };
+    let check = args(Some("check"));
+    let run = workspace.run(&check.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_success();
+    let run_args = args(None);
+    workspace
+        .run(&run_args.iter().map(String::as_str).collect::<Vec<_>>())
+        .assert_success();
+    let expected = "n\tt\t30\t1.5\tf\t1990-01-02 03:04:05".to_string();
+    assert_eq!(
+        read_back(&sandbox, "random_generated_data", Some("ds=20171218")),
+        vec![expected.clone(), expected]
+    );
+}
+
+#[test]
+fn odps_to_odps_copies_every_supported_type_exactly() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let reader = json!({"name": "odpsreader", "parameter": connection(&sandbox, "types")});
+    let writer = odps_writer(&sandbox, "types_copy", json!({"isCompress": true}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    let original = read_back(&sandbox, "types", None);
+    assert_eq!(original.len(), 3);
+    assert_eq!(read_back(&sandbox, "types_copy", None), original);
+}
+
+#[test]
+fn failed_block_uploads_are_sent_again_and_every_row_lands_once() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // The first block upload answers 500, the next one loses its connection.
+    let rule = |action: Value| {
+        serde_json::from_value(json!({"target": "tunnel_data", "count": 1, "action": action}))
+            .unwrap()
+    };
+    sandbox.set_faults(vec![
+        rule(json!({"type": "error", "status": 500, "code": "InternalServerError"})),
+        rule(json!({"type": "close"})),
+    ]);
+    let per_task = 30_000;
+    let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
+    write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
+    assert!(sandbox.faults().is_empty(), "both faults fired");
+    let counters = &workspace.report()["plugin_counters"]["writer"];
+    assert_eq!(counters["tunnel block retries"], json!(2), "{counters}");
+    let mut expected: Vec<String> = (1..=per_task).map(row).collect();
+    expected.sort();
+    assert!(
+        read_back(&sandbox, "plain", None) == expected,
+        "every row once"
+    );
+}
