@@ -72,6 +72,35 @@ impl std::fmt::Display for NotFinite {
 
 /// Appends DataX's text of the double `value`.
 pub fn write_java_double(out: &mut Vec<u8>, value: f64) -> Result<(), NotFinite> {
+    double_parts(value)?.write_plain(out);
+    Ok(())
+}
+
+/// Appends DataX's text of the float `value` (`String.valueOf(float)`, then `BigDecimal`).
+pub fn write_java_float(out: &mut Vec<u8>, value: f32) -> Result<(), NotFinite> {
+    float_parts(value)?.write_plain(out);
+    Ok(())
+}
+
+/// Appends Java's own `Double.toString(value)` (`1.0E7`, `NaN`): what DataX's odpsreader
+/// puts in complex values through `toString()`.
+pub fn write_java_double_string(out: &mut Vec<u8>, value: f64) {
+    match double_parts(value) {
+        Ok(parts) => parts.write_java_string(out),
+        Err(NotFinite(text)) => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
+/// Appends Java's own `Float.toString(value)`.
+pub fn write_java_float_string(out: &mut Vec<u8>, value: f32) {
+    match float_parts(value) {
+        Ok(parts) => parts.write_java_string(out),
+        Err(NotFinite(text)) => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
+/// Java's `getBinaryToASCIIConverter(double)`: the sign, then zero or the digits.
+fn double_parts(value: f64) -> Result<Parts, NotFinite> {
     let bits = value.to_bits();
     let negative = bits & SIGN_BIT_MASK != 0;
     let fract_bits = bits & SIGNIF_BIT_MASK;
@@ -80,8 +109,10 @@ pub fn write_java_double(out: &mut Vec<u8>, value: f64) -> Result<(), NotFinite>
         return Err(not_finite(fract_bits != 0, negative));
     }
     if bin_exp == 0 && fract_bits == 0 {
-        out.extend_from_slice(b"0.0");
-        return Ok(());
+        return Ok(Parts {
+            negative,
+            digits: None,
+        });
     }
     let (fract_bits, bin_exp, significant_bits) = if bin_exp == 0 {
         // Subnormal: normalize so the high-order bit sits where a normal one's does.
@@ -91,13 +122,14 @@ pub fn write_java_double(out: &mut Vec<u8>, value: f64) -> Result<(), NotFinite>
     } else {
         (fract_bits | FRACT_HOB, bin_exp, EXP_SHIFT + 1)
     };
-    let digits = Digits::of(bin_exp - 1023, fract_bits, significant_bits);
-    digits.write_plain(out, negative);
-    Ok(())
+    Ok(Parts {
+        negative,
+        digits: Some(Digits::of(bin_exp - 1023, fract_bits, significant_bits)),
+    })
 }
 
-/// Appends DataX's text of the float `value` (`String.valueOf(float)`, then `BigDecimal`).
-pub fn write_java_float(out: &mut Vec<u8>, value: f32) -> Result<(), NotFinite> {
+/// Java's `getBinaryToASCIIConverter(float)`.
+fn float_parts(value: f32) -> Result<Parts, NotFinite> {
     let bits = value.to_bits();
     let negative = bits & (1 << 31) != 0;
     let fract_bits = bits & ((1 << 23) - 1);
@@ -106,8 +138,10 @@ pub fn write_java_float(out: &mut Vec<u8>, value: f32) -> Result<(), NotFinite> 
         return Err(not_finite(fract_bits != 0, negative));
     }
     if bin_exp == 0 && fract_bits == 0 {
-        out.extend_from_slice(b"0.0");
-        return Ok(());
+        return Ok(Parts {
+            negative,
+            digits: None,
+        });
     }
     let (fract_bits, bin_exp, significant_bits) = if bin_exp == 0 {
         let leading_zeros = fract_bits.leading_zeros() as i32;
@@ -118,8 +152,10 @@ pub fn write_java_float(out: &mut Vec<u8>, value: f32) -> Result<(), NotFinite> 
     };
     // Java hands the float's bits to the double routine, aligned as a double's.
     let digits = Digits::of(bin_exp - 127, u64::from(fract_bits) << 29, significant_bits);
-    digits.write_plain(out, negative);
-    Ok(())
+    Ok(Parts {
+        negative,
+        digits: Some(digits),
+    })
 }
 
 fn not_finite(nan: bool, negative: bool) -> NotFinite {
@@ -128,6 +164,38 @@ fn not_finite(nan: bool, negative: bool) -> NotFinite {
         (false, false) => "Infinity",
         (false, true) => "-Infinity",
     })
+}
+
+/// A finite value as Java sees it: its sign and its digits (none for zero).
+struct Parts {
+    negative: bool,
+    digits: Option<Digits>,
+}
+
+impl Parts {
+    /// `BigDecimal(toString).toPlainString()`: zero loses its sign (`-0.0` → `0.0`).
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        match &self.digits {
+            None => out.extend_from_slice(b"0.0"),
+            Some(digits) => {
+                if self.negative {
+                    out.push(b'-');
+                }
+                digits.write_plain(out);
+            }
+        }
+    }
+
+    /// Java's `toString` (`getChars`).
+    fn write_java_string(&self, out: &mut Vec<u8>) {
+        if self.negative {
+            out.push(b'-');
+        }
+        match &self.digits {
+            None => out.extend_from_slice(b"0.0"),
+            Some(digits) => digits.write_java_string(out),
+        }
+    }
 }
 
 /// Java's decimal digits of a finite non-zero value: `0.d₁d₂… × 10^dec_exponent`.
@@ -243,14 +311,45 @@ impl Digits {
         }
     }
 
-    /// `BigDecimal(toString).toPlainString()`: Java's plain forms (exponent 1 to 7, and -2
-    /// to 0) read back unchanged; its `d.dddEn` form keeps every digit (`1.0E7` →
-    /// `10000000`, `1.0E-4` → `0.00010`). A negative sign stays (zero never gets here).
-    fn write_plain(&self, out: &mut Vec<u8>, negative: bool) {
-        if negative {
-            out.push(b'-');
+    fn digits(&self) -> &[u8] {
+        &self.digits[self.first..self.first + self.count]
+    }
+
+    /// Java's `getChars` without the sign: `ddd.ddd` for exponents 1 to 7, `0.00ddd` for
+    /// -2 to 0, else `d.dddE±n` with at least one fraction digit.
+    fn write_java_string(&self, out: &mut Vec<u8>) {
+        if self.write_java_plain_form(out) {
+            return;
         }
-        let digits = &self.digits[self.first..self.first + self.count];
+        let digits = self.digits();
+        out.push(digits[0]);
+        out.push(b'.');
+        if digits.len() > 1 {
+            out.extend_from_slice(&digits[1..]);
+        } else {
+            out.push(b'0');
+        }
+        out.push(b'E');
+        let exponent = if self.dec_exponent <= 0 {
+            out.push(b'-');
+            -self.dec_exponent + 1
+        } else {
+            self.dec_exponent - 1
+        };
+        // 1 to 3 digits, as Java writes them.
+        let exponent = exponent as u32;
+        if exponent >= 100 {
+            out.push(b'0' + (exponent / 100) as u8);
+        }
+        if exponent >= 10 {
+            out.push(b'0' + (exponent / 10 % 10) as u8);
+        }
+        out.push(b'0' + (exponent % 10) as u8);
+    }
+
+    /// The two forms where Java's text has no exponent; false (nothing written) otherwise.
+    fn write_java_plain_form(&self, out: &mut Vec<u8>) -> bool {
+        let digits = self.digits();
         let exponent = self.dec_exponent;
         if exponent > 0 && exponent < 8 {
             let whole = exponent as usize;
@@ -268,6 +367,18 @@ impl Digits {
             push_zeros(out, exponent.unsigned_abs() as usize);
             out.extend_from_slice(digits);
         } else {
+            return false;
+        }
+        true
+    }
+
+    /// `BigDecimal(toString).toPlainString()` without the sign: Java's plain forms read back
+    /// unchanged; its `d.dddEn` form keeps every digit (`1.0E7` → `10000000`, `1.0E-4` →
+    /// `0.00010`).
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        if !self.write_java_plain_form(out) {
+            let digits = self.digits();
+            let exponent = self.dec_exponent;
             // `d.ddd` (at least one fraction digit: `d.0`) as the unscaled value, its scale
             // the fraction digits less the exponent.
             let padded = digits.len() == 1;
@@ -743,17 +854,29 @@ mod tests {
         let mut lines = 0;
         for line in file.lines().filter(|line| !line.starts_with('#')) {
             let fields: Vec<&str> = line.split('\t').collect();
-            let [kind, bits, _java, datax] = fields[..] else {
+            let [kind, bits, java, datax] = fields[..] else {
                 panic!("malformed line {line:?}");
             };
+            let mut java_string = Vec::new();
             let ours = match kind {
-                "double" => double(f64::from_bits(u64::from_str_radix(bits, 16).unwrap())),
-                "float" => float(f32::from_bits(u32::from_str_radix(bits, 16).unwrap())),
+                "double" => {
+                    let value = f64::from_bits(u64::from_str_radix(bits, 16).unwrap());
+                    write_java_double_string(&mut java_string, value);
+                    double(value)
+                }
+                "float" => {
+                    let value = f32::from_bits(u32::from_str_radix(bits, 16).unwrap());
+                    write_java_float_string(&mut java_string, value);
+                    float(value)
+                }
                 other => panic!("unknown kind {other}"),
             };
             lines += 1;
-            if ours != datax {
-                mismatches.push(format!("{kind} {bits}: DataX {datax}, ours {ours}"));
+            if ours != datax || java_string != java.as_bytes() {
+                let java_string = String::from_utf8_lossy(&java_string);
+                mismatches.push(format!(
+                    "{kind} {bits}: DataX {datax} / {java}, ours {ours} / {java_string}"
+                ));
             }
         }
         assert!(
