@@ -16,7 +16,10 @@
 
 pub mod java_double;
 
-pub use java_double::{write_java_double, write_java_float, NotFinite};
+pub use java_double::{
+    write_java_double, write_java_double_string, write_java_float, write_java_float_string,
+    NotFinite,
+};
 
 use crate::calendar::{civil_from_days, LocalDateTime};
 use datax_plugin_api::Column;
