@@ -415,7 +415,9 @@ fn insignificant_digits_for_pow2(p2: i32) -> i32 {
     }
 }
 
-/// Java's `estimateDecExp`: floor(log10(value)), estimated in floating point.
+/// Java's `estimateDecExp`: floor(log10(value)), estimated in floating point with Java's
+/// literals (its log10(2) is shorter than `LOG10_2`, and the estimate must round as Java's).
+#[allow(clippy::approx_constant)]
 fn estimate_dec_exp(fract_bits: u64, bin_exp: i32) -> i32 {
     let d2 = f64::from_bits(EXP_ONE | (fract_bits & SIGNIF_BIT_MASK));
     let d = (d2 - 1.5) * 0.289529654 + 0.176091259 + f64::from(bin_exp) * 0.301029995663981;
