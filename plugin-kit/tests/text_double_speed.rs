@@ -23,11 +23,19 @@ fn double_text_ns_per_value() {
     let table_like: Vec<f64> = (0..VALUES)
         .map(|_| (next() % 10_000_000) as f64 / 100.0)
         .collect();
+    let small: Vec<f64> = (0..VALUES)
+        .map(|_| (next() % 1_000_000_000) as f64 * 1e-14)
+        .collect();
     let any_bits: Vec<f64> = (0..VALUES)
         .map(|_| f64::from_bits(next()))
         .filter(|value| value.is_finite())
         .collect();
-    for (name, values) in [("prices (cents)", &table_like), ("random bits", &any_bits)] {
+    let cases = [
+        ("prices (cents)", &table_like),
+        ("small (under 0.01, full mantissa)", &small),
+        ("random bits", &any_bits),
+    ];
+    for (name, values) in cases {
         let java = measure(values, |out, value| write_java_double(out, value).unwrap());
         let shortest = measure(values, |out, value| {
             write!(out, "{value}").unwrap();

@@ -663,6 +663,9 @@ impl Scaling {
     }
 }
 
+/// The largest power of 5 the digits need: 5^325 for `Double.MIN_VALUE`'s M.
+const MAX_FIVE_POW: usize = 340;
+
 /// Limbs enough for 10 × 10^308 scaled up by the largest M₂ correction (under 1,200 bits).
 const BIG_LIMBS: usize = 48;
 
@@ -674,18 +677,24 @@ struct Big {
 }
 
 impl Big {
-    /// 5^p5 × 2^p2.
-    fn pow52(mut p5: i32, p2: i32) -> Big {
-        let mut value = Big {
-            limbs: [0; BIG_LIMBS],
-            len: 1,
-        };
-        value.limbs[0] = 1;
-        while p5 > 0 {
-            let step = p5.min(13);
-            value.mul_u64(SMALL_5_POW[step as usize] as u64);
-            p5 -= step;
-        }
+    /// 5^p5 × 2^p2, the power of 5 from a table made once (as Java's `POW_5_CACHE`).
+    fn pow52(p5: i32, p2: i32) -> Big {
+        static POWERS_OF_5: std::sync::OnceLock<Vec<Big>> = std::sync::OnceLock::new();
+        let powers = POWERS_OF_5.get_or_init(|| {
+            let mut one = Big {
+                limbs: [0; BIG_LIMBS],
+                len: 1,
+            };
+            one.limbs[0] = 1;
+            std::iter::successors(Some(one), |previous| {
+                let mut next = previous.clone();
+                next.mul_u32(5);
+                Some(next)
+            })
+            .take(MAX_FIVE_POW + 1)
+            .collect()
+        });
+        let mut value = powers[p5 as usize].clone();
         value.shift_left(p2 as usize);
         value
     }
@@ -786,15 +795,44 @@ impl Big {
     }
 
     /// Java's `quoRemIteration`: returns self / divisor (under 10) and leaves
-    /// 10 × (self mod divisor).
+    /// 10 × (self mod divisor). The quotient is estimated from the leading 64 bits of the
+    /// divisor (exact or one short), then corrected.
     fn quotient_then_times_ten(&mut self, divisor: &Big) -> u8 {
         let mut quotient = 0;
+        if self.len >= divisor.len {
+            let top = divisor.len - 1;
+            // Limbs past `len` are zero.
+            let limb = |big: &Big, at: usize| big.limbs.get(at).map_or(0, |&limb| u128::from(limb));
+            let below_top = |big: &Big| top.checked_sub(1).map_or(0, |at| limb(big, at));
+            let divisor_top = limb(divisor, top) << 32 | below_top(divisor);
+            let self_top = limb(self, top + 1) << 64 | limb(self, top) << 32 | below_top(self);
+            let estimate = (self_top / (divisor_top + 1)).min(9) as u32;
+            if estimate > 0 {
+                self.sub_multiple(divisor, estimate);
+                quotient = estimate as u8;
+            }
+        }
         while self.cmp(divisor) != Ordering::Less {
             self.sub(divisor);
             quotient += 1;
         }
         self.mul_u32(10);
         quotient
+    }
+
+    /// self -= divisor × factor, where that is at most self.
+    fn sub_multiple(&mut self, divisor: &Big, factor: u32) {
+        let mut carry = 0u64;
+        let mut borrow = 0i64;
+        for index in 0..self.len {
+            let product = u64::from(divisor.limbs[index]) * u64::from(factor) + carry;
+            carry = product >> 32;
+            let difference = i64::from(self.limbs[index]) - i64::from(product as u32) - borrow;
+            self.limbs[index] = difference as u32;
+            borrow = i64::from(difference < 0);
+        }
+        debug_assert!(carry == 0 && borrow == 0, "the multiple exceeds self");
+        self.trim();
     }
 }
 
