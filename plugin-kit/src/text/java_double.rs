@@ -242,8 +242,10 @@ impl Digits {
             scaling.digits_int(&mut digits.digits)
         } else if scaling.b_bits < 64 && scaling.ten_s_bits < 64 {
             scaling.digits_long(&mut digits.digits)
+        } else if scaling.b_bits < 118 && scaling.ten_s_bits < 118 {
+            scaling.digits_exact::<u128>(&mut digits.digits)
         } else {
-            scaling.digits_big(&mut digits.digits)
+            scaling.digits_exact::<Big>(&mut digits.digits)
         };
         digits.dec_exponent = generated.dec_exp + 1;
         digits.count = generated.count;
@@ -447,7 +449,6 @@ fn estimate_dec_exp(fract_bits: u64, bin_exp: i32) -> i32 {
 /// scaled like B, each held as powers of 2 and 5.
 struct Scaling {
     fract_bits: u64,
-    fract_bit_count: i32,
     dec_exp: i32,
     b2: i32,
     b5: i32,
@@ -499,7 +500,6 @@ impl Scaling {
         };
         Scaling {
             fract_bits: fract_bits >> tail_zeros,
-            fract_bit_count,
             dec_exp,
             b2,
             b5,
@@ -615,20 +615,21 @@ impl Scaling {
     }
 
     /// Java's `FDBigInteger` path. Its normalizing shift scales B, S and M alike and its
-    /// quotient estimate is corrected to the exact one, so plain exact arithmetic gives the
-    /// same digits; note its `high` test is `B + M ≥ 10·S` where the others use `>`.
-    fn digits_big(&self, out: &mut [u8; 20]) -> Generated {
-        let mut b = Big::pow52(self.b5, self.b2);
-        b.mul_u64(self.fract_bits);
-        let s = Big::pow52(self.s5, self.s2);
-        let mut m = Big::pow52(self.m5 + 1, self.m2 + 1);
-        let ten_s = Big::pow52(self.s5 + 1, self.s2 + 1);
-        debug_assert!(self.fract_bit_count > 0);
+    /// quotient estimate is corrected to the exact one, so any exact arithmetic gives the
+    /// same digits: `u128` where B and 10·S stay under 118 bits (M and B + M stay within a
+    /// few bits of 10·S), else [`Big`]. Its `high` test is `B + M ≥ 10·S` where the others
+    /// use `>`.
+    fn digits_exact<N: Exact>(&self, out: &mut [u8; 20]) -> Generated {
+        let mut b = N::pow52(self.b5, self.b2);
+        b.times(self.fract_bits);
+        let s = N::pow52(self.s5, self.s2);
+        let mut m = N::pow52(self.m5 + 1, self.m2 + 1);
+        let ten_s = N::pow52(self.s5 + 1, self.s2 + 1);
         let mut dec_exp = self.dec_exp;
         let mut count = 0;
         let mut q = b.quotient_then_times_ten(&s);
-        let mut low = b.cmp(&m) == Ordering::Less;
-        let mut high = b.sum_cmp(&m, &ten_s) != Ordering::Less;
+        let mut low = b.compare(&m) == Ordering::Less;
+        let mut high = b.sum_compare(&m, &ten_s) != Ordering::Less;
         if q == 0 && !high {
             dec_exp -= 1;
         } else {
@@ -641,15 +642,15 @@ impl Scaling {
         }
         while !low && !high {
             q = b.quotient_then_times_ten(&s);
-            m.mul_u64(10);
-            low = b.cmp(&m) == Ordering::Less;
-            high = b.sum_cmp(&m, &ten_s) != Ordering::Less;
+            m.times(10);
+            low = b.compare(&m) == Ordering::Less;
+            high = b.sum_compare(&m, &ten_s) != Ordering::Less;
             out[count] = b'0' + q;
             count += 1;
         }
         let low_digit_difference = if high && low {
-            b.mul_u64(2);
-            b.cmp(&ten_s) as i64
+            b.times(2);
+            b.compare(&ten_s) as i64
         } else {
             0
         };
@@ -660,6 +661,65 @@ impl Scaling {
             high,
             low_digit_difference,
         }
+    }
+}
+
+/// Exact non-negative integers for the `FDBigInteger` path.
+trait Exact: Sized {
+    /// 5^p5 × 2^p2.
+    fn pow52(p5: i32, p2: i32) -> Self;
+    fn times(&mut self, factor: u64);
+    /// Java's `quoRemIteration`: returns self / divisor (under 10) and leaves
+    /// 10 × (self mod divisor).
+    fn quotient_then_times_ten(&mut self, divisor: &Self) -> u8;
+    fn compare(&self, other: &Self) -> Ordering;
+    /// (self + addend) compared with `bound`.
+    fn sum_compare(&self, addend: &Self, bound: &Self) -> Ordering;
+}
+
+impl Exact for u128 {
+    fn pow52(p5: i32, p2: i32) -> Self {
+        5u128.pow(p5 as u32) << p2
+    }
+
+    fn times(&mut self, factor: u64) {
+        *self *= u128::from(factor);
+    }
+
+    fn quotient_then_times_ten(&mut self, divisor: &Self) -> u8 {
+        let quotient = *self / divisor;
+        *self = *self % divisor * 10;
+        quotient as u8
+    }
+
+    fn compare(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+
+    fn sum_compare(&self, addend: &Self, bound: &Self) -> Ordering {
+        (self + addend).cmp(bound)
+    }
+}
+
+impl Exact for Big {
+    fn pow52(p5: i32, p2: i32) -> Self {
+        Big::pow52(p5, p2)
+    }
+
+    fn times(&mut self, factor: u64) {
+        self.mul_u64(factor);
+    }
+
+    fn quotient_then_times_ten(&mut self, divisor: &Self) -> u8 {
+        Big::quotient_then_times_ten(self, divisor)
+    }
+
+    fn compare(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+
+    fn sum_compare(&self, addend: &Self, bound: &Self) -> Ordering {
+        self.sum_cmp(addend, bound)
     }
 }
 
