@@ -3,11 +3,13 @@
 //! The digits are Java 8's `Double.toString` / `Float.toString` (OpenJDK's
 //! `FloatingDecimal.BinaryToASCIIBuffer.dtoa`, unchanged up to JDK 18), ported step by step,
 //! overflow of Java's `int`/`long` included: they are not the shortest round-trip digits Rust
-//! prints (`2.0E-3` → `0.0020`, `Double.MIN_VALUE` → `4.9E-324`). `BigDecimal` then keeps
-//! every digit of that text, trailing zeros too, and writes it without an exponent.
+//! prints (the double nearest 4.266744E21 is `4.2667440000000003E21`, `Double.MIN_VALUE` is
+//! `4.9E-324`). `BigDecimal` then keeps every digit of that text, trailing zeros too, and
+//! writes it without an exponent (`1.0E-4` → `0.00010`).
 //!
-//! Nothing allocates: the digits sit in a 20-byte array and the rare values whose scaled
-//! integers pass 64 bits use a fixed-size big integer on the stack.
+//! Nothing allocates per value: the digits sit in a 20-byte array; values whose scaled
+//! integers pass 64 bits use `u128`, and past that a fixed-size big integer on the stack
+//! (powers of 5 from a table made once).
 
 use std::cmp::Ordering;
 
@@ -920,6 +922,7 @@ mod tests {
         assert_eq!(double(-0.0), "0.0");
         assert_eq!(double(100.0), "100.0");
         assert_eq!(double(2e-3), "0.002");
+        assert_eq!(double(4.266744e21), "4266744000000000300000");
         assert!(double(f64::from_bits(1)).ends_with("049"));
         assert_eq!(float(1e7), "10000000");
         assert_eq!(float(0.1), "0.1");
