@@ -153,7 +153,8 @@ fn every_column_kind_arrives_as_datax_text() {
         ("s", "日志 DataX"),
         ("l", "-1724154616370"),
         ("d1", "100.0"),
-        ("d2", "0.0000001"),
+        // Java's `1.0E-7` through `BigDecimal.toPlainString` keeps the `.0`'s zero.
+        ("d2", "0.00000010"),
         ("dt", "2024-01-01 08:30:00"),
         ("b", "false"),
         ("raw", "TestRawData"),

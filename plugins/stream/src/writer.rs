@@ -105,14 +105,14 @@ impl WriterTask for StreamWriterTask {
     fn start_write(
         &mut self,
         receiver: &mut RecordReceiver,
-        _context: &mut TaskContext,
+        context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         match &self.sink {
             Sink::Discard => {
                 while receiver.recv()?.is_some() {}
                 Ok(())
             }
-            Sink::Stdout => self.write_batches(receiver, "stdout", |lines| {
+            Sink::Stdout => self.write_batches(receiver, context, "stdout", |lines| {
                 // One locked write per batch: lines from concurrent tasks never mix.
                 let mut stdout = io::stdout().lock();
                 stdout.write_all(lines)?;
@@ -123,7 +123,7 @@ impl WriterTask for StreamWriterTask {
                 let file = File::create(path).map_err(|error| io_error(error, &target))?;
                 datax_plugin_api::log::info(format!("writing to {target}"));
                 let mut file = BufWriter::with_capacity(1 << 20, file);
-                self.write_batches(receiver, &target, |lines| file.write_all(lines))?;
+                self.write_batches(receiver, context, &target, |lines| file.write_all(lines))?;
                 file.flush().map_err(|error| io_error(error, &target))
             }
         }
@@ -131,18 +131,22 @@ impl WriterTask for StreamWriterTask {
 }
 
 impl StreamWriterTask {
-    /// Formats each batch into one buffer and hands it to `write`.
+    /// Formats each batch into one buffer and hands it to `write`; a record without a text
+    /// (a `NaN` or infinite double) is dirty.
     fn write_batches(
         &self,
         receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
         target: &str,
         mut write: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<(), PluginError> {
         let mut lines = Vec::with_capacity(1 << 16);
         while let Some(batch) = receiver.recv()? {
             lines.clear();
-            for record in batch.records.iter() {
-                write_record(&mut lines, record, &self.field_delimiter);
+            for record in batch.records.iter_mut() {
+                if let Err(reason) = write_record(&mut lines, record, &self.field_delimiter) {
+                    context.collect_dirty(std::mem::take(record), reason)?;
+                }
             }
             write(&lines).map_err(|error| io_error(error, target))?;
         }

@@ -269,10 +269,19 @@ impl DataConfig {
     }
 }
 
+/// A DOUBLE or FLOAT given as text, for values a JSON number cannot hold exactly: `"0x…"`
+/// raw IEEE-754 bits, or decimal text (`"NaN"`, `"inf"` and `"-inf"` too) read exactly.
+fn float_text<T: std::str::FromStr>(text: &str, from_bits: impl Fn(u64) -> Option<T>) -> Option<T> {
+    match text.trim().strip_prefix("0x") {
+        Some(hex) => from_bits(u64::from_str_radix(hex, 16).ok()?),
+        None => text.trim().parse().ok(),
+    }
+}
+
 /// Reads one literal cell. Times without an offset are taken as UTC: `"2016-12-26 10:00:00"`,
 /// `"2016-12-26 10:00:00+08:00"`,
 /// `"2016-12-26 10:00:00.123456789"` and `"2016-12-26"`; DATETIME also takes epoch
-/// milliseconds and DATE epoch days as numbers.
+/// milliseconds and DATE epoch days as numbers; DOUBLE and FLOAT take text (`float_text`).
 pub fn value_from_json(json: &Json, odps_type: &OdpsType) -> Result<Value, String> {
     if json.is_null() {
         return Ok(Value::Null);
@@ -285,8 +294,19 @@ pub fn value_from_json(json: &Json, odps_type: &OdpsType) -> Result<Value, Strin
                 _ => json.as_i64().ok_or_else(wrong)?,
             })
         }
-        OdpsType::Double => Value::Double(json.as_f64().ok_or_else(wrong)?),
-        OdpsType::Float => Value::Float(json.as_f64().ok_or_else(wrong)? as f32),
+        OdpsType::Double => Value::Double(match json {
+            Json::String(s) => {
+                float_text(s, |bits| Some(f64::from_bits(bits))).ok_or_else(wrong)?
+            }
+            _ => json.as_f64().ok_or_else(wrong)?,
+        }),
+        OdpsType::Float => Value::Float(match json {
+            Json::String(s) => {
+                float_text(s, |bits| Some(f32::from_bits(u32::try_from(bits).ok()?)))
+                    .ok_or_else(wrong)?
+            }
+            _ => json.as_f64().ok_or_else(wrong)? as f32,
+        }),
         OdpsType::Boolean => Value::Bool(json.as_bool().ok_or_else(wrong)?),
         OdpsType::String
         | OdpsType::Varchar(_)
@@ -398,5 +418,22 @@ mod tests {
             parse_utc_time("2016-12-26 10:00:00.5+08:00"),
             Some((1_482_746_400 - 8 * 3600, 500_000_000))
         );
+    }
+
+    #[test]
+    fn doubles_and_floats_given_as_bits_or_text_are_exact() {
+        let double = |json: Json| match value_from_json(&json, &OdpsType::Double).unwrap() {
+            Value::Double(value) => value.to_bits(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(double(Json::from("0x1")), 1);
+        assert_eq!(double(Json::from("0.1")), 0.1f64.to_bits());
+        assert!(f64::from_bits(double(Json::from("NaN"))).is_nan());
+        let float = |json: Json| match value_from_json(&json, &OdpsType::Float).unwrap() {
+            Value::Float(value) => value.to_bits(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(float(Json::from("0x7f7fffff")), f32::MAX.to_bits());
+        assert!(value_from_json(&Json::from("0x100000000"), &OdpsType::Float).is_err());
     }
 }

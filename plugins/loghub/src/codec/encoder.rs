@@ -123,7 +123,8 @@ impl Encoder {
         }
         self.value.clear();
         if let Some(column) = self.config.route_column.map(|index| &record.columns[index]) {
-            write_text(&mut self.value, column);
+            // A double without a text routes as "": its record is dirty anyway (begin_log).
+            let _ = write_text(&mut self.value, column);
         }
         shard_for(&self.shards, &md5_hex_lowercase(&self.value))
     }
@@ -143,9 +144,11 @@ impl Encoder {
         let shard = self.shard_of(record);
         let builder = &mut self.builders[shard];
         builder.begin_log(time, time_ns);
-        for (key, column) in self.keys.iter().zip(columns.iter()) {
+        for (index, (key, column)) in self.keys.iter().zip(columns.iter()).enumerate() {
             self.value.clear();
-            write_text(&mut self.value, column);
+            // The log begun is dropped by the next `begin_log`.
+            write_text(&mut self.value, column)
+                .map_err(|refused| format!("column {}: {refused}", self.config.columns[index]))?;
             builder.add_content(key, &self.value);
         }
         Ok(shard)
@@ -208,7 +211,7 @@ fn log_time(
         Column::Long(seconds) if matches!(format, TimeFormat::EpochSeconds) => (*seconds, None),
         other => {
             scratch.clear();
-            write_text(scratch, other);
+            write_text(scratch, other).map_err(|refused| format!("is {}", refused.0))?;
             let text = String::from_utf8_lossy(scratch);
             let seconds = format
                 .parse_seconds(&text, zone_offset)
@@ -369,6 +372,24 @@ mod tests {
         let half = record("half", Column::string("x".repeat(MAX_RAW_BYTES / 2 - 100)));
         let shipped = encode_all(&mut encoder, &[half.clone(), half.clone(), half]);
         assert_eq!(shipped.sizes(), [2, 1]);
+    }
+
+    #[test]
+    fn a_record_with_a_not_finite_double_is_dirty_and_not_sent() {
+        let mut encoder = encoder(json!({}));
+        let mut shipped = Shipped::default();
+        let reason = encoder
+            .encode(&record("nan", Column::Double(f64::NAN)), 7, &mut shipped)
+            .unwrap();
+        assert_eq!(
+            reason.as_deref(),
+            Some("column payload: NaN has no DataX text (DataX's BigDecimal rejects it)")
+        );
+        let good = record("fine", Column::Double(1e7));
+        assert_eq!(encoder.encode(&good, 7, &mut shipped).unwrap(), None);
+        encoder.flush(&mut shipped).unwrap();
+        assert_eq!(shipped.sizes(), [1]);
+        assert_eq!(shipped.batches[0].log_values(0), ["fine", "10000000"]);
     }
 
     #[test]

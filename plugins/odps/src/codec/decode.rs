@@ -1,10 +1,11 @@
 //! The record decoder: one response body's records straight into reused [`Record`]s,
 //! each checked against its CRC32C, then the footer's count and stream CRC.
 
-use std::fmt::Write as _;
 use std::io::Read;
 
 use datax_plugin_api::{Column, EpochTime, RString, RVec, Record};
+
+use datax_plugin_kit::text::write_java_float;
 
 use super::bytes::ByteReader;
 use super::crc::Crc;
@@ -284,7 +285,7 @@ fn read_value<R: Read>(
         OdpsType::Float => {
             wire(WIRE_FIXED32)?;
             let value = f32::from_le_bytes(read_fixed(input, crc)?);
-            *slot = Column::Double(float_as_double(value, text));
+            set_float(slot, value, text);
         }
         OdpsType::Timestamp | OdpsType::TimestampNtz => {
             wire(WIRE_BYTES)?;
@@ -401,11 +402,27 @@ fn set_decimal(slot: &mut Column, bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// DataX builds its double from the float's own text (`1.1f` → `1.1`), not its binary value.
-fn float_as_double(value: f32, text: &mut String) -> f64 {
-    text.clear();
-    let _ = write!(text, "{value}");
-    text.parse().unwrap_or(f64::from(value))
+/// FLOAT: DataX's `DoubleColumn(Float)` holds `BigDecimal(String.valueOf(f)).toPlainString()`
+/// (`1.1f` → `1.1`). No double carries that text for every float (Java prints the double
+/// nearest `4.266744E21` with 17 digits), so the float travels as its text, a decimal. NaN
+/// and the infinities stay doubles, which writers refuse as DataX's `BigDecimal` does.
+fn set_float(slot: &mut Column, value: f32, text: &mut String) {
+    let mut digits = std::mem::take(text).into_bytes();
+    digits.clear();
+    if write_java_float(&mut digits, value).is_err() {
+        *slot = Column::Double(f64::from(value));
+    } else {
+        // ASCII digits, sign and point.
+        let plain = std::str::from_utf8(&digits).unwrap_or_default();
+        match slot {
+            Column::Decimal(buffer) => {
+                buffer.clear();
+                buffer.push_str(plain);
+            }
+            other => *other = Column::Decimal(RString::from(plain)),
+        }
+    }
+    *text = String::from_utf8(digits).unwrap_or_default();
 }
 
 #[cfg(test)]
@@ -583,6 +600,19 @@ mod tests {
     }
 
     #[test]
+    fn a_float_keeps_datax_text_of_it() {
+        let mut text = String::new();
+        let mut slot = Column::Null;
+        // The double nearest 4.266744E21 has 17 Java digits; the float has 7.
+        set_float(&mut slot, 4.266_744e21, &mut text);
+        assert_eq!(slot, Column::decimal("4266744000000000000000"));
+        set_float(&mut slot, 1e-4, &mut text);
+        assert_eq!(slot, Column::decimal("0.00010"));
+        set_float(&mut slot, f32::NAN, &mut text);
+        assert!(matches!(slot, Column::Double(value) if value.is_nan()));
+    }
+
+    #[test]
     fn decodes_timestamps_and_complex_values() {
         // odps-tunnel.md §5.4's complex example: its fields, then END_RECORD and the footer.
         let fields_bytes = hex("0a caf49bd90c aab4de75 12 03 00 02 01 00 05
@@ -640,7 +670,7 @@ mod tests {
         fields[0].odps_type = OdpsType::TimestampNtz;
         let ntz = decode_all(&stream, fields, 4).unwrap();
         let mut text = Vec::new();
-        datax_plugin_kit::write_text(&mut text, &ntz[0].columns[0]);
+        datax_plugin_kit::write_text(&mut text, &ntz[0].columns[0]).unwrap();
         assert!(
             String::from_utf8(text)
                 .unwrap()
@@ -648,10 +678,8 @@ mod tests {
             "{:?}",
             ntz[0].columns[0]
         );
-        assert_eq!(columns[2], Column::string(r#"{"x":1,"y":null}"#));
-        assert_eq!(
-            columns[3],
-            Column::string(r#"{"a":9,"b":null,"c":["p",null]}"#)
-        );
+        // DataX's ReaderProxy: map values and struct fields as strings, nulls left out.
+        assert_eq!(columns[2], Column::string(r#"{"x":"1.0"}"#));
+        assert_eq!(columns[3], Column::string(r#"{"a":"9","c":["p",null]}"#));
     }
 }

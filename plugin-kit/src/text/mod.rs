@@ -1,11 +1,12 @@
 //! The text of a column, as DataX's `Column.asString()` gives it (datax-semantics.md §5), for
 //! every plugin that turns columns into text:
 //! - long → decimal; decimal and string as they are; bool → `true`/`false`
-//! - double → plain decimal, never an exponent, whole numbers as `100.0` (Java's
-//!   `Double.toString` passed through `BigDecimal.toPlainString`); `NaN`, `±Infinity`
-//! - datetime → `yyyy-MM-dd HH:mm:ss` in GMT+8 (DataX drops the milliseconds)
+//! - double → Java 8's `Double.toString` digits through `BigDecimal.toPlainString`
+//!   ([`java_double`]: `100.0`, `10000000`, `0.00010`); `NaN` and `±Infinity` have no text
+//!   ([`NotFinite`]: DataX's `BigDecimal` throws, so the record is dirty)
+//! - datetime and timestamp → `yyyy-MM-dd HH:mm:ss` in GMT+8: DataX turns both into a
+//!   `DateColumn` and formats it with its datetime format, so the fraction is dropped
 //! - date → `yyyy-MM-dd`; time → `HH:mm:ss`
-//! - timestamp → like datetime, with its fraction of a second when there is one
 //! - bytes → UTF-8 text, invalid sequences replaced
 //! - null → nothing: what null looks like is the caller's (streamwriter prints `null`,
 //!   loghubwriter writes `""`)
@@ -13,18 +14,25 @@
 //! Digits are written by hand: `core::fmt` padding dominated the cost of printing a record.
 //! Every value has a text: the calendar arithmetic covers all of `i64`.
 
-use std::io::Write;
+pub mod java_double;
+
+pub use java_double::{
+    write_java_double, write_java_double_string, write_java_float, write_java_float_string,
+    NotFinite,
+};
 
 use crate::calendar::{civil_from_days, LocalDateTime};
-use datax_plugin_api::{Column, EpochTime};
+use datax_plugin_api::Column;
 
-/// Appends the text of `column` to `out`; [`Column::Null`] appends nothing.
-pub fn write_text(out: &mut Vec<u8>, column: &Column) {
+/// Appends the text of `column` to `out`; [`Column::Null`] appends nothing. A double without
+/// a DataX text (`NaN`, `±Infinity`) appends nothing and says so: the caller names the column
+/// and makes the record dirty.
+pub fn write_text(out: &mut Vec<u8>, column: &Column) -> Result<(), NotFinite> {
     match column {
         Column::Null => {}
         Column::Bool(value) => out.extend_from_slice(if *value { b"true" } else { b"false" }),
         Column::Long(value) => write_long(out, *value),
-        Column::Double(value) => write_double(out, *value),
+        Column::Double(value) => return write_java_double(out, *value),
         Column::Decimal(text) | Column::String(text) => out.extend_from_slice(text.as_bytes()),
         Column::Bytes(bytes) => out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes()),
         Column::Date(days) => write_date(out, i64::from(*days)),
@@ -32,11 +40,11 @@ pub fn write_text(out: &mut Vec<u8>, column: &Column) {
             let seconds = nanos_of_day / 1_000_000_000;
             write_clock(out, seconds / 3600, seconds / 60 % 60, seconds % 60);
         }
-        Column::DateTime(instant) => write_local_date_time(out, instant.seconds, 0),
-        Column::Timestamp(EpochTime { seconds, nanos }) => {
-            write_local_date_time(out, *seconds, *nanos)
+        Column::DateTime(instant) | Column::Timestamp(instant) => {
+            write_local_date_time(out, instant.seconds)
         }
     }
+    Ok(())
 }
 
 /// Appends `yyyy-MM-dd` for `days` since 1970-01-01 (a year before 1 as `-yyyy`).
@@ -45,9 +53,8 @@ pub fn write_date(out: &mut Vec<u8>, days: i64) {
     write_civil_date(out, year, month, day);
 }
 
-/// Appends `yyyy-MM-dd HH:mm:ss` in GMT+8 for `seconds` since the epoch, then `.` and the
-/// fraction `nanos` gives without its trailing zeros when `nanos` is not 0.
-pub fn write_local_date_time(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
+/// Appends `yyyy-MM-dd HH:mm:ss` in GMT+8 for `seconds` since the epoch.
+pub fn write_local_date_time(out: &mut Vec<u8>, seconds: i64) {
     let local = LocalDateTime::from_epoch_seconds(seconds);
     write_civil_date(out, local.year, local.month, local.day);
     out.push(b' ');
@@ -57,13 +64,6 @@ pub fn write_local_date_time(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
         local.minute.into(),
         local.second.into(),
     );
-    if nanos != 0 {
-        out.push(b'.');
-        push_digits(out, nanos.into(), 9);
-        while out.last() == Some(&b'0') {
-            out.pop();
-        }
-    }
 }
 
 /// Generic so that this file still builds when `Column::Long` is not `i64`: the ABI tests
@@ -88,26 +88,6 @@ fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
     out.extend_from_slice(&digits[start..]);
 }
 
-fn write_double(out: &mut Vec<u8>, value: f64) {
-    if value.is_nan() {
-        out.extend_from_slice(b"NaN");
-    } else if value.is_infinite() {
-        out.extend_from_slice(if value < 0.0 {
-            b"-Infinity"
-        } else {
-            b"Infinity"
-        });
-    } else {
-        // Rust's `Display` for f64 is the shortest text that reads back exactly, never in
-        // exponent form; Java adds `.0` to whole numbers.
-        let start = out.len();
-        write!(out, "{value}").expect("writing to a Vec cannot fail");
-        if !out[start..].contains(&b'.') {
-            out.extend_from_slice(b".0");
-        }
-    }
-}
-
 fn write_civil_date(out: &mut Vec<u8>, year: i64, month: u32, day: u32) {
     if year < 0 {
         out.push(b'-');
@@ -130,10 +110,11 @@ fn write_clock(out: &mut Vec<u8>, hour: u64, minute: u64, second: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datax_plugin_api::EpochTime;
 
     fn text(column: Column) -> String {
         let mut out = Vec::new();
-        write_text(&mut out, &column);
+        write_text(&mut out, &column).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -162,10 +143,26 @@ mod tests {
         assert_eq!(text(Column::Double(1.5)), "1.5");
         assert_eq!(text(Column::Double(100.0)), "100.0");
         assert_eq!(text(Column::Double(3.141592653578)), "3.141592653578");
-        assert_eq!(text(Column::Double(1e20)), "100000000000000000000.0");
-        assert_eq!(text(Column::Double(-1e-7)), "-0.0000001");
-        assert_eq!(text(Column::Double(f64::NAN)), "NaN");
-        assert_eq!(text(Column::Double(f64::NEG_INFINITY)), "-Infinity");
+        // Java's `1.0E20`, `-1.0E-7`, `1.0E7`, `-0.0` through `BigDecimal.toPlainString`.
+        assert_eq!(text(Column::Double(1e20)), "100000000000000000000");
+        assert_eq!(text(Column::Double(-1e-7)), "-0.00000010");
+        assert_eq!(text(Column::Double(1e7)), "10000000");
+        assert_eq!(text(Column::Double(-0.0)), "0.0");
+    }
+
+    #[test]
+    fn not_finite_doubles_have_no_text() {
+        let mut out = b"kept".to_vec();
+        let refused = write_text(&mut out, &Column::Double(f64::NAN)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "NaN has no DataX text (DataX's BigDecimal rejects it)"
+        );
+        assert_eq!(
+            write_text(&mut out, &Column::Double(f64::NEG_INFINITY)),
+            Err(NotFinite("-Infinity"))
+        );
+        assert_eq!(out, b"kept");
     }
 
     #[test]
@@ -176,7 +173,9 @@ mod tests {
             seconds: 0,
             nanos: 120_000_000,
         };
-        assert_eq!(text(Column::Timestamp(fraction)), "1970-01-01 08:00:00.12");
+        // DataX's odpsreader makes a DateColumn of a TIMESTAMP; the datetime format drops
+        // the fraction.
+        assert_eq!(text(Column::Timestamp(fraction)), "1970-01-01 08:00:00");
         assert_eq!(
             text(Column::Timestamp(EpochTime::from_millis(0))),
             "1970-01-01 08:00:00"
@@ -185,10 +184,7 @@ mod tests {
             seconds: 1_482_746_400,
             nanos: 1,
         };
-        assert_eq!(
-            text(Column::Timestamp(nano)),
-            "2016-12-26 18:00:00.000000001"
-        );
+        assert_eq!(text(Column::Timestamp(nano)), "2016-12-26 18:00:00");
     }
 
     #[test]
