@@ -125,9 +125,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let report_file = args
         .report_json
         .as_deref()
-        .map(|path| {
-            File::create(path).with_context(|| format!("--report-json {}", path.display()))
-        })
+        .map(|path| File::create(path).with_context(|| format!("--report-json {}", path.display())))
         .transpose()?;
     if let Some(path) = &args.dirty_file {
         check_writable(path).with_context(|| format!("--dirty-file {}", path.display()))?;

@@ -37,8 +37,8 @@ fn a_file_name_that_is_a_path_is_refused() {
             continue;
         }
         run.assert_failure(&format!(
-            "writer 'streamwriter' (job.content[0].writer) init failed: fileName: \"{file_name}\" \
-             must be a file name in `path`"
+            "writer 'streamwriter' (job.content[0].writer) init failed: configuration error: \
+             fileName: \"{file_name}\" must be a file name in `path`"
         ));
         assert!(!workspace.path("escaped").exists());
         assert!(!out.exists(), "nothing was created");

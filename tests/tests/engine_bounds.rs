@@ -63,12 +63,11 @@ fn an_absurd_dataworks_concurrency_is_refused_too() {
     let workspace = Workspace::new();
     let job = workspace.write_json(
         "job.json",
-        &json!({"type": "job", "version": "2.0", "steps": [
-            {"stepType": "stream", "category": "reader", "name": "Reader", "parameter": {
+        &json!({"type": "job", "version": "1.0", "configuration": {
+            "reader": {"plugin": "stream", "parameter": {
                 "column": [{"type": "long", "value": 1}], "sliceRecordCount": 1}},
-            {"stepType": "stream", "category": "writer", "name": "Writer",
-             "parameter": {"print": false}}],
-         "setting": {"speed": {"concurrent": 100_000_000}}}),
+            "writer": {"plugin": "stream", "parameter": {"print": false}},
+            "setting": {"speed": {"concurrent": 100_000_000}}}}),
     );
     let (run, _) = run_within(
         &workspace,
@@ -76,7 +75,7 @@ fn an_absurd_dataworks_concurrency_is_refused_too() {
         Duration::from_secs(20),
     );
     run.assert_failure(
-        "setting.speed.concurrent: 100000000 channels is more than the maximum of 1024",
+        "configuration.setting.speed.concurrent: 100000000 channels is more than the maximum of 1024",
     );
 }
 

@@ -27,7 +27,7 @@ fn a_numeric_endpoint_fails_at_init_not_after_retries() {
     let job = workspace.write_json("job.json", &to_loghub(json!({"endpoint": 1.5})));
     let started = Instant::now();
     let run = workspace.run(&[job.to_str().unwrap()]);
-    run.assert_failure("init failed: endpoint: \"1.5\" is not a host name");
+    run.assert_failure("init failed: configuration error: endpoint: \"1.5\" is not a host name");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -41,5 +41,5 @@ fn an_invalid_time_zone_is_refused_even_without_time() {
     let job = workspace.write_json("job.json", &to_loghub(json!({"timeZone": "Mars/Olympus"})));
     workspace
         .run(&[job.to_str().unwrap()])
-        .assert_failure("init failed: timeZone: \"Mars/Olympus\"");
+        .assert_failure("init failed: configuration error: timeZone: \"Mars/Olympus\"");
 }

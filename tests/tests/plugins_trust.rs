@@ -17,7 +17,14 @@ fn plugin_file(name: &str) -> PathBuf {
 fn refusals_of<'a>(stdout: &'a str, file: &str) -> Vec<&'a str> {
     stdout
         .lines()
-        .filter(|line| line.starts_with("refused ") && line.contains(file))
+        .filter(|line| {
+            // `refused PATH: reason`: the refused file, not one a reason mentions.
+            line.starts_with("refused ")
+                && line
+                    .split(": ")
+                    .next()
+                    .is_some_and(|path| path.ends_with(file))
+        })
         .collect()
 }
 

@@ -31,7 +31,8 @@ pub fn check_plugin_file(path: &Path) -> Result<(), LoadError> {
 }
 
 fn check_plugin_bytes(data: &[u8]) -> Result<(), LoadError> {
-    let damaged = |what: String| LoadError::Unloadable(format!("truncated or damaged ELF file: {what}"));
+    let damaged =
+        |what: String| LoadError::Unloadable(format!("truncated or damaged ELF file: {what}"));
     if !data.starts_with(b"\x7fELF") {
         return Err(LoadError::Unloadable(
             "not an ELF shared library (no ELF header)".to_string(),

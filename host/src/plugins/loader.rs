@@ -291,7 +291,9 @@ fn refuse_if_untrusted(real_path: &Path) -> Result<(), LoadError> {
 
 /// The effective user id: the owner of `/proc/self` (no libc call needed on Linux).
 fn current_uid() -> Option<u32> {
-    fs::metadata("/proc/self").ok().map(|metadata| metadata.uid())
+    fs::metadata("/proc/self")
+        .ok()
+        .map(|metadata| metadata.uid())
 }
 
 /// abi_stable's own report can be a thousand lines long (plugin-abi.md §1.2): the reason
