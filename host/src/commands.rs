@@ -1,7 +1,7 @@
 //! The `datax` subcommands.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::fs::{self, OpenOptions};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -122,13 +122,13 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let start = Local::now();
     // Output paths are checked before anything moves: a report that cannot be written after
     // the data moved would have a scheduler rerun, and so duplicate, the whole job.
-    let report_file = args
-        .report_json
-        .as_deref()
-        .map(|path| File::create(path).with_context(|| format!("--report-json {}", path.display())))
-        .transpose()?;
-    if let Some(path) = &args.dirty_file {
-        check_writable(path).with_context(|| format!("--dirty-file {}", path.display()))?;
+    for (flag, path) in [
+        ("--report-json", &args.report_json),
+        ("--dirty-file", &args.dirty_file),
+    ] {
+        if let Some(path) = path {
+            check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
+        }
     }
     let prepared = prepare(args, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
@@ -196,11 +196,11 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         peak_memory_kib: report::peak_memory_kib(),
         plugin_counters: outcome.plugin_counters.clone(),
     };
-    eprintln!("\n{}\n", report.summary_block(&start, &end));
-    if let (Some(mut file), Some(report_path)) = (report_file, &args.report_json) {
+    eprintln!("\n{}\n", logger::scrub(&report.summary_block(&start, &end)));
+    if let Some(report_path) = &args.report_json {
         // Scrubbed whole: plugin counters and errors are text a plugin chose.
         let text = logger::scrub(&serde_json::to_string_pretty(&report)?);
-        file.write_all((text + "\n").as_bytes())
+        fs::write(report_path, text + "\n")
             .with_context(|| format!("cannot write the report to {}", report_path.display()))?;
     }
     match error {
@@ -213,7 +213,8 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 }
 
 /// Whether a file can be written at `path`, without truncating one that is there or leaving
-/// an empty one behind (the dirty-record file is only created for a first dirty record).
+/// an empty one behind (a failed job leaves no empty report; the dirty-record file is only
+/// created for a first dirty record).
 fn check_writable(path: &Path) -> std::io::Result<()> {
     if path.exists() {
         return OpenOptions::new().append(true).open(path).map(drop);

@@ -224,3 +224,25 @@ fn the_search_depth_limit_is_warned_when_hit() {
     run.assert_success()
         .assert_logged("is deeper than 4 folders below");
 }
+
+#[test]
+fn a_library_owned_by_another_user_is_refused() {
+    let workspace = Workspace::new();
+    let dir = workspace.path("plugins");
+    fs::create_dir(&dir).unwrap();
+    let copy = dir.join("libdatax_testkit_theirs.so");
+    fs::copy(plugin_file("testkit"), &copy).unwrap();
+    // Only root may give a file away; elsewhere there is nothing to check.
+    if std::os::unix::fs::chown(&copy, Some(4242), None).is_err() {
+        eprintln!("not root: cannot give the file to another user, skipped");
+        return;
+    }
+    let run = plugins_in(&workspace, &dir);
+    let refused = refusals_of(&run.stdout, "libdatax_testkit_theirs.so");
+    assert_eq!(refused.len(), 1, "{}", run.stdout);
+    assert!(
+        refused[0].contains("is owned by user 4242, neither root nor the user running datax"),
+        "{}",
+        refused[0]
+    );
+}
