@@ -7,7 +7,10 @@ use std::fs;
 use std::path::Path;
 
 use abi_stable::library::ROOT_MODULE_LOADER_NAME;
-use object::{Architecture, Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol};
+use object::{
+    Architecture, Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol, ReadCache,
+    ReadRef,
+};
 
 use super::loader::LoadError;
 
@@ -22,18 +25,20 @@ const HOST_ARCHITECTURE: Architecture = if cfg!(target_arch = "x86_64") {
 
 /// Refuses `path` unless it is a complete ELF shared object for this machine exporting
 /// abi_stable's root module loader (the symbol `export_plugin!` defines).
+///
+/// Only the headers and tables it needs are read, not the whole (possibly large) file.
 pub fn check_plugin_file(path: &Path) -> Result<(), LoadError> {
-    let data = fs::read(path).map_err(|error| LoadError::Unreadable {
+    let file = fs::File::open(path).map_err(|error| LoadError::Unreadable {
         path: path.to_path_buf(),
         error,
     })?;
-    check_plugin_bytes(&data)
+    check_plugin_data(&ReadCache::new(file))
 }
 
-fn check_plugin_bytes(data: &[u8]) -> Result<(), LoadError> {
+fn check_plugin_data<'data, R: ReadRef<'data>>(data: R) -> Result<(), LoadError> {
     let damaged =
         |what: String| LoadError::Unloadable(format!("truncated or damaged ELF file: {what}"));
-    if !data.starts_with(b"\x7fELF") {
+    if data.read_bytes_at(0, 4) != Ok(b"\x7fELF".as_slice()) {
         return Err(LoadError::Unloadable(
             "not an ELF shared library (no ELF header)".to_string(),
         ));
@@ -51,7 +56,9 @@ fn check_plugin_bytes(data: &[u8]) -> Result<(), LoadError> {
             file.architecture()
         )));
     }
-    let length = data.len() as u64;
+    let length = data
+        .len()
+        .map_err(|()| damaged("its length cannot be read".to_string()))?;
     let past_end = |offset: u64, size: u64| offset.checked_add(size).is_none_or(|end| end > length);
     for segment in file.segments() {
         let (offset, size) = segment.file_range();
@@ -93,11 +100,11 @@ mod tests {
 
     #[test]
     fn text_and_truncated_files_are_refused() {
-        let error = check_plugin_bytes(b"not a library").unwrap_err();
+        let error = check_plugin_data(b"not a library".as_slice()).unwrap_err();
         assert!(error.to_string().contains("no ELF header"), "{error}");
         let whole = this_program();
         for cut in [64, 4096, whole.len() / 2, whole.len() - 1] {
-            let error = check_plugin_bytes(&whole[..cut]).unwrap_err();
+            let error = check_plugin_data(&whole[..cut]).unwrap_err();
             assert!(
                 error.to_string().contains("truncated or damaged ELF file"),
                 "cut at {cut}: {error}"
@@ -108,7 +115,7 @@ mod tests {
     #[test]
     fn a_whole_library_without_the_root_module_is_not_a_plugin() {
         assert!(matches!(
-            check_plugin_bytes(&this_program()),
+            check_plugin_data(this_program().as_slice()),
             Err(LoadError::NotAPlugin)
         ));
     }
