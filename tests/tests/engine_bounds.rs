@@ -100,3 +100,27 @@ fn a_zero_or_negative_rate_limit_is_said_to_mean_no_limit() {
         ));
     }
 }
+
+#[test]
+fn a_signal_stops_a_slow_setup_between_tasks() {
+    let workspace = Workspace::new();
+    // 200 tasks taking 100 ms each to set up: 20 s unless the signal stops the setup.
+    let job = workspace.write_json(
+        "job.json",
+        &datax_job(
+            json!({"name": "testkitreader", "parameter": {"records": 1, "taskInitMs": 100}}),
+            json!({"name": "testkitwriter", "parameter": {}}),
+            json!({"speed": {"channel": 200}}),
+        ),
+    );
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(3),
+        "stopped after {stopping:?}"
+    );
+    assert_eq!(workspace.report()["records_read"], 0);
+}

@@ -12,6 +12,7 @@
 //! - `leakIntoError`: put the `password` / `accessKey` value into the `failAt` error and the
 //!   dirty reasons (the host must scrub them);
 //! - `valueBytes`: records get a third column, a string of that many `x`;
+//! - `taskInitMs` (reader): each task's `init` takes that many milliseconds (a slow setup);
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
 //!
 //! Every task also adds what it sent (reader) or wrote (writer) to the plugin counter
@@ -48,6 +49,7 @@ struct Behaviour {
     password: Option<String>,
     access_key: Option<String>,
     value_bytes: Option<u64>,
+    task_init: Duration,
     count_dir: Option<PathBuf>,
     parameter: String,
 }
@@ -77,6 +79,11 @@ impl Behaviour {
             password: optional(&value, "password", "parameter", as_string).map_err(config)?,
             access_key: optional(&value, "accessKey", "parameter", as_string).map_err(config)?,
             value_bytes: optional(&value, "valueBytes", "parameter", as_u64).map_err(config)?,
+            task_init: Duration::from_millis(
+                optional(&value, "taskInitMs", "parameter", as_u64)
+                    .map_err(config)?
+                    .unwrap_or(0),
+            ),
             count_dir: optional(&value, "countDir", "parameter", as_string)
                 .map_err(config)?
                 .map(PathBuf::from),
@@ -169,6 +176,7 @@ impl ReaderJob for TestkitReaderJob {
 
     fn task(&self, task_config: &str) -> Result<Self::Task, PluginError> {
         let behaviour = Behaviour::parse(task_config)?;
+        std::thread::sleep(behaviour.task_init);
         behaviour.stage("task")?;
         Ok(TestkitReaderTask(behaviour))
     }
