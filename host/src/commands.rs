@@ -205,7 +205,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     }
     match error {
         Some(reason) => {
-            eprintln!("datax: job failed: {reason}");
+            eprintln!("datax: job failed: {}", logger::error_line(&reason));
             Ok(exit_code)
         }
         None => Ok(0),

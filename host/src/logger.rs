@@ -34,6 +34,12 @@ pub fn set_scrubber(scrub: impl Fn(&str) -> String + Send + Sync + 'static) {
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(scrub));
 }
 
+/// The last line of a failed run: scrubbed, and cut like a log line so that an error echoing
+/// a huge value does not flood stderr (the report keeps the whole, scrubbed, text).
+pub fn error_line(text: &str) -> String {
+    cut(&scrub(text), MAX_LINE_CHARS)
+}
+
 /// Applies the installed scrubber to text printed outside the log (errors, reports).
 pub fn scrub(text: &str) -> String {
     match &*SCRUBBER

@@ -49,3 +49,22 @@ fn huge_dirty_records_are_logged_cut_and_kept_whole_in_the_dirty_file() {
         assert_eq!(value.len(), BIG, "the dirty file keeps the whole value");
     }
 }
+
+#[test]
+fn an_error_echoing_a_huge_value_is_cut_on_stderr_and_whole_in_the_report() {
+    let workspace = Workspace::new();
+    let run = workspace.run_reported(&datax_job(
+        json!({"name": "testkitreader", "parameter": {
+            "records": 1, "failAt": "run", "valueBytes": BIG}}),
+        json!({"name": "testkitwriter", "parameter": {}}),
+        json!({}),
+    ));
+    run.assert_failure("testkit fails at run as asked (value xxx");
+    assert!(
+        run.stderr.len() < 32 * 1024,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+    let error = workspace.report()["error"].as_str().unwrap().to_string();
+    assert!(error.len() > BIG, "the report keeps the whole error");
+}

@@ -11,7 +11,8 @@
 //!   the job is cancelled), then go on, or fail if `failAt` is `pause`: a slow side;
 //! - `leakIntoError`: put the `password` / `accessKey` value into the `failAt` error and the
 //!   dirty reasons (the host must scrub them);
-//! - `valueBytes`: records get a third column, a string of that many `x`;
+//! - `valueBytes`: records get a third column, a string of that many `x`, which a `failAt`
+//!   error echoes too (as a service quoting the record it refused);
 //! - `taskInitMs` (reader): each task's `init` takes that many milliseconds (a slow setup);
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
 //!
@@ -97,8 +98,12 @@ impl Behaviour {
             panic!("testkit panics at {stage} as asked");
         }
         if self.fail_at.as_deref() == Some(stage) {
+            let echoed = self
+                .value_bytes
+                .map(|bytes| format!(" (value {})", "x".repeat(bytes as usize)))
+                .unwrap_or_default();
             return Err(PluginError::io(format!(
-                "testkit fails at {stage} as asked{}",
+                "testkit fails at {stage} as asked{}{echoed}",
                 self.leaked()
             )));
         }
