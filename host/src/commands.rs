@@ -1,6 +1,6 @@
 //! The `datax` subcommands.
 
-use std::fs;
+use std::fs::{self, OpenOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,12 +89,12 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
             "job {}: reader {} {}, writer {} {}",
             path.display(),
             job.reader.plugin,
-            masked(&job.reader.parameter),
+            logger::shortened(&masked(&job.reader.parameter)),
             job.writer.plugin,
-            masked(&job.writer.parameter)
+            logger::shortened(&masked(&job.writer.parameter))
         ),
     );
-    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
     Ok(PreparedJob {
         path,
         job,
@@ -120,13 +120,36 @@ pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 
 pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let start = Local::now();
+    // Output paths are checked before anything moves: a report that cannot be written after
+    // the data moved would have a scheduler rerun, and so duplicate, the whole job.
+    for (flag, path) in [
+        ("--report-json", &args.report_json),
+        ("--dirty-file", &args.dirty_file),
+    ] {
+        if let Some(path) = path {
+            check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
+        }
+    }
     let prepared = prepare(args, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
+    let dirty_file = match &args.dirty_file {
+        Some(path) => path.clone(),
+        None => {
+            let path = default_dirty_file(&prepared.path, &start);
+            if let Err(error) = check_writable(&path) {
+                logger::warn(
+                    "datax",
+                    format!(
+                        "dirty records could not be kept in {}: {error} (give --dirty-file)",
+                        path.display()
+                    ),
+                );
+            }
+            path
+        }
+    };
     let options = RunOptions {
-        dirty_file: args
-            .dirty_file
-            .clone()
-            .unwrap_or_else(|| default_dirty_file(&prepared.path, &start)),
+        dirty_file,
         report_interval: Duration::from_secs(args.report_interval.max(1)),
         stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
         status_bar: std::io::stderr().is_terminal(),
@@ -173,19 +196,31 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         peak_memory_kib: report::peak_memory_kib(),
         plugin_counters: outcome.plugin_counters.clone(),
     };
-    eprintln!("\n{}\n", report.summary_block(&start, &end));
+    eprintln!("\n{}\n", logger::scrub(&report.summary_block(&start, &end)));
     if let Some(report_path) = &args.report_json {
-        let text = serde_json::to_string_pretty(&report)?;
+        // Scrubbed whole: plugin counters and errors are text a plugin chose.
+        let text = logger::scrub(&serde_json::to_string_pretty(&report)?);
         fs::write(report_path, text + "\n")
             .with_context(|| format!("cannot write the report to {}", report_path.display()))?;
     }
     match error {
         Some(reason) => {
-            eprintln!("datax: job failed: {reason}");
+            eprintln!("datax: job failed: {}", logger::error_line(&reason));
             Ok(exit_code)
         }
         None => Ok(0),
     }
+}
+
+/// Whether a file can be written at `path`, without truncating one that is there or leaving
+/// an empty one behind (a failed job leaves no empty report; the dirty-record file is only
+/// created for a first dirty record).
+fn check_writable(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return OpenOptions::new().append(true).open(path).map(drop);
+    }
+    OpenOptions::new().write(true).create_new(true).open(path)?;
+    fs::remove_file(path)
 }
 
 fn default_dirty_file(job_path: &Path, start: &chrono::DateTime<Local>) -> PathBuf {
@@ -201,7 +236,7 @@ fn default_dirty_file(job_path: &Path, start: &chrono::DateTime<Local>) -> PathB
 }
 
 pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
-    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
     println!(
         "{:<12} {:<14} {:<10} {:<36} PATH",
         "NAME", "KINDS", "VERSION", "DATAX NAMES"
@@ -238,7 +273,7 @@ pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 }
 
 pub fn template(reader: &str, writer: &str, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
-    let registry = Registry::load(plugin_dirs(cli_plugin_dirs));
+    let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
     let step = |kind: Kind, name: &str| -> Result<serde_json::Value> {
         let plugin: &LoadedPlugin = registry.find(kind, name)?;
         let info = plugin

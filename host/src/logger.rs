@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::RStr;
 use datax_plugin_api::ffi::{FfiLogger, FfiLoggerBox, FfiLogger_TO, LogLevel};
+use serde_json::Value;
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 
@@ -33,6 +34,12 @@ pub fn set_scrubber(scrub: impl Fn(&str) -> String + Send + Sync + 'static) {
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(scrub));
 }
 
+/// The last line of a failed run: scrubbed, and cut like a log line so that an error echoing
+/// a huge value does not flood stderr (the report keeps the whole, scrubbed, text).
+pub fn error_line(text: &str) -> String {
+    cut(&scrub(text), MAX_LINE_CHARS)
+}
+
 /// Applies the installed scrubber to text printed outside the log (errors, reports).
 pub fn scrub(text: &str) -> String {
     match &*SCRUBBER
@@ -40,6 +47,36 @@ pub fn scrub(text: &str) -> String {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
     {
         Some(scrub) => scrub(text),
+        None => text.to_string(),
+    }
+}
+
+/// Longest string value shown whole in a logged JSON value (a job's parameters, a dirty
+/// record); longer ones are cut, with their full length shown.
+const MAX_LOGGED_VALUE_CHARS: usize = 200;
+
+/// Longest log line: whatever a plugin logs, one line never floods the log.
+const MAX_LINE_CHARS: usize = 8 * 1024;
+
+/// A copy of `value` for a log line: every string longer than 200 characters is cut to its
+/// first 200, followed by `…(N bytes)`. Files (the dirty-record file) keep the whole value.
+pub fn shortened(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(cut(text, MAX_LOGGED_VALUE_CHARS)),
+        Value::Array(items) => Value::Array(items.iter().map(shortened).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), shortened(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `text` whole if it has at most `max_chars` characters, else its start and its length.
+fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…({} bytes)", &text[..end], text.len()),
         None => text.to_string(),
     }
 }
@@ -67,7 +104,7 @@ pub fn log(level: LogLevel, target: &str, message: &str) {
     };
     let line = format!(
         "{clear_status}{now} {label} [{target}] {}\n",
-        scrub(message)
+        cut(&scrub(message), MAX_LINE_CHARS)
     );
     // One write per line keeps lines from several threads whole.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -104,4 +141,23 @@ impl FfiLogger for PluginLogger {
 /// The logger handed to each plugin library at load time.
 pub fn ffi_logger() -> FfiLoggerBox {
     FfiLogger_TO::from_value(PluginLogger, TD_Opaque)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn long_values_are_cut_with_their_length() {
+        let long = "é".repeat(300);
+        let value = json!({"short": "abc", "list": [long.clone(), 7]});
+        let expected = format!("{}…(600 bytes)", "é".repeat(200));
+        assert_eq!(
+            shortened(&value),
+            json!({"short": "abc", "list": [expected, 7]})
+        );
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "abc…(4 bytes)");
+    }
 }

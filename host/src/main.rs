@@ -29,8 +29,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            // The cause is the last line, scrubbed of any secret of the job.
-            eprintln!("datax: {}", logger::scrub(&format!("{error:#}")));
+            // The cause is the last line, scrubbed of any secret of the job and of bounded length.
+            eprintln!("datax: {}", logger::error_line(&format!("{error:#}")));
             ExitCode::from(1)
         }
     }

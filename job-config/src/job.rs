@@ -59,7 +59,18 @@ pub fn load_job(
     params: &Params,
     data_sources: Option<&DataSources>,
 ) -> Result<Loaded, JobError> {
+    // Windows editors save UTF-8 with a byte order mark; JSON parsers stop at it.
+    let (text, had_bom) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
     let (root, mut warnings) = parse_lenient(text, params)?;
+    if had_bom {
+        warnings.insert(
+            0,
+            "the job file starts with a UTF-8 byte order mark: skipped".to_string(),
+        );
+    }
     let mut parts = shape::split(&root, &mut warnings)?;
     let setting = parts.setting.as_ref();
     let speed = match parts.shape {

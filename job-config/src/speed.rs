@@ -16,6 +16,11 @@ pub struct Speed {
 
 const MIB: f64 = 1_048_576.0;
 
+/// The most channels a job may run at once. DataX has no maximum; every channel is a pair
+/// of threads and a task queue entry, so an absurd count (`2^31`) would exhaust memory or
+/// threads long before it ran. 1,024 is far above what a source or sink serves usefully.
+pub const MAX_CHANNELS: usize = 1024;
+
 impl Speed {
     /// DataX: `channel`, `byte`, `record` under `setting.speed`; `core.transport.channel.speed`
     /// per-channel values only serve DataX's channel-count arithmetic. Zero or negative values
@@ -30,8 +35,8 @@ impl Speed {
             return Ok(Speed::unlimited(1));
         };
         let channel = optional(speed, "channel", &speed_path, as_i64)?;
-        let byte = positive(optional(speed, "byte", &speed_path, as_i64)?);
-        let record = positive(optional(speed, "record", &speed_path, as_i64)?);
+        let byte = rate_limit(speed, "byte", &speed_path, warnings)?;
+        let record = rate_limit(speed, "record", &speed_path, warnings)?;
 
         let per_channel_path = "core.transport.channel.speed";
         let per_channel = core
@@ -45,25 +50,27 @@ impl Speed {
             })
         };
         // DataX: channels = job limit / per-channel limit (at least 1); with both, the smaller.
-        let by_byte = channels_for(byte, per_channel_value("byte")?);
-        let by_record = channels_for(record, per_channel_value("record")?);
+        let by_byte = channels_for(byte, per_channel_value("byte")?).map(|n| (n, "byte"));
+        let by_record = channels_for(record, per_channel_value("record")?).map(|n| (n, "record"));
         let derived = match (by_byte, by_record) {
-            (Some(a), Some(b)) => Some(a.min(b)),
+            (Some((a, a_key)), Some((b, b_key))) => {
+                Some(if a <= b { (a, a_key) } else { (b, b_key) })
+            }
             (Some(n), None) | (None, Some(n)) => Some(n),
             (None, None) => None,
         };
         let channels = match derived {
-            Some(n) => {
+            Some((n, key)) => {
                 if let Some(written) = channel {
                     warnings.push(format!(
                         "{speed_path}.channel ({written}) is ignored: the job limits divided by \
                          {per_channel_path} give {n} channels (as DataX)"
                     ));
                 }
-                n
+                bounded(n, &join(&speed_path, key))?
             }
             None => match channel {
-                Some(n) if n > 0 => n as usize,
+                Some(n) if n > 0 => bounded(n as u64, &join(&speed_path, "channel"))?,
                 Some(n) => {
                     warnings.push(format!("{speed_path}.channel is {n}: running 1 channel"));
                     1
@@ -96,12 +103,14 @@ impl Speed {
         let Some((speed, speed_path)) = speed_object(setting, setting_path, warnings)? else {
             return Ok(Speed::unlimited(1));
         };
-        let concurrent = match optional(speed, "concurrent", &speed_path, as_i64)? {
-            Some(n) => Some(n),
-            None => optional(speed, "channel", &speed_path, as_i64)?,
+        let (concurrent, concurrent_key) = match optional(speed, "concurrent", &speed_path, as_i64)?
+        {
+            Some(n) => (Some(n), "concurrent"),
+            None => (optional(speed, "channel", &speed_path, as_i64)?, "channel"),
         };
+        let concurrent_path = join(&speed_path, concurrent_key);
         let channels = match concurrent {
-            Some(n) if n > 0 => n as usize,
+            Some(n) if n > 0 => bounded(n as u64, &concurrent_path)?,
             Some(n) => {
                 warnings.push(format!("{speed_path}.concurrent is {n}: running 1 channel"));
                 1
@@ -154,10 +163,38 @@ fn speed_object<'a>(
     Ok(speed.map(|speed| (speed, speed_path)))
 }
 
+/// `setting.speed.byte` / `record`: DataX limits only values above 0 (`getInt(..., 0) > 0` in
+/// `JobContainer.adjustChannelNumber`), so `0` and `-1` mean "no limit", said in a warning.
+fn rate_limit(
+    speed: &Value,
+    key: &str,
+    speed_path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<u64>, JobError> {
+    let value = optional(speed, key, speed_path, as_i64)?;
+    if let Some(n) = value.filter(|n| *n <= 0) {
+        warnings.push(format!(
+            "{speed_path}.{key} is {n}: no {key} limit (DataX limits only values above 0)"
+        ));
+    }
+    Ok(positive(value))
+}
+
+/// A channel count from `path`, refused above [`MAX_CHANNELS`].
+fn bounded(channels: u64, path: &str) -> Result<usize, JobError> {
+    match usize::try_from(channels) {
+        Ok(n) if n <= MAX_CHANNELS => Ok(n),
+        _ => Err(JobError::invalid(
+            path,
+            format!("{channels} channels is more than the maximum of {MAX_CHANNELS}"),
+        )),
+    }
+}
+
 fn positive(value: Option<i64>) -> Option<u64> {
     value.filter(|v| *v > 0).map(|v| v as u64)
 }
 
-fn channels_for(job_limit: Option<u64>, per_channel: Option<u64>) -> Option<usize> {
-    Some((job_limit? / per_channel?).max(1) as usize)
+fn channels_for(job_limit: Option<u64>, per_channel: Option<u64>) -> Option<u64> {
+    Some((job_limit? / per_channel?).max(1))
 }

@@ -188,3 +188,70 @@ fn saved_dataworks_jobs_get_their_speeds() {
     let dw2 = load_job(&job_text("dw2-odps-to-loghub.json"), &params, None).unwrap();
     assert_eq!(dw2.job.speed, speed(2, Some(12 * 1_048_576), None));
 }
+
+fn load_error(text: &str) -> String {
+    load_job(text, &Params::new(), None)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn channel_counts_above_the_maximum_are_refused_naming_the_key() {
+    let datax_text = |speed: &str, core: &str| {
+        format!(
+            r#"{{"job": {{"setting": {{"speed": {speed}}}, "content": [{{"reader": {{"name": "streamreader"}}, "writer": {{"name": "streamwriter"}}}}]}}{core}}}"#
+        )
+    };
+    assert_eq!(
+        load_error(&datax_text(r#"{"channel": 9223372036854775807}"#, "")),
+        "job.setting.speed.channel: 9223372036854775807 channels is more than the maximum of 1024"
+    );
+    // Channels derived from the job's limits are bounded too, naming the limit that gave them.
+    assert_eq!(
+        load_error(&datax_text(r#"{"record": 100000000}"#, CORE)),
+        "job.setting.speed.record: 100000 channels is more than the maximum of 1024"
+    );
+    assert_eq!(datax(r#"{"channel": 1024}"#, "").job.speed.channels, 1024);
+    let dataworks_text = |speed: &str| {
+        format!(
+            r#"{{"type": "job", "version": "1.0", "configuration": {{"setting": {{"speed": {speed}}}, "reader": {{"plugin": "odps"}}, "writer": {{"plugin": "loghub"}}}}}}"#
+        )
+    };
+    assert_eq!(
+        load_error(&dataworks_text(r#"{"concurrent": 1025}"#)),
+        "configuration.setting.speed.concurrent: 1025 channels is more than the maximum of 1024"
+    );
+    assert_eq!(
+        load_error(&dataworks_text(r#"{"channel": 2147483648}"#)),
+        "configuration.setting.speed.channel: 2147483648 channels is more than the maximum of 1024"
+    );
+}
+
+#[test]
+fn zero_or_negative_rate_limits_mean_no_limit_with_a_warning() {
+    let loaded = datax(r#"{"channel": 2, "byte": 0, "record": -1}"#, "");
+    assert_eq!(loaded.job.speed, speed(2, None, None));
+    for expected in [
+        "job.setting.speed.byte is 0: no byte limit (DataX limits only values above 0)",
+        "job.setting.speed.record is -1: no record limit (DataX limits only values above 0)",
+    ] {
+        assert!(
+            loaded.warnings.iter().any(|w| w == expected),
+            "{:?}",
+            loaded.warnings
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_with_a_warning() {
+    let text = format!(
+        "\u{feff}{}",
+        r#"{"job": {"content": [{"reader": {"name": "streamreader"}, "writer": {"name": "streamwriter"}}]}}"#
+    );
+    let loaded = load(&text);
+    assert_eq!(
+        loaded.warnings[0],
+        "the job file starts with a UTF-8 byte order mark: skipped"
+    );
+}

@@ -161,3 +161,13 @@ fn lenient_dataworks_syntax_runs_with_warnings() {
     assert!(run.stderr.contains("WARN"), "{}", run.stderr);
     assert!(run.stderr.contains("comment"), "{}", run.stderr);
 }
+
+#[test]
+fn a_byte_order_mark_before_the_job_is_skipped_with_a_warning() {
+    let workspace = Workspace::new();
+    let job = workspace.write("job.json", &format!("\u{feff}{}", content(READER, WRITER)));
+    workspace
+        .run(&[job.to_str().unwrap()])
+        .assert_success()
+        .assert_logged("starts with a UTF-8 byte order mark: skipped");
+}

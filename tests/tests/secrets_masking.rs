@@ -60,3 +60,32 @@ fn check_masks_secrets_in_its_errors_too() {
     run.assert_failure("(password was *****)");
     assert!(!run.stderr.contains(PASSWORD));
 }
+
+#[test]
+fn secrets_a_plugin_echoes_are_scrubbed_from_dirty_records_and_the_report() {
+    let workspace = Workspace::new();
+    let run = workspace.run_reported(&datax_job(
+        json!({"name": "testkitreader", "parameter": {
+            "records": 4, "accessKey": ACCESS_KEY, "dirtyEvery": 2, "leakIntoError": true}}),
+        json!({"name": "testkitwriter", "parameter": {
+            "password": PASSWORD, "failAt": "post", "leakIntoError": true}}),
+        json!({"errorLimit": {"record": 10}}),
+    ));
+    run.assert_failure("testkit fails at post as asked (password was *****)");
+    let dirty = workspace.dirty_records();
+    assert_eq!(dirty.lines().count(), 2, "{dirty}");
+    assert!(
+        dirty.contains("is dirty as asked (accessKey was *****)"),
+        "{dirty}"
+    );
+    let report = std::fs::read_to_string(workspace.path("report.json")).unwrap();
+    for secret in [PASSWORD, ACCESS_KEY] {
+        for (what, text) in [
+            ("dirty file", &dirty),
+            ("report", &report),
+            ("stderr", &run.stderr),
+        ] {
+            assert!(!text.contains(secret), "{what} shows a secret:\n{text}");
+        }
+    }
+}

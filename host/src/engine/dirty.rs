@@ -66,9 +66,13 @@ impl DirtyLog {
             "record": record.columns.iter().map(column_json).collect::<Vec<_>>(),
         });
         if seen <= LOGGED_DIRTY_RECORDS {
-            logger::warn("datax", format!("dirty record: {line}"));
+            logger::warn(
+                "datax",
+                format!("dirty record: {}", logger::shortened(&line)),
+            );
         }
-        self.append(&line);
+        // The file keeps whole values, but never a secret: a plugin's reason may echo one.
+        self.append(&logger::scrub(&line.to_string()));
 
         let dirty = counters.read_dirty_records.load(Ordering::Relaxed)
             + counters.write_dirty_records.load(Ordering::Relaxed);
@@ -78,7 +82,7 @@ impl DirtyLog {
         }
     }
 
-    fn append(&self, line: &Value) {
+    fn append(&self, line: &str) {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if file.is_none() {
             match File::create(&self.path) {

@@ -263,6 +263,12 @@ fn transfer(
     for (index, (reader_config, writer_config)) in
         reader_configs.iter().zip(&writer_configs).enumerate()
     {
+        // A signal during setup stops it: each task's `init` may take a while.
+        if runtime.state.is_cancelled() {
+            return Err(JobError::TasksFailed(
+                "stopped while the tasks were being set up".to_string(),
+            ));
+        }
         pairs.push(PairTasks {
             task_id: index as u32,
             reader: reader_job

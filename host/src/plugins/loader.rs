@@ -1,18 +1,20 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use datax_plugin_api::ffi::{FfiKindDescriptor, FfiPluginModule_Ref};
 
+use super::elf::check_plugin_file;
 use super::search_path::PluginDir;
 use super::{Kind, KindInfo, LoadedPlugin};
 use crate::logger;
 
-/// How deep `--plugin-dir` folders are searched: `DIR/reader/odps/libdatax_odps.so` is 2.
-const MAX_DEPTH: usize = 4;
+/// How deep `--plugin-dir` and `DATAX_PLUGIN_PATH` folders are searched:
+/// `DIR/reader/odps/libdatax_odps.so` is 2. Deeper folders are not searched, with a warning.
+pub const MAX_DEPTH: usize = 4;
 
 /// A file that looked like a plugin but was not loaded, with the reason in one line.
 #[derive(Debug)]
@@ -34,6 +36,14 @@ pub enum LoadError {
         path.display()
     )]
     WorldWritable { path: PathBuf, mode: u32 },
+    /// As ssh does for its keys: only root or the user running `datax` may own the file and
+    /// the folders above it.
+    #[error(
+        "{} is owned by user {uid}, neither root nor the user running datax; only root or \
+         you may own a plugin and the folders above it",
+        path.display()
+    )]
+    ForeignOwner { path: PathBuf, uid: u32 },
     #[error("cannot be loaded: {0}")]
     Unloadable(String),
     #[error("not a datax plugin (it exports no datax plugin module)")]
@@ -171,24 +181,37 @@ impl Registry {
 /// Shared-library files in `dir` (and below, if recursive), sorted for a stable load order.
 fn library_files(dir: &PluginDir) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    collect_library_files(
-        &dir.path,
-        if dir.recursive { MAX_DEPTH } else { 0 },
-        &mut found,
-    );
+    let depth = dir.recursive.then_some(MAX_DEPTH);
+    collect_library_files(&dir.path, &dir.path, depth, &mut found);
     found.sort();
     found
 }
 
-fn collect_library_files(dir: &Path, depth_left: usize, found: &mut Vec<PathBuf>) {
+/// `depth_left` is `None` for a folder whose subfolders do not count (the executable's own).
+fn collect_library_files(
+    root: &Path,
+    dir: &Path,
+    depth_left: Option<usize>,
+    found: &mut Vec<PathBuf>,
+) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if depth_left > 0 {
-                collect_library_files(&path, depth_left - 1, found);
+            match depth_left {
+                Some(0) => logger::warn(
+                    "datax",
+                    format!(
+                        "plugin folder {} is deeper than {MAX_DEPTH} folders below {}: not \
+                         searched",
+                        path.display(),
+                        root.display()
+                    ),
+                ),
+                Some(depth) => collect_library_files(root, &path, Some(depth - 1), found),
+                None => {}
             }
         } else if path
             .extension()
@@ -200,11 +223,15 @@ fn collect_library_files(dir: &Path, depth_left: usize, found: &mut Vec<PathBuf>
 }
 
 fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
-    refuse_if_world_writable(path)?;
-    if let Some(folder) = path.parent() {
-        refuse_if_world_writable(folder)?;
-    }
-    let header = lib_header_from_path(path).map_err(|error| describe_load_error(&error))?;
+    // The real file, symlinks followed, is what gets checked and loaded: a link cannot lead
+    // the checks to one file and `dlopen` to another.
+    let real = path.canonicalize().map_err(|error| LoadError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    refuse_if_untrusted(&real)?;
+    check_plugin_file(&real)?;
+    let header = lib_header_from_path(&real).map_err(|error| describe_load_error(&error))?;
     let module = header
         .init_root_module::<FfiPluginModule_Ref>()
         .map_err(|error| describe_load_error(&error))?;
@@ -232,22 +259,41 @@ fn kind_info(descriptor: FfiKindDescriptor) -> KindInfo {
     }
 }
 
-/// Anyone could replace a world-writable library with code of their own, run by `datax`.
-fn refuse_if_world_writable(path: &Path) -> Result<(), LoadError> {
-    let mode = fs::metadata(path)
-        .map_err(|error| LoadError::Unreadable {
+/// Refuses a library that someone other than root or the current user could replace: the
+/// file, and every folder above it, must not be world-writable (a folder with the sticky bit,
+/// as `/tmp`, is safe: nobody may replace another's file in it) and must be owned by root or
+/// the current user.
+fn refuse_if_untrusted(real_path: &Path) -> Result<(), LoadError> {
+    let current_user = current_uid();
+    for (depth, path) in real_path.ancestors().enumerate() {
+        let metadata = fs::metadata(path).map_err(|error| LoadError::Unreadable {
             path: path.to_path_buf(),
             error,
-        })?
-        .permissions()
-        .mode();
-    if mode & 0o002 != 0 {
-        return Err(LoadError::WorldWritable {
-            path: path.to_path_buf(),
-            mode: mode & 0o7777,
-        });
+        })?;
+        let mode = metadata.mode();
+        let sticky_folder = depth > 0 && mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && !sticky_folder {
+            return Err(LoadError::WorldWritable {
+                path: path.to_path_buf(),
+                mode: mode & 0o7777,
+            });
+        }
+        let uid = metadata.uid();
+        if uid != 0 && Some(uid) != current_user {
+            return Err(LoadError::ForeignOwner {
+                path: path.to_path_buf(),
+                uid,
+            });
+        }
     }
     Ok(())
+}
+
+/// The effective user id: the owner of `/proc/self` (no libc call needed on Linux).
+fn current_uid() -> Option<u32> {
+    fs::metadata("/proc/self")
+        .ok()
+        .map(|metadata| metadata.uid())
 }
 
 /// abi_stable's own report can be a thousand lines long (plugin-abi.md §1.2): the reason
@@ -306,16 +352,22 @@ mod tests {
     }
 
     #[test]
-    fn world_writable_folders_are_refused() {
+    fn world_writable_folders_are_refused_unless_sticky() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("datax-ww-{}", std::process::id()));
+        let file = dir.join("libx.so");
         fs::create_dir_all(&dir).unwrap();
+        fs::write(&file, "").unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        let reason = refuse_if_world_writable(&dir).unwrap_err();
-        fs::remove_dir(&dir).unwrap();
+        let reason = refuse_if_untrusted(&file).unwrap_err();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        let sticky = refuse_if_untrusted(&file);
+        fs::remove_dir_all(&dir).unwrap();
         assert!(
             matches!(reason, LoadError::WorldWritable { mode: 0o777, .. }),
             "{reason}"
         );
         assert!(reason.to_string().contains("is world-writable (mode 777)"));
+        sticky.unwrap();
     }
 }

@@ -1,5 +1,6 @@
 //! Plugin libraries found on disk, and the host-side handles to what they provide.
 
+mod elf;
 mod loader;
 mod search_path;
 

@@ -411,6 +411,14 @@ fn columns(column: &Option<Vec<LogField>>) -> Result<Vec<String>, ConfigError> {
 
 /// `time`, `timeFormat` (or `timeformat`) and `timeZone`.
 fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSource, ConfigError> {
+    // Checked even when unused: a zone that is wrong today is wrong once `time` is set.
+    let zone_offset = match &p.time_zone {
+        // DataX's default zone, as `common.column.timeZone`.
+        None => DATAX_DEFAULT_OFFSET_SECONDS,
+        Some(zone) => {
+            parse_time_zone(zone).map_err(|message| ConfigError::new("timeZone", message))?
+        }
+    };
     let Some(name) = p.time.as_deref().map(str::trim) else {
         return Ok(TimeSource::Now);
     };
@@ -439,13 +447,6 @@ fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSour
         )
     })?;
     let format = TimeFormat::compile(format).map_err(|message| ConfigError::new(key, message))?;
-    let zone_offset = match &p.time_zone {
-        // DataX's default zone, as `common.column.timeZone`.
-        None => DATAX_DEFAULT_OFFSET_SECONDS,
-        Some(zone) => {
-            parse_time_zone(zone).map_err(|message| ConfigError::new("timeZone", message))?
-        }
-    };
     Ok(TimeSource::Column {
         index,
         name: name.to_string(),
@@ -486,6 +487,13 @@ pub fn resolve_endpoint(endpoint: &str, project: &str) -> Result<Endpoint, Strin
     };
     let host_chars = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_';
     if host.is_empty() || !(host.bytes().all(host_chars) || host.parse::<Ipv6Addr>().is_ok()) {
+        return Err(not_a_host());
+    }
+    // No top-level domain is all digits: `1.5` (a number in the job file) or `10.0.0` is a
+    // mistyped address that would only fail after every retry of the first request.
+    let last_label = host.rsplit('.').next().unwrap_or(host);
+    let numeric_name = !last_label.is_empty() && last_label.bytes().all(|b| b.is_ascii_digit());
+    if numeric_name && host.parse::<Ipv4Addr>().is_err() {
         return Err(not_a_host());
     }
     let is_local = host.parse::<Ipv4Addr>().is_ok()
@@ -672,6 +680,9 @@ mod tests {
         ));
         let parameter = with(json!({"time": "t", "timeformat": "bigint", "timeZone": "CST"}));
         assert!(error(parameter).starts_with("timeZone: \"CST\" is not a fixed offset"));
+        // Refused without `time` too: the zone is wrong whether or not it is used yet.
+        let parameter = with(json!({"timeZone": "Mars/Olympus"}));
+        assert!(error(parameter).starts_with("timeZone: \"Mars/Olympus\""));
         // Not among `column` (the seed's `time_str`): the send time, as DataX.
         let config = WriterConfig::parse(&with(json!({"time": "time_str"})), false).unwrap();
         assert!(matches!(config.time, TimeSource::Now));
@@ -724,6 +735,8 @@ mod tests {
             "http://[::1]:9"
         );
         assert!(resolve_endpoint("host/path", "p").is_err());
+        assert!(resolve_endpoint("1.5", "p").is_err());
+        assert!(resolve_endpoint("10.0.0:80", "p").is_err());
         assert!(resolve_endpoint("http://", "p").is_err());
     }
 }

@@ -476,7 +476,7 @@ impl WriterConfig {
             (None, None) => None,
             (Some(directory), Some(file_name)) => Some(FileTarget {
                 directory: PathBuf::from(directory),
-                file_name: file_name.clone(),
+                file_name: plain_file_name(file_name)?,
             }),
             (Some(_), None) => {
                 return Err(invalid(
@@ -497,6 +497,21 @@ impl WriterConfig {
             file,
         })
     }
+}
+
+/// `fileName` names a file inside `path`, never a path of its own: no separator, not `.` or
+/// `..`, so a job (or a `-p` value) cannot write outside the folder it names.
+fn plain_file_name(file_name: &str) -> Result<String, ConfigError> {
+    if file_name.contains(['/', '\\', '\0']) || matches!(file_name, "." | "..") {
+        return Err(invalid(
+            "fileName",
+            format!(
+                "\"{file_name}\" must be a file name in `path`, without a folder \
+                 (no `/`, not `.` or `..`)"
+            ),
+        ));
+    }
+    Ok(file_name.to_string())
 }
 
 #[cfg(test)]
@@ -808,6 +823,15 @@ mod tests {
             writer(json!({"path": "/tmp/out"})).unwrap_err(),
             "fileName: required with path (the file to write in that directory)"
         );
+        for escaping in ["../../x", "/etc/passwd", "/", "a/b", "..", "."] {
+            let message = writer(json!({"path": "/tmp/out", "fileName": escaping})).unwrap_err();
+            assert!(
+                message.starts_with(&format!(
+                    "fileName: \"{escaping}\" must be a file name in `path`"
+                )),
+                "{message}"
+            );
+        }
         assert_eq!(
             config::parse::<WriterParameter>("[1]", "parameter")
                 .unwrap_err()

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use datax_plugin_api::{PluginError, RecordReceiver, TaskContext, WriterJob, WriterTask};
 use datax_plugin_kit::config;
@@ -46,6 +46,8 @@ impl WriterJob for StreamWriterJob {
         Ok(StreamWriterJob { parameter, config })
     }
 
+    /// Creates the folder and proves a file can be written in it, before any reader task
+    /// starts: a job that cannot keep its output fails with no record read.
     fn prepare(&mut self) -> Result<(), PluginError> {
         if let Some(target) = &self.config.file {
             let directory = &target.directory;
@@ -58,6 +60,14 @@ impl WriterJob for StreamWriterJob {
             std::fs::create_dir_all(directory).map_err(|error| {
                 PluginError::io(format!("cannot create {}: {error}", directory.display()))
             })?;
+            let taken = target.file_for_task(0, 1);
+            if taken.is_dir() {
+                return Err(PluginError::config(format!(
+                    "fileName: {} is a folder, not a file",
+                    taken.display()
+                )));
+            }
+            probe_writable(directory)?;
         }
         Ok(())
     }
@@ -152,6 +162,19 @@ impl StreamWriterTask {
         }
         Ok(())
     }
+}
+
+/// Creates and removes a file in `directory`: the check `access(W_OK)` would make, by doing it.
+fn probe_writable(directory: &Path) -> Result<(), PluginError> {
+    let probe = directory.join(format!(".datax-write-check-{}", std::process::id()));
+    File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|error| {
+            PluginError::io(format!(
+                "cannot write files in {}: {error}",
+                directory.display()
+            ))
+        })
 }
 
 fn io_error(error: io::Error, target: &str) -> PluginError {

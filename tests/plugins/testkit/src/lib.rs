@@ -9,7 +9,11 @@
 //! - `stallAfter`: after that many records, wait without progress until the job is cancelled;
 //! - `pauseAfter` / `pauseMs`: after that many records, wait `pauseMs` milliseconds (or until
 //!   the job is cancelled), then go on, or fail if `failAt` is `pause`: a slow side;
-//! - `leakIntoError`: put the `password` value into the `failAt` error (the host must scrub it);
+//! - `leakIntoError`: put the `password` / `accessKey` value into the `failAt` error and the
+//!   dirty reasons (the host must scrub them);
+//! - `valueBytes`: records get a third column, a string of that many `x`, which a `failAt`
+//!   error echoes too (as a service quoting the record it refused);
+//! - `taskInitMs` (reader): each task's `init` takes that many milliseconds (a slow setup);
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
 //!
 //! Every task also adds what it sent (reader) or wrote (writer) to the plugin counter
@@ -44,6 +48,9 @@ struct Behaviour {
     pause: Duration,
     leak_into_error: bool,
     password: Option<String>,
+    access_key: Option<String>,
+    value_bytes: Option<u64>,
+    task_init: Duration,
     count_dir: Option<PathBuf>,
     parameter: String,
 }
@@ -71,6 +78,13 @@ impl Behaviour {
                 .map_err(config)?
                 .unwrap_or(false),
             password: optional(&value, "password", "parameter", as_string).map_err(config)?,
+            access_key: optional(&value, "accessKey", "parameter", as_string).map_err(config)?,
+            value_bytes: optional(&value, "valueBytes", "parameter", as_u64).map_err(config)?,
+            task_init: Duration::from_millis(
+                optional(&value, "taskInitMs", "parameter", as_u64)
+                    .map_err(config)?
+                    .unwrap_or(0),
+            ),
             count_dir: optional(&value, "countDir", "parameter", as_string)
                 .map_err(config)?
                 .map(PathBuf::from),
@@ -84,15 +98,39 @@ impl Behaviour {
             panic!("testkit panics at {stage} as asked");
         }
         if self.fail_at.as_deref() == Some(stage) {
-            let secret = match (&self.password, self.leak_into_error) {
-                (Some(password), true) => format!(" (password was {password})"),
-                _ => String::new(),
-            };
+            let echoed = self
+                .value_bytes
+                .map(|bytes| format!(" (value {})", "x".repeat(bytes as usize)))
+                .unwrap_or_default();
             return Err(PluginError::io(format!(
-                "testkit fails at {stage} as asked{secret}"
+                "testkit fails at {stage} as asked{}{echoed}",
+                self.leaked()
             )));
         }
         Ok(())
+    }
+
+    /// ` (password was …)` / ` (accessKey was …)` when asked to leak a secret, else nothing.
+    fn leaked(&self) -> String {
+        if !self.leak_into_error {
+            return String::new();
+        }
+        match (&self.password, &self.access_key) {
+            (Some(password), _) => format!(" (password was {password})"),
+            (None, Some(access_key)) => format!(" (accessKey was {access_key})"),
+            (None, None) => String::new(),
+        }
+    }
+
+    fn record(&self, index: u64) -> Record {
+        let mut columns = vec![
+            Column::Long(index as i64),
+            Column::string(format!("row-{index}")),
+        ];
+        if let Some(bytes) = self.value_bytes {
+            columns.push(Column::string("x".repeat(bytes as usize)));
+        }
+        Record::new(columns)
     }
 
     fn is_dirty(&self, index: u64) -> bool {
@@ -113,13 +151,6 @@ impl Behaviour {
         }
         Ok(())
     }
-}
-
-fn record(index: u64) -> Record {
-    Record::new(vec![
-        Column::Long(index as i64),
-        Column::string(format!("row-{index}")),
-    ])
 }
 
 pub struct TestkitReaderJob(Behaviour);
@@ -150,6 +181,7 @@ impl ReaderJob for TestkitReaderJob {
 
     fn task(&self, task_config: &str) -> Result<Self::Task, PluginError> {
         let behaviour = Behaviour::parse(task_config)?;
+        std::thread::sleep(behaviour.task_init);
         behaviour.stage("task")?;
         Ok(TestkitReaderTask(behaviour))
     }
@@ -172,10 +204,10 @@ impl ReaderTask for TestkitReaderTask {
         for index in 0..self.0.records {
             self.0.wait_if_asked(index, context)?;
             if self.0.is_dirty(index) {
-                context
-                    .collect_dirty(record(index), format!("record {index} is dirty as asked"))?;
+                let reason = format!("record {index} is dirty as asked{}", self.0.leaked());
+                context.collect_dirty(self.0.record(index), reason)?;
             } else {
-                sender.send(record(index))?;
+                sender.send(self.0.record(index))?;
                 sent += 1;
             }
         }
@@ -237,7 +269,8 @@ impl WriterTask for TestkitWriterTask {
                 self.0.wait_if_asked(index, context)?;
                 if self.0.is_dirty(index) {
                     let record = std::mem::take(record);
-                    context.collect_dirty(record, format!("record {index} refused as asked"))?;
+                    let reason = format!("record {index} refused as asked{}", self.0.leaked());
+                    context.collect_dirty(record, reason)?;
                 } else {
                     written += 1;
                 }
