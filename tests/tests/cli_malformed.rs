@@ -43,7 +43,7 @@ fn malformed_jobs_fail_with_a_message_naming_what_and_where() {
         ),
         (
             content(r#"{"name":"mysqlreader","parameter":{}}"#, WRITER),
-            "job.content[0].reader.name: no reader plugin named 'mysqlreader'; readers found: odpsreader (odps), streamreader (stream)",
+            "job.content[0].reader.name: no reader plugin named 'mysqlreader'; readers found: loghubreader (loghub), odpsreader (odps), streamreader (stream)",
         ),
         (
             format!(
