@@ -61,10 +61,10 @@ impl Converter {
             OdpsType::Double => WireValue::Double(as_double(column)?),
             OdpsType::Float => WireValue::Float(as_double(column)? as f32),
             OdpsType::Boolean => WireValue::Bool(as_bool(column)?),
-            OdpsType::Text | OdpsType::Json => WireValue::Bytes(as_text(column)),
+            OdpsType::Text | OdpsType::Json => WireValue::Bytes(as_text(column)?),
             OdpsType::Binary => WireValue::Bytes(match column {
                 Column::Bytes(bytes) => bytes.to_vec(),
-                other => as_text(other),
+                other => as_text(other)?,
             }),
             OdpsType::Decimal => WireValue::Bytes(as_decimal(column)?.into_bytes()),
             OdpsType::Datetime => WireValue::Long(self.as_millis(column)?),
@@ -122,8 +122,11 @@ impl Converter {
 
 fn cannot(column: &Column, target: &str) -> String {
     let mut text = Vec::new();
-    write_text(&mut text, column);
-    let text = String::from_utf8_lossy(&text);
+    let text = match (write_text(&mut text, column), column) {
+        // NaN and the infinities have no DataX text; Rust's names them.
+        (Err(_), Column::Double(value)) => value.to_string(),
+        _ => String::from_utf8_lossy(&text).into_owned(),
+    };
     let shown: String = text.chars().take(64).collect();
     format!(
         "cannot convert {} \"{shown}\" to {target}",
@@ -201,15 +204,16 @@ fn as_bool(column: &Column) -> Result<bool, String> {
     }
 }
 
-/// DataX's `asString()` (the kit's text); bytes as they are.
-fn as_text(column: &Column) -> Vec<u8> {
+/// DataX's `asString()` (the kit's text); bytes as they are. A NaN or infinite double has no
+/// text (DataX's BigDecimal rejects it): the record is dirty.
+fn as_text(column: &Column) -> Result<Vec<u8>, String> {
     match column {
-        Column::String(text) => text.as_bytes().to_vec(),
-        Column::Bytes(bytes) => bytes.to_vec(),
+        Column::String(text) => Ok(text.as_bytes().to_vec()),
+        Column::Bytes(bytes) => Ok(bytes.to_vec()),
         other => {
             let mut text = Vec::new();
-            write_text(&mut text, other);
-            text
+            write_text(&mut text, other).map_err(|_| cannot(other, "string"))?;
+            Ok(text)
         }
     }
 }
@@ -220,7 +224,7 @@ fn as_decimal(column: &Column) -> Result<String, String> {
         Column::Long(value) => return Ok(value.to_string()),
         Column::Double(value) if value.is_finite() => {
             let mut text = Vec::new();
-            write_text(&mut text, column);
+            write_text(&mut text, column).map_err(|_| cannot(column, "decimal"))?;
             return Ok(String::from_utf8_lossy(&text).into_owned());
         }
         Column::String(text) | Column::Decimal(text) => text.trim(),
