@@ -100,4 +100,16 @@ pub struct JobArgs {
     /// Seconds between progress lines.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub report_interval: u64,
+
+    /// The layout of the log and the final summary: `english`, or `datax` for DataX's own
+    /// (Chinese labels, `[job-0] INFO  JobContainer - …` lines) that schedulers scrape.
+    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = Summary::English)]
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Summary {
+    #[default]
+    English,
+    Datax,
 }

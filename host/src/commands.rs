@@ -12,7 +12,7 @@ use datax_job_config::{
 };
 use serde_json::json;
 
-use crate::cli::JobArgs;
+use crate::cli::{JobArgs, Summary};
 use crate::engine::report::{self, JobReport};
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
@@ -120,6 +120,8 @@ pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 
 pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let start = Local::now();
+    let datax_layout = args.summary == Summary::Datax;
+    logger::set_datax_layout(datax_layout);
     // Output paths are checked before anything moves: a report that cannot be written after
     // the data moved would have a scheduler rerun, and so duplicate, the whole job.
     for (flag, path) in [
@@ -152,7 +154,8 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         dirty_file,
         report_interval: Duration::from_secs(args.report_interval.max(1)),
         stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
-        status_bar: std::io::stderr().is_terminal(),
+        // DataX has no status line; its scrapers read the log.
+        status_bar: std::io::stderr().is_terminal() && !datax_layout,
     };
     let outcome = engine::run(&prepared.job, &plugins, &options);
     let end = Local::now();
@@ -196,7 +199,15 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         peak_memory_kib: report::peak_memory_kib(),
         plugin_counters: outcome.plugin_counters.clone(),
     };
-    eprintln!("\n{}\n", logger::scrub(&report.summary_block(&start, &end)));
+    if datax_layout {
+        // DataX logs its block as one line of JobContainer's, starting on the next line.
+        logger::info(
+            logger::ENGINE,
+            format!("\n{}\n", report.datax_summary_block(&start, &end)),
+        );
+    } else {
+        eprintln!("\n{}\n", logger::scrub(&report.summary_block(&start, &end)));
+    }
     if let Some(report_path) = &args.report_json {
         // Scrubbed whole: plugin counters and errors are text a plugin chose.
         let text = logger::scrub(&serde_json::to_string_pretty(&report)?);

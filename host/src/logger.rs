@@ -16,11 +16,39 @@ static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 /// Whether a status line is being redrawn on the terminal: log lines then clear it first.
 static STATUS_LINE: AtomicBool = AtomicBool::new(false);
 
+/// Whether lines take DataX's layout (`--summary datax`), for scrapers written against DataX.
+static DATAX_LAYOUT: AtomicBool = AtomicBool::new(false);
+
+/// The engine's own lines.
+pub const ENGINE: &str = "datax";
+/// The periodic progress line (DataX's `StandAloneJobContainerCommunicator`).
+pub const PROGRESS: &str = "datax.progress";
+
 type ScrubFn = Box<dyn Fn(&str) -> String + Send + Sync>;
 static SCRUBBER: RwLock<Option<ScrubFn>> = RwLock::new(None);
 
 pub fn set_max_level(level: LogLevel) {
     MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+/// `2021-08-23 13:45:20.305 [job-0] INFO  JobContainer - message`, as DataX's logback
+/// pattern writes it, instead of `… INFO  [datax] message`.
+pub fn set_datax_layout(active: bool) {
+    DATAX_LAYOUT.store(active, Ordering::Relaxed);
+}
+
+pub fn datax_layout() -> bool {
+    DATAX_LAYOUT.load(Ordering::Relaxed)
+}
+
+/// What a line names as its source: DataX's class names in its layout, else the target.
+fn component(target: &str) -> &str {
+    match (datax_layout(), target) {
+        (true, ENGINE) => "JobContainer",
+        (true, PROGRESS) => "StandAloneJobContainerCommunicator",
+        (false, PROGRESS) => ENGINE,
+        (_, other) => other,
+    }
 }
 
 pub fn set_status_line(active: bool) {
@@ -102,10 +130,13 @@ pub fn log(level: LogLevel, target: &str, message: &str) {
     } else {
         ""
     };
-    let line = format!(
-        "{clear_status}{now} {label} [{target}] {}\n",
-        cut(&scrub(message), MAX_LINE_CHARS)
-    );
+    let message = cut(&scrub(message), MAX_LINE_CHARS);
+    let component = component(target);
+    let line = if datax_layout() {
+        format!("{clear_status}{now} [job-0] {label} {component} - {message}\n")
+    } else {
+        format!("{clear_status}{now} {label} [{component}] {message}\n")
+    };
     // One write per line keeps lines from several threads whole.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

@@ -38,8 +38,15 @@ fn waiting_side(now: &Snapshot, before: &Snapshot) -> &'static str {
 
 /// `Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0
 /// records, 0 bytes | All Task WaitWriterTime 0.015s | All Task WaitReaderTime 0.110s |
-/// Percentage 100.00%`, plus which side waits.
-pub fn progress_line(now: &Snapshot, before: &Snapshot, seconds: f64, total_tasks: u64) -> String {
+/// Percentage 100.00%`, plus which side waits. In DataX's layout it is DataX's line to the
+/// byte (`|  All Task`, two spaces), ending at the percentage, as its scrapers expect.
+pub fn progress_line(
+    now: &Snapshot,
+    before: &Snapshot,
+    seconds: f64,
+    total_tasks: u64,
+    datax_layout: bool,
+) -> String {
     let seconds = seconds.max(1e-3);
     let bytes_per_sec = (now.bytes_read() - before.bytes_read()) as f64 / seconds;
     let records_per_sec = (now.records_read() - before.records_read()) as f64 / seconds;
@@ -48,10 +55,15 @@ pub fn progress_line(now: &Snapshot, before: &Snapshot, seconds: f64, total_task
     } else {
         now.finished_tasks as f64 * 100.0 / total_tasks as f64
     };
+    let (gap, waiting) = if datax_layout {
+        ("  ", "")
+    } else {
+        (" ", waiting_side(now, before))
+    };
     format!(
         "Total {} records, {} bytes | Speed {}/s, {:.0} records/s | Error {} records, {} bytes \
-         | All Task WaitWriterTime {:.3}s | All Task WaitReaderTime {:.3}s | Percentage \
-         {percentage:.2}%{}",
+         |{gap}All Task WaitWriterTime {:.3}s |{gap}All Task WaitReaderTime {:.3}s | Percentage \
+         {percentage:.2}%{waiting}",
         now.records_read(),
         now.bytes_read(),
         format_bytes(bytes_per_sec),
@@ -60,7 +72,6 @@ pub fn progress_line(now: &Snapshot, before: &Snapshot, seconds: f64, total_task
         now.dirty_bytes(),
         now.wait_writer_nanos as f64 / 1e9,
         now.wait_reader_nanos as f64 / 1e9,
-        waiting_side(now, before),
     )
 }
 
@@ -82,7 +93,7 @@ pub fn status_bar(now: &Snapshot, bytes_per_sec: f64, total_tasks: u64) -> Strin
     )
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct JobReport {
     pub status: &'static str,
     pub exit_code: i32,
@@ -120,6 +131,50 @@ pub fn peak_memory_kib() -> Option<u64> {
 }
 
 impl JobReport {
+    /// DataX's own final block (`JobContainer.logStatistics`): Chinese labels padded to 26
+    /// characters, times left-aligned in 18, the rest right-aligned in 19, speeds over the
+    /// transfer time in whole units, failures read and written together.
+    pub fn datax_summary_block(&self, start: &DateTime<Local>, end: &DateTime<Local>) -> String {
+        // DataX divides by the transfer time in whole seconds, at least one.
+        let transfer_seconds = (self.transfer_seconds as u64).max(1);
+        let bytes_per_second = (self.bytes_read / transfer_seconds) as f64;
+        let records_per_second = self.records_read / transfer_seconds;
+        let rows = [
+            (
+                "任务启动时刻",
+                format!("{:<18}", start.format("%Y-%m-%d %H:%M:%S")),
+            ),
+            (
+                "任务结束时刻",
+                format!("{:<18}", end.format("%Y-%m-%d %H:%M:%S")),
+            ),
+            (
+                "任务总计耗时",
+                format!("{:>19}", format!("{}s", (*end - *start).num_seconds())),
+            ),
+            (
+                "任务平均流量",
+                format!("{:>19}", format!("{}/s", format_bytes(bytes_per_second))),
+            ),
+            (
+                "记录写入速度",
+                format!("{:>19}", format!("{records_per_second}rec/s")),
+            ),
+            ("读出记录总数", format!("{:>19}", self.records_read)),
+            (
+                "读写失败总数",
+                format!(
+                    "{:>19}",
+                    self.read_failed_records + self.write_failed_records
+                ),
+            ),
+        ];
+        rows.iter()
+            .map(|(label, value)| format!("{label:<26}: {value}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn summary_block(&self, start: &DateTime<Local>, end: &DateTime<Local>) -> String {
         let mut lines = vec![
             format!(
@@ -190,12 +245,58 @@ mod tests {
             finished_tasks: 1,
             ..Snapshot::default()
         };
-        let line = progress_line(&now, &before, 10.0, 2);
+        let line = progress_line(&now, &before, 10.0, 2, false);
         assert!(line.starts_with("Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0 records, 0 bytes"), "{line}");
         assert!(
             line.contains("All Task WaitReaderTime 0.110s | Percentage 50.00%"),
             "{line}"
         );
         assert!(line.ends_with("writers wait for readers"), "{line}");
+    }
+
+    #[test]
+    fn datax_layout_is_datax_line_to_the_byte() {
+        let now = Snapshot {
+            sent_records: 10,
+            sent_bytes: 220,
+            finished_tasks: 1,
+            ..Snapshot::default()
+        };
+        let line = progress_line(&now, &Snapshot::default(), 3.0, 1, true);
+        assert_eq!(
+            line,
+            "Total 10 records, 220 bytes | Speed 73B/s, 3 records/s | Error 0 records, 0 bytes \
+             |  All Task WaitWriterTime 0.000s |  All Task WaitReaderTime 0.000s | Percentage \
+             100.00%"
+        );
+    }
+
+    #[test]
+    fn datax_summary_block_has_datax_labels_and_widths() {
+        use chrono::TimeZone;
+        let report = JobReport {
+            transfer_seconds: 3.4,
+            records_read: 10,
+            bytes_read: 220,
+            read_failed_records: 1,
+            write_failed_records: 2,
+            ..JobReport::default()
+        };
+        let start = Local.with_ymd_and_hms(2021, 8, 23, 13, 45, 17).unwrap();
+        let end = Local.with_ymd_and_hms(2021, 8, 23, 13, 45, 20).unwrap();
+        // As DataX printed this job (its documentation's stream example), bar the failures.
+        let expected = [
+            "任务启动时刻                    : 2021-08-23 13:45:17",
+            "任务结束时刻                    : 2021-08-23 13:45:20",
+            "任务总计耗时                    :                  3s",
+            "任务平均流量                    :               73B/s",
+            "记录写入速度                    :              3rec/s",
+            "读出记录总数                    :                  10",
+            "读写失败总数                    :                   3",
+        ];
+        assert_eq!(
+            report.datax_summary_block(&start, &end),
+            expected.join("\n")
+        );
     }
 }

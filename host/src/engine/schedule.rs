@@ -187,8 +187,14 @@ impl Schedule<'_> {
         let mut bar_drawn = Mark::now(Snapshot::default());
         let log_progress = |now: &Snapshot, since: &Mark| {
             logger::info(
-                "datax",
-                progress_line(now, &since.seen, since.seconds(), total_tasks),
+                logger::PROGRESS,
+                progress_line(
+                    now,
+                    &since.seen,
+                    since.seconds(),
+                    total_tasks,
+                    logger::datax_layout(),
+                ),
             )
         };
         loop {

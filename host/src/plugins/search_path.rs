@@ -25,7 +25,8 @@ pub enum PluginDirError {
 /// folder), then `DATAX_PLUGIN_PATH` (colon separated; absolute entries only: a relative one
 /// would depend on the folder `datax` is started in, and is skipped with a warning), then the
 /// folder of the `datax` executable (its own files only: in a cargo target folder its
-/// subfolders hold build leftovers) and that folder's `plugins/`. Folders are searched up to
+/// subfolders hold build leftovers), that folder's `plugins/`, and `../lib/datax/plugins` beside
+/// it (the layout of an install, `scripts/package.sh`). Folders are searched up to
 /// [`super::loader::MAX_DEPTH`] levels down.
 pub fn plugin_dirs(cli_dirs: &[PathBuf]) -> Result<Vec<PluginDir>, PluginDirError> {
     let mut dirs = Vec::new();
@@ -66,6 +67,12 @@ pub fn plugin_dirs(cli_dirs: &[PathBuf]) -> Result<Vec<PluginDir>, PluginDirErro
             path: exe_dir.join("plugins"),
             recursive: true,
         });
+        if let Some(prefix) = exe_dir.parent() {
+            dirs.push(PluginDir {
+                path: prefix.join("lib/datax/plugins"),
+                recursive: true,
+            });
+        }
     }
     Ok(dirs)
 }
