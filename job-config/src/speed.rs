@@ -5,13 +5,23 @@ use serde_json::Value;
 use crate::error::JobError;
 use crate::value::{as_bool, as_f64, as_i64, join, optional, optional_object};
 
-/// Concurrency and job-wide limits. `None` means no limit. The limits are shared by all
-/// channels (one limiter for the job), in both shapes.
+/// Concurrency and limits. `None` means no limit.
+///
+/// DataX enforces a rate only per channel (`Channel.statPush`, at
+/// `core.transport.channel.speed.{byte,record}`); the job-level `setting.speed.{byte,record}`
+/// only sizes the channel count (job ÷ core), and DataX refuses a job-level limit without the
+/// core value. `datax` keeps such a job running with one limiter shared by all channels at the
+/// job value: `byte_per_sec`/`record_per_sec` are those job-wide limits, set only for a
+/// dimension with no per-channel value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Speed {
     pub channels: usize,
+    /// Job-wide limits, shared by all channels.
     pub byte_per_sec: Option<u64>,
     pub record_per_sec: Option<u64>,
+    /// Per-channel limits (`core.transport.channel.speed`): each channel on its own.
+    pub byte_per_channel: Option<u64>,
+    pub record_per_channel: Option<u64>,
 }
 
 const MIB: f64 = 1_048_576.0;
@@ -23,21 +33,14 @@ pub const MAX_CHANNELS: usize = 1024;
 
 impl Speed {
     /// DataX: `channel`, `byte`, `record` under `setting.speed`; `core.transport.channel.speed`
-    /// per-channel values only serve DataX's channel-count arithmetic. Zero or negative values
-    /// (DataX's `-1`) mean "not set", as in DataX, which tests `> 0`.
+    /// caps each channel and divides the job-level values into a channel count. Zero or
+    /// negative values (DataX's `-1`) mean "not set", as in DataX, which tests `> 0`.
     pub(crate) fn from_datax(
         setting: Option<&Value>,
         setting_path: &str,
         core: Option<&Value>,
         warnings: &mut Vec<String>,
     ) -> Result<Speed, JobError> {
-        let Some((speed, speed_path)) = speed_object(setting, setting_path, warnings)? else {
-            return Ok(Speed::unlimited(1));
-        };
-        let channel = optional(speed, "channel", &speed_path, as_i64)?;
-        let byte = rate_limit(speed, "byte", &speed_path, warnings)?;
-        let record = rate_limit(speed, "record", &speed_path, warnings)?;
-
         let per_channel_path = "core.transport.channel.speed";
         let per_channel = core
             .and_then(|c| c.get("transport"))
@@ -49,9 +52,22 @@ impl Speed {
                 optional(s, key, per_channel_path, as_i64).map(positive)
             })
         };
+        let (byte_per_channel, record_per_channel) =
+            (per_channel_value("byte")?, per_channel_value("record")?);
+        let Some((speed, speed_path)) = speed_object(setting, setting_path, warnings)? else {
+            return Ok(Speed {
+                byte_per_channel,
+                record_per_channel,
+                ..Speed::unlimited(1)
+            });
+        };
+        let channel = optional(speed, "channel", &speed_path, as_i64)?;
+        let byte = rate_limit(speed, "byte", &speed_path, warnings)?;
+        let record = rate_limit(speed, "record", &speed_path, warnings)?;
+
         // DataX: channels = job limit / per-channel limit (at least 1); with both, the smaller.
-        let by_byte = channels_for(byte, per_channel_value("byte")?).map(|n| (n, "byte"));
-        let by_record = channels_for(record, per_channel_value("record")?).map(|n| (n, "record"));
+        let by_byte = channels_for(byte, byte_per_channel).map(|n| (n, "byte"));
+        let by_record = channels_for(record, record_per_channel).map(|n| (n, "record"));
         let derived = match (by_byte, by_record) {
             (Some((a, a_key)), Some((b, b_key))) => {
                 Some(if a <= b { (a, a_key) } else { (b, b_key) })
@@ -87,8 +103,11 @@ impl Speed {
         };
         Ok(Speed {
             channels,
-            byte_per_sec: byte,
-            record_per_sec: record,
+            // A dimension with a per-channel value is enforced per channel only, as in DataX.
+            byte_per_sec: byte.filter(|_| byte_per_channel.is_none()),
+            record_per_sec: record.filter(|_| record_per_channel.is_none()),
+            byte_per_channel,
+            record_per_channel,
         })
     }
 
@@ -132,9 +151,8 @@ impl Speed {
             Some(true) | None => mbps.map(|m| (m * MIB).round() as u64),
         };
         Ok(Speed {
-            channels,
             byte_per_sec,
-            record_per_sec: None,
+            ..Speed::unlimited(channels)
         })
     }
 
@@ -143,6 +161,8 @@ impl Speed {
             channels,
             byte_per_sec: None,
             record_per_sec: None,
+            byte_per_channel: None,
+            record_per_channel: None,
         }
     }
 }

@@ -26,6 +26,17 @@ fn speed(channels: usize, byte_per_sec: Option<u64>, record_per_sec: Option<u64>
         channels,
         byte_per_sec,
         record_per_sec,
+        byte_per_channel: None,
+        record_per_channel: None,
+    }
+}
+
+/// `speed` with [`CORE`]'s per-channel limits: each channel at 1 MiB/s and 1,000 records/s.
+fn per_channel_core(speed: Speed) -> Speed {
+    Speed {
+        byte_per_channel: Some(1_048_576),
+        record_per_channel: Some(1000),
+        ..speed
     }
 }
 
@@ -48,7 +59,8 @@ fn datax_channel_alone_sets_the_channels_without_limit() {
 fn datax_job_limits_divided_by_core_per_channel_limits_give_the_channels() {
     // 5 MiB/s over 1 MiB/s per channel = 5 channels; `channel` is then ignored, as in DataX.
     let loaded = datax(r#"{"channel": 2, "byte": 5242880}"#, CORE);
-    assert_eq!(loaded.job.speed, speed(5, Some(5_242_880), None));
+    // The job value only sizes the channels: each channel is capped at the core value.
+    assert_eq!(loaded.job.speed, per_channel_core(speed(5, None, None)));
     assert_eq!(
         loaded.warnings,
         vec!["job.setting.speed.channel (2) is ignored: the job limits divided by core.transport.channel.speed give 5 channels (as DataX)"]
@@ -56,19 +68,38 @@ fn datax_job_limits_divided_by_core_per_channel_limits_give_the_channels() {
     // Records: 3500 / 1000 = 3 channels.
     assert_eq!(
         datax(r#"{"record": "3500"}"#, CORE).job.speed,
-        speed(3, None, Some(3500))
+        per_channel_core(speed(3, None, None))
     );
     // Both: the smaller count wins.
     assert_eq!(
         datax(r#"{"byte": 5242880, "record": 2000}"#, CORE)
             .job
             .speed,
-        speed(2, Some(5_242_880), Some(2000))
+        per_channel_core(speed(2, None, None))
     );
     // A job limit below the per-channel limit still runs one channel.
     assert_eq!(
         datax(r#"{"byte": 100}"#, CORE).job.speed,
-        speed(1, Some(100), None)
+        per_channel_core(speed(1, None, None))
+    );
+}
+
+#[test]
+fn datax_core_limits_cap_each_channel_of_a_channel_count_job() {
+    assert_eq!(
+        datax(r#"{"channel": 2}"#, CORE).job.speed,
+        per_channel_core(speed(2, None, None))
+    );
+    // A job-level limit in a dimension the core section leaves unset stays job-wide.
+    let core_records = r#", "core": {"transport": {"channel": {"speed": {"record": 500}}}}"#;
+    assert_eq!(
+        datax(r#"{"channel": 2, "byte": 4096}"#, core_records)
+            .job
+            .speed,
+        Speed {
+            record_per_channel: Some(500),
+            ..speed(2, Some(4096), None)
+        }
     );
 }
 

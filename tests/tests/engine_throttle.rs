@@ -15,6 +15,17 @@ fn datax_shape(speed: Value, records_per_task: u64) -> String {
     )
 }
 
+/// A DataX job with a `core` section capping each channel at `per_channel_records`/s.
+fn datax_shape_with_core(speed: Value, per_channel_records: u64, records_per_task: u64) -> String {
+    let job: Value = serde_json::from_str(&datax_shape(speed, records_per_task)).unwrap();
+    let mut job = job.as_object().unwrap().clone();
+    job.insert(
+        "core".to_string(),
+        json!({"transport": {"channel": {"speed": {"record": per_channel_records}}}}),
+    );
+    Value::Object(job).to_string()
+}
+
 fn dataworks_shape(speed: Value, records_per_task: u64) -> String {
     format!(
         r#"{{"type": "job", "version": "1.0", "configuration": {{"setting": {{"speed": {speed}}},
@@ -50,6 +61,30 @@ fn a_record_limit_is_shared_by_all_channels() {
     assert_eq!(report["records_read"], 20_000);
     let seconds = report["transfer_seconds"].as_f64().unwrap();
     assert_held(20_000.0 / seconds, 2000.0);
+}
+
+#[test]
+fn a_core_record_cap_limits_each_channel_on_its_own() {
+    // 2 channels, each at 500 records/s (DataX's `Channel.statPush`): 1,000/s overall, so
+    // 2 × 2,500 records take 5 s.
+    let report = run_limited(datax_shape_with_core(json!({"channel": 2}), 500, 2_500));
+    assert_eq!(report["records_read"], 5_000);
+    let seconds = report["transfer_seconds"].as_f64().unwrap();
+    assert_held(5_000.0 / seconds, 1000.0);
+}
+
+#[test]
+fn a_job_record_limit_over_a_core_cap_gives_channels_each_at_the_cap() {
+    // 1,000 / 500 = 2 channels, each at 500/s: 1,000/s overall.
+    let report = run_limited(datax_shape_with_core(json!({"record": 1000}), 500, 2_500));
+    assert_eq!(report["records_read"], 5_000);
+    let seconds = report["transfer_seconds"].as_f64().unwrap();
+    assert_held(5_000.0 / seconds, 1000.0);
+    // A job limit below the cap runs 1 channel at the cap, as DataX (not at the job value):
+    // 2,000 records at 1,000/s take 2 s where a job-wide 100/s would take 20 s.
+    let report = run_limited(datax_shape_with_core(json!({"record": 100}), 1000, 2_000));
+    let seconds = report["transfer_seconds"].as_f64().unwrap();
+    assert_held(2_000.0 / seconds, 1000.0);
 }
 
 #[test]

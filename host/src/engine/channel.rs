@@ -15,6 +15,7 @@ use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, Ffi
 use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch};
 
 use super::state::sleep_until;
+use super::throttle::Throttle;
 use super::Runtime;
 use crate::plugins::Kind;
 
@@ -105,13 +106,17 @@ impl Feed {
 
 pub struct ChannelSender {
     pub feed: Feed,
+    /// This channel's own limits (`core.transport.channel.speed`); the job-wide ones are in
+    /// the runtime.
+    pub channel_throttle: Throttle,
     /// Batches the writer has finished with, coming back to the reader's thread.
     pub returned: Receiver<RecordBatch>,
 }
 
 impl FfiRecordSender for ChannelSender {
     fn batch_limits(&self) -> BatchLimits {
-        self.feed.runtime.throttle.batch_limits()
+        let runtime = &self.feed.runtime;
+        runtime.throttle.batch_limits_with(&self.channel_throttle)
     }
 
     fn reclaim(&mut self) -> ROption<RecordBatch> {
@@ -124,7 +129,10 @@ impl FfiRecordSender for ChannelSender {
             return RErr(cancelled());
         }
         let (records, bytes) = (batch.len() as u64, batch.byte_size);
-        if let Some(start_at) = runtime.throttle.reserve(records, bytes) {
+        let start_at = runtime
+            .throttle
+            .reserve_with(&self.channel_throttle, records, bytes);
+        if let Some(start_at) = start_at {
             if !sleep_until(&runtime.state, start_at) {
                 return RErr(cancelled());
             }
@@ -315,7 +323,12 @@ mod tests {
             pair: progress,
             ended: None,
         };
-        (ChannelSender { feed, returned }, receiver)
+        let sender = ChannelSender {
+            feed,
+            channel_throttle: Throttle::new(None, None),
+            returned,
+        };
+        (sender, receiver)
     }
 
     fn batch(value: i64) -> RecordBatch {

@@ -290,12 +290,14 @@ fn transfer(
             job.reader.plugin, plan.tasks, plan.channels
         ),
     );
+    logger::info("datax", throttle::describe(&job.speed));
 
     let started = Instant::now();
     Schedule {
         runtime,
         options,
         error_limit: &job.error_limit,
+        speed: &job.speed,
         reader_name: &job.reader.plugin,
         writer_name: &job.writer.plugin,
     }

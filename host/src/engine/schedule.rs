@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use crossbeam_channel::RecvTimeoutError;
-use datax_job_config::ErrorLimit;
+use datax_job_config::{ErrorLimit, Speed};
 use datax_plugin_api::ffi::{
     FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
 };
@@ -20,6 +20,7 @@ use super::channel::{
 use super::dirty::check_percentage;
 use super::report::{progress_line, status_bar};
 use super::stats::Snapshot;
+use super::throttle::Throttle;
 use super::{RunOptions, Runtime};
 use crate::logger;
 use crate::plugins::Kind;
@@ -40,6 +41,8 @@ pub struct Schedule<'a> {
     pub runtime: &'a Arc<Runtime>,
     pub options: &'a RunOptions,
     pub error_limit: &'a ErrorLimit,
+    /// Its per-channel limits give each pair's channel its own throttle.
+    pub speed: &'a Speed,
     pub reader_name: &'a str,
     pub writer_name: &'a str,
 }
@@ -98,6 +101,11 @@ impl Schedule<'_> {
         let sender = FfiRecordSender_TO::from_value(
             ChannelSender {
                 feed: feed.clone(),
+                // DataX's `Channel` is one per task, with its limits counted from the start.
+                channel_throttle: Throttle::new(
+                    self.speed.byte_per_channel,
+                    self.speed.record_per_channel,
+                ),
                 returned,
             },
             TD_Opaque,

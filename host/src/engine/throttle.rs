@@ -1,9 +1,13 @@
-//! The job-wide speed limit (datax-semantics.md §9.3): one limiter shared by all channels.
-//! It only ever delays a sender, so throttling is backpressure and never drops a record.
+//! Speed limits (datax-semantics.md §9.3). A sender obeys two throttles: the job-wide one
+//! shared by all channels (`setting.speed.{byte,record}` in a dimension without a
+//! `core.transport.channel.speed` value) and its channel's own (the core value, DataX's
+//! `Channel.statPush`). A throttle only ever delays a sender, so throttling is backpressure
+//! and never drops a record.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use datax_job_config::Speed;
 use datax_plugin_api::ffi::BatchLimits;
 
 /// How many batches per second the limiter aims for under a limit: small batches keep the
@@ -45,6 +49,22 @@ impl Throttle {
         }
     }
 
+    /// The batch limits of a sender obeying both `self` and `other`: the smaller of each.
+    pub fn batch_limits_with(&self, other: &Throttle) -> BatchLimits {
+        let (mine, theirs) = (self.batch_limits(), other.batch_limits());
+        BatchLimits {
+            max_records: mine.max_records.min(theirs.max_records),
+            max_bytes: mine.max_bytes.min(theirs.max_bytes),
+        }
+    }
+
+    /// Reserves a batch on `self` and `other`: when it may be sent under both (`None`: now).
+    pub fn reserve_with(&self, other: &Throttle, records: u64, bytes: u64) -> Option<Instant> {
+        // `None` (now) orders before any instant, so the later start wins.
+        self.reserve(records, bytes)
+            .max(other.reserve(records, bytes))
+    }
+
     /// When a batch of this size may be sent: `None` means now.
     pub fn reserve(&self, records: u64, bytes: u64) -> Option<Instant> {
         if !self.is_limited() {
@@ -65,9 +85,68 @@ impl Throttle {
     }
 }
 
+/// The log line saying which limiter acts on a job, per dimension.
+pub fn describe(speed: &Speed) -> String {
+    let dimension = |unit: &str, job: Option<u64>, channel: Option<u64>, key: &str| {
+        match (
+        job, channel,
+    ) {
+        (_, Some(limit)) => format!(
+            "each channel limited to {limit} {unit}/s on its own (core.transport.channel.speed.{key}, as DataX)"
+        ),
+        (Some(limit), None) => format!(
+            "one job-wide limit of {limit} {unit}/s shared by all channels (setting.speed.{key}; \
+             DataX would require core.transport.channel.speed.{key})"
+        ),
+        (None, None) => format!("no {unit} limit"),
+    }
+    };
+    format!(
+        "speed: {}; {}",
+        dimension("bytes", speed.byte_per_sec, speed.byte_per_channel, "byte"),
+        dimension(
+            "records",
+            speed.record_per_sec,
+            speed.record_per_channel,
+            "record"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sender_under_two_throttles_waits_for_the_later_and_batches_for_the_smaller() {
+        let job = Throttle::new(Some(1000), None);
+        let channel = Throttle::new(None, Some(100));
+        assert_eq!(job.reserve_with(&channel, 50, 10), None);
+        let next = job
+            .reserve_with(&channel, 50, 10)
+            .expect("the channel's limit holds it");
+        let wait = next - Instant::now();
+        assert!(wait > Duration::from_millis(400) && wait <= Duration::from_millis(500));
+        let limits = job.batch_limits_with(&channel);
+        assert_eq!((limits.max_records, limits.max_bytes), (2, 20));
+    }
+
+    #[test]
+    fn the_log_names_the_limiter_of_each_dimension() {
+        let speed = Speed {
+            channels: 2,
+            byte_per_sec: Some(4096),
+            record_per_sec: None,
+            byte_per_channel: None,
+            record_per_channel: Some(500),
+        };
+        assert_eq!(
+            describe(&speed),
+            "speed: one job-wide limit of 4096 bytes/s shared by all channels (setting.speed.byte; \
+             DataX would require core.transport.channel.speed.byte); each channel limited to 500 \
+             records/s on its own (core.transport.channel.speed.record, as DataX)"
+        );
+    }
 
     #[test]
     fn unlimited_never_waits() {
