@@ -9,6 +9,7 @@ use crate::lenient::{clean, json_path_at, line_column, offset_of};
 use crate::params::{Params, Substituted};
 use crate::shape;
 use crate::speed::Speed;
+use crate::unused;
 
 /// What a job file says, whatever its shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +88,13 @@ pub fn load_job(
     let error_limit = ErrorLimit::read(setting, parts.setting_path, &mut warnings)?;
     datasources::fill(&mut parts.reader, data_sources, &mut warnings)?;
     datasources::fill(&mut parts.writer, data_sources, &mut warnings)?;
+    unused::warn_unused(
+        parts.shape,
+        &root,
+        parts.setting.as_ref(),
+        parts.setting_path,
+        &mut warnings,
+    );
     Ok(Loaded {
         job: JobConfig {
             shape: parts.shape,

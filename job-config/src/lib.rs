@@ -12,6 +12,7 @@ mod params;
 mod secrets;
 mod shape;
 mod speed;
+mod unused;
 pub mod value;
 
 pub use datasources::{DataSource, DataSources};

@@ -133,7 +133,7 @@ pub fn optional_object<'a>(
 }
 
 /// A warning for each key of `object` that is not in `known` (DataX ignores unknown keys, so
-/// a misspelt one silently does nothing there), with a hint when only its case differs.
+/// a misspelt one silently does nothing there), with the key it was probably meant to be.
 pub fn unknown_keys(object: &Value, object_path: &str, known: &[&str]) -> Vec<String> {
     let Some(object) = object.as_object() else {
         return Vec::new();
@@ -143,12 +143,28 @@ pub fn unknown_keys(object: &Value, object_path: &str, known: &[&str]) -> Vec<St
         .filter(|key| !known.contains(&key.as_str()))
         .map(|key| {
             let path = join(object_path, key);
-            match known.iter().find(|known| known.eq_ignore_ascii_case(key)) {
+            match did_you_mean(key, known) {
                 Some(meant) => format!("{path}: unknown key, ignored; did you mean \"{meant}\"?"),
                 None => format!("{path}: unknown key, ignored"),
             }
         })
         .collect()
+}
+
+/// The known key `key` was probably meant to be: the same but for case, else one at most two
+/// edits away (an edit: a letter added, dropped, changed, or two swapped), fewer than a third
+/// of its length.
+pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+        return Some(same);
+    }
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::osa_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= 2 && *distance * 3 < k.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]
@@ -158,12 +174,13 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named_with_a_hint_for_case_slips() {
-        let parameter = json!({"column": [], "Project": "p", "colour": 1});
+        let parameter = json!({"column": [], "Project": "p", "colour": 1, "porject": 2});
         assert_eq!(
             unknown_keys(&parameter, "parameter", &["column", "project"]),
             vec![
                 "parameter.Project: unknown key, ignored; did you mean \"project\"?",
                 "parameter.colour: unknown key, ignored",
+                "parameter.porject: unknown key, ignored; did you mean \"project\"?",
             ]
         );
         assert!(unknown_keys(&json!("text"), "parameter", &["column"]).is_empty());

@@ -66,6 +66,7 @@ fn a_named_source_missing_is_a_warning() {
             "configuration.reader.parameter.accessKey is masked (`*****`) and no data source gives its value",
             "configuration.reader.parameter.accessId is masked (`*****`) and no data source gives its value",
             "configuration.writer.parameter.datasource: data source `sls` is not defined (no data source file given); only the job's own parameters are used",
+            "configuration.setting.speed.dmu: `datax` does not act on this setting, ignored",
         ]
     );
     let sources =
