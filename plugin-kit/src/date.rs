@@ -1,10 +1,54 @@
 //! Date patterns, one engine for every plugin: Java `SimpleDateFormat` (`yyyy-MM-dd HH:mm:ss`,
 //! DataX's), strftime (`%Y-%m-%d %H:%M:%S`, DataWorks' table) and MySQL `DATE_FORMAT`
 //! (`%Y_%m_%d %H:%i:%S`, `%i` = minutes) all compile to chrono items (datax-semantics.md §8);
-//! plus `bigint`, epoch seconds (datax-engine.md §8.2). Texts without an offset are read at a
-//! fixed offset east of UTC, DataX's GMT+8 unless a plugin's `timeZone` says otherwise.
+//! plus `bigint`, epoch seconds (datax-engine.md §8.2). Texts without an offset are read in a
+//! [`Zone`], DataX's GMT+8 unless a plugin's `timeZone` says otherwise.
 
 use chrono::format::{parse, Item, ParseError, ParseErrorKind, Parsed, StrftimeItems};
+use chrono::{DateTime, LocalResult, Offset, TimeZone as _};
+use chrono_tz::Tz;
+
+/// A `timeZone`: a fixed offset (`GMT+8`) or an IANA zone (`Asia/Shanghai`), whose offset
+/// depends on the date (summer time), as a Java `TimeZone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// Seconds east of UTC.
+    Fixed(i64),
+    Named(Tz),
+}
+
+/// A fixed offset in seconds east of UTC.
+impl From<i64> for Zone {
+    fn from(seconds_east: i64) -> Self {
+        Zone::Fixed(seconds_east)
+    }
+}
+
+impl Zone {
+    /// Seconds since the epoch of a wall-clock time in this zone, given as seconds since
+    /// 1970-01-01 00:00 on that wall clock. As Java's `ZoneInfo.getOffsetsByWall`: a time in a
+    /// spring-forward gap takes the offset before it (so it moves forward) and a repeated
+    /// autumn hour the offset after (standard time).
+    pub fn utc_of_local(&self, local_seconds: i64) -> i64 {
+        let tz = match self {
+            Zone::Fixed(offset) => return local_seconds - offset,
+            Zone::Named(tz) => tz,
+        };
+        let Some(wall) = DateTime::from_timestamp(local_seconds, 0).map(|at| at.naive_utc()) else {
+            return local_seconds;
+        };
+        match tz.from_local_datetime(&wall) {
+            LocalResult::Single(at) | LocalResult::Ambiguous(_, at) => at.timestamp(),
+            LocalResult::None => {
+                // A day earlier on the wall clock is before the transition (they are months
+                // apart), so its offset is the one before the gap.
+                let before = wall - chrono::Duration::days(1);
+                let offset = tz.offset_from_utc_datetime(&before).fix().local_minus_utc();
+                local_seconds - i64::from(offset)
+            }
+        }
+    }
+}
 
 /// DataX's default date pattern (`dateFormat` of streamreader and others).
 pub const DATAX_DATE_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
@@ -45,25 +89,20 @@ impl DatePattern {
     /// Seconds since the epoch of `text`, as Java's `SimpleDateFormat.parse` reads it: a prefix
     /// (`2016-12-26 10:00:00.123` matches `yyyy-MM-dd HH:mm:ss`); `None` when it does not
     /// match. Fields the pattern lacks take their start values (midnight, the 1st, 1970); a
-    /// text without an offset is read at `zone_offset` seconds east of UTC.
-    pub fn parse_seconds(&self, text: &str, zone_offset: i64) -> Option<i64> {
-        self.parse_millis_with(text.trim(), zone_offset, Trailing::Ignore)
+    /// text without an offset is read in `zone` (seconds east of UTC, or a [`Zone`]).
+    pub fn parse_seconds(&self, text: &str, zone: impl Into<Zone>) -> Option<i64> {
+        self.parse_millis_with(text.trim(), zone.into(), Trailing::Ignore)
             .ok()
             .map(|millis| millis.div_euclid(1000))
     }
 
     /// Milliseconds since the epoch of the whole of `text` (trailing text is an error, as are
     /// out-of-range fields, which `SimpleDateFormat` would roll over); the error says why.
-    pub fn parse_millis(&self, text: &str, zone_offset: i64) -> Result<i64, String> {
-        self.parse_millis_with(text, zone_offset, Trailing::Reject)
+    pub fn parse_millis(&self, text: &str, zone: impl Into<Zone>) -> Result<i64, String> {
+        self.parse_millis_with(text, zone.into(), Trailing::Reject)
     }
 
-    fn parse_millis_with(
-        &self,
-        text: &str,
-        zone_offset: i64,
-        trailing: Trailing,
-    ) -> Result<i64, String> {
+    fn parse_millis_with(&self, text: &str, zone: Zone, trailing: Trailing) -> Result<i64, String> {
         let items = match self {
             DatePattern::EpochSeconds => {
                 let seconds: i64 = text
@@ -93,8 +132,11 @@ impl DatePattern {
         fill_start_values(&mut parsed).map_err(explain)?;
         let date = parsed.to_naive_date().map_err(explain)?;
         let time = parsed.to_naive_time().map_err(explain)?;
-        let offset = parsed.offset().map_or(zone_offset, i64::from);
-        let seconds = date.and_time(time).and_utc().timestamp() - offset;
+        let local = date.and_time(time).and_utc().timestamp();
+        let seconds = match parsed.offset() {
+            Some(offset) => local - i64::from(offset),
+            None => zone.utc_of_local(local),
+        };
         Ok(seconds * 1000 + millis_of_second)
     }
 }
@@ -141,11 +183,18 @@ fn explain(error: ParseError) -> String {
     .to_string()
 }
 
-/// `timeZone` as seconds east of UTC. Only fixed offsets: `GMT+8`, `GMT+08:00`, `UTC-3`,
-/// `+08:00`, `+0800`, `GMT`, `UTC`, `Z` (zone names need a time zone database, which this
-/// plugin does not carry).
-pub fn parse_time_zone(text: &str) -> Result<i64, String> {
+/// `timeZone`: an IANA zone name (`Asia/Shanghai`, `America/New_York`, `UTC`), as DataWorks
+/// users write them, or a fixed offset: `GMT+8`, `GMT+08:00`, `UTC-3`, `+08:00`, `+0800`,
+/// `GMT`, `Z`. Unlike Java, which reads an unknown id as GMT, an unknown one is an error.
+pub fn parse_time_zone(text: &str) -> Result<Zone, String> {
     let text = text.trim();
+    if let Ok(tz) = text.parse::<Tz>() {
+        return Ok(Zone::Named(tz));
+    }
+    parse_offset(text).map(Zone::Fixed)
+}
+
+fn parse_offset(text: &str) -> Result<i64, String> {
     let upper = text.to_ascii_uppercase();
     let offset = upper
         .strip_prefix("GMT")
@@ -156,8 +205,8 @@ pub fn parse_time_zone(text: &str) -> Result<i64, String> {
     }
     let not_an_offset = || {
         format!(
-            "\"{text}\" is not a fixed offset such as GMT+8, GMT+08:00, +08:00 or UTC \
-             (zone names like Asia/Shanghai are not supported)"
+            "\"{text}\" is neither a zone name such as Asia/Shanghai nor a fixed offset such \
+             as GMT+8, GMT+08:00, +08:00 or UTC"
         )
     };
     let (sign, digits) = if let Some(digits) = offset.strip_prefix('+') {
@@ -341,6 +390,41 @@ mod tests {
     }
 
     #[test]
+    fn zone_names_follow_summer_time_as_java() {
+        let shanghai = parse_time_zone("Asia/Shanghai").unwrap();
+        let format = DatePattern::compile("yyyy-MM-dd HH:mm:ss").unwrap();
+        assert_eq!(
+            format.parse_seconds("2016-12-26 10:01:02", shanghai),
+            Some(SECONDS)
+        );
+        let new_york = parse_time_zone("America/New_York").unwrap();
+        // Winter: UTC-5; summer: UTC-4.
+        assert_eq!(
+            format.parse_seconds("2016-12-25 21:01:02", new_york),
+            Some(SECONDS)
+        );
+        assert_eq!(
+            format.parse_seconds("2016-07-01 08:00:00", new_york),
+            Some(1_467_374_400)
+        );
+        // 2016-03-13 02:30 does not exist there: Java moves it forward to 03:30 EDT (07:30Z).
+        assert_eq!(
+            format.parse_seconds("2016-03-13 02:30:00", new_york),
+            Some(1_457_854_200)
+        );
+        // 2016-11-06 01:30 happens twice: Java reads it as standard time (06:30Z).
+        assert_eq!(
+            format.parse_seconds("2016-11-06 01:30:00", new_york),
+            Some(1_478_413_800)
+        );
+        assert_eq!(
+            parse_time_zone("UTC"),
+            Ok(Zone::Named(chrono_tz::UTC)),
+            "an IANA name first"
+        );
+    }
+
+    #[test]
     fn time_zones_are_fixed_offsets() {
         for (text, offset) in [
             ("GMT+8", GMT_PLUS_8),
@@ -353,10 +437,11 @@ mod tests {
             (" UTC ", 0),
             ("Z", 0),
         ] {
-            assert_eq!(parse_time_zone(text), Ok(offset), "{text}");
+            let zone = parse_time_zone(text).unwrap();
+            assert_eq!(zone.utc_of_local(offset), 0, "{text}");
         }
         for text in [
-            "Asia/Shanghai",
+            "Asia/Shanghia",
             "GMT+",
             "+8:5:1",
             "GMT+19",
@@ -366,7 +451,7 @@ mod tests {
             "Ü",
         ] {
             let error = parse_time_zone(text).unwrap_err();
-            assert!(error.contains("not a fixed offset"), "{text}: {error}");
+            assert!(error.contains("nor a fixed offset"), "{text}: {error}");
         }
     }
 

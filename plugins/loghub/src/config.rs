@@ -5,13 +5,13 @@
 //! functions below, which build the [`WriterConfig`] a task runs with. Every error names its
 //! key; none prints a secret.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
 use datax_plugin_kit::config::{self, is_masked, lenient, ConfigError};
-use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat};
+use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat, Zone};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -77,7 +77,8 @@ pub struct Parameter {
     /// The LogGroup's topic (default `""`, left out of the LogGroup).
     #[serde(default, deserialize_with = "lenient::string")]
     pub topic: Option<String>,
-    /// The LogGroup's source (default `""`, left out of the LogGroup).
+    /// The LogGroup's source (default: this machine's primary IPv4 address, as the Log
+    /// Service SDKs fill it; `127.0.0.1` when the machine has none).
     #[serde(default, deserialize_with = "lenient::string")]
     pub source: Option<String>,
     /// Logs per request, 1 or more (default 1024); more than 4096 sends 4096, with a warning.
@@ -89,19 +90,20 @@ pub struct Parameter {
     #[serde(default)]
     pub column: Option<Vec<LogField>>,
     /// A name from `column` whose value is the log time (the column also stays a field).
-    /// Unset, or a name not in `column` (the seed's `time_str`, with a warning): the time the
-    /// log is sent, as DataX.
+    /// Unset, a name not in `column` (the seed's `time_str`), or set without `timeFormat`
+    /// (the last two with a warning): the time the log is sent, as DataX.
     #[serde(default, deserialize_with = "lenient::string")]
     pub time: Option<String>,
-    /// Required with `time`: `bigint` (epoch seconds), Java `yyyy-MM-dd HH:mm:ss`, strftime
+    /// How `time` is read: `bigint` (epoch seconds), Java `yyyy-MM-dd HH:mm:ss`, strftime
     /// `%Y-%m-%d %H:%M:%S` or MySQL `%Y-%m-%d %H:%i:%S` (`%i` minutes).
     #[serde(default, deserialize_with = "lenient::string")]
     pub time_format: Option<String>,
     /// DataX's spelling of `timeFormat`, read when `timeFormat` is unset.
     #[serde(default, rename = "timeformat", deserialize_with = "lenient::string")]
     pub timeformat: Option<String>,
-    /// The offset of times without one (default `GMT+8`, DataX's): fixed offsets only
-    /// (`GMT+8`, `UTC-3`, `+08:00`, `Z`), no zone names.
+    /// The zone of times without an offset (default `GMT+8`, DataX's): a zone name
+    /// (`Asia/Shanghai`, summer time included) or a fixed offset (`GMT+8`, `UTC-3`, `+08:00`,
+    /// `Z`).
     #[serde(default, deserialize_with = "lenient::string")]
     pub time_zone: Option<String>,
     /// Route each log to the shard holding the MD5 of its last `…_id` column (default false).
@@ -179,12 +181,12 @@ pub enum TimeSource {
     Now,
     /// The value of column `index` (named `name`) read with `format`; the column also stays
     /// a field of the log, as in DataX. Texts without an offset, and date columns, are read
-    /// at `zone_offset` seconds east of UTC (`timeZone`).
+    /// in `zone` (`timeZone`).
     Column {
         index: usize,
         name: String,
         format: TimeFormat,
-        zone_offset: i64,
+        zone: Zone,
     },
 }
 
@@ -249,7 +251,7 @@ impl WriterConfig {
             project,
             logstore,
             topic: p.topic.clone().unwrap_or_default(),
-            source: p.source.clone().unwrap_or_default(),
+            source: p.source.clone().unwrap_or_else(primary_ipv4),
             batch_size: batch_size(p.batch_size, warn)?,
             columns,
             time,
@@ -412,9 +414,9 @@ fn columns(column: &Option<Vec<LogField>>) -> Result<Vec<String>, ConfigError> {
 /// `time`, `timeFormat` (or `timeformat`) and `timeZone`.
 fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSource, ConfigError> {
     // Checked even when unused: a zone that is wrong today is wrong once `time` is set.
-    let zone_offset = match &p.time_zone {
+    let zone = match &p.time_zone {
         // DataX's default zone, as `common.column.timeZone`.
-        None => DATAX_DEFAULT_OFFSET_SECONDS,
+        None => Zone::Fixed(DATAX_DEFAULT_OFFSET_SECONDS),
         Some(zone) => {
             parse_time_zone(zone).map_err(|message| ConfigError::new("timeZone", message))?
         }
@@ -431,28 +433,59 @@ fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSour
         }
         return Ok(TimeSource::Now);
     };
-    let (key, format) = [
+    let Some((key, format)) = [
         ("timeFormat", &p.time_format),
         ("timeformat", &p.timeformat),
     ]
     .into_iter()
-    .find_map(|(key, format)| Some((key, format.as_deref()?)))
-    .ok_or_else(|| {
-        ConfigError::new(
-            "timeFormat",
-            format!(
-                "required with time = \"{name}\": bigint (epoch seconds) or a pattern such \
-                     as yyyy-MM-dd HH:mm:ss, %Y-%m-%d %H:%M:%S or %Y-%m-%d %H:%i:%S"
-            ),
-        )
-    })?;
+    .find_map(|(key, format)| Some((key, format.as_deref()?))) else {
+        // DataX parses with `new SimpleDateFormat("")`, which fails, and logs the current time.
+        if warn {
+            datax_plugin_api::log::warn(format!(
+                "time = \"{name}\" without timeFormat: every log gets the time it is sent, as \
+                 DataX; set timeFormat (bigint, or a pattern such as yyyy-MM-dd HH:mm:ss) to \
+                 use the column"
+            ));
+        }
+        return Ok(TimeSource::Now);
+    };
     let format = TimeFormat::compile(format).map_err(|message| ConfigError::new(key, message))?;
     Ok(TimeSource::Column {
         index,
         name: name.to_string(),
         format,
-        zone_offset,
+        zone,
     })
+}
+
+/// This machine's primary IPv4 address, the default LogGroup `source`, found as the Log
+/// Service Python SDK does (`Util.get_host_ip`): connecting a UDP socket only picks the route
+/// and the local address, it sends nothing. Without a route (a sandbox), the host name's
+/// IPv4 address, else `127.0.0.1` (the SDK's fallback).
+pub fn primary_ipv4() -> String {
+    let routed = || {
+        let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+        // A documentation address (RFC 5737): any routed address picks the default route.
+        socket.connect((Ipv4Addr::new(192, 0, 2, 1), 80)).ok()?;
+        match socket.local_addr().ok()?.ip() {
+            IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+            _ => None,
+        }
+    };
+    let by_host_name = || {
+        let name = dns_lookup::get_hostname().ok()?;
+        (name.as_str(), 0)
+            .to_socket_addrs()
+            .ok()?
+            .find_map(|address| match address.ip() {
+                IpAddr::V4(ip) if !ip.is_unspecified() => Some(ip),
+                _ => None,
+            })
+    };
+    routed()
+        .or_else(by_host_name)
+        .unwrap_or(Ipv4Addr::LOCALHOST)
+        .to_string()
 }
 
 /// `endpoint` with or without a scheme. Names get `https://` by default; IP and `localhost`
@@ -655,8 +688,9 @@ mod tests {
             WriterConfig::parse(&with(json!({"time": "t", "timeformat": "bigint"})), false)
                 .unwrap();
         assert!(matches!(config.time, TimeSource::Column { index: 2, .. }));
-        let message = error(with(json!({"time": "t"})));
-        assert!(message.starts_with("timeFormat: required"), "{message}");
+        // Without a format: the send time, as DataX (whose empty pattern never parses).
+        let config = WriterConfig::parse(&with(json!({"time": "t"})), false).unwrap();
+        assert!(matches!(config.time, TimeSource::Now));
         let message = error(with(json!({"time": "t", "timeFormat": "%Y %Q"})));
         assert!(message.starts_with("timeFormat: "), "{message}");
         let config =
@@ -665,7 +699,7 @@ mod tests {
         assert!(matches!(
             config.time,
             TimeSource::Column {
-                zone_offset: 28_800,
+                zone: Zone::Fixed(28_800),
                 ..
             }
         ));
@@ -674,18 +708,38 @@ mod tests {
         assert!(matches!(
             config.time,
             TimeSource::Column {
-                zone_offset: -10_800,
+                zone: Zone::Fixed(-10_800),
                 ..
             }
         ));
-        let parameter = with(json!({"time": "t", "timeformat": "bigint", "timeZone": "CST"}));
-        assert!(error(parameter).starts_with("timeZone: \"CST\" is not a fixed offset"));
+        let parameter =
+            with(json!({"time": "t", "timeformat": "bigint", "timeZone": "Asia/Shanghai"}));
+        let config = WriterConfig::parse(&parameter, false).unwrap();
+        assert!(matches!(
+            config.time,
+            TimeSource::Column {
+                zone: Zone::Named(chrono_tz::Asia::Shanghai),
+                ..
+            }
+        ));
+        let parameter = with(json!({"time": "t", "timeformat": "bigint", "timeZone": "CTT"}));
+        assert!(error(parameter).starts_with("timeZone: \"CTT\" is neither a zone name"));
         // Refused without `time` too: the zone is wrong whether or not it is used yet.
         let parameter = with(json!({"timeZone": "Mars/Olympus"}));
         assert!(error(parameter).starts_with("timeZone: \"Mars/Olympus\""));
         // Not among `column` (the seed's `time_str`): the send time, as DataX.
         let config = WriterConfig::parse(&with(json!({"time": "time_str"})), false).unwrap();
         assert!(matches!(config.time, TimeSource::Now));
+    }
+
+    #[test]
+    fn source_defaults_to_this_machines_ipv4_address_and_is_settable() {
+        let config = WriterConfig::parse(&base(), false).unwrap();
+        let address: Ipv4Addr = config.source.parse().expect("an IPv4 address");
+        assert!(!address.is_unspecified(), "{address}");
+        assert_eq!(config.source, primary_ipv4());
+        let config = WriterConfig::parse(&with(json!({"source": "host-7"})), false).unwrap();
+        assert_eq!(config.source, "host-7");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use datax_plugin_api::{Column, PluginError, Record};
 use datax_plugin_kit::calendar::SECONDS_PER_DAY;
-use datax_plugin_kit::date::DatePattern as TimeFormat;
+use datax_plugin_kit::date::{DatePattern as TimeFormat, Zone};
 use datax_plugin_kit::write_text;
 
 use super::{encode_key, LogBatch, LogGroupBuilder};
@@ -160,12 +160,12 @@ impl Encoder {
             index,
             name,
             format,
-            zone_offset,
+            zone,
         } = &self.config.time
         else {
             return (now, None);
         };
-        match log_time(&columns[*index], format, *zone_offset, &mut self.value) {
+        match log_time(&columns[*index], format, *zone, &mut self.value) {
             Ok(time) => time,
             // DataX uses the current time then (datax-engine.md §8.2).
             Err(problem) => {
@@ -199,7 +199,7 @@ fn warn_unparseable_time(count: u64, column: &str, problem: &str) {
 fn log_time(
     column: &Column,
     format: &TimeFormat,
-    zone_offset: i64,
+    zone: Zone,
     scratch: &mut Vec<u8>,
 ) -> Result<(u32, Option<u32>), String> {
     let (seconds, nanos) = match column {
@@ -207,14 +207,14 @@ fn log_time(
         Column::DateTime(instant) | Column::Timestamp(instant) => {
             (instant.seconds, Some(instant.nanos).filter(|&n| n != 0))
         }
-        Column::Date(days) => (i64::from(*days) * SECONDS_PER_DAY - zone_offset, None),
+        Column::Date(days) => (zone.utc_of_local(i64::from(*days) * SECONDS_PER_DAY), None),
         Column::Long(seconds) if matches!(format, TimeFormat::EpochSeconds) => (*seconds, None),
         other => {
             scratch.clear();
             write_text(scratch, other).map_err(|refused| format!("is {}", refused.0))?;
             let text = String::from_utf8_lossy(scratch);
             let seconds = format
-                .parse_seconds(&text, zone_offset)
+                .parse_seconds(&text, zone)
                 .ok_or_else(|| format!("= \"{text}\" does not match timeFormat"))?;
             (seconds, None)
         }
@@ -236,7 +236,7 @@ mod tests {
 
     fn time(column: Column, format: &str) -> Result<(u32, Option<u32>), String> {
         let format = TimeFormat::compile(format).unwrap();
-        log_time(&column, &format, GMT_PLUS_8, &mut Vec::new())
+        log_time(&column, &format, Zone::Fixed(GMT_PLUS_8), &mut Vec::new())
     }
 
     #[test]
@@ -274,8 +274,30 @@ mod tests {
         // A date is midnight in the time zone, as its text would be.
         let format = TimeFormat::compile("yyyy-MM-dd").unwrap();
         assert_eq!(
-            log_time(&Column::Date(17_161), &format, 0, &mut Vec::new()),
+            log_time(
+                &Column::Date(17_161),
+                &format,
+                Zone::Fixed(0),
+                &mut Vec::new()
+            ),
             Ok((seconds - 36_062 + GMT_PLUS_8 as u32, None))
+        );
+        // In a named zone, midnight at that date's offset: 2016-07-01 in New York is UTC-4.
+        let new_york = Zone::Named(chrono_tz::America::New_York);
+        assert_eq!(
+            log_time(&Column::Date(16_983), &format, new_york, &mut Vec::new()),
+            Ok((1_467_345_600, None))
+        );
+        let format = TimeFormat::compile("yyyy-MM-dd HH:mm:ss").unwrap();
+        let shanghai = Zone::Named(chrono_tz::Asia::Shanghai);
+        assert_eq!(
+            log_time(
+                &Column::string("2016-12-26 10:01:02"),
+                &format,
+                shanghai,
+                &mut Vec::new()
+            ),
+            Ok((seconds, None))
         );
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
 use datax_plugin_kit::config::{lenient, ConfigError};
-use datax_plugin_kit::date::{parse_time_zone, DatePattern};
+use datax_plugin_kit::date::{parse_time_zone, DatePattern, Zone};
 use serde::{Deserialize, Serialize};
 
 use super::codec::ColumnSource;
@@ -82,8 +82,8 @@ pub struct Parameter {
     /// The end as a Unix time, as `beginTimestampMillis`.
     #[serde(default, deserialize_with = "lenient::i64")]
     pub end_timestamp_millis: Option<i64>,
-    /// The offset `beginDateTime` and `endDateTime` are read at (default `GMT+8`, DataX's):
-    /// fixed offsets only (`GMT+8`, `UTC-3`, `+08:00`, `Z`).
+    /// The zone `beginDateTime` and `endDateTime` are read in (default `GMT+8`, DataX's): a
+    /// zone name (`Asia/Shanghai`) or a fixed offset (`GMT+8`, `UTC-3`, `+08:00`, `Z`).
     #[serde(default, deserialize_with = "lenient::string")]
     pub time_zone: Option<String>,
     /// Declared by DataX and never read by it; accepted and ignored.
@@ -151,8 +151,8 @@ impl ReaderConfig {
         let logstore = required(&[("logstore", &p.logstore)])?;
         let endpoint = resolve_endpoint(&endpoint_text, &project)
             .map_err(|message| ConfigError::new("endpoint", message))?;
-        let zone_offset = match &p.time_zone {
-            None => DATAX_DEFAULT_OFFSET_SECONDS,
+        let zone = match &p.time_zone {
+            None => Zone::Fixed(DATAX_DEFAULT_OFFSET_SECONDS),
             Some(zone) => {
                 parse_time_zone(zone).map_err(|message| ConfigError::new("timeZone", message))?
             }
@@ -160,12 +160,12 @@ impl ReaderConfig {
         let begin = range_end(
             ("beginDateTime", &p.begin_date_time),
             ("beginTimestampMillis", p.begin_timestamp_millis),
-            zone_offset,
+            zone,
         )?;
         let end = range_end(
             ("endDateTime", &p.end_date_time),
             ("endTimestampMillis", p.end_timestamp_millis),
-            zone_offset,
+            zone,
         )?;
         if let (Some(begin), Some(end)) = (begin, end) {
             if end <= begin {
@@ -233,10 +233,10 @@ impl ReaderConfig {
 fn range_end(
     (date_key, date_time): (&str, &Option<String>),
     (stamp_key, stamp): (&str, Option<i64>),
-    zone_offset: i64,
+    zone: Zone,
 ) -> Result<Option<i64>, ConfigError> {
     let seconds = match (date_time, stamp) {
-        (Some(text), _) => Some(parse_date_time(text.trim(), zone_offset).ok_or_else(|| {
+        (Some(text), _) => Some(parse_date_time(text.trim(), zone).ok_or_else(|| {
             ConfigError::new(
                 date_key,
                 format!("\"{text}\" is not a date-time as yyyyMMddHHmmss or yyyyMMdd"),
@@ -258,8 +258,8 @@ fn range_end(
     }
 }
 
-/// `yyyyMMddHHmmss` or `yyyyMMdd` (DataX's two patterns) at `zone_offset`.
-fn parse_date_time(text: &str, zone_offset: i64) -> Option<i64> {
+/// `yyyyMMddHHmmss` or `yyyyMMdd` (DataX's two patterns) in `zone`.
+fn parse_date_time(text: &str, zone: Zone) -> Option<i64> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -270,7 +270,7 @@ fn parse_date_time(text: &str, zone_offset: i64) -> Option<i64> {
     };
     let millis = DatePattern::compile(pattern)
         .ok()?
-        .parse_millis(text, zone_offset)
+        .parse_millis(text, zone)
         .ok()?;
     Some(millis.div_euclid(1000))
 }
