@@ -277,10 +277,17 @@ fn an_unparseable_time_gives_the_current_time_and_is_counted() {
     run.assert_logged("further ones are only counted");
 }
 
-/// A time zone moves texts without an offset; the default is DataX's GMT+8.
+/// A time zone moves texts without an offset; the default is DataX's GMT+8. Zone names
+/// (as DataWorks users write them) work as well as offsets.
 #[test]
 fn time_zone_sets_the_offset_of_times_without_one() {
-    for (zone, expected_time) in [(None, 1_482_717_662u32), (Some("UTC"), 1_482_746_462)] {
+    for (zone, expected_time) in [
+        (None, 1_482_717_662u32),
+        (Some("UTC"), 1_482_746_462),
+        (Some("Asia/Shanghai"), 1_482_717_662),
+        // Winter in New York: UTC-5.
+        (Some("America/New_York"), 1_482_764_462),
+    ] {
         let sandbox = start_sandbox();
         let workspace = Workspace::new();
         let columns = json!([{"type": "string", "value": "2016-12-26 10:01:02"}]);
@@ -298,6 +305,46 @@ fn time_zone_sets_the_offset_of_times_without_one() {
         .assert_success();
         assert_eq!(stored(&sandbox)[0].time, expected_time, "{zone:?}");
     }
+}
+
+/// DataX's Log Service SDK fills an empty `source` with the machine's address, and DataX
+/// gives every log the current time when `time` has no `timeFormat` (its empty pattern never
+/// parses): one warning says so.
+#[test]
+fn source_defaults_to_the_machine_address_and_time_without_format_is_the_send_time() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let columns = json!([{"type": "string", "value": "2016-12-26 10:01:02"}]);
+    let before = now();
+    let job = run(
+        &workspace,
+        stream_reader(columns, 3),
+        loghub_writer(&sandbox, json!({"column": ["t"], "time": "t"})),
+        json!({}),
+    );
+    job.assert_success();
+    let logs = stored(&sandbox);
+    assert_eq!(logs.len(), 3);
+    for log in &logs {
+        assert!((before..=now() + 1).contains(&log.time), "{}", log.time);
+        let address: std::net::Ipv4Addr = log
+            .source
+            .parse()
+            .unwrap_or_else(|_| panic!("source {:?} is not an IPv4 address", log.source));
+        assert!(!address.is_unspecified());
+    }
+    let warning = "time = \"t\" without timeFormat: every log gets the time it is sent";
+    assert_eq!(job.stderr.matches(warning).count(), 1, "{}", job.stderr);
+
+    let sandbox = start_sandbox();
+    run(
+        &Workspace::new(),
+        stream_reader(json!([{"type": "string", "value": "x"}]), 1),
+        loghub_writer(&sandbox, json!({"column": ["t"], "source": "host-7"})),
+        json!({}),
+    )
+    .assert_success();
+    assert_eq!(stored(&sandbox)[0].source, "host-7");
 }
 
 /// The seed's writer `parameter` (DataWorks 1.0, `"datasource": "sls"`, every connection

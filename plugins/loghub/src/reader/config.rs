@@ -364,6 +364,12 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(config.begin, Some(1_700_028_000));
+        // A zone name: New York is UTC-5 in November.
+        let config = parse(&with(
+            json!({"beginDateTime": "20231115060000", "timeZone": "America/New_York"}),
+        ))
+        .unwrap();
+        assert_eq!(config.begin, Some(1_700_046_000));
         let config = parse(&with(json!({"beginTimestampMillis": 1_700_000_000_999i64, "endTimestampMillis": "1700000100"})))
         .unwrap();
         assert_eq!(
