@@ -142,3 +142,36 @@ fn the_repository_example_job_runs() {
             > 0
     );
 }
+
+/// A `setting`, `core` or `common` key `datax` does not act on is named once in the log,
+/// a misspelt one with the key it was probably meant to be; the speed line names the
+/// limiter that acts.
+#[test]
+fn settings_not_acted_on_are_warned_about_once_each() {
+    let workspace = Workspace::new();
+    let job = workspace.write(
+        "job.json",
+        r#"{"job": {"setting": {"speed": {"channel": 1, "recrod": 10}}, "content": [{
+                "reader": {"name": "streamreader", "parameter": {"column": [{"type": "long", "value": 1}], "sliceRecordCount": 2}},
+                "writer": {"name": "streamwriter", "parameter": {"print": false}}}]},
+            "core": {"transport": {"channel": {"capacity": 512, "speed": {"record": 1000}}}},
+            "common": {"column": {"timeZone": "GMT+8"}}}"#,
+    );
+    let run = workspace.run(&[job.to_str().unwrap()]);
+    run.assert_success();
+    for warning in [
+        "job.setting.speed.recrod: unknown key, ignored; did you mean \"record\"?",
+        "core.transport.channel.capacity: `datax` does not act on this setting, ignored",
+        "common.column.timeZone: `datax` does not act on this setting, ignored",
+    ] {
+        assert_eq!(
+            run.stderr.matches(warning).count(),
+            1,
+            "{warning}\n{}",
+            run.stderr
+        );
+    }
+    run.assert_logged(
+        "each channel limited to 1000 records/s on its own (core.transport.channel.speed.record, as DataX)",
+    );
+}
