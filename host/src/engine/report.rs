@@ -331,4 +331,37 @@ mod tests {
             expected.join("\n")
         );
     }
+
+    #[test]
+    fn transformer_lines_only_when_a_transformer_counted() {
+        use chrono::TimeZone;
+        let start = Local.with_ymd_and_hms(2021, 8, 23, 13, 45, 17).unwrap();
+        let quiet = JobReport::default();
+        assert!(!quiet
+            .datax_summary_block(&start, &start)
+            .contains("Transformer"));
+        assert!(!quiet.summary_block(&start, &start).contains("Transformer"));
+        let report = JobReport {
+            transformers: TransformerTotals {
+                success_records: 10,
+                failed_records: 2,
+                filter_records: 3,
+            },
+            ..JobReport::default()
+        };
+        let datax = report.datax_summary_block(&start, &start);
+        assert!(
+            datax.ends_with(
+                "\n\nTransformer成功记录总数         :                  10\n\
+                 Transformer失败记录总数         :                   2\n\
+                 Transformer过滤记录总数         :                   3"
+            ),
+            "{datax}"
+        );
+        let english = report.summary_block(&start, &start);
+        assert!(
+            english.contains("Transformer filtered      :                   3"),
+            "{english}"
+        );
+    }
 }
