@@ -358,6 +358,10 @@ mod tests {
     use crate::engine::transform::Chain;
 
     fn runtime() -> Arc<Runtime> {
+        runtime_with(Chain::default())
+    }
+
+    fn runtime_with(transformers: Chain) -> Arc<Runtime> {
         let no_limit = ErrorLimit {
             record: None,
             percentage: None,
@@ -368,7 +372,7 @@ mod tests {
             plugin_counters: PluginCounters::default(),
             throttle: Throttle::new(None, None),
             dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
-            transformers: Chain::default(),
+            transformers,
             transformer_counters: TransformerCounters::default(),
         })
     }
@@ -472,5 +476,38 @@ mod tests {
         assert!(received.unwrap_err().is_cancelled());
         assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 2);
         drop((full_receiver, empty_sender));
+    }
+
+    #[test]
+    fn transformers_run_before_the_channel_and_filtered_records_leave_the_batch() {
+        let filter_odd = datax_job_config::TransformerStep {
+            name: "dx_filter".to_string(),
+            path: "job.content[0].transformer[0]".to_string(),
+            parameter: serde_json::json!({"columnIndex": 0, "paras": ["like", "[13579]"]}),
+        };
+        let runtime = runtime_with(Chain::build(&[filter_odd]).unwrap());
+        let (mut sender, mut receiver) = pair_in(&runtime, 4);
+        let batch = RecordBatch::from(
+            (1..=5)
+                .map(|n| Record::new(vec![Column::Long(n)]))
+                .collect::<Vec<_>>(),
+        );
+        sender.send(batch).unwrap();
+        let ROption::RSome(received) = receiver.recv().unwrap() else {
+            panic!("two records are left");
+        };
+        assert_eq!(
+            received,
+            RecordBatch::from(vec![
+                Record::new(vec![Column::Long(2)]),
+                Record::new(vec![Column::Long(4)])
+            ])
+        );
+        let totals = runtime.transformer_counters.totals();
+        assert_eq!((totals.success_records, totals.filter_records), (5, 3));
+        assert_eq!(runtime.counters.sent_records.load(Ordering::Relaxed), 2);
+        let all_odd = RecordBatch::from(vec![Record::new(vec![Column::Long(7)])]);
+        sender.send(all_odd).unwrap();
+        assert!(receiver.rx.is_empty(), "an emptied batch is not sent");
     }
 }
