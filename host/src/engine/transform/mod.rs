@@ -20,6 +20,8 @@ mod replace;
 mod substr;
 mod utf16;
 
+use std::borrow::Cow;
+
 use datax_job_config::TransformerStep;
 use datax_plugin_api::{Column, Record};
 
@@ -103,18 +105,20 @@ impl Chain {
     }
 }
 
-/// DataX's `Column.asString()`: `None` for null; a double with no text (NaN, ±Infinity)
-/// fails the record, as DataX's `BigDecimal` throws.
-fn column_text(column: &Column) -> Result<Option<String>, String> {
-    if let Column::Null = column {
-        return Ok(None);
+/// DataX's `Column.asString()`: `None` for null; text borrowed where the column holds it. A
+/// double with no text (NaN, ±Infinity) fails the record, as DataX's `BigDecimal` throws.
+fn column_text(column: &Column) -> Result<Option<Cow<'_, str>>, String> {
+    match column {
+        Column::Null => Ok(None),
+        Column::String(text) | Column::Decimal(text) => Ok(Some(Cow::Borrowed(text.as_str()))),
+        other => {
+            let mut text = Vec::new();
+            datax_plugin_kit::text::write_text(&mut text, other)
+                .map_err(|_| format!("the {} value has no text", other.kind_name()))?;
+            let text = String::from_utf8(text).map_err(|error| error.to_string())?;
+            Ok(Some(Cow::Owned(text)))
+        }
     }
-    let mut text = Vec::new();
-    datax_plugin_kit::text::write_text(&mut text, column)
-        .map_err(|_| format!("the {} value has no text", column.kind_name()))?;
-    Ok(Some(
-        String::from_utf8(text).map_err(|error| error.to_string())?,
-    ))
 }
 
 fn link(step: &TransformerStep) -> Result<Link, String> {

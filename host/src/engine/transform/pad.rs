@@ -68,7 +68,7 @@ impl Transform for Pad {
             if self.left {
                 padding + &text
             } else {
-                text + &padding
+                text.into_owned() + &padding
             }
         };
         *column = Column::string(result);
