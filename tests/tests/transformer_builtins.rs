@@ -242,6 +242,9 @@ fn bad_parameters_are_errors_naming_the_entry_before_anything_runs() {
         let run = workspace.run_reported(&job(json!([text("a")]), 1, transformers, one_channel()));
         run.assert_failure(expected);
         assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+        workspace
+            .run(&["check", workspace.path("job.json").to_str().unwrap()])
+            .assert_failure(expected);
     }
 }
 
