@@ -297,3 +297,14 @@ fn datax_doc_job_stops_at_its_column_index_past_the_end_as_datax() {
         ]
     );
 }
+
+#[test]
+fn digest_names_in_any_case_compute_what_they_say_and_warn_where_datax_differs() {
+    let workspace = Workspace::new();
+    let transformers = json!([transformer("dx_digest", 0, &["MD5", "toUpperCase"])]);
+    let run = workspace.run_reported(&job(json!([text("abc")]), 1, transformers, one_channel()));
+    run.assert_success().assert_logged(
+        "job.content[0].transformer[0] (dx_digest): DataX computes SHA-1 for \"MD5\"; this computes MD5",
+    );
+    assert_eq!(printed(&run), [["900150983CD24FB0D6963F7D28E17F72"]]);
+}

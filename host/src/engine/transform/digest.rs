@@ -13,7 +13,6 @@ use sha1::{Digest as _, Sha1};
 
 use super::params::Parameter;
 use super::{column_text, Transform, Verdict};
-use crate::logger;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Algorithm {
@@ -24,6 +23,7 @@ enum Algorithm {
 pub struct Digest {
     algorithm: Algorithm,
     upper_case: bool,
+    datax_difference: Option<String>,
 }
 
 impl Digest {
@@ -44,12 +44,10 @@ impl Digest {
                 ))
             }
         };
-        if let Some(difference) = datax_difference(&paras[0], &paras[1]) {
-            logger::warn("datax", format!("dx_digest {paras:?}: {difference}"));
-        }
         Ok(Digest {
             algorithm,
             upper_case,
+            datax_difference: datax_difference(&paras[0], &paras[1]),
         })
     }
 }
@@ -71,6 +69,10 @@ fn datax_difference(algorithm: &str, case: &str) -> Option<String> {
 }
 
 impl Transform for Digest {
+    fn warning(&self) -> Option<&str> {
+        self.datax_difference.as_deref()
+    }
+
     fn apply(&self, column: &mut Column) -> Result<Verdict, String> {
         let text = column_text(column)?.unwrap_or_default();
         let hex = match self.algorithm {

@@ -27,6 +27,8 @@ use datax_plugin_api::{Column, Record};
 
 use params::Parameter;
 
+use crate::logger;
+
 /// What a transformer does with the record it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -39,6 +41,11 @@ pub enum Verdict {
 trait Transform: Send + Sync {
     /// Rewrites `column` or judges the record by it; `Err` makes the record dirty.
     fn apply(&self, column: &mut Column) -> Result<Verdict, String>;
+
+    /// Where this job's parameters make DataX behave differently, to log at start.
+    fn warning(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A transformer of the chain with where it came from, for messages.
@@ -143,11 +150,15 @@ fn link(step: &TransformerStep) -> Result<Link, String> {
         }
     };
     let parameter = Parameter::read(&step.parameter)?;
+    let transform = build(&parameter)?;
+    if let Some(warning) = transform.warning() {
+        logger::warn("datax", format!("{} ({}): {warning}", step.path, step.name));
+    }
     Ok(Link {
         name: step.name.clone(),
         path: step.path.clone(),
         column_index: parameter.column_index,
-        transform: build(&parameter)?,
+        transform,
     })
 }
 
