@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use chrono::Local;
 use datax_job_config::{
     load_job, masked, DataSources, JobConfig, JobShape, Params, Scrubber, Step,
@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::cli::{JobArgs, Summary};
 use crate::engine::report::{self, JobReport};
+use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
@@ -25,6 +26,7 @@ const EXIT_TERMINATED: u8 = 143;
 struct PreparedJob {
     path: PathBuf,
     job: JobConfig,
+    transformers: Chain,
     registry: Registry,
 }
 
@@ -77,12 +79,8 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         logger::warn("datax", format!("{}: {warning}", path.display()));
     }
     let job = loaded.job;
-    if !job.transformer.is_empty() {
-        bail!(
-            "job file {}: transformers are not supported yet; remove the `transformer` list",
-            path.display()
-        );
-    }
+    let transformers = Chain::build(&job.transformer)
+        .map_err(|reason| anyhow!("job file {}: {reason}", path.display()))?;
     logger::info(
         "datax",
         format!(
@@ -98,6 +96,7 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
     Ok(PreparedJob {
         path,
         job,
+        transformers,
         registry,
     })
 }
@@ -132,7 +131,8 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
         }
     }
-    let prepared = prepare(args, cli_plugin_dirs)?;
+    let mut prepared = prepare(args, cli_plugin_dirs)?;
+    let transformers = std::mem::take(&mut prepared.transformers);
     let plugins = prepared.plugins()?;
     let dirty_file = match &args.dirty_file {
         Some(path) => path.clone(),
@@ -157,7 +157,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         // DataX has no status line; its scrapers read the log.
         status_bar: std::io::stderr().is_terminal() && !datax_layout,
     };
-    let outcome = engine::run(&prepared.job, &plugins, &options);
+    let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
     let end = Local::now();
 
     let snapshot = &outcome.snapshot;
@@ -198,6 +198,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         dirty_record_file: outcome.dirty_file.clone(),
         peak_memory_kib: report::peak_memory_kib(),
         plugin_counters: outcome.plugin_counters.clone(),
+        transformers: outcome.transformers,
     };
     if datax_layout {
         // DataX logs its block as one line of JobContainer's, starting on the next line.

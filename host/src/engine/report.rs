@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use super::stats::{PluginCounterTotals, Snapshot};
+use super::stats::{PluginCounterTotals, Snapshot, TransformerTotals};
 
 /// DataX's `StrUtil.stringify`: 1024 steps, two decimals.
 pub fn format_bytes(bytes: f64) -> String {
@@ -120,6 +120,8 @@ pub struct JobReport {
     pub peak_memory_kib: Option<u64>,
     /// What the plugins counted themselves: retried requests, logs sent twice, …
     pub plugin_counters: PluginCounterTotals,
+    /// What the transformer chain did (all zero without one).
+    pub transformers: TransformerTotals,
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), which unlike `getrusage` does not
@@ -169,10 +171,31 @@ impl JobReport {
                 ),
             ),
         ];
-        rows.iter()
+        let block = rows
+            .iter()
             .map(|(label, value)| format!("{label:<26}: {value}"))
             .collect::<Vec<_>>()
+            .join("\n");
+        match self.datax_transformer_block() {
+            Some(transformers) => format!("{block}\n\n{transformers}"),
+            None => block,
+        }
+    }
+
+    /// DataX's transformer block, logged after its summary when a counter is not zero.
+    fn datax_transformer_block(&self) -> Option<String> {
+        let totals = &self.transformers;
+        totals.any().then(|| {
+            [
+                ("Transformer成功记录总数", totals.success_records),
+                ("Transformer失败记录总数", totals.failed_records),
+                ("Transformer过滤记录总数", totals.filter_records),
+            ]
+            .iter()
+            .map(|(label, value)| format!("{label:<26}: {value:>19}"))
+            .collect::<Vec<_>>()
             .join("\n")
+        })
     }
 
     pub fn summary_block(&self, start: &DateTime<Local>, end: &DateTime<Local>) -> String {
@@ -209,6 +232,15 @@ impl JobReport {
                 self.read_failed_records + self.write_failed_records
             ),
         ];
+        if self.transformers.any() {
+            for (label, value) in [
+                ("Transformer success", self.transformers.success_records),
+                ("Transformer failed", self.transformers.failed_records),
+                ("Transformer filtered", self.transformers.filter_records),
+            ] {
+                lines.push(format!("{label:<26}: {value:>19}"));
+            }
+        }
         for (side, counters) in [
             ("Reader", &self.plugin_counters.reader),
             ("Writer", &self.plugin_counters.writer),
@@ -297,6 +329,39 @@ mod tests {
         assert_eq!(
             report.datax_summary_block(&start, &end),
             expected.join("\n")
+        );
+    }
+
+    #[test]
+    fn transformer_lines_only_when_a_transformer_counted() {
+        use chrono::TimeZone;
+        let start = Local.with_ymd_and_hms(2021, 8, 23, 13, 45, 17).unwrap();
+        let quiet = JobReport::default();
+        assert!(!quiet
+            .datax_summary_block(&start, &start)
+            .contains("Transformer"));
+        assert!(!quiet.summary_block(&start, &start).contains("Transformer"));
+        let report = JobReport {
+            transformers: TransformerTotals {
+                success_records: 10,
+                failed_records: 2,
+                filter_records: 3,
+            },
+            ..JobReport::default()
+        };
+        let datax = report.datax_summary_block(&start, &start);
+        assert!(
+            datax.ends_with(
+                "\n\nTransformer成功记录总数         :                  10\n\
+                 Transformer失败记录总数         :                   2\n\
+                 Transformer过滤记录总数         :                   3"
+            ),
+            "{datax}"
+        );
+        let english = report.summary_block(&start, &start);
+        assert!(
+            english.contains("Transformer filtered      :                   3"),
+            "{english}"
         );
     }
 }

@@ -99,6 +99,7 @@ impl Schedule<'_> {
             ChannelSender {
                 feed: feed.clone(),
                 returned,
+                task_id,
             },
             TD_Opaque,
         );

@@ -152,3 +152,39 @@ impl PluginCounters {
             .clone()
     }
 }
+
+/// DataX's transformer counters (`TransformerExchanger.doStat`), summed over reader tasks.
+#[derive(Default)]
+pub struct TransformerCounters {
+    /// Records the whole chain ran on without failing; as DataX counts it, filtered ones too.
+    pub success_records: AtomicU64,
+    /// Records a transformer failed on: each is also a dirty record on the reader's side.
+    pub failed_records: AtomicU64,
+    /// Records a filter dropped: never sent, never dirty.
+    pub filter_records: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TransformerTotals {
+    pub success_records: u64,
+    pub failed_records: u64,
+    pub filter_records: u64,
+}
+
+impl TransformerTotals {
+    /// DataX prints its transformer lines only when one of them is not zero.
+    pub fn any(&self) -> bool {
+        self.success_records + self.failed_records + self.filter_records > 0
+    }
+}
+
+impl TransformerCounters {
+    pub fn totals(&self) -> TransformerTotals {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        TransformerTotals {
+            success_records: load(&self.success_records),
+            failed_records: load(&self.failed_records),
+            filter_records: load(&self.filter_records),
+        }
+    }
+}
