@@ -13,7 +13,7 @@ use datax_job_config::{
 use serde_json::json;
 
 use crate::cli::{JobArgs, Summary};
-use crate::engine::report::{self, JobReport};
+use crate::engine::report::{self, DeliveryReport, JobReport};
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
@@ -189,6 +189,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         records_read: snapshot.records_read(),
         bytes_read: snapshot.bytes_read(),
         records_written: snapshot.records_written(),
+        delivery: DeliveryReport::new(snapshot, &outcome.delivery, exit_code != 0),
         bytes_per_second: snapshot.bytes_read() as f64 / transfer_seconds,
         records_per_second: snapshot.records_read() as f64 / transfer_seconds,
         read_failed_records: snapshot.read_dirty_records,

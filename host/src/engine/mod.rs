@@ -24,7 +24,7 @@ use crate::plugins::{Kind, LoadedPlugin};
 use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
 use schedule::{PairTasks, Schedule};
 use state::JobState;
-use stats::{Counters, PluginCounterTotals, PluginCounters, Snapshot};
+use stats::{Counters, Delivery, PluginCounterTotals, PluginCounters, Snapshot};
 use throttle::Throttle;
 
 /// What every task of a running job shares.
@@ -45,6 +45,7 @@ pub struct RunOptions {
 
 pub struct Outcome {
     pub snapshot: Snapshot,
+    pub delivery: Delivery,
     pub plugin_counters: PluginCounterTotals,
     pub failure: Option<String>,
     pub signal: Option<i32>,
@@ -77,6 +78,7 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
     runtime.dirty.flush();
     Outcome {
         snapshot: runtime.counters.snapshot(),
+        delivery: runtime.counters.delivery.snapshot(),
         plugin_counters: runtime.plugin_counters.totals(),
         failure: runtime.state.failure(),
         signal: runtime.state.signal(),

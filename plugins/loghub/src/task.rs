@@ -50,12 +50,11 @@ impl WriterTask for LoghubWriterTask {
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        if self.encoder.config().hash_key {
-            let shards = self.shipper.list_shards(&*context)?;
-            self.encoder.route_to(shards);
-        }
-        let written = encode_while_sending(&mut self.encoder, &self.shipper, receiver, context);
-        // Counted whether or not the task succeeded: retries explain a slow or failed task.
+        let written = self.route_and_send(receiver, context);
+        // Counted whether or not the task succeeded: what the service acknowledged tells
+        // what a failed or stopped task delivered, retries explain a slow or failed task.
+        context.acknowledge(self.shipper.accepted());
+        context.add_possible_duplicates(self.shipper.possible_duplicates());
         for (name, amount) in [
             (RETRIES_COUNTER, self.shipper.retries()),
             (UNPARSEABLE_TIME_COUNTER, self.encoder.unparseable_times()),
@@ -72,6 +71,20 @@ impl WriterTask for LoghubWriterTask {
             self.encoder.config().project
         ));
         Ok(())
+    }
+}
+
+impl LoghubWriterTask {
+    fn route_and_send(
+        &mut self,
+        receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        if self.encoder.config().hash_key {
+            let shards = self.shipper.list_shards(&*context)?;
+            self.encoder.route_to(shards);
+        }
+        encode_while_sending(&mut self.encoder, &self.shipper, receiver, context)
     }
 }
 
