@@ -174,3 +174,28 @@ fn streamwriter_acknowledges_what_it_wrote() {
     assert_eq!(count(&report, "records_acknowledged"), 200, "{report}");
     assert_eq!(count(&report, "records_possibly_duplicated"), 0, "{report}");
 }
+
+/// Finding 7: a stop does not wait on a request that hangs. Every PutLogs answers after 30 s
+/// (the request timeout is the default 60 s); SIGTERM ends the job within 5 s, its report
+/// written, with the logs in flight not confirmed.
+#[test]
+fn sigterm_while_putlogs_hangs_exits_within_five_seconds_with_its_report() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 30_000 })]);
+    let job = numbered_to_loghub(&sandbox, 10_000, json!({"batchSize": 1_000}));
+    let job = workspace.write_json("job.json", &job);
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1_500),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(5),
+        "stopped in {stopping:?}: {}",
+        run.stderr
+    );
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert!(count(&report, "records_not_confirmed") > 0, "{report}");
+}
