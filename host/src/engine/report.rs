@@ -324,6 +324,39 @@ mod tests {
     }
 
     #[test]
+    fn not_confirmed_is_what_was_handed_over_and_not_acknowledged_on_a_stop() {
+        let snapshot = Snapshot {
+            sent_records: 2_000,
+            received_records: 1_500,
+            write_dirty_records: 100,
+            ..Snapshot::default()
+        };
+        let delivery = Delivery {
+            acknowledged_records: Some(1_024),
+            possibly_duplicated_records: 100,
+        };
+        let stopped = DeliveryReport::new(&snapshot, &delivery, true);
+        assert_eq!(stopped.records_not_confirmed, Some(1_400 - 1_024));
+        let succeeded = DeliveryReport::new(&snapshot, &delivery, false);
+        assert_eq!(succeeded.records_not_confirmed, None);
+        let unreported = DeliveryReport::new(&snapshot, &Delivery::default(), true);
+        assert_eq!(unreported.records_acknowledged, None);
+        assert_eq!(unreported.records_not_confirmed, None);
+        assert_eq!(
+            unreported.summary_lines(),
+            ["Records acknowledged      : not reported by the writer"]
+        );
+        assert_eq!(
+            stopped.summary_lines(),
+            [
+                "Records acknowledged      :                1024",
+                "Possibly duplicated       :                 100",
+                "Not confirmed             :                 376",
+            ]
+        );
+    }
+
+    #[test]
     fn datax_summary_block_has_datax_labels_and_widths() {
         use chrono::TimeZone;
         let report = JobReport {
