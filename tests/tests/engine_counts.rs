@@ -199,3 +199,34 @@ fn sigterm_while_putlogs_hangs_exits_within_five_seconds_with_its_report() {
     assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
     assert!(count(&report, "records_not_confirmed") > 0, "{report}");
 }
+
+/// Finding 7: `--stall-timeout` fires on time against a service that hangs, and the job then
+/// ends without waiting for the hanging requests.
+#[test]
+fn a_stall_against_a_hanging_service_ends_the_job_on_time() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 60_000 })]);
+    let job = numbered_to_loghub(&sandbox, 10_000, json!({"batchSize": 1_000}));
+    let job = workspace.write_json("job.json", &job);
+    let started = std::time::Instant::now();
+    let run = workspace.run(&[
+        job.to_str().unwrap(),
+        "--report-json",
+        "report.json",
+        "--stall-timeout",
+        "4",
+    ]);
+    let took = started.elapsed();
+    run.assert_failure("job stalled (no record moved for 4s");
+    // The stall is measured from the last record that moved (at the start), plus at most
+    // the writer's grace for its requests in flight.
+    assert!(
+        took < Duration::from_secs(8),
+        "took {took:?}: {}",
+        run.stderr
+    );
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert!(count(&report, "records_not_confirmed") > 0, "{report}");
+}
