@@ -48,7 +48,7 @@ pub struct DeliveryCounters {
 /// What the writers said was delivered, at the end of a job.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Delivery {
-    /// `None` when no writer task reports acknowledgement (streamless or older plugins).
+    /// `None` when no writer task reports acknowledgement (older plugins, testkit).
     pub acknowledged_records: Option<u64>,
     pub possibly_duplicated_records: u64,
 }
