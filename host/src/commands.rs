@@ -12,8 +12,8 @@ use datax_job_config::{
 };
 use serde_json::json;
 
-use crate::cli::{JobArgs, Summary};
-use crate::engine::report::{self, JobReport};
+use crate::cli::{CheckArgs, JobArgs, Summary};
+use crate::engine::report::{self, DeliveryReport, JobReport};
 use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
@@ -101,7 +101,9 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
     })
 }
 
-pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+pub fn check(check_args: &CheckArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    exit_after(Duration::from_secs(check_args.timeout));
+    let args = &check_args.job;
     let prepared = prepare(args, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
     engine::check(&prepared.job, &plugins)?;
@@ -115,6 +117,25 @@ pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         prepared.job.speed.channels
     );
     Ok(0)
+}
+
+/// `datax check`'s overall deadline: a plugin call that hangs on the network cannot be
+/// interrupted, so a timer thread ends the process (nothing was moved, nothing to clean up).
+fn exit_after(deadline: Duration) {
+    let timer = std::thread::Builder::new()
+        .name("check-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(deadline);
+            eprintln!(
+                "datax: check failed: not finished within {} s (the services did not answer \
+                 in time; --timeout SECONDS gives it longer)",
+                deadline.as_secs()
+            );
+            std::process::exit(i32::from(EXIT_FAILED));
+        });
+    if let Err(error) = timer {
+        logger::warn("datax", format!("check runs without its deadline: {error}"));
+    }
 }
 
 pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
@@ -189,6 +210,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         records_read: snapshot.records_read(),
         bytes_read: snapshot.bytes_read(),
         records_written: snapshot.records_written(),
+        delivery: DeliveryReport::new(snapshot, &outcome.delivery, exit_code != 0),
         bytes_per_second: snapshot.bytes_read() as f64 / transfer_seconds,
         records_per_second: snapshot.records_read() as f64 / transfer_seconds,
         read_failed_records: snapshot.read_dirty_records,

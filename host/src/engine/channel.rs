@@ -341,6 +341,22 @@ impl FfiTaskContext for HostTaskContext {
             .plugin_counters
             .add(self.side, name.as_str(), amount);
     }
+
+    /// Only a writer delivers: a reader's acknowledgement means nothing here and is ignored.
+    fn acknowledge(&mut self, records: u64) {
+        if self.side == Kind::Writer {
+            self.runtime.counters.delivery.acknowledge(records);
+        }
+    }
+
+    fn add_possible_duplicates(&mut self, records: u64) {
+        if self.side == Kind::Writer {
+            self.runtime
+                .counters
+                .delivery
+                .add_possible_duplicates(records);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -26,7 +26,8 @@ use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
 use schedule::{PairTasks, Schedule};
 use state::JobState;
 use stats::{
-    Counters, PluginCounterTotals, PluginCounters, Snapshot, TransformerCounters, TransformerTotals,
+    Counters, Delivery, PluginCounterTotals, PluginCounters, Snapshot, TransformerCounters,
+    TransformerTotals,
 };
 use throttle::Throttle;
 use transform::Chain;
@@ -52,6 +53,7 @@ pub struct RunOptions {
 
 pub struct Outcome {
     pub snapshot: Snapshot,
+    pub delivery: Delivery,
     pub plugin_counters: PluginCounterTotals,
     pub transformers: TransformerTotals,
     pub failure: Option<String>,
@@ -93,6 +95,7 @@ pub fn run(
     runtime.dirty.flush();
     Outcome {
         snapshot: runtime.counters.snapshot(),
+        delivery: runtime.counters.delivery.snapshot(),
         plugin_counters: runtime.plugin_counters.totals(),
         transformers: runtime.transformer_counters.totals(),
         failure: runtime.state.failure(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use super::stats::{PluginCounterTotals, Snapshot, TransformerTotals};
+use super::stats::{Delivery, PluginCounterTotals, Snapshot, TransformerTotals};
 
 /// DataX's `StrUtil.stringify`: 1024 steps, two decimals.
 pub fn format_bytes(bytes: f64) -> String {
@@ -109,7 +109,10 @@ pub struct JobReport {
     pub tasks: usize,
     pub records_read: u64,
     pub bytes_read: u64,
+    /// Records handed to the writer (not dirty): not all of them need have been delivered.
     pub records_written: u64,
+    #[serde(flatten)]
+    pub delivery: DeliveryReport,
     pub bytes_per_second: f64,
     pub records_per_second: f64,
     pub read_failed_records: u64,
@@ -122,6 +125,54 @@ pub struct JobReport {
     pub plugin_counters: PluginCounterTotals,
     /// What the transformer chain did (all zero without one).
     pub transformers: TransformerTotals,
+}
+
+/// What was delivered, beside what was handed to the writer.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct DeliveryReport {
+    /// Records the writer's service acknowledged; `null` when the writer does not report it.
+    pub records_acknowledged: Option<u64>,
+    /// Records a retried request may have stored twice.
+    pub records_possibly_duplicated: u64,
+    /// On a failed or stopped job, records handed to the writer that its service did not
+    /// acknowledge: they were in flight, and may or may not have been stored. `null` on
+    /// success or when the writer does not report acknowledgement.
+    pub records_not_confirmed: Option<u64>,
+}
+
+impl DeliveryReport {
+    pub fn new(snapshot: &Snapshot, delivery: &Delivery, stopped_early: bool) -> Self {
+        let acknowledged = delivery.acknowledged_records;
+        DeliveryReport {
+            records_acknowledged: acknowledged,
+            records_possibly_duplicated: delivery.possibly_duplicated_records,
+            records_not_confirmed: acknowledged
+                .filter(|_| stopped_early)
+                .map(|acknowledged| snapshot.records_written().saturating_sub(acknowledged)),
+        }
+    }
+
+    /// The English summary's lines for these counts.
+    fn summary_lines(&self) -> Vec<String> {
+        let acknowledged = match self.records_acknowledged {
+            Some(records) => records.to_string(),
+            None => "not reported by the writer".to_string(),
+        };
+        let mut lines = vec![format!(
+            "{:<26}: {acknowledged:>19}",
+            "Records acknowledged"
+        )];
+        if self.records_acknowledged.is_some() || self.records_possibly_duplicated > 0 {
+            lines.push(format!(
+                "{:<26}: {:>19}",
+                "Possibly duplicated", self.records_possibly_duplicated
+            ));
+        }
+        if let Some(records) = self.records_not_confirmed {
+            lines.push(format!("{:<26}: {records:>19}", "Not confirmed"));
+        }
+        lines
+    }
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), which unlike `getrusage` does not
@@ -226,12 +277,13 @@ impl JobReport {
             ),
             format!("{:<26}: {:>19}", "Records read", self.records_read),
             format!("{:<26}: {:>19}", "Records written", self.records_written),
-            format!(
-                "{:<26}: {:>19}",
-                "Read/write failures",
-                self.read_failed_records + self.write_failed_records
-            ),
         ];
+        lines.extend(self.delivery.summary_lines());
+        lines.push(format!(
+            "{:<26}: {:>19}",
+            "Read/write failures",
+            self.read_failed_records + self.write_failed_records
+        ));
         if self.transformers.any() {
             for (label, value) in [
                 ("Transformer success", self.transformers.success_records),
@@ -300,6 +352,39 @@ mod tests {
             "Total 10 records, 220 bytes | Speed 73B/s, 3 records/s | Error 0 records, 0 bytes \
              |  All Task WaitWriterTime 0.000s |  All Task WaitReaderTime 0.000s | Percentage \
              100.00%"
+        );
+    }
+
+    #[test]
+    fn not_confirmed_is_what_was_handed_over_and_not_acknowledged_on_a_stop() {
+        let snapshot = Snapshot {
+            sent_records: 2_000,
+            received_records: 1_500,
+            write_dirty_records: 100,
+            ..Snapshot::default()
+        };
+        let delivery = Delivery {
+            acknowledged_records: Some(1_024),
+            possibly_duplicated_records: 100,
+        };
+        let stopped = DeliveryReport::new(&snapshot, &delivery, true);
+        assert_eq!(stopped.records_not_confirmed, Some(1_400 - 1_024));
+        let succeeded = DeliveryReport::new(&snapshot, &delivery, false);
+        assert_eq!(succeeded.records_not_confirmed, None);
+        let unreported = DeliveryReport::new(&snapshot, &Delivery::default(), true);
+        assert_eq!(unreported.records_acknowledged, None);
+        assert_eq!(unreported.records_not_confirmed, None);
+        assert_eq!(
+            unreported.summary_lines(),
+            ["Records acknowledged      : not reported by the writer"]
+        );
+        assert_eq!(
+            stopped.summary_lines(),
+            [
+                "Records acknowledged      :                1024",
+                "Possibly duplicated       :                 100",
+                "Not confirmed             :                 376",
+            ]
         );
     }
 
