@@ -49,7 +49,7 @@ pub enum Command {
     Run(JobArgs),
     /// Parse a job, substitute its parameters, resolve its plugins and run their `init`
     /// validation, without moving data.
-    Check(JobArgs),
+    Check(CheckArgs),
     /// List the plugins found, and the files refused with the reason.
     Plugins,
     /// Print a job skeleton from the plugins' own templates.
@@ -105,6 +105,18 @@ pub struct JobArgs {
     /// (Chinese labels, `[job-0] INFO  JobContainer - …` lines) that schedulers scrape.
     #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = Summary::English)]
     pub summary: Summary,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+
+    /// Fail the check when it has not finished within this many seconds (1 to 3600): a
+    /// service that does not answer must not hold a deployment check for minutes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

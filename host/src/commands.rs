@@ -5,15 +5,16 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use chrono::Local;
 use datax_job_config::{
     load_job, masked, DataSources, JobConfig, JobShape, Params, Scrubber, Step,
 };
 use serde_json::json;
 
-use crate::cli::{JobArgs, Summary};
-use crate::engine::report::{self, JobReport};
+use crate::cli::{CheckArgs, JobArgs, Summary};
+use crate::engine::report::{self, DeliveryReport, JobReport};
+use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
@@ -25,6 +26,7 @@ const EXIT_TERMINATED: u8 = 143;
 struct PreparedJob {
     path: PathBuf,
     job: JobConfig,
+    transformers: Chain,
     registry: Registry,
 }
 
@@ -77,12 +79,8 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         logger::warn("datax", format!("{}: {warning}", path.display()));
     }
     let job = loaded.job;
-    if !job.transformer.is_empty() {
-        bail!(
-            "job file {}: transformers are not supported yet; remove the `transformer` list",
-            path.display()
-        );
-    }
+    let transformers = Chain::build(&job.transformer)
+        .map_err(|reason| anyhow!("job file {}: {reason}", path.display()))?;
     logger::info(
         "datax",
         format!(
@@ -98,11 +96,14 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
     Ok(PreparedJob {
         path,
         job,
+        transformers,
         registry,
     })
 }
 
-pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+pub fn check(check_args: &CheckArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
+    exit_after(Duration::from_secs(check_args.timeout));
+    let args = &check_args.job;
     let prepared = prepare(args, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
     engine::check(&prepared.job, &plugins)?;
@@ -116,6 +117,25 @@ pub fn check(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         prepared.job.speed.channels
     );
     Ok(0)
+}
+
+/// `datax check`'s overall deadline: a plugin call that hangs on the network cannot be
+/// interrupted, so a timer thread ends the process (nothing was moved, nothing to clean up).
+fn exit_after(deadline: Duration) {
+    let timer = std::thread::Builder::new()
+        .name("check-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(deadline);
+            eprintln!(
+                "datax: check failed: not finished within {} s (the services did not answer \
+                 in time; --timeout SECONDS gives it longer)",
+                deadline.as_secs()
+            );
+            std::process::exit(i32::from(EXIT_FAILED));
+        });
+    if let Err(error) = timer {
+        logger::warn("datax", format!("check runs without its deadline: {error}"));
+    }
 }
 
 pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
@@ -132,7 +152,8 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
         }
     }
-    let prepared = prepare(args, cli_plugin_dirs)?;
+    let mut prepared = prepare(args, cli_plugin_dirs)?;
+    let transformers = std::mem::take(&mut prepared.transformers);
     let plugins = prepared.plugins()?;
     let dirty_file = match &args.dirty_file {
         Some(path) => path.clone(),
@@ -157,7 +178,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         // DataX has no status line; its scrapers read the log.
         status_bar: std::io::stderr().is_terminal() && !datax_layout,
     };
-    let outcome = engine::run(&prepared.job, &plugins, &options);
+    let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
     let end = Local::now();
 
     let snapshot = &outcome.snapshot;
@@ -189,6 +210,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         records_read: snapshot.records_read(),
         bytes_read: snapshot.bytes_read(),
         records_written: snapshot.records_written(),
+        delivery: DeliveryReport::new(snapshot, &outcome.delivery, exit_code != 0),
         bytes_per_second: snapshot.bytes_read() as f64 / transfer_seconds,
         records_per_second: snapshot.records_read() as f64 / transfer_seconds,
         read_failed_records: snapshot.read_dirty_records,
@@ -198,6 +220,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         dirty_record_file: outcome.dirty_file.clone(),
         peak_memory_kib: report::peak_memory_kib(),
         plugin_counters: outcome.plugin_counters.clone(),
+        transformers: outcome.transformers,
     };
     if datax_layout {
         // DataX logs its block as one line of JobContainer's, starting on the next line.

@@ -17,8 +17,8 @@ pub struct JobConfig {
     pub shape: JobShape,
     pub reader: Step,
     pub writer: Step,
-    /// DataX `transformer` entries as written (DataWorks shapes have none).
-    pub transformer: Vec<Value>,
+    /// DataX's `transformer` chain, in order (DataWorks shapes have none).
+    pub transformer: Vec<TransformerStep>,
     pub speed: Speed,
     pub error_limit: ErrorLimit,
 }
@@ -31,6 +31,16 @@ pub enum JobShape {
     DataWorks1,
     /// `{"type": "job", "version": "2.0", "steps": [...], "order": {"hops": [...]}, "setting"}`
     DataWorks2,
+}
+
+/// One entry of DataX's `transformer` list: `{"name": "dx_substr", "parameter": {...}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformerStep {
+    pub name: String,
+    /// Where the entry is in the job file: `job.content[0].transformer[1]`.
+    pub path: String,
+    /// The `parameter` object as written (`{}` when absent).
+    pub parameter: Value,
 }
 
 /// A reader or a writer.

@@ -18,7 +18,7 @@ pub mod value;
 pub use datasources::{DataSource, DataSources};
 pub use error::JobError;
 pub use error_limit::ErrorLimit;
-pub use job::{load_job, parse_lenient, JobConfig, JobShape, Loaded, Step};
+pub use job::{load_job, parse_lenient, JobConfig, JobShape, Loaded, Step, TransformerStep};
 pub use params::Params;
 pub use secrets::{is_masked, is_secret_key, masked, secret_values, Scrubber, MASK};
 pub use speed::Speed;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::JobError;
-use crate::job::{JobShape, Step};
+use crate::job::{JobShape, Step, TransformerStep};
 use crate::value::{as_string, describe, field, join, optional, optional_object, present};
 
 /// A job file taken apart, before its settings are read.
@@ -12,7 +12,7 @@ pub(crate) struct Parts {
     pub shape: JobShape,
     pub reader: Step,
     pub writer: Step,
-    pub transformer: Vec<Value>,
+    pub transformer: Vec<TransformerStep>,
     pub setting: Option<Value>,
     pub setting_path: &'static str,
     pub core: Option<Value>,
@@ -103,7 +103,7 @@ fn datax(root: &Value) -> Result<Parts, JobError> {
     }
     let transformer = match field(element, "transformer") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => transformers(items, &join(path, "transformer"))?,
         Some(other) => {
             return Err(JobError::WrongType {
                 path: join(path, "transformer"),
@@ -131,6 +131,45 @@ fn datax(root: &Value) -> Result<Parts, JobError> {
         setting_path: "job.setting",
         core: optional_object(root, "core", "")?.cloned(),
     })
+}
+
+/// DataX's `transformer` list: each entry names its transformer and may carry a `parameter`
+/// object, which the transformer itself validates.
+fn transformers(items: &[Value], path: &str) -> Result<Vec<TransformerStep>, JobError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let path = format!("{path}[{index}]");
+            if !item.is_object() {
+                return Err(JobError::WrongType {
+                    path,
+                    expected: "an object with a name and a parameter",
+                    found: describe(item),
+                });
+            }
+            let name = match present(item, "name") {
+                Some(name) => as_string(name, &join(&path, "name"))?,
+                None => return Err(JobError::invalid(path, "a transformer needs a `name`")),
+            };
+            let parameter = match field(item, "parameter") {
+                None => Value::Object(Map::new()),
+                Some(parameter @ Value::Object(_)) => parameter.clone(),
+                Some(other) => {
+                    return Err(JobError::WrongType {
+                        path: join(&path, "parameter"),
+                        expected: "an object",
+                        found: describe(other),
+                    })
+                }
+            };
+            Ok(TransformerStep {
+                name,
+                path,
+                parameter,
+            })
+        })
+        .collect()
 }
 
 fn dataworks1(root: &Value) -> Result<Parts, JobError> {

@@ -167,4 +167,19 @@ impl TaskContext {
     pub fn add_to_counter(&mut self, name: &str, amount: u64) {
         self.host.add_to_counter(name.into(), amount);
     }
+
+    /// Adds `records` the writer's service acknowledged: a writer reports each request the
+    /// service accepted, so that the summary gives what was delivered and not only what was
+    /// handed over. A writer that reports acknowledgement calls this once with 0 when it
+    /// starts, so that a task which delivered nothing shows 0 rather than "not reported".
+    pub fn acknowledge(&mut self, records: u64) {
+        self.host.acknowledge(records);
+    }
+
+    /// Adds `records` a retried request may have stored twice: its earlier attempt timed out
+    /// or lost its reply, so the service may have kept it. The summary gives the total as
+    /// "possibly duplicated by retries".
+    pub fn add_possible_duplicates(&mut self, records: u64) {
+        self.host.add_possible_duplicates(records);
+    }
 }

@@ -129,6 +129,20 @@ pub trait FfiTaskContext: Send {
             std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
         }
     }
+
+    /// Adds `records` to what the writer's service acknowledged (stored durably, as far as
+    /// the writer can know). A call with 0 declares that the writer reports acknowledgement
+    /// at all. Past the prefix: a host without it ignores the count.
+    fn acknowledge(&mut self, records: u64) {
+        let _ = records;
+    }
+
+    /// Adds `records` that a retried request may have stored twice (an earlier attempt timed
+    /// out or lost its reply, so it may have landed). Past the prefix: a host without it
+    /// ignores the count.
+    fn add_possible_duplicates(&mut self, records: u64) {
+        let _ = records;
+    }
 }
 pub type FfiTaskContextBox = FfiTaskContext_TO<'static, RBox<()>>;
 

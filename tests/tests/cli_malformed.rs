@@ -97,7 +97,7 @@ fn malformed_jobs_fail_with_a_message_naming_what_and_where() {
             format!(
                 r#"{{"job": {{"content": [{{"reader": {READER}, "writer": {WRITER}, "transformer": [{{"name": "dx_substr"}}]}}]}}}}"#
             ),
-            "transformers are not supported yet",
+            "job.content[0].transformer[0] (dx_substr): parameter.columnIndex is required",
         ),
         (
             content(r#"{"name": 5, "parameter": {}}"#, WRITER),

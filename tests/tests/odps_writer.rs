@@ -160,6 +160,12 @@ fn stream_to_odps_writes_every_row_exactly_once_in_several_blocks() {
     let counters = &report["plugin_counters"]["writer"];
     assert_eq!(counters["tunnel blocks"], json!(4), "{report}");
     assert_eq!(counters["tunnel block retries"], json!(0), "{report}");
+    // Every block the tunnel stored is acknowledged.
+    assert_eq!(
+        report["records_acknowledged"],
+        json!(rows.len()),
+        "{report}"
+    );
 }
 
 #[test]
@@ -371,8 +377,12 @@ fn failed_block_uploads_are_sent_again_and_every_row_lands_once() {
     let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
     write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
     assert!(sandbox.faults().is_empty(), "both faults fired");
-    let counters = &workspace.report()["plugin_counters"]["writer"];
+    let report = workspace.report();
+    let counters = &report["plugin_counters"]["writer"];
     assert_eq!(counters["tunnel block retries"], json!(2), "{counters}");
+    // A block sent again replaces its first attempt: nothing is counted as duplicated.
+    assert_eq!(report["records_acknowledged"], json!(per_task), "{report}");
+    assert_eq!(report["records_possibly_duplicated"], json!(0), "{report}");
     let mut expected: Vec<String> = (1..=per_task).map(row).collect();
     expected.sort();
     assert!(

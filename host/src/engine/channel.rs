@@ -16,6 +16,7 @@ use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch};
 
 use super::state::sleep_until;
 use super::throttle::Throttle;
+use super::transform::Outcome;
 use super::Runtime;
 use crate::plugins::Kind;
 
@@ -111,6 +112,58 @@ pub struct ChannelSender {
     pub channel_throttle: Throttle,
     /// Batches the writer has finished with, coming back to the reader's thread.
     pub returned: Receiver<RecordBatch>,
+    /// The reader task, for the dirty records of the transformers.
+    pub task_id: u32,
+}
+
+impl ChannelSender {
+    /// Runs the job's transformers over `batch` in place, as DataX's exchanger does before a
+    /// record reaches the channel: filtered records leave, failed ones leave as dirty records
+    /// of the reader; the rest keep their order. `Err` stops the reader task (a `columnIndex`
+    /// past the end of a record, or errorLimit).
+    fn transform(&self, batch: &mut RecordBatch) -> Result<(), PluginError> {
+        let runtime = &self.feed.runtime;
+        let records = &mut batch.records;
+        let (mut kept, mut filtered, mut failed) = (0, 0, 0);
+        for index in 0..records.len() {
+            let outcome = runtime
+                .transformers
+                .apply(&mut records[index])
+                .map_err(|message| PluginError::new(ErrorKind::CONFIG, message))?;
+            match outcome {
+                Outcome::Keep => {
+                    records.swap(kept, index);
+                    kept += 1;
+                }
+                Outcome::Filter => filtered += 1,
+                Outcome::Fail(reason) => {
+                    failed += 1;
+                    collect_dirty(
+                        runtime,
+                        Kind::Reader,
+                        self.task_id,
+                        &records[index],
+                        &reason,
+                    )?;
+                }
+            }
+        }
+        records.truncate(kept);
+        // A batch filtered whole still shows the reader is moving.
+        runtime.counters.last_move.stamp();
+        batch.byte_size = records.iter().map(Record::byte_size).sum();
+        let counters = &runtime.transformer_counters;
+        counters
+            .success_records
+            .fetch_add((kept + filtered) as u64, Ordering::Relaxed);
+        counters
+            .filter_records
+            .fetch_add(filtered as u64, Ordering::Relaxed);
+        counters
+            .failed_records
+            .fetch_add(failed as u64, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl FfiRecordSender for ChannelSender {
@@ -123,10 +176,18 @@ impl FfiRecordSender for ChannelSender {
         self.returned.try_recv().ok().into()
     }
 
-    fn send(&mut self, batch: RecordBatch) -> RResult<(), PluginError> {
+    fn send(&mut self, mut batch: RecordBatch) -> RResult<(), PluginError> {
         let runtime = &self.feed.runtime;
         if runtime.state.is_cancelled() {
             return RErr(cancelled());
+        }
+        if !runtime.transformers.is_empty() {
+            if let Err(error) = self.transform(&mut batch) {
+                return RErr(error);
+            }
+            if batch.is_empty() {
+                return ROk(());
+            }
         }
         let (records, bytes) = (batch.len() as u64, batch.byte_size);
         let start_at = runtime
@@ -227,6 +288,30 @@ impl FfiRecordReceiver for ChannelReceiver {
     }
 }
 
+/// Counts a dirty record and logs it; past the job's errorLimit, fails the job.
+fn collect_dirty(
+    runtime: &Runtime,
+    side: Kind,
+    task_id: u32,
+    record: &Record,
+    reason: &str,
+) -> Result<(), PluginError> {
+    match runtime
+        .dirty
+        .collect(&runtime.counters, side, task_id, record, reason)
+    {
+        Ok(()) => {
+            runtime.counters.last_move.stamp();
+            Ok(())
+        }
+        Err(limit_exceeded) => {
+            let message = limit_exceeded.to_string();
+            runtime.state.fail(limit_exceeded);
+            Err(PluginError::new(ErrorKind::ERROR_LIMIT, message))
+        }
+    }
+}
+
 pub struct HostTaskContext {
     pub runtime: Arc<Runtime>,
     pub task_id: u32,
@@ -249,30 +334,36 @@ impl FfiTaskContext for HostTaskContext {
     }
 
     fn collect_dirty(&mut self, record: Record, reason: RString) -> RResult<(), PluginError> {
-        let runtime = &self.runtime;
-        match runtime.dirty.collect(
-            &runtime.counters,
+        collect_dirty(
+            &self.runtime,
             self.side,
             self.task_id,
             &record,
             reason.as_str(),
-        ) {
-            Ok(()) => {
-                runtime.counters.last_move.stamp();
-                ROk(())
-            }
-            Err(limit_exceeded) => {
-                let message = limit_exceeded.to_string();
-                runtime.state.fail(limit_exceeded);
-                RErr(PluginError::new(ErrorKind::ERROR_LIMIT, message))
-            }
-        }
+        )
+        .into()
     }
 
     fn add_to_counter(&mut self, name: RStr<'_>, amount: u64) {
         self.runtime
             .plugin_counters
             .add(self.side, name.as_str(), amount);
+    }
+
+    /// Only a writer delivers: a reader's acknowledgement means nothing here and is ignored.
+    fn acknowledge(&mut self, records: u64) {
+        if self.side == Kind::Writer {
+            self.runtime.counters.delivery.acknowledge(records);
+        }
+    }
+
+    fn add_possible_duplicates(&mut self, records: u64) {
+        if self.side == Kind::Writer {
+            self.runtime
+                .counters
+                .delivery
+                .add_possible_duplicates(records);
+        }
     }
 }
 
@@ -286,10 +377,15 @@ mod tests {
     use super::*;
     use crate::engine::dirty::DirtyLog;
     use crate::engine::state::JobState;
-    use crate::engine::stats::{Counters, PluginCounters};
+    use crate::engine::stats::{Counters, PluginCounters, TransformerCounters};
     use crate::engine::throttle::Throttle;
+    use crate::engine::transform::Chain;
 
     fn runtime() -> Arc<Runtime> {
+        runtime_with(Chain::default())
+    }
+
+    fn runtime_with(transformers: Chain) -> Arc<Runtime> {
         let no_limit = ErrorLimit {
             record: None,
             percentage: None,
@@ -300,6 +396,8 @@ mod tests {
             plugin_counters: PluginCounters::default(),
             throttle: Throttle::new(None, None),
             dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
+            transformers,
+            transformer_counters: TransformerCounters::default(),
         })
     }
 
@@ -327,6 +425,7 @@ mod tests {
             feed,
             channel_throttle: Throttle::new(None, None),
             returned,
+            task_id: 0,
         };
         (sender, receiver)
     }
@@ -402,5 +501,38 @@ mod tests {
         assert!(received.unwrap_err().is_cancelled());
         assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 2);
         drop((full_receiver, empty_sender));
+    }
+
+    #[test]
+    fn transformers_run_before_the_channel_and_filtered_records_leave_the_batch() {
+        let filter_odd = datax_job_config::TransformerStep {
+            name: "dx_filter".to_string(),
+            path: "job.content[0].transformer[0]".to_string(),
+            parameter: serde_json::json!({"columnIndex": 0, "paras": ["like", "[13579]"]}),
+        };
+        let runtime = runtime_with(Chain::build(&[filter_odd]).unwrap());
+        let (mut sender, mut receiver) = pair_in(&runtime, 4);
+        let batch = RecordBatch::from(
+            (1..=5)
+                .map(|n| Record::new(vec![Column::Long(n)]))
+                .collect::<Vec<_>>(),
+        );
+        sender.send(batch).unwrap();
+        let ROption::RSome(received) = receiver.recv().unwrap() else {
+            panic!("two records are left");
+        };
+        assert_eq!(
+            received,
+            RecordBatch::from(vec![
+                Record::new(vec![Column::Long(2)]),
+                Record::new(vec![Column::Long(4)])
+            ])
+        );
+        let totals = runtime.transformer_counters.totals();
+        assert_eq!((totals.success_records, totals.filter_records), (5, 3));
+        assert_eq!(runtime.counters.sent_records.load(Ordering::Relaxed), 2);
+        let all_odd = RecordBatch::from(vec![Record::new(vec![Column::Long(7)])]);
+        sender.send(all_odd).unwrap();
+        assert!(receiver.rx.is_empty(), "an emptied batch is not sent");
     }
 }

@@ -9,6 +9,7 @@ mod signals;
 mod state;
 pub mod stats;
 mod throttle;
+pub mod transform;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -24,8 +25,12 @@ use crate::plugins::{Kind, LoadedPlugin};
 use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
 use schedule::{PairTasks, Schedule};
 use state::JobState;
-use stats::{Counters, PluginCounterTotals, PluginCounters, Snapshot};
+use stats::{
+    Counters, Delivery, PluginCounterTotals, PluginCounters, Snapshot, TransformerCounters,
+    TransformerTotals,
+};
 use throttle::Throttle;
+use transform::Chain;
 
 /// What every task of a running job shares.
 pub struct Runtime {
@@ -34,6 +39,9 @@ pub struct Runtime {
     pub plugin_counters: PluginCounters,
     pub throttle: Throttle,
     pub dirty: DirtyLog,
+    /// The job's transformers, run by every reader task on what it sends.
+    pub transformers: Chain,
+    pub transformer_counters: TransformerCounters,
 }
 
 pub struct RunOptions {
@@ -45,7 +53,9 @@ pub struct RunOptions {
 
 pub struct Outcome {
     pub snapshot: Snapshot,
+    pub delivery: Delivery,
     pub plugin_counters: PluginCounterTotals,
+    pub transformers: TransformerTotals,
     pub failure: Option<String>,
     pub signal: Option<i32>,
     pub channels: usize,
@@ -60,13 +70,21 @@ pub struct JobPlugins<'a> {
     pub writer: &'a LoadedPlugin,
 }
 
-pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> Outcome {
+/// Runs `job` with its transformer chain, built (and so checked) by the caller beforehand.
+pub fn run(
+    job: &JobConfig,
+    transformers: Chain,
+    plugins: &JobPlugins<'_>,
+    options: &RunOptions,
+) -> Outcome {
     let runtime = Arc::new(Runtime {
         state: JobState::new(),
         counters: Counters::default(),
         plugin_counters: PluginCounters::default(),
         throttle: Throttle::new(job.speed.byte_per_sec, job.speed.record_per_sec),
         dirty: DirtyLog::new(options.dirty_file.clone(), &job.error_limit),
+        transformers,
+        transformer_counters: TransformerCounters::default(),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
     let mut plan = Plan::default();
@@ -77,7 +95,9 @@ pub fn run(job: &JobConfig, plugins: &JobPlugins<'_>, options: &RunOptions) -> O
     runtime.dirty.flush();
     Outcome {
         snapshot: runtime.counters.snapshot(),
+        delivery: runtime.counters.delivery.snapshot(),
         plugin_counters: runtime.plugin_counters.totals(),
+        transformers: runtime.transformer_counters.totals(),
         failure: runtime.state.failure(),
         signal: runtime.state.signal(),
         channels: plan.channels,

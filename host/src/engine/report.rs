@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use super::stats::{PluginCounterTotals, Snapshot};
+use super::stats::{Delivery, PluginCounterTotals, Snapshot, TransformerTotals};
 
 /// DataX's `StrUtil.stringify`: 1024 steps, two decimals.
 pub fn format_bytes(bytes: f64) -> String {
@@ -109,7 +109,10 @@ pub struct JobReport {
     pub tasks: usize,
     pub records_read: u64,
     pub bytes_read: u64,
+    /// Records handed to the writer (not dirty): not all of them need have been delivered.
     pub records_written: u64,
+    #[serde(flatten)]
+    pub delivery: DeliveryReport,
     pub bytes_per_second: f64,
     pub records_per_second: f64,
     pub read_failed_records: u64,
@@ -120,6 +123,56 @@ pub struct JobReport {
     pub peak_memory_kib: Option<u64>,
     /// What the plugins counted themselves: retried requests, logs sent twice, …
     pub plugin_counters: PluginCounterTotals,
+    /// What the transformer chain did (all zero without one).
+    pub transformers: TransformerTotals,
+}
+
+/// What was delivered, beside what was handed to the writer.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct DeliveryReport {
+    /// Records the writer's service acknowledged; `null` when the writer does not report it.
+    pub records_acknowledged: Option<u64>,
+    /// Records a retried request may have stored twice.
+    pub records_possibly_duplicated: u64,
+    /// On a failed or stopped job, records handed to the writer that its service did not
+    /// acknowledge: they were in flight, and may or may not have been stored. `null` on
+    /// success or when the writer does not report acknowledgement.
+    pub records_not_confirmed: Option<u64>,
+}
+
+impl DeliveryReport {
+    pub fn new(snapshot: &Snapshot, delivery: &Delivery, stopped_early: bool) -> Self {
+        let acknowledged = delivery.acknowledged_records;
+        DeliveryReport {
+            records_acknowledged: acknowledged,
+            records_possibly_duplicated: delivery.possibly_duplicated_records,
+            records_not_confirmed: acknowledged
+                .filter(|_| stopped_early)
+                .map(|acknowledged| snapshot.records_written().saturating_sub(acknowledged)),
+        }
+    }
+
+    /// The English summary's lines for these counts.
+    fn summary_lines(&self) -> Vec<String> {
+        let acknowledged = match self.records_acknowledged {
+            Some(records) => records.to_string(),
+            None => "not reported by the writer".to_string(),
+        };
+        let mut lines = vec![format!(
+            "{:<26}: {acknowledged:>19}",
+            "Records acknowledged"
+        )];
+        if self.records_acknowledged.is_some() || self.records_possibly_duplicated > 0 {
+            lines.push(format!(
+                "{:<26}: {:>19}",
+                "Possibly duplicated", self.records_possibly_duplicated
+            ));
+        }
+        if let Some(records) = self.records_not_confirmed {
+            lines.push(format!("{:<26}: {records:>19}", "Not confirmed"));
+        }
+        lines
+    }
 }
 
 /// This process's peak resident memory (Linux `VmHWM`), which unlike `getrusage` does not
@@ -169,10 +222,31 @@ impl JobReport {
                 ),
             ),
         ];
-        rows.iter()
+        let block = rows
+            .iter()
             .map(|(label, value)| format!("{label:<26}: {value}"))
             .collect::<Vec<_>>()
+            .join("\n");
+        match self.datax_transformer_block() {
+            Some(transformers) => format!("{block}\n\n{transformers}"),
+            None => block,
+        }
+    }
+
+    /// DataX's transformer block, logged after its summary when a counter is not zero.
+    fn datax_transformer_block(&self) -> Option<String> {
+        let totals = &self.transformers;
+        totals.any().then(|| {
+            [
+                ("Transformer成功记录总数", totals.success_records),
+                ("Transformer失败记录总数", totals.failed_records),
+                ("Transformer过滤记录总数", totals.filter_records),
+            ]
+            .iter()
+            .map(|(label, value)| format!("{label:<26}: {value:>19}"))
+            .collect::<Vec<_>>()
             .join("\n")
+        })
     }
 
     pub fn summary_block(&self, start: &DateTime<Local>, end: &DateTime<Local>) -> String {
@@ -203,12 +277,22 @@ impl JobReport {
             ),
             format!("{:<26}: {:>19}", "Records read", self.records_read),
             format!("{:<26}: {:>19}", "Records written", self.records_written),
-            format!(
-                "{:<26}: {:>19}",
-                "Read/write failures",
-                self.read_failed_records + self.write_failed_records
-            ),
         ];
+        lines.extend(self.delivery.summary_lines());
+        lines.push(format!(
+            "{:<26}: {:>19}",
+            "Read/write failures",
+            self.read_failed_records + self.write_failed_records
+        ));
+        if self.transformers.any() {
+            for (label, value) in [
+                ("Transformer success", self.transformers.success_records),
+                ("Transformer failed", self.transformers.failed_records),
+                ("Transformer filtered", self.transformers.filter_records),
+            ] {
+                lines.push(format!("{label:<26}: {value:>19}"));
+            }
+        }
         for (side, counters) in [
             ("Reader", &self.plugin_counters.reader),
             ("Writer", &self.plugin_counters.writer),
@@ -272,6 +356,39 @@ mod tests {
     }
 
     #[test]
+    fn not_confirmed_is_what_was_handed_over_and_not_acknowledged_on_a_stop() {
+        let snapshot = Snapshot {
+            sent_records: 2_000,
+            received_records: 1_500,
+            write_dirty_records: 100,
+            ..Snapshot::default()
+        };
+        let delivery = Delivery {
+            acknowledged_records: Some(1_024),
+            possibly_duplicated_records: 100,
+        };
+        let stopped = DeliveryReport::new(&snapshot, &delivery, true);
+        assert_eq!(stopped.records_not_confirmed, Some(1_400 - 1_024));
+        let succeeded = DeliveryReport::new(&snapshot, &delivery, false);
+        assert_eq!(succeeded.records_not_confirmed, None);
+        let unreported = DeliveryReport::new(&snapshot, &Delivery::default(), true);
+        assert_eq!(unreported.records_acknowledged, None);
+        assert_eq!(unreported.records_not_confirmed, None);
+        assert_eq!(
+            unreported.summary_lines(),
+            ["Records acknowledged      : not reported by the writer"]
+        );
+        assert_eq!(
+            stopped.summary_lines(),
+            [
+                "Records acknowledged      :                1024",
+                "Possibly duplicated       :                 100",
+                "Not confirmed             :                 376",
+            ]
+        );
+    }
+
+    #[test]
     fn datax_summary_block_has_datax_labels_and_widths() {
         use chrono::TimeZone;
         let report = JobReport {
@@ -297,6 +414,39 @@ mod tests {
         assert_eq!(
             report.datax_summary_block(&start, &end),
             expected.join("\n")
+        );
+    }
+
+    #[test]
+    fn transformer_lines_only_when_a_transformer_counted() {
+        use chrono::TimeZone;
+        let start = Local.with_ymd_and_hms(2021, 8, 23, 13, 45, 17).unwrap();
+        let quiet = JobReport::default();
+        assert!(!quiet
+            .datax_summary_block(&start, &start)
+            .contains("Transformer"));
+        assert!(!quiet.summary_block(&start, &start).contains("Transformer"));
+        let report = JobReport {
+            transformers: TransformerTotals {
+                success_records: 10,
+                failed_records: 2,
+                filter_records: 3,
+            },
+            ..JobReport::default()
+        };
+        let datax = report.datax_summary_block(&start, &start);
+        assert!(
+            datax.ends_with(
+                "\n\nTransformer成功记录总数         :                  10\n\
+                 Transformer失败记录总数         :                   2\n\
+                 Transformer过滤记录总数         :                   3"
+            ),
+            "{datax}"
+        );
+        let english = report.summary_block(&start, &start);
+        assert!(
+            english.contains("Transformer filtered      :                   3"),
+            "{english}"
         );
     }
 }

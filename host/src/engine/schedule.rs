@@ -107,6 +107,7 @@ impl Schedule<'_> {
                     self.speed.record_per_channel,
                 ),
                 returned,
+                task_id,
             },
             TD_Opaque,
         );

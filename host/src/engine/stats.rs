@@ -1,7 +1,7 @@
 //! Counters shared by every task of a job, read by the monitor for reports and checks.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,49 @@ pub struct Counters {
     /// deadlines, never the time spent idle; the debug log shows it at the end of a job.
     pub wakeups: AtomicU64,
     pub last_move: MoveClock,
+    pub delivery: DeliveryCounters,
+}
+
+/// What the writers' services acknowledged, as the writers report it
+/// (`TaskContext::acknowledge`, `TaskContext::add_possible_duplicates`): records handed to a
+/// writer are not yet delivered.
+#[derive(Default)]
+pub struct DeliveryCounters {
+    /// Whether any writer task reported acknowledgement at all (even of 0 records).
+    pub acknowledgement_reported: AtomicBool,
+    pub acknowledged_records: AtomicU64,
+    pub possibly_duplicated_records: AtomicU64,
+}
+
+/// What the writers said was delivered, at the end of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Delivery {
+    /// `None` when no writer task reports acknowledgement (older plugins, testkit).
+    pub acknowledged_records: Option<u64>,
+    pub possibly_duplicated_records: u64,
+}
+
+impl DeliveryCounters {
+    pub fn acknowledge(&self, records: u64) {
+        self.acknowledgement_reported.store(true, Ordering::Relaxed);
+        self.acknowledged_records
+            .fetch_add(records, Ordering::Relaxed);
+    }
+
+    pub fn add_possible_duplicates(&self, records: u64) {
+        self.possibly_duplicated_records
+            .fetch_add(records, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Delivery {
+        Delivery {
+            acknowledged_records: self
+                .acknowledgement_reported
+                .load(Ordering::Relaxed)
+                .then(|| self.acknowledged_records.load(Ordering::Relaxed)),
+            possibly_duplicated_records: self.possibly_duplicated_records.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// When a record last moved: the channels stamp it as batches pass, so the monitor can sleep
@@ -150,5 +193,41 @@ impl PluginCounters {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+/// DataX's transformer counters (`TransformerExchanger.doStat`), summed over reader tasks.
+#[derive(Default)]
+pub struct TransformerCounters {
+    /// Records the whole chain ran on without failing; as DataX counts it, filtered ones too.
+    pub success_records: AtomicU64,
+    /// Records a transformer failed on: each is also a dirty record on the reader's side.
+    pub failed_records: AtomicU64,
+    /// Records a filter dropped: never sent, never dirty.
+    pub filter_records: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TransformerTotals {
+    pub success_records: u64,
+    pub failed_records: u64,
+    pub filter_records: u64,
+}
+
+impl TransformerTotals {
+    /// DataX prints its transformer lines only when one of them is not zero.
+    pub fn any(&self) -> bool {
+        self.success_records + self.failed_records + self.filter_records > 0
+    }
+}
+
+impl TransformerCounters {
+    pub fn totals(&self) -> TransformerTotals {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        TransformerTotals {
+            success_records: load(&self.success_records),
+            failed_records: load(&self.failed_records),
+            filter_records: load(&self.filter_records),
+        }
     }
 }

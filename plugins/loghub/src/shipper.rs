@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use datax_plugin_api::{ErrorKind, PluginError};
-use datax_plugin_kit::http::HttpError;
+use datax_plugin_kit::http::{HttpError, TransportKind};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError};
 
 use crate::client::{classify, retry_policy, Body, LoghubClient, LoghubRetries, Retry, Shard};
@@ -53,6 +53,8 @@ pub struct Shipper {
     accepted: AtomicU64,
     /// Attempts that repeated a failed request.
     retries: AtomicU64,
+    /// Logs of accepted requests that had an earlier attempt which may have been stored.
+    possible_duplicates: AtomicU64,
 }
 
 impl Shipper {
@@ -68,6 +70,7 @@ impl Shipper {
             max_retries: config.max_retries,
             accepted: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            possible_duplicates: AtomicU64::new(0),
         })
     }
 
@@ -83,6 +86,12 @@ impl Shipper {
     /// PutLogs requests sent again after a failure so far, over every sending thread.
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Logs the service accepted from a request whose earlier attempt timed out or lost its
+    /// connection after sending: that attempt may have been stored too.
+    pub fn possible_duplicates(&self) -> u64 {
+        self.possible_duplicates.load(Ordering::Relaxed)
     }
 
     /// The logstore's shards, for hash-key routing; a busy service gets a few short retries.
@@ -196,8 +205,10 @@ impl Shipper {
         cancellation: &dyn Cancellation,
     ) -> Result<Sent, PluginError> {
         let body = self.encode_body(batch, range.clone(), buffers)?;
+        let mut maybe_stored_before = false;
         let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
             self.retries.fetch_add(1, Ordering::Relaxed);
+            maybe_stored_before |= may_have_been_stored(error);
             datax_plugin_api::log::warn(format!(
                 "PutLogs attempt {retry} of {} failed: {error}; retrying in {} ms",
                 self.max_retries + 1,
@@ -219,6 +230,10 @@ impl Shipper {
                 ));
                 self.accepted
                     .fetch_add(range.len() as u64, Ordering::Relaxed);
+                if maybe_stored_before {
+                    self.possible_duplicates
+                        .fetch_add(range.len() as u64, Ordering::Relaxed);
+                }
                 Ok(Sent::Accepted)
             }
             Err(RetryError::Failed { error, .. }) if classify(&error) == Retry::Split => {
@@ -271,4 +286,17 @@ impl Shipper {
         };
         PluginError::new(kind, message)
     }
+}
+
+/// Whether a failed attempt may have been stored all the same: the request went out but its
+/// answer never came (a timeout, a connection closed before the reply). A refused connection
+/// sent nothing; a service error answered that nothing was stored.
+fn may_have_been_stored(error: &HttpError) -> bool {
+    matches!(
+        error,
+        HttpError::Transport {
+            kind: TransportKind::Timeout | TransportKind::Closed,
+            ..
+        }
+    )
 }

@@ -7,9 +7,16 @@
 //! retries) on the task's stop channel, which the task's thread closes. The task's thread
 //! learns from the host that the job stops: at once while it waits for records, at every word
 //! from a sending thread, and, while every sending thread waits out a backoff, in the host's
-//! own wait until the first backoff ends. (A request in flight is not interrupted: the host's
-//! stop reaches its thread when the request ends, within `requestTimeout`.)
+//! own wait until the first backoff ends.
+//!
+//! A request in flight cannot be interrupted (a blocking HTTP call), and stopping must not
+//! wait on the network: while the task's thread waits on requests in flight it looks at the
+//! host's stop every [`IN_FLIGHT_CHECK`] (it cannot wait on the host and the sending threads
+//! at once), and once stopped it waits at most [`STOP_GRACE`] for their answers. The sending
+//! threads are detached: a thread whose request still hangs then ends with its request, its
+//! logs not acknowledged, so the job's report counts them as not confirmed.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError};
@@ -27,11 +34,16 @@ use crate::shipper::{RejectedLog, SendBuffers, Shipper};
 pub const RETRIES_COUNTER: &str = "PutLogs retries";
 pub const UNPARSEABLE_TIME_COUNTER: &str = "logs with an unparseable time";
 
+/// How often the task's thread looks at the host's stop while it waits on requests in flight.
+const IN_FLIGHT_CHECK: Duration = Duration::from_millis(200);
+/// How long a stopped task waits for the answers of requests in flight before leaving them.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// A task: the encoder runs on the task's thread, the shipper is shared by its sending
 /// threads.
 pub struct LoghubWriterTask {
     encoder: Encoder,
-    shipper: Shipper,
+    shipper: Arc<Shipper>,
 }
 
 impl LoghubWriterTask {
@@ -39,7 +51,7 @@ impl LoghubWriterTask {
         let shipper = Shipper::new(&config).map_err(PluginError::config)?;
         Ok(LoghubWriterTask {
             encoder: Encoder::new(config),
-            shipper,
+            shipper: Arc::new(shipper),
         })
     }
 }
@@ -50,12 +62,11 @@ impl WriterTask for LoghubWriterTask {
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        if self.encoder.config().hash_key {
-            let shards = self.shipper.list_shards(&*context)?;
-            self.encoder.route_to(shards);
-        }
-        let written = encode_while_sending(&mut self.encoder, &self.shipper, receiver, context);
-        // Counted whether or not the task succeeded: retries explain a slow or failed task.
+        let written = self.route_and_send(receiver, context);
+        // Counted whether or not the task succeeded: what the service acknowledged tells
+        // what a failed or stopped task delivered, retries explain a slow or failed task.
+        context.acknowledge(self.shipper.accepted());
+        context.add_possible_duplicates(self.shipper.possible_duplicates());
         for (name, amount) in [
             (RETRIES_COUNTER, self.shipper.retries()),
             (UNPARSEABLE_TIME_COUNTER, self.encoder.unparseable_times()),
@@ -75,10 +86,24 @@ impl WriterTask for LoghubWriterTask {
     }
 }
 
+impl LoghubWriterTask {
+    fn route_and_send(
+        &mut self,
+        receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        if self.encoder.config().hash_key {
+            let shards = self.shipper.list_shards(&*context)?;
+            self.encoder.route_to(shards);
+        }
+        encode_while_sending(&mut self.encoder, &self.shipper, receiver, context)
+    }
+}
+
 /// Encodes every record on this thread while the sending threads ship the batches.
 fn encode_while_sending(
     encoder: &mut Encoder,
-    shipper: &Shipper,
+    shipper: &Arc<Shipper>,
     receiver: &mut RecordReceiver,
     context: &mut TaskContext,
 ) -> Result<(), PluginError> {
@@ -86,31 +111,35 @@ fn encode_while_sending(
     let (queue, inbox) = crossbeam_channel::bounded::<Shipment>(1);
     let (events_sender, events) = crossbeam_channel::unbounded();
     let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
-    std::thread::scope(|scope| {
-        for index in 0..threads {
-            let cancellation = SenderCancellation {
-                index,
-                stop: stopped.clone(),
-                events: events_sender.clone(),
-            };
-            let inbox = inbox.clone();
-            scope.spawn(move || send_batches(shipper, inbox, cancellation));
-        }
-        // Only the sending threads hold these ends now: `events` closes when they all stop.
-        drop((inbox, events_sender, stopped));
-        let mut handoff = Handoff {
-            queue,
-            returns: Returns {
-                events,
-                stop: Some(stop),
-                backoffs: Backoffs(vec![None; threads]),
-                spares: Vec::new(),
-                context,
-            },
+    for index in 0..threads {
+        let cancellation = SenderCancellation {
+            index,
+            stop: stopped.clone(),
+            events: events_sender.clone(),
         };
-        let encoded = encode_all(encoder, receiver, &mut handoff);
-        handoff.finish(encoded)
-    })
+        let (inbox, shipper) = (inbox.clone(), Arc::clone(shipper));
+        // Detached (see the module's notes); dropping `stop` on an error here ends the
+        // threads already started.
+        std::thread::Builder::new()
+            .name(format!("loghub-send-{index}"))
+            .spawn(move || send_batches(&shipper, inbox, cancellation))
+            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
+    }
+    // Only the sending threads hold these ends now: `events` closes when they all stop.
+    drop((inbox, events_sender, stopped));
+    let mut handoff = Handoff {
+        queue,
+        returns: Returns {
+            events,
+            stop: Some(stop),
+            stopped_at: None,
+            backoffs: Backoffs(vec![None; threads]),
+            spares: Vec::new(),
+            context,
+        },
+    };
+    let encoded = encode_all(encoder, receiver, &mut handoff);
+    handoff.finish(encoded)
 }
 
 fn encode_all(
@@ -227,7 +256,11 @@ impl BatchSink for Handoff<'_> {
             let mut select = Select::new();
             let send = select.send(&self.queue);
             select.recv(&self.returns.events);
-            let operation = select.select();
+            let Ok(operation) = select.select_timeout(IN_FLIGHT_CHECK) else {
+                // Every thread has a request in flight: look at the host's stop.
+                self.returns.stop_if_cancelled()?;
+                continue;
+            };
             if operation.index() == send {
                 return operation
                     .send(&self.queue, shipment)
@@ -256,6 +289,8 @@ struct Returns<'a> {
     events: Receiver<Event>,
     /// Dropped to stop the sending threads: their waits end at once.
     stop: Option<Sender<Never>>,
+    /// When `stop` was dropped: the answers in flight are waited on until [`STOP_GRACE`] after.
+    stopped_at: Option<Instant>,
     backoffs: Backoffs,
     /// Emptied batches to build the next ones in.
     spares: Vec<LogBatch>,
@@ -320,6 +355,10 @@ impl Returns<'_> {
             }
             Event::BackingOff { sender, until } => self.backoffs.0[sender] = Some(until),
         }
+        self.stop_if_cancelled()
+    }
+
+    fn stop_if_cancelled(&mut self) -> Result<(), PluginError> {
         if self.context.is_cancelled() {
             self.stop();
             return Err(job_stopping());
@@ -328,7 +367,34 @@ impl Returns<'_> {
     }
 
     fn stop(&mut self) {
-        self.stop = None;
+        if self.stop.take().is_some() {
+            self.stopped_at = Some(Instant::now());
+        }
+    }
+
+    /// The next word from a sending thread; `None` once they have all stopped, or, after the
+    /// task stopped them, once [`STOP_GRACE`] has passed (threads with a request hanging are
+    /// left to end with it). While they run, the host's stop is looked at every
+    /// [`IN_FLIGHT_CHECK`].
+    fn next_event(&mut self) -> Result<Option<Event>, PluginError> {
+        loop {
+            let deadline = match self.stopped_at {
+                Some(stopped_at) => stopped_at + STOP_GRACE,
+                None => Instant::now() + IN_FLIGHT_CHECK,
+            };
+            match self.events.recv_deadline(deadline) {
+                Ok(event) => return Ok(Some(event)),
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+                Err(RecvTimeoutError::Timeout) if self.stopped_at.is_some() => {
+                    datax_plugin_api::log::warn(format!(
+                        "stopped without the answers of the PutLogs requests in flight                          (waited {} s); their logs count as not confirmed",
+                        STOP_GRACE.as_secs()
+                    ));
+                    return Ok(None);
+                }
+                Err(RecvTimeoutError::Timeout) => self.stop_if_cancelled()?,
+            }
+        }
     }
 
     fn senders_gone(&mut self) -> PluginError {
@@ -364,9 +430,10 @@ impl Returns<'_> {
                 .and(self.backoffs.any_thread(Instant::now()));
             let outcome = match backing_off {
                 Some(until) => self.wait_on_the_job(until),
-                None => match self.events.recv() {
-                    Ok(event) => self.handle(event),
-                    Err(_) => break,
+                None => match self.next_event() {
+                    Ok(Some(event)) => self.handle(event),
+                    Ok(None) => break,
+                    Err(error) => Err(error),
                 },
             };
             if let Err(error) = outcome {

@@ -112,53 +112,84 @@ pub struct StreamWriterTask {
 }
 
 impl WriterTask for StreamWriterTask {
+    /// Acknowledges what reached its destination: each batch once stdout took it, a file's
+    /// records once the file was flushed, discarded records (as asked) as they come.
     fn start_write(
         &mut self,
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        match &self.sink {
-            Sink::Discard => {
-                while receiver.recv()?.is_some() {}
-                Ok(())
+        let mut written = 0;
+        let outcome = match &self.sink {
+            Sink::Discard => discard_all(receiver, &mut written),
+            Sink::Stdout => {
+                self.write_batches(receiver, context, "stdout", &mut written, |lines| {
+                    // One locked write per batch: lines from concurrent tasks never mix.
+                    let mut stdout = io::stdout().lock();
+                    stdout.write_all(lines)?;
+                    stdout.flush()
+                })
             }
-            Sink::Stdout => self.write_batches(receiver, context, "stdout", |lines| {
-                // One locked write per batch: lines from concurrent tasks never mix.
-                let mut stdout = io::stdout().lock();
-                stdout.write_all(lines)?;
-                stdout.flush()
-            }),
-            Sink::File(path) => {
-                let target = path.display().to_string();
-                let file = File::create(path).map_err(|error| io_error(error, &target))?;
-                datax_plugin_api::log::info(format!("writing to {target}"));
-                let mut file = BufWriter::with_capacity(1 << 20, file);
-                self.write_batches(receiver, context, &target, |lines| file.write_all(lines))?;
-                file.flush().map_err(|error| io_error(error, &target))
-            }
-        }
+            Sink::File(path) => self.write_file(path, receiver, context, &mut written),
+        };
+        context.acknowledge(written);
+        outcome
     }
 }
 
+fn discard_all(receiver: &mut RecordReceiver, written: &mut u64) -> Result<(), PluginError> {
+    while let Some(batch) = receiver.recv()? {
+        *written += batch.records.len() as u64;
+    }
+    Ok(())
+}
+
 impl StreamWriterTask {
-    /// Formats each batch into one buffer and hands it to `write`; a record without a text
-    /// (a `NaN` or infinite double) is dirty.
+    /// Writes every record to the file at `path`; `written` counts them only once the file
+    /// was flushed.
+    fn write_file(
+        &self,
+        path: &Path,
+        receiver: &mut RecordReceiver,
+        context: &mut TaskContext,
+        written: &mut u64,
+    ) -> Result<(), PluginError> {
+        let target = path.display().to_string();
+        let file = File::create(path).map_err(|error| io_error(error, &target))?;
+        datax_plugin_api::log::info(format!("writing to {target}"));
+        let mut file = BufWriter::with_capacity(1 << 20, file);
+        let mut buffered = 0;
+        let outcome = self.write_batches(receiver, context, &target, &mut buffered, |lines| {
+            file.write_all(lines)
+        });
+        file.flush().map_err(|error| io_error(error, &target))?;
+        *written = buffered;
+        outcome
+    }
+
+    /// Formats each batch into one buffer and hands it to `write`, counting its records in
+    /// `written` once it took them; a record without a text (a `NaN` or infinite double) is
+    /// dirty.
     fn write_batches(
         &self,
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
         target: &str,
+        written: &mut u64,
         mut write: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<(), PluginError> {
         let mut lines = Vec::with_capacity(1 << 16);
         while let Some(batch) = receiver.recv()? {
             lines.clear();
+            let mut records = 0;
             for record in batch.records.iter_mut() {
-                if let Err(reason) = write_record(&mut lines, record, &self.field_delimiter) {
-                    context.collect_dirty(std::mem::take(record), reason)?;
+                match write_record(&mut lines, record, &self.field_delimiter) {
+                    Ok(()) => records += 1,
+                    Err(reason) => context.collect_dirty(std::mem::take(record), reason)?,
                 }
             }
             write(&lines).map_err(|error| io_error(error, target))?;
+            *written += records;
         }
         Ok(())
     }

@@ -80,6 +80,8 @@ impl WriterTask for OdpsWriterTask {
             encoder: RecordEncoder::default(),
             next_block: 0,
         };
+        // Declares that this writer reports acknowledgement, before any block is stored.
+        context.acknowledge(0);
         let converter = Converter::new(self.config.empty_as_null);
         let mut row = vec![WireValue::Null; self.task.schema.columns.len()];
         while let Some(batch) = receiver.recv()? {
@@ -151,6 +153,7 @@ impl BlockWriter<'_> {
                 self.next_block
             )));
         }
+        let record_count = self.encoder.records();
         let records = std::mem::take(&mut self.encoder).finish();
         let (body, encoding) = if self.compress {
             (deflate(&records)?, Some("deflate"))
@@ -181,6 +184,10 @@ impl BlockWriter<'_> {
         context.add_to_counter(RETRIES_COUNTER, retries);
         outcome?;
         context.add_to_counter(BLOCKS_COUNTER, 1);
+        // The tunnel stored the block; it becomes part of the table at the job's commit
+        // (`post`), and a failed commit fails the job. A block sent again overwrites its
+        // earlier attempt (same block id): retries never duplicate.
+        context.acknowledge(record_count);
         self.next_block += 1;
         Ok(())
     }

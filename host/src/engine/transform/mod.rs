@@ -1,0 +1,243 @@
+//! DataX's transformer chain (`job.content[0].transformer`): built-ins that rewrite one column
+//! of each record, or drop the record, run in the reader's task thread between the reader and
+//! the channel, as DataX's `TransformerExchanger` does.
+//!
+//! Per record, as DataX: the transformers run in order; one that filters the record stops the
+//! chain and the record is counted as filtered (and, as DataX counts it, as a success); one
+//! that fails stops the chain and the record is dirty on the reader's side, with the
+//! transformer's name in the reason. A `columnIndex` past the end of a record stops the job:
+//! DataX checks it on the first record and throws rather than collecting dirty records.
+//!
+//! Parameters are checked when the chain is built, before any plugin starts, where DataX
+//! would fail every record at run time: errors name the entry (`job.content[0].transformer[1]
+//! (dx_pad): paras[0] must be l or r`).
+
+mod digest;
+mod filter;
+mod pad;
+mod params;
+mod replace;
+mod substr;
+mod utf16;
+
+use std::borrow::Cow;
+
+use datax_job_config::TransformerStep;
+use datax_plugin_api::{Column, Record};
+
+use params::Parameter;
+
+use crate::logger;
+
+/// What a transformer does with the record it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    /// The record leaves the chain and the job (DataX's transformer returned `null`).
+    Filter,
+}
+
+/// One built-in, applied to the column its `columnIndex` names.
+trait Transform: Send + Sync {
+    /// Rewrites `column` or judges the record by it; `Err` makes the record dirty.
+    fn apply(&self, column: &mut Column) -> Result<Verdict, String>;
+
+    /// Where this job's parameters make DataX behave differently, to log at start.
+    fn warning(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// A transformer of the chain with where it came from, for messages.
+struct Link {
+    name: String,
+    path: String,
+    column_index: usize,
+    transform: Box<dyn Transform>,
+}
+
+/// A job's transformers, in order; shared read-only by every reader task.
+#[derive(Default)]
+pub struct Chain {
+    links: Vec<Link>,
+}
+
+/// What the chain did with one record.
+pub enum Outcome {
+    Keep,
+    Filter,
+    /// A transformer failed: the reason for the dirty record.
+    Fail(String),
+}
+
+impl Chain {
+    /// Builds the chain, checking every parameter; the error names the entry.
+    pub fn build(steps: &[TransformerStep]) -> Result<Chain, String> {
+        let links = steps
+            .iter()
+            .map(|step| {
+                link(step).map_err(|reason| format!("{} ({}): {reason}", step.path, step.name))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Chain { links })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Runs the chain over `record`. `Err` is a `columnIndex` past the record's end, which
+    /// stops the job.
+    pub fn apply(&self, record: &mut Record) -> Result<Outcome, String> {
+        for link in &self.links {
+            let width = record.columns.len();
+            let Some(column) = record.columns.get_mut(link.column_index) else {
+                return Err(format!(
+                    "{} ({}): columnIndex {} is out of bounds: the record has {width} columns",
+                    link.path, link.name, link.column_index
+                ));
+            };
+            match link.transform.apply(column) {
+                Ok(Verdict::Keep) => {}
+                Ok(Verdict::Filter) => return Ok(Outcome::Filter),
+                Err(reason) => {
+                    return Ok(Outcome::Fail(format!(
+                        "transformer {} ({}) failed: {reason}",
+                        link.name, link.path
+                    )))
+                }
+            }
+        }
+        Ok(Outcome::Keep)
+    }
+}
+
+/// DataX's `Column.asString()`: `None` for null; text borrowed where the column holds it. A
+/// double with no text (NaN, ±Infinity) fails the record, as DataX's `BigDecimal` throws.
+fn column_text(column: &Column) -> Result<Option<Cow<'_, str>>, String> {
+    match column {
+        Column::Null => Ok(None),
+        Column::String(text) | Column::Decimal(text) => Ok(Some(Cow::Borrowed(text.as_str()))),
+        other => {
+            let mut text = Vec::new();
+            datax_plugin_kit::text::write_text(&mut text, other)
+                .map_err(|_| format!("the {} value has no text", other.kind_name()))?;
+            let text = String::from_utf8(text).map_err(|error| error.to_string())?;
+            Ok(Some(Cow::Owned(text)))
+        }
+    }
+}
+
+fn link(step: &TransformerStep) -> Result<Link, String> {
+    let build: fn(&Parameter) -> Result<Box<dyn Transform>, String> = match step.name.as_str() {
+        "dx_substr" => |parameter| Ok(Box::new(substr::Substr::new(parameter)?)),
+        "dx_pad" => |parameter| Ok(Box::new(pad::Pad::new(parameter)?)),
+        "dx_replace" => |parameter| Ok(Box::new(replace::Replace::new(parameter)?)),
+        "dx_filter" => |parameter| Ok(Box::new(filter::Filter::new(parameter)?)),
+        "dx_digest" => |parameter| Ok(Box::new(digest::Digest::new(parameter)?)),
+        "dx_groovy" => {
+            return Err(
+                "Groovy cannot run here; a sandboxed script transformer, `dx_script`, \
+                        is coming to take its place"
+                    .to_string(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unknown transformer `{other}`: the built-ins are dx_substr, dx_pad, \
+                 dx_replace, dx_filter and dx_digest"
+            ))
+        }
+    };
+    let parameter = Parameter::read(&step.parameter)?;
+    let transform = build(&parameter)?;
+    if let Some(warning) = transform.warning() {
+        logger::warn("datax", format!("{} ({}): {warning}", step.path, step.name));
+    }
+    Ok(Link {
+        name: step.name.clone(),
+        path: step.path.clone(),
+        column_index: parameter.column_index,
+        transform,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn step(name: &str, parameter: serde_json::Value) -> TransformerStep {
+        TransformerStep {
+            name: name.to_string(),
+            path: "job.content[0].transformer[1]".to_string(),
+            parameter,
+        }
+    }
+
+    fn chain(steps: &[TransformerStep]) -> Chain {
+        Chain::build(steps).unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_entry_and_its_transformer() {
+        let bad = step(
+            "dx_pad",
+            json!({"columnIndex": 0, "paras": ["x", "3", "0"]}),
+        );
+        let error = Chain::build(&[bad]).err().unwrap();
+        assert_eq!(
+            error,
+            "job.content[0].transformer[1] (dx_pad): paras[0] must be l or r, found \"x\""
+        );
+        let groovy = step("dx_groovy", json!({"code": "return record;"}));
+        let error = Chain::build(&[groovy]).err().unwrap();
+        assert!(error.contains("dx_script"), "{error}");
+        let unknown = step("dx_upper", json!({"columnIndex": 0}));
+        assert!(Chain::build(&[unknown]).err().unwrap().contains("dx_upper"));
+    }
+
+    #[test]
+    fn the_chain_runs_in_order_and_stops_at_a_filter_or_a_failure() {
+        let chain = chain(&[
+            step("dx_substr", json!({"columnIndex": 0, "paras": ["1", "3"]})),
+            step(
+                "dx_filter",
+                json!({"columnIndex": 0, "paras": ["=", "bcd"]}),
+            ),
+            step(
+                "dx_pad",
+                json!({"columnIndex": 1, "paras": ["l", "4", "0"]}),
+            ),
+        ]);
+        let mut kept = Record::new(vec![Column::string("xyzw"), Column::Long(7)]);
+        assert!(matches!(chain.apply(&mut kept), Ok(Outcome::Keep)));
+        assert_eq!(kept.columns[0], Column::string("yzw"));
+        assert_eq!(kept.columns[1], Column::string("0007"));
+        let mut filtered = Record::new(vec![Column::string("abcde"), Column::Long(7)]);
+        assert!(matches!(chain.apply(&mut filtered), Ok(Outcome::Filter)));
+        assert_eq!(filtered.columns[1], Column::Long(7), "the chain stopped");
+        let mut failing = Record::new(vec![Column::string(""), Column::Long(7)]);
+        let Ok(Outcome::Fail(reason)) = chain.apply(&mut failing) else {
+            panic!("startIndex 1 is past the end of \"\"");
+        };
+        assert!(
+            reason.starts_with("transformer dx_substr (job.content[0].transformer[1]) failed"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_column_index_past_the_record_stops_the_job() {
+        let chain = chain(&[step(
+            "dx_pad",
+            json!({"columnIndex": 2, "paras": ["r", "2", "-"]}),
+        )]);
+        let error = chain
+            .apply(&mut Record::new(vec![Column::Null]))
+            .err()
+            .unwrap();
+        assert!(error.contains("columnIndex 2 is out of bounds"), "{error}");
+    }
+}

@@ -1,0 +1,232 @@
+//! Counts that mean what they say (issue 13, finding 1): the summary and report give what
+//! the writer's service acknowledged, what retries may have duplicated and, on a failed or
+//! stopped job, what was in flight — checked against what the sandbox stored.
+
+use std::time::Duration;
+
+use datax_e2e::{datax_job, start_sandbox, Workspace};
+use datax_sandbox::{FaultAction, FaultRule, FaultTarget, SandboxHandle};
+use serde_json::{json, Value};
+
+const PROJECT: &str = "datax-demo";
+const LOGSTORE: &str = "ak_biz_log";
+
+/// Numbered records (`id`, `payload`) to the sandbox's logstore, with `extra` writer keys.
+fn numbered_to_loghub(sandbox: &SandboxHandle, records_per_task: u64, extra: Value) -> Value {
+    let mut parameter = json!({
+        "endpoint": sandbox.sls_endpoint(),
+        "accessId": "sandbox-access-id",
+        "accessKey": "sandbox-access-key",
+        "project": PROJECT,
+        "logstore": LOGSTORE,
+        "column": ["id", "payload"],
+    });
+    for (key, value) in extra.as_object().expect("extra is an object") {
+        parameter[key] = value.clone();
+    }
+    datax_job(
+        json!({"name": "streamreader", "parameter": {
+            "column": [{"type": "long", "incr": "0,1"}, {"type": "string", "value": "payload"}],
+            "sliceRecordCount": records_per_task,
+        }}),
+        json!({"name": "loghubwriter", "parameter": parameter}),
+        json!({"speed": {"channel": 1}}),
+    )
+}
+
+fn stored(sandbox: &SandboxHandle) -> u64 {
+    sandbox.logs(PROJECT, LOGSTORE).len() as u64
+}
+
+fn count(report: &Value, key: &str) -> u64 {
+    report[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} is a count in {report}"))
+}
+
+fn puts(count: Option<u64>, action: FaultAction) -> FaultRule {
+    FaultRule {
+        target: FaultTarget::Sls,
+        path_contains: None,
+        action,
+        count,
+        probability: None,
+        seed: 0,
+    }
+}
+
+#[test]
+fn a_wrong_key_reports_nothing_acknowledged_and_everything_handed_over_not_confirmed() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let job = numbered_to_loghub(&sandbox, 2_000, json!({"accessKey": "not-the-key-0123"}));
+    let run = workspace.run_reported(&job);
+    run.assert_failure("SignatureNotMatch");
+    let report = workspace.report();
+    assert_eq!(stored(&sandbox), 0);
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert_eq!(
+        count(&report, "records_not_confirmed"),
+        count(&report, "records_written"),
+        "{report}"
+    );
+    run.assert_logged("Records acknowledged");
+    run.assert_logged("Not confirmed");
+}
+
+#[test]
+fn sigterm_mid_run_acknowledges_what_was_stored() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // Slow but answering: requests are in flight when the signal comes.
+    sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 200 })]);
+    let job = numbered_to_loghub(&sandbox, 200_000, json!({"batchSize": 512}));
+    let job = workspace.write_json("job.json", &job);
+    let (run, _) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(2_000),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    let report = workspace.report();
+    let stored = stored(&sandbox);
+    let acknowledged = count(&report, "records_acknowledged");
+    let written = count(&report, "records_written");
+    assert!(stored > 0, "the job was stopped mid-run");
+    assert_eq!(acknowledged, stored, "{report}");
+    assert!(written > acknowledged, "{report}");
+    assert_eq!(
+        count(&report, "records_not_confirmed"),
+        written - acknowledged,
+        "{report}"
+    );
+}
+
+#[test]
+fn dropped_replies_count_their_possible_duplicates() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(Some(2), FaultAction::DropReply)]);
+    let job = numbered_to_loghub(&sandbox, 1_000, json!({"batchSize": 100}));
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    let stored = stored(&sandbox);
+    let read = count(&report, "records_read");
+    let acknowledged = count(&report, "records_acknowledged");
+    let duplicated = count(&report, "records_possibly_duplicated");
+    assert_eq!(read, 1_000);
+    assert_eq!(
+        stored, 1_200,
+        "the two dropped replies' batches were stored twice"
+    );
+    assert!(duplicated >= stored - read, "{report}");
+    assert!(stored >= acknowledged, "{report}");
+    assert_eq!(acknowledged, 1_000, "{report}");
+    assert!(report["records_not_confirmed"].is_null(), "{report}");
+}
+
+#[test]
+fn a_failed_task_keeps_its_counters() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "injected ServerBusy".to_string(),
+    };
+    sandbox.set_faults(vec![puts(None, busy)]);
+    let job = numbered_to_loghub(&sandbox, 10, json!({"maxRetries": 2}));
+    workspace.run_reported(&job).assert_failure("ServerBusy");
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["PutLogs retries"], 2,
+        "{report}"
+    );
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+}
+
+#[test]
+fn a_writer_that_does_not_report_acknowledgement_is_not_given_a_number() {
+    let workspace = Workspace::new();
+    let job = datax_job(
+        json!({"name": "testkitreader", "parameter": {"records": 10}}),
+        json!({"name": "testkitwriter", "parameter": {}}),
+        json!({}),
+    );
+    let run = workspace.run_reported(&job);
+    run.assert_success();
+    let report = workspace.report();
+    assert!(report["records_acknowledged"].is_null(), "{report}");
+    run.assert_logged("not reported by the writer");
+}
+
+#[test]
+fn streamwriter_acknowledges_what_it_wrote() {
+    let workspace = Workspace::new();
+    let job = datax_job(
+        json!({"name": "streamreader", "parameter": {
+            "column": [{"type": "long", "value": "1"}], "sliceRecordCount": 100,
+        }}),
+        json!({"name": "streamwriter", "parameter": {"print": false}}),
+        json!({"speed": {"channel": 2}}),
+    );
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 200, "{report}");
+    assert_eq!(count(&report, "records_possibly_duplicated"), 0, "{report}");
+}
+
+/// Finding 7: a stop does not wait on a request that hangs. Every PutLogs answers after 30 s
+/// (the request timeout is the default 60 s); SIGTERM ends the job within 5 s, its report
+/// written, with the logs in flight not confirmed.
+#[test]
+fn sigterm_while_putlogs_hangs_exits_within_five_seconds_with_its_report() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 30_000 })]);
+    let job = numbered_to_loghub(&sandbox, 10_000, json!({"batchSize": 1_000}));
+    let job = workspace.write_json("job.json", &job);
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1_500),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(5),
+        "stopped in {stopping:?}: {}",
+        run.stderr
+    );
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert!(count(&report, "records_not_confirmed") > 0, "{report}");
+}
+
+/// Finding 7: `--stall-timeout` fires on time against a service that hangs, and the job then
+/// ends without waiting for the hanging requests.
+#[test]
+fn a_stall_against_a_hanging_service_ends_the_job_on_time() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 60_000 })]);
+    let job = numbered_to_loghub(&sandbox, 10_000, json!({"batchSize": 1_000}));
+    let job = workspace.write_json("job.json", &job);
+    let started = std::time::Instant::now();
+    let run = workspace.run(&[
+        job.to_str().unwrap(),
+        "--report-json",
+        "report.json",
+        "--stall-timeout",
+        "4",
+    ]);
+    let took = started.elapsed();
+    run.assert_failure("job stalled (no record moved for 4s");
+    // The stall is measured from the last record that moved (at the start), plus at most
+    // the writer's grace for its requests in flight.
+    assert!(
+        took < Duration::from_secs(8),
+        "took {took:?}: {}",
+        run.stderr
+    );
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert!(count(&report, "records_not_confirmed") > 0, "{report}");
+}
