@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
-use datax_plugin_kit::config::{self, is_masked, lenient, ConfigError};
+use datax_plugin_kit::config::{self, lenient, ConfigError};
 use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat, Zone};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::codec::Compression;
+use crate::connection::{in_range, required, seconds, security_token};
 
 /// DataX's default `batchSize`.
 pub const DEFAULT_BATCH_SIZE: usize = 1024;
@@ -33,9 +34,6 @@ pub const MAX_IN_FLIGHT: usize = 16;
 pub const DEFAULT_MAX_RETRIES: u32 = 7;
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
-/// The longest `connectTimeout` and `requestTimeout`: a day.
-const MAX_TIMEOUT_SECONDS: u64 = 24 * 3600;
-
 /// loghubwriter's `parameter`. DataWorks' spellings of a key (`accessKeyId`, `timeformat`) are
 /// fields of their own rather than serde aliases: DataX counts a blank value as unset, so a
 /// job may hold both spellings (a blank `accessId` in the job, `accessKeyId` from its data
@@ -200,10 +198,6 @@ pub struct Endpoint {
     pub host_header: Option<String>,
 }
 
-/// Where to get a connection key the job leaves unset or masked.
-const FILL_FROM_DATA_SOURCE: &str =
-    "set it in the job, or name a data source with `datasource` and supply it with --datasources";
-
 impl WriterConfig {
     /// Reads the JSON `parameter`; `warn` logs what the job should know once (the unknown
     /// keys, a clamped batchSize: at job init, not in every task).
@@ -284,45 +278,6 @@ impl WriterConfig {
     }
 }
 
-/// The first of `spellings` set; masked (`*****`) is refused, blank counts as unset (the
-/// lenient reader made it `None`). Secrets keep their spaces, other values are trimmed.
-fn required(spellings: &[(&str, &Option<String>)]) -> Result<String, ConfigError> {
-    for (key, value) in spellings {
-        if let Some(value) = value {
-            refuse_masked(key, value)?;
-            return Ok(if config::is_secret_key(key) {
-                value.clone()
-            } else {
-                value.trim().to_string()
-            });
-        }
-    }
-    let key = spellings[0].0;
-    Err(ConfigError::new(
-        key,
-        format!("required: {FILL_FROM_DATA_SOURCE}"),
-    ))
-}
-
-fn security_token(token: &Option<String>) -> Result<Option<String>, ConfigError> {
-    if let Some(token) = token {
-        refuse_masked("securityToken", token)?;
-    }
-    Ok(token.clone())
-}
-
-/// A masked value would reach the service as the literal `*****`.
-fn refuse_masked(key: &str, value: &str) -> Result<(), ConfigError> {
-    if is_masked(value.trim()) {
-        return Err(ConfigError::new(
-            key,
-            "is masked (*****): give the real value in the job, or name a data source with \
-             `datasource` and supply it with --datasources",
-        ));
-    }
-    Ok(())
-}
-
 /// `batchSize`: at least 1; more than Log Service takes sends [`MAX_BATCH_SIZE`].
 fn batch_size(size: Option<u64>, warn: bool) -> Result<usize, ConfigError> {
     match size {
@@ -339,28 +294,6 @@ fn batch_size(size: Option<u64>, warn: bool) -> Result<usize, ConfigError> {
         }
         Some(size) => Ok(size as usize),
     }
-}
-
-/// The whole number `value` of `key`, `default` when absent; outside `range` is an error.
-fn in_range(
-    key: &str,
-    value: Option<u64>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let value = value.unwrap_or(default);
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ConfigError::new(
-            key,
-            format!("{value} is outside {}..={}", range.start(), range.end()),
-        ))
-    }
-}
-
-fn seconds(key: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
-    in_range(key, value, default, 1..=MAX_TIMEOUT_SECONDS).map(Duration::from_secs)
 }
 
 fn compression(name: &Option<String>) -> Result<Compression, ConfigError> {

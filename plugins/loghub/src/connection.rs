@@ -1,7 +1,6 @@
 //! The keys both loghub plugins read to reach a logstore, checked the same way: the first
 //! spelling set wins, masked values are refused, blanks count as unset, and no error prints a
-//! secret. Used by the reader's configuration; the writer's (`crate::config`) has the same
-//! rules in its own functions, to be moved here.
+//! secret. Used by the writer's (`crate::config`) and the reader's configuration.
 
 use std::time::Duration;
 
