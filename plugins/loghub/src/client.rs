@@ -6,8 +6,9 @@
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
+use datax_plugin_api::{ErrorKind, PluginError};
 use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
-use datax_plugin_kit::retry::{Jitter, RetryLogic, RetryPolicy};
+use datax_plugin_kit::retry::{Jitter, RetryError, RetryLogic, RetryPolicy};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH,
@@ -61,6 +62,32 @@ pub fn classify(error: &HttpError) -> Retry {
 pub const QUOTA_MIN_DELAY: Duration = Duration::from_millis(500);
 pub const QUOTA_MAX_DELAY: Duration = Duration::from_secs(10);
 
+/// The wait after one more quota error, counted in `quota_errors` (one count per request).
+pub fn next_quota_delay(quota_errors: &Cell<u32>) -> Duration {
+    let before = quota_errors.replace(quota_errors.get() + 1);
+    QUOTA_MIN_DELAY
+        .saturating_mul(1 << before.min(8))
+        .min(QUOTA_MAX_DELAY)
+}
+
+/// The error of a request that ran out of retries, and ` after N attempts` when it was
+/// retried; a stopped retry is the cancellation error naming `call`.
+pub fn retries_exhausted(
+    call: &str,
+    failed: RetryError<HttpError>,
+) -> Result<(HttpError, String), PluginError> {
+    match failed {
+        RetryError::Cancelled { .. } => Err(PluginError::new(
+            ErrorKind::CANCELLED,
+            format!("stopped while retrying {call}"),
+        )),
+        RetryError::Failed { error, retries: 0 } => Ok((error, String::new())),
+        RetryError::Failed { error, retries } => {
+            Ok((error, format!(" after {} attempts", retries + 1)))
+        }
+    }
+}
+
 /// Backoff between attempts: 200 ms growing to 5 s, decorrelated jitter so that a job's
 /// sending threads do not retry in step; `max_retries` retries after the first attempt.
 pub fn retry_policy(max_retries: u32) -> RetryPolicy {
@@ -95,12 +122,7 @@ impl RetryLogic for LoghubRetries {
         if classify(error) != Retry::Quota {
             return None;
         }
-        let before = self.quota_errors.replace(self.quota_errors.get() + 1);
-        Some(
-            QUOTA_MIN_DELAY
-                .saturating_mul(1 << before.min(8))
-                .min(QUOTA_MAX_DELAY),
-        )
+        Some(next_quota_delay(&self.quota_errors))
     }
 }
 

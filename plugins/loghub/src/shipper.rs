@@ -9,7 +9,9 @@ use datax_plugin_api::{ErrorKind, PluginError};
 use datax_plugin_kit::http::{HttpError, TransportKind};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError};
 
-use crate::client::{classify, retry_policy, Body, LoghubClient, LoghubRetries, Retry, Shard};
+use crate::client::{
+    classify, retries_exhausted, retry_policy, Body, LoghubClient, LoghubRetries, Retry, Shard,
+};
 use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
 use crate::config::WriterConfig;
 
@@ -246,18 +248,9 @@ impl Shipper {
 
     /// `call to <target> failed after N attempts: error`, with a hint where one helps.
     fn failure(&self, call: &str, failed: RetryError<HttpError>) -> PluginError {
-        let (error, retries) = match failed {
-            RetryError::Cancelled { .. } => {
-                return PluginError::new(
-                    ErrorKind::CANCELLED,
-                    format!("stopped while retrying {call}"),
-                )
-            }
-            RetryError::Failed { error, retries } => (error, retries),
-        };
-        let after = match retries {
-            0 => String::new(),
-            retries => format!(" after {} attempts", retries + 1),
+        let (error, after) = match retries_exhausted(call, failed) {
+            Ok(exhausted) => exhausted,
+            Err(cancelled) => return cancelled,
         };
         let mut message = format!("{call} to {} failed{after}: {error}", self.target);
         let kind = match &error {

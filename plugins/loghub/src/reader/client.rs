@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use datax_plugin_api::{ErrorKind, PluginError};
+use datax_plugin_api::PluginError;
 use datax_plugin_kit::http::{HttpError, ServiceError};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic, RetryPolicy};
 use prost::Message;
@@ -16,7 +16,7 @@ use prost::Message;
 use super::codec::LogGroupList;
 use super::config::ReaderConfig;
 use crate::client::{
-    classify, retry_policy, ListedShard, LoghubClient, Retry, QUOTA_MAX_DELAY, QUOTA_MIN_DELAY,
+    classify, next_quota_delay, retries_exhausted, retry_policy, ListedShard, LoghubClient, Retry,
 };
 
 /// Where a cursor starts.
@@ -83,12 +83,7 @@ impl RetryLogic for ReaderRetries {
         if !is_quota(error) && classify(error) != Retry::Quota {
             return None;
         }
-        let before = self.quota_errors.replace(self.quota_errors.get() + 1);
-        Some(
-            QUOTA_MIN_DELAY
-                .saturating_mul(1 << before.min(8))
-                .min(QUOTA_MAX_DELAY),
-        )
+        Some(next_quota_delay(&self.quota_errors))
     }
 }
 
@@ -201,18 +196,9 @@ impl LogstoreReader {
     }
 
     fn failure(&self, call: &str, failed: RetryError<HttpError>) -> PluginError {
-        let (error, retries) = match failed {
-            RetryError::Cancelled { .. } => {
-                return PluginError::new(
-                    ErrorKind::CANCELLED,
-                    format!("stopped while retrying {call}"),
-                )
-            }
-            RetryError::Failed { error, retries } => (error, retries),
-        };
-        let after = match retries {
-            0 => String::new(),
-            retries => format!(" after {} attempts", retries + 1),
+        let (error, after) = match retries_exhausted(call, failed) {
+            Ok(exhausted) => exhausted,
+            Err(cancelled) => return cancelled,
         };
         let mut message = format!("{call} of {} failed{after}: {error}", self.target);
         match &error {
