@@ -121,53 +121,73 @@ pub enum ColumnSpec {
 /// The checked parameter, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReaderConfig {
-    pub credentials: Credentials,
-    pub project: String,
+    pub connection: Connection,
     pub table: String,
     pub columns: Vec<ColumnSpec>,
     /// Partition patterns as written; empty for an unpartitioned table.
     pub partitions: Vec<String>,
-    pub odps_server: String,
-    pub tunnel_server: Option<String>,
     pub split_mode: SplitMode,
     pub compress: bool,
     pub package_authorized_project: Option<String>,
-    pub max_retries: u32,
     pub success_on_no_partition: bool,
 }
 
-impl ReaderConfig {
-    /// Checks `parameter` and applies the defaults.
-    pub fn new(parameter: &Parameter) -> Result<Self, ConfigError> {
-        let p = parameter;
-        refuse_sql("preSql", &p.pre_sql)?;
-        refuse_sql("postSql", &p.post_sql)?;
-        Ok(ReaderConfig {
+/// The connection keys both plugins read (`accessId`, `accessKey`, `securityToken`,
+/// `odpsServer`, `tunnelServer`, `project`, `maxRetryTime`), checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub credentials: Credentials,
+    pub project: String,
+    pub odps_server: String,
+    pub tunnel_server: Option<String>,
+    pub max_retries: u32,
+}
+
+/// The connection keys as a `parameter` holds them. Each plugin's `Parameter` declares them
+/// itself: the kit lists no known keys of a `#[serde(flatten)]`ed struct, so a shared one
+/// would lose the did-you-mean of a misspelled key.
+pub(crate) struct ConnectionKeys<'a> {
+    pub access_id: &'a Option<String>,
+    pub access_key: &'a Option<String>,
+    pub security_token: &'a Option<String>,
+    pub odps_server: &'a Option<String>,
+    pub tunnel_server: &'a Option<String>,
+    pub project: &'a Option<String>,
+    pub max_retry_time: Option<u64>,
+}
+
+impl Connection {
+    pub(crate) fn new(keys: ConnectionKeys<'_>) -> Result<Self, ConfigError> {
+        Ok(Connection {
             credentials: Credentials {
-                access_id: required("accessId", &p.access_id, "AccessKey ID")?,
-                access_key: required("accessKey", &p.access_key, "AccessKey secret")?,
-                security_token: supplied("securityToken", &p.security_token, "STS token")?,
+                access_id: required("accessId", keys.access_id, "AccessKey ID")?,
+                access_key: required("accessKey", keys.access_key, "AccessKey secret")?,
+                security_token: supplied("securityToken", keys.security_token, "STS token")?,
             },
-            project: required("project", &p.project, "the project holding the table")?,
-            table: required("table", &p.table, "the table to read")?,
-            columns: columns(&p.column)?,
-            partitions: patterns_given(&p.partition),
-            odps_server: supplied("odpsServer", &p.odps_server, "MaxCompute endpoint")?
+            project: required("project", keys.project, "the project holding the table")?,
+            odps_server: supplied("odpsServer", keys.odps_server, "MaxCompute endpoint")?
                 .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string()),
-            tunnel_server: supplied("tunnelServer", &p.tunnel_server, "tunnel endpoint")?,
-            split_mode: split_mode(&p.split_mode)?,
-            compress: p.is_compress.unwrap_or(false),
-            package_authorized_project: p
-                .package_authorized_project
-                .as_deref()
-                .map(|project| project.trim().to_string()),
-            max_retries: max_retries(p.max_retry_time)?,
-            success_on_no_partition: p.success_on_no_partition.unwrap_or(false),
+            tunnel_server: supplied("tunnelServer", keys.tunnel_server, "tunnel endpoint")?,
+            max_retries: max_retries(keys.max_retry_time)?,
         })
     }
 
-    /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the discovered one).
-    pub fn client_settings(&self, tunnel: Option<&str>) -> Result<ClientSettings, PluginError> {
+    /// Says in the log when no `odpsServer` was given: the job runs against the public one.
+    pub fn note_public_endpoint(&self) {
+        if self.odps_server == PUBLIC_ODPS_SERVER {
+            datax_plugin_api::log::info(format!(
+                "odpsServer is not set: using the public endpoint {PUBLIC_ODPS_SERVER}"
+            ));
+        }
+    }
+
+    /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the job's), and
+    /// `default_project` the project whose authorisation is used (default `project`).
+    pub fn client_settings(
+        &self,
+        tunnel: Option<&str>,
+        default_project: Option<&str>,
+    ) -> Result<ClientSettings, PluginError> {
         let rest =
             Endpoint::parse(&self.odps_server, "odpsServer", false).map_err(PluginError::config)?;
         let tunnel = tunnel
@@ -179,23 +199,52 @@ impl ReaderConfig {
             rest,
             tunnel,
             project: self.project.clone(),
-            default_project: self
-                .package_authorized_project
-                .clone()
-                .unwrap_or_else(|| self.project.clone()),
+            default_project: default_project.unwrap_or(&self.project).to_string(),
             max_retries: self.max_retries,
         })
+    }
+}
+
+impl ReaderConfig {
+    /// Checks `parameter` and applies the defaults.
+    pub fn new(parameter: &Parameter) -> Result<Self, ConfigError> {
+        let p = parameter;
+        refuse_sql("preSql", &p.pre_sql)?;
+        refuse_sql("postSql", &p.post_sql)?;
+        Ok(ReaderConfig {
+            connection: Connection::new(ConnectionKeys {
+                access_id: &p.access_id,
+                access_key: &p.access_key,
+                security_token: &p.security_token,
+                odps_server: &p.odps_server,
+                tunnel_server: &p.tunnel_server,
+                project: &p.project,
+                max_retry_time: p.max_retry_time,
+            })?,
+            table: required("table", &p.table, "the table to read")?,
+            columns: columns(&p.column)?,
+            partitions: patterns_given(&p.partition),
+            split_mode: split_mode(&p.split_mode)?,
+            compress: p.is_compress.unwrap_or(false),
+            package_authorized_project: p
+                .package_authorized_project
+                .as_deref()
+                .map(|project| project.trim().to_string()),
+            success_on_no_partition: p.success_on_no_partition.unwrap_or(false),
+        })
+    }
+
+    /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the discovered one).
+    pub fn client_settings(&self, tunnel: Option<&str>) -> Result<ClientSettings, PluginError> {
+        self.connection
+            .client_settings(tunnel, self.package_authorized_project.as_deref())
     }
 }
 
 /// A value the host could have filled from a data source: unset (absent, `null`, blank: the
 /// lenient reader made it `None`) or masked (`*****`) means the user still has to supply it.
 /// The message never shows the value.
-pub(crate) fn supplied(
-    key: &str,
-    value: &Option<String>,
-    what: &str,
-) -> Result<Option<String>, ConfigError> {
+fn supplied(key: &str, value: &Option<String>, what: &str) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else {
         return Ok(None);
     };
@@ -263,7 +312,7 @@ fn split_mode(mode: &Option<String>) -> Result<SplitMode, ConfigError> {
     }
 }
 
-pub(crate) fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
+fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
     match retries {
         None => Ok(DEFAULT_MAX_RETRIES),
         Some(retries) if MAX_RETRIES.contains(&retries) => Ok(retries as u32),
@@ -472,7 +521,7 @@ mod tests {
                 ColumnSpec::Name("PT".into())
             ]
         );
-        assert_eq!(config.max_retries, 3);
+        assert_eq!(config.connection.max_retries, 3);
         let settings = config.client_settings(None).unwrap();
         assert_eq!(settings.default_project, "other");
         assert!(settings.tunnel.is_none());
@@ -499,7 +548,7 @@ mod tests {
              it with --datasources"
         );
         let config = parse_with(json!({"odpsServer": ""})).unwrap();
-        assert_eq!(config.odps_server, PUBLIC_ODPS_SERVER);
+        assert_eq!(config.connection.odps_server, PUBLIC_ODPS_SERVER);
         assert!(!parse_with(json!({"accessId": "****"}))
             .unwrap_err()
             .contains("secret-value"));
@@ -569,7 +618,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.columns, vec![ColumnSpec::All]);
         assert_eq!(config.partitions, vec!["20240101"]);
-        assert_eq!(config.max_retries, 10);
+        assert_eq!(config.connection.max_retries, 10);
         assert!(config.success_on_no_partition);
         let config = parse_with(json!({"column": [{"name": " b "}], "partition": " "})).unwrap();
         assert_eq!(config.columns, vec![ColumnSpec::Name("b".into())]);

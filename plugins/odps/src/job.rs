@@ -7,7 +7,7 @@ use datax_plugin_kit::retry::NeverCancelled;
 
 use crate::client::{describe_table, ClientSettings, OdpsClient};
 use crate::columns::ColumnPlan;
-use crate::config::{Parameter, ReaderConfig, SplitMode, PUBLIC_ODPS_SERVER};
+use crate::config::{Parameter, ReaderConfig, SplitMode};
 use crate::partition;
 use crate::schema::TableSchema;
 use crate::task::{OdpsReaderTask, SessionRange, TaskConfig};
@@ -57,11 +57,7 @@ impl ReaderJob for OdpsReaderJob {
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
         let config = ReaderConfig::new(&parameter)?;
-        if config.odps_server == PUBLIC_ODPS_SERVER {
-            log::info(format!(
-                "odpsServer is not set: using the public endpoint {PUBLIC_ODPS_SERVER}"
-            ));
-        }
+        config.connection.note_public_endpoint();
         config.client_settings(None)?;
         Ok(OdpsReaderJob {
             parameter,
@@ -78,7 +74,7 @@ impl ReaderJob for OdpsReaderJob {
     }
 
     fn prepare(&mut self) -> Result<(), PluginError> {
-        self.resolved = Some(self.resolve(self.config.max_retries)?);
+        self.resolved = Some(self.resolve(self.config.connection.max_retries)?);
         Ok(())
     }
 
@@ -166,7 +162,7 @@ impl OdpsReaderJob {
         schema: &TableSchema,
     ) -> Result<Vec<String>, PluginError> {
         let config = &self.config;
-        let described = describe_table(&config.project, &config.table, None);
+        let described = describe_table(&config.connection.project, &config.table, None);
         let keys = schema.partition_key_names();
         if !schema.is_partitioned() {
             if !config.partitions.is_empty() {
@@ -290,7 +286,7 @@ mod tests {
             template[key] = json!("x");
         }
         let job = OdpsReaderJob::init(&template.to_string()).unwrap();
-        assert_eq!(job.config.max_retries, 7);
+        assert_eq!(job.config.connection.max_retries, 7);
         assert_eq!(job.config.partitions, ["pt=20240101,ds=*"]);
     }
 

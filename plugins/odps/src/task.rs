@@ -79,7 +79,7 @@ impl OdpsReaderTask {
 
     fn describe(&self) -> String {
         describe_table(
-            &self.config.project,
+            &self.config.connection.project,
             &self.config.table,
             self.partition.as_deref(),
         )
@@ -233,7 +233,7 @@ impl RangeReader<'_> {
         };
         let shared = SharedContext(RefCell::new(context));
         let outcome = retry(
-            &retry_policy(self.task.config.max_retries),
+            &retry_policy(self.task.config.connection.max_retries),
             &DataRetries,
             &shared,
             on_retry,

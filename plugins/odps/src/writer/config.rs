@@ -8,9 +8,8 @@ use datax_plugin_kit::config::{lenient, ConfigError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::Credentials;
-use crate::client::{ClientSettings, Endpoint};
-use crate::config::{column_names, max_retries, required, supplied, PUBLIC_ODPS_SERVER};
+use crate::client::ClientSettings;
+use crate::config::{column_names, required, Connection, ConnectionKeys};
 use crate::partition;
 
 /// DataX's default block size.
@@ -89,20 +88,16 @@ pub struct Parameter {
 /// The checked parameter, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriterConfig {
-    pub credentials: Credentials,
-    pub project: String,
+    pub connection: Connection,
     pub table: String,
     /// The normalised spec (`pt=1,region=hz`); `None` for an unpartitioned table.
     pub partition: Option<String>,
     /// Column names as written; `None` for `*`.
     pub columns: Option<Vec<String>>,
-    pub odps_server: String,
-    pub tunnel_server: Option<String>,
     pub truncate: bool,
     pub empty_as_null: bool,
     pub compress: bool,
     pub block_bytes: usize,
-    pub max_retries: u32,
 }
 
 impl WriterConfig {
@@ -117,12 +112,15 @@ impl WriterConfig {
             ));
         }
         Ok(WriterConfig {
-            credentials: Credentials {
-                access_id: required("accessId", &p.access_id, "AccessKey ID")?,
-                access_key: required("accessKey", &p.access_key, "AccessKey secret")?,
-                security_token: supplied("securityToken", &p.security_token, "STS token")?,
-            },
-            project: required("project", &p.project, "the project holding the table")?,
+            connection: Connection::new(ConnectionKeys {
+                access_id: &p.access_id,
+                access_key: &p.access_key,
+                security_token: &p.security_token,
+                odps_server: &p.odps_server,
+                tunnel_server: &p.tunnel_server,
+                project: &p.project,
+                max_retry_time: p.max_retry_time,
+            })?,
             table: required("table", &p.table, "the table to write")?,
             partition: p
                 .partition
@@ -130,33 +128,16 @@ impl WriterConfig {
                 .map(partition::normalise)
                 .filter(|spec| !spec.is_empty()),
             columns: columns(&p.column)?,
-            odps_server: supplied("odpsServer", &p.odps_server, "MaxCompute endpoint")?
-                .unwrap_or_else(|| PUBLIC_ODPS_SERVER.to_string()),
-            tunnel_server: supplied("tunnelServer", &p.tunnel_server, "tunnel endpoint")?,
             truncate: p.truncate.unwrap_or(false),
             empty_as_null: p.empty_as_null.unwrap_or(false),
             compress: p.is_compress.unwrap_or(false),
             block_bytes: block_bytes(p.block_size_in_mb)?,
-            max_retries: max_retries(p.max_retry_time)?,
         })
     }
 
     /// The client settings; `tunnel` overrides `tunnelServer` (tasks get the job's).
     pub fn client_settings(&self, tunnel: Option<&str>) -> Result<ClientSettings, PluginError> {
-        let rest =
-            Endpoint::parse(&self.odps_server, "odpsServer", false).map_err(PluginError::config)?;
-        let tunnel = tunnel
-            .or(self.tunnel_server.as_deref())
-            .map(|url| Endpoint::parse(url, "tunnelServer", true).map_err(PluginError::config))
-            .transpose()?;
-        Ok(ClientSettings {
-            credentials: self.credentials.clone(),
-            rest,
-            tunnel,
-            project: self.project.clone(),
-            default_project: self.project.clone(),
-            max_retries: self.max_retries,
-        })
+        self.connection.client_settings(tunnel, None)
     }
 }
 
@@ -255,7 +236,10 @@ mod tests {
         assert_eq!(config.columns, None);
         assert_eq!(config.block_bytes, 64 << 20);
         assert!(!config.truncate && !config.compress && !config.empty_as_null);
-        assert_eq!(config.odps_server, PUBLIC_ODPS_SERVER);
+        assert_eq!(
+            config.connection.odps_server,
+            crate::config::PUBLIC_ODPS_SERVER
+        );
         assert_eq!(config.partition, None);
     }
 

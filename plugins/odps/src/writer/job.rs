@@ -9,7 +9,6 @@ use datax_plugin_kit::config;
 use datax_plugin_kit::retry::NeverCancelled;
 
 use crate::client::{describe_table, ClientSettings, OdpsClient};
-use crate::config::PUBLIC_ODPS_SERVER;
 use crate::partition;
 use crate::schema::TableSchema;
 
@@ -66,11 +65,7 @@ impl WriterJob for OdpsWriterJob {
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
         let config = WriterConfig::new(&parameter)?;
-        if config.odps_server == PUBLIC_ODPS_SERVER {
-            log::info(format!(
-                "odpsServer is not set: using the public endpoint {PUBLIC_ODPS_SERVER}"
-            ));
-        }
+        config.connection.note_public_endpoint();
         config.client_settings(None)?;
         Ok(OdpsWriterJob {
             parameter,
@@ -86,7 +81,7 @@ impl WriterJob for OdpsWriterJob {
     }
 
     fn prepare(&mut self) -> Result<(), PluginError> {
-        let client = self.client(self.config.max_retries)?;
+        let client = self.client(self.config.connection.max_retries)?;
         let resolved = self.resolve(&client)?;
         let target = UploadTarget {
             table: &self.config.table,
@@ -94,7 +89,7 @@ impl WriterJob for OdpsWriterJob {
         };
         let session = client.create_upload_session(
             &target,
-            &self.config.project,
+            &self.config.connection.project,
             self.config.truncate,
             &NeverCancelled,
         )?;
@@ -145,7 +140,7 @@ impl WriterJob for OdpsWriterJob {
             table: &self.config.table,
             partition: prepared.resolved.partition.as_deref(),
         };
-        let project = &self.config.project;
+        let project = &self.config.connection.project;
         let id = &prepared.session_id;
         let held = prepared
             .client
@@ -180,7 +175,7 @@ impl OdpsWriterJob {
 
     fn described(&self, resolved: &Resolved) -> String {
         describe_table(
-            &self.config.project,
+            &self.config.connection.project,
             &self.config.table,
             resolved.partition.as_deref(),
         )
@@ -194,7 +189,7 @@ impl OdpsWriterJob {
             partition_spec(self.config.partition.as_deref(), &schema).map_err(|message| {
                 PluginError::config(format!(
                     "partition: {} {message}",
-                    describe_table(&self.config.project, &self.config.table, None)
+                    describe_table(&self.config.connection.project, &self.config.table, None)
                 ))
             })?;
         Ok(Resolved { schema, partition })
