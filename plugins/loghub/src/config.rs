@@ -17,7 +17,10 @@ use serde_json::Value;
 
 use crate::auth::Credentials;
 use crate::codec::Compression;
-use crate::connection::{in_range, required, seconds, security_token};
+use crate::connection::{
+    in_range, max_retries, required, seconds, security_token, DEFAULT_CONNECT_SECONDS,
+    DEFAULT_REQUEST_SECONDS,
+};
 
 /// DataX's default `batchSize`.
 pub const DEFAULT_BATCH_SIZE: usize = 1024;
@@ -29,11 +32,6 @@ pub const MAX_BATCH_SIZE: usize = 4096;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 /// Each request in flight holds a batch of up to 4 MiB: this bounds a task's memory.
 pub const MAX_IN_FLIGHT: usize = 16;
-/// Retries of one request after its first attempt: about half a minute of backoff before
-/// giving up on a busy service (sls-putlogs.md §8).
-pub const DEFAULT_MAX_RETRIES: u32 = 7;
-pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
-pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
 /// loghubwriter's `parameter`. DataWorks' spellings of a key (`accessKeyId`, `timeformat`) are
 /// fields of their own rather than serde aliases: DataX counts a blank value as unset, so a
 /// job may hold both spellings (a blank `accessId` in the job, `accessKeyId` from its data
@@ -258,22 +256,9 @@ impl WriterConfig {
                 DEFAULT_MAX_IN_FLIGHT as u64,
                 1..=MAX_IN_FLIGHT as u64,
             )? as usize,
-            max_retries: in_range(
-                "maxRetries",
-                p.max_retries,
-                u64::from(DEFAULT_MAX_RETRIES),
-                0..=u64::from(u32::MAX),
-            )? as u32,
-            connect_timeout: seconds(
-                "connectTimeout",
-                p.connect_timeout,
-                DEFAULT_CONNECT_TIMEOUT_SECONDS,
-            )?,
-            request_timeout: seconds(
-                "requestTimeout",
-                p.request_timeout,
-                DEFAULT_REQUEST_TIMEOUT_SECONDS,
-            )?,
+            max_retries: max_retries(p.max_retries)?,
+            connect_timeout: seconds("connectTimeout", p.connect_timeout, DEFAULT_CONNECT_SECONDS)?,
+            request_timeout: seconds("requestTimeout", p.request_timeout, DEFAULT_REQUEST_SECONDS)?,
         })
     }
 }
@@ -510,7 +495,7 @@ mod tests {
         let config = WriterConfig::parse(&base(), false).unwrap();
         assert_eq!(config.compression, Compression::Lz4);
         assert_eq!(config.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
-        assert_eq!(config.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(config.max_retries, crate::connection::DEFAULT_MAX_RETRIES);
         assert_eq!(config.connect_timeout, Duration::from_secs(10));
         assert_eq!(config.request_timeout, Duration::from_secs(60));
         assert_eq!(config.batch_size, 1024);

@@ -10,6 +10,11 @@ use datax_plugin_kit::config::{self, is_masked, ConfigError};
 const FILL_FROM_DATA_SOURCE: &str =
     "set it in the job, or name a data source with `datasource` and supply it with --datasources";
 
+/// Retries of one request after its first attempt: DataX's 7, about half a minute of backoff
+/// before giving up on a busy service (sls-putlogs.md §8).
+pub const DEFAULT_MAX_RETRIES: u32 = 7;
+pub const DEFAULT_CONNECT_SECONDS: u64 = 10;
+pub const DEFAULT_REQUEST_SECONDS: u64 = 60;
 /// The longest `connectTimeout` and `requestTimeout`: a day.
 const MAX_TIMEOUT_SECONDS: u64 = 24 * 3600;
 
@@ -68,6 +73,12 @@ pub fn in_range(
             format!("{value} is outside {}..={}", range.start(), range.end()),
         ))
     }
+}
+
+/// `maxRetries`: retries of one request after its first attempt (default 7).
+pub fn max_retries(value: Option<u64>) -> Result<u32, ConfigError> {
+    let max = u64::from(u32::MAX);
+    in_range("maxRetries", value, u64::from(DEFAULT_MAX_RETRIES), 0..=max).map(|n| n as u32)
 }
 
 /// A timeout in seconds, 1 to a day.

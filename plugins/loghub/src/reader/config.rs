@@ -14,16 +14,15 @@ use super::codec::ColumnSource;
 use crate::auth::Credentials;
 use crate::client::ClientSettings;
 use crate::config::{resolve_endpoint, Endpoint, LogField};
-use crate::connection::{in_range, required, seconds, security_token};
+use crate::connection::{
+    in_range, max_retries, required, seconds, security_token, DEFAULT_CONNECT_SECONDS,
+    DEFAULT_REQUEST_SECONDS,
+};
 
 /// Log groups per PullLogs by default, as DataWorks.
 pub const DEFAULT_BATCH_SIZE: u64 = 256;
 /// The most log groups one PullLogs returns (DataX refuses more).
 pub const MAX_BATCH_SIZE: u64 = 1000;
-/// Retries of one call after its first attempt: DataX's 7.
-pub const DEFAULT_MAX_RETRIES: u32 = 7;
-pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
-pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
 /// A `…TimestampMillis` at or above this is milliseconds; below, seconds (10^11 seconds is
 /// the year 5138).
 const MILLIS_THRESHOLD: i64 = 100_000_000_000;
@@ -199,22 +198,9 @@ impl ReaderConfig {
                 .transpose()?
                 .map(|shard| shard as u32),
             columns: columns(&p.column)?,
-            max_retries: in_range(
-                "maxRetries",
-                p.max_retries,
-                u64::from(DEFAULT_MAX_RETRIES),
-                0..=u64::from(u32::MAX),
-            )? as u32,
-            connect_timeout: seconds(
-                "connectTimeout",
-                p.connect_timeout,
-                DEFAULT_CONNECT_TIMEOUT_SECONDS,
-            )?,
-            request_timeout: seconds(
-                "requestTimeout",
-                p.request_timeout,
-                DEFAULT_REQUEST_TIMEOUT_SECONDS,
-            )?,
+            max_retries: max_retries(p.max_retries)?,
+            connect_timeout: seconds("connectTimeout", p.connect_timeout, DEFAULT_CONNECT_SECONDS)?,
+            request_timeout: seconds("requestTimeout", p.request_timeout, DEFAULT_REQUEST_SECONDS)?,
         })
     }
 
