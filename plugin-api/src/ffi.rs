@@ -6,7 +6,12 @@
 //! `FfiTaskContext`, `FfiLogger`).
 //!
 //! Evolution: methods and module fields may only be appended after the item marked
-//! `#[sabi(last_prefix_field)]`, and reading them from an older library yields `None`.
+//! `#[sabi(last_prefix_field)]`. abi_stable's load check lets the library's side of a prefix
+//! type have more fields than the host's, never fewer: appending to a plugin-implemented
+//! vtable (`FfiReaderJob::check`) keeps older plugins loading, but appending to a
+//! host-implemented one (`FfiTaskContext`) makes the host refuse plugins built before it
+//! ("too many fields"), and they must be rebuilt. Host services added from now on should come
+//! through one lookup instead of new `FfiTaskContext` methods.
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;

@@ -11,6 +11,8 @@
 //! Compatibility: a host loads plugins built against the same major version of this crate.
 //! Later minor versions may only append fields after `#[sabi(last_prefix_field)]` to the prefix
 //! types (the root module and the trait vtables); `Column`, `Record`, `RecordBatch` are frozen.
+//! Fields appended to a vtable the host implements (`FfiTaskContext`) still make the host
+//! refuse plugins built before them: see [`ffi`]'s "Evolution".
 //!
 //! This crate holds the ABI alone and depends on abi_stable alone.
 
