@@ -43,7 +43,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datax_plugin_api::TaskContext;
 
@@ -68,18 +68,6 @@ impl Cancellation for NeverCancelled {
     fn wait_cancelled(&self, duration: Duration) -> bool {
         std::thread::sleep(duration);
         false
-    }
-}
-
-/// Job-level work with a time budget: a sleep that would end past the deadline is cut short
-/// there and counts as cancelled.
-pub struct Deadline(pub Instant);
-
-impl Cancellation for Deadline {
-    fn wait_cancelled(&self, duration: Duration) -> bool {
-        let left = self.0.saturating_duration_since(Instant::now());
-        std::thread::sleep(duration.min(left));
-        duration >= left
     }
 }
 
@@ -437,13 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deadline_cuts_the_sleep_short() {
-        let started = Instant::now();
-        let deadline = Deadline(started + Duration::from_millis(20));
-        assert!(deadline.wait_cancelled(Duration::from_secs(5)));
-        assert!(started.elapsed() < Duration::from_secs(1));
-        assert!(!Deadline(Instant::now() + Duration::from_secs(5))
-            .wait_cancelled(Duration::from_millis(1)));
+    fn never_cancelled_sleeps_the_whole_time() {
         assert!(!NeverCancelled.wait_cancelled(Duration::from_millis(1)));
     }
 }

@@ -14,14 +14,9 @@ use datax_plugin_kit::date::{DatePattern, DATAX_DATE_FORMAT};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `path: message`.
-fn invalid(path: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::new(path, message)
-}
-
 /// A lenient reader's `expected …, found …` at `path`.
 fn at<T>(path: &str, read: Result<T, String>) -> Result<T, ConfigError> {
-    read.map_err(|message| invalid(path, message))
+    read.map_err(|message| ConfigError::new(path, message))
 }
 
 // ---- streamreader -------------------------------------------------------------------------
@@ -136,9 +131,9 @@ impl ReaderConfig {
     /// Checks the parameter and compiles its columns.
     pub fn new(parameter: &ReaderParameter) -> Result<Self, ConfigError> {
         let columns = match &parameter.column {
-            None => return Err(invalid("column", "required, a list of columns")),
+            None => return Err(ConfigError::new("column", "required, a list of columns")),
             Some(columns) if columns.is_empty() => {
-                return Err(invalid("column", "the list is empty"))
+                return Err(ConfigError::new("column", "the list is empty"))
             }
             Some(columns) => columns,
         };
@@ -148,13 +143,13 @@ impl ReaderConfig {
             .map(|(index, column)| compile_column(column, &format!("column[{index}]")))
             .collect::<Result<_, _>>()?;
         let slice_record_count = parameter.slice_record_count.ok_or_else(|| {
-            invalid(
+            ConfigError::new(
                 "sliceRecordCount",
                 "required, the number of records each task produces",
             )
         })?;
         if slice_record_count == 0 {
-            return Err(invalid("sliceRecordCount", "must be at least 1"));
+            return Err(ConfigError::new("sliceRecordCount", "must be at least 1"));
         }
         Ok(ReaderConfig {
             columns,
@@ -169,15 +164,18 @@ fn compile_column(column: &ColumnParameter, path: &str) -> Result<ColumnSpec, Co
     let column_type = match &column.column_type {
         None => ColumnType::String,
         Some(name) => ColumnType::from_name(name).ok_or_else(|| {
-            invalid(
-                &key("type"),
+            ConfigError::new(
+                key("type"),
                 format!("unknown type \"{name}\" (expected {TYPE_NAMES})"),
             )
         })?,
     };
     let date_pattern = if column_type == ColumnType::Date {
         let format = column.date_format.as_deref().unwrap_or(DATAX_DATE_FORMAT);
-        Some(DatePattern::compile(format).map_err(|reason| invalid(&key("dateFormat"), reason))?)
+        Some(
+            DatePattern::compile(format)
+                .map_err(|reason| ConfigError::new(key("dateFormat"), reason))?,
+        )
     } else {
         None
     };
@@ -186,7 +184,7 @@ fn compile_column(column: &ColumnParameter, path: &str) -> Result<ColumnSpec, Co
         pattern
             .parse_millis(text.trim(), DATAX_DEFAULT_OFFSET_SECONDS)
             .map_err(|reason| {
-                invalid(
+                ConfigError::new(
                     path,
                     format!("\"{text}\" does not match dateFormat: {reason}"),
                 )
@@ -209,7 +207,9 @@ fn compile_column(column: &ColumnParameter, path: &str) -> Result<ColumnSpec, Co
             .split_once(',')
             .map(|(low, high)| (low.trim(), high.trim()))
             .filter(|(low, high)| !low.is_empty() && !high.is_empty() && !high.contains(','))
-            .ok_or_else(|| invalid(&path, format!("expected \"min,max\", found \"{text}\"")))?;
+            .ok_or_else(|| {
+                ConfigError::new(&path, format!("expected \"min,max\", found \"{text}\""))
+            })?;
         return parse_random(column_type, low, high, &path, &parse_date).map(ColumnSpec::Random);
     }
     if let Some(text) = &column.incr {
@@ -221,7 +221,7 @@ fn compile_column(column: &ColumnParameter, path: &str) -> Result<ColumnSpec, Co
         Some(value) => {
             parse_constant(column_type, value, &key("value"), &parse_date).map(ColumnSpec::Constant)
         }
-        None => Err(invalid(
+        None => Err(ConfigError::new(
             path,
             "needs a \"value\", a \"random\" range or an \"incr\" sequence",
         )),
@@ -254,7 +254,7 @@ fn parse_constant(
                 Column::DateTime(EpochTime::from_millis(parse_date(text, path)?))
             }
             other => {
-                return Err(invalid(
+                return Err(ConfigError::new(
                     path,
                     lenient::wrong(other, "a date text matching dateFormat"),
                 ))
@@ -276,13 +276,13 @@ fn parse_random(
         expected: &str,
     ) -> Result<T, ConfigError> {
         text.parse()
-            .map_err(|_| invalid(path, format!("expected {expected}, found \"{text}\"")))
+            .map_err(|_| ConfigError::new(path, format!("expected {expected}, found \"{text}\"")))
     }
     let ordered = |in_order: bool| {
         if in_order {
             Ok(())
         } else {
-            Err(invalid(
+            Err(ConfigError::new(
                 path,
                 format!("the minimum {low} is greater than the maximum {high}"),
             ))
@@ -303,7 +303,7 @@ fn parse_random(
                 bound(high, path, "a number")?,
             );
             if !(min.is_finite() && max.is_finite()) {
-                return Err(invalid(path, "the bounds must be finite numbers"));
+                return Err(ConfigError::new(path, "the bounds must be finite numbers"));
             }
             ordered(min <= max)?;
             RandomSpec::Double { min, max }
@@ -349,15 +349,15 @@ fn parse_increment(
     let step = |index: usize| -> Result<i64, ConfigError> {
         match fields.get(index) {
             None => Ok(1),
-            Some(step) => step
-                .parse()
-                .map_err(|_| invalid(path, format!("the step \"{step}\" is not an integer"))),
+            Some(step) => step.parse().map_err(|_| {
+                ConfigError::new(path, format!("the step \"{step}\" is not an integer"))
+            }),
         }
     };
     match column_type {
         ColumnType::Long if fields.len() <= 2 => {
             let start = fields[0].parse().map_err(|_| {
-                invalid(
+                ConfigError::new(
                     path,
                     format!("the start \"{}\" is not an integer", fields[0]),
                 )
@@ -367,7 +367,7 @@ fn parse_increment(
                 step: step(1)?,
             })
         }
-        ColumnType::Long => Err(invalid(
+        ColumnType::Long => Err(ConfigError::new(
             path,
             format!("expected \"start,step\", found \"{text}\""),
         )),
@@ -379,7 +379,7 @@ fn parse_increment(
                 "d" | "day" => 86_400_000,
                 "w" | "week" => 604_800_000,
                 unit => {
-                    return Err(invalid(
+                    return Err(ConfigError::new(
                         path,
                         format!("unsupported unit \"{unit}\" (expected s, m, h, d or w)"),
                     ))
@@ -387,17 +387,20 @@ fn parse_increment(
             };
             let step_millis = step(1)?
                 .checked_mul(unit_millis)
-                .ok_or_else(|| invalid(path, "the step is too large"))?;
+                .ok_or_else(|| ConfigError::new(path, "the step is too large"))?;
             Ok(IncrementSpec::DateTime {
                 start_millis: parse_date(fields[0], path)?,
                 step_millis,
             })
         }
-        ColumnType::Date => Err(invalid(
+        ColumnType::Date => Err(ConfigError::new(
             path,
             format!("expected \"start,step,unit\", found \"{text}\""),
         )),
-        _ => Err(invalid(path, "only long and date columns can increment")),
+        _ => Err(ConfigError::new(
+            path,
+            "only long and date columns can increment",
+        )),
     }
 }
 
@@ -466,7 +469,7 @@ impl WriterConfig {
                 encoding.trim().to_ascii_lowercase().as_str(),
                 "utf-8" | "utf8"
             ) {
-                return Err(invalid(
+                return Err(ConfigError::new(
                     "encoding",
                     format!("\"{encoding}\" is not supported (only UTF-8)"),
                 ));
@@ -479,13 +482,13 @@ impl WriterConfig {
                 file_name: plain_file_name(file_name)?,
             }),
             (Some(_), None) => {
-                return Err(invalid(
+                return Err(ConfigError::new(
                     "fileName",
                     "required with path (the file to write in that directory)",
                 ))
             }
             (None, Some(_)) => {
-                return Err(invalid(
+                return Err(ConfigError::new(
                     "path",
                     "required with fileName (the directory to write the file in)",
                 ))
@@ -503,7 +506,7 @@ impl WriterConfig {
 /// `..`, so a job (or a `-p` value) cannot write outside the folder it names.
 fn plain_file_name(file_name: &str) -> Result<String, ConfigError> {
     if file_name.contains(['/', '\\', '\0']) || matches!(file_name, "." | "..") {
-        return Err(invalid(
+        return Err(ConfigError::new(
             "fileName",
             format!(
                 "\"{file_name}\" must be a file name in `path`, without a folder \
