@@ -151,21 +151,7 @@ pub fn unknown_keys(object: &Value, object_path: &str, known: &[&str]) -> Vec<St
         .collect()
 }
 
-/// The known key `key` was probably meant to be: the same but for case, else one at most two
-/// edits away (an edit: a letter added, dropped, changed, or two swapped), fewer than a third
-/// of its length.
-pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
-        return Some(same);
-    }
-    let lower = key.to_ascii_lowercase();
-    known
-        .iter()
-        .map(|k| (strsim::osa_distance(&lower, &k.to_ascii_lowercase()), *k))
-        .filter(|(distance, k)| *distance <= 2 && *distance * 3 < k.len())
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
-}
+pub use datax_plugin_kit::config::did_you_mean;
 
 #[cfg(test)]
 mod tests {

@@ -163,8 +163,8 @@ fn unknown_key_warning(what: &str, path: &str, schema: &schema::Schema) -> Strin
 
 /// The known key `key` was probably meant to be: the same but for case, else one at most two
 /// edits away (an edit: a letter added, dropped, changed, or two swapped), fewer than a third
-/// of its length.
-fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+/// of its length. The host's job-file warnings use it too.
+pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     if let Some(same) = known.iter().find(|k| k.eq_ignore_ascii_case(key)) {
         return Some(same);
     }
