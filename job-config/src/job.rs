@@ -1,7 +1,9 @@
 //! The normalized job and `load_job`, which reads any of the three shapes into it.
 
-use serde_json::Value;
+use datax_plugin_kit::text::style::{ColumnSettings, HOST_KEY};
+use serde_json::{json, Value};
 
+use crate::common;
 use crate::datasources::{self, DataSources};
 use crate::error::JobError;
 use crate::error_limit::ErrorLimit;
@@ -21,6 +23,22 @@ pub struct JobConfig {
     pub transformer: Vec<TransformerStep>,
     pub speed: Speed,
     pub error_limit: ErrorLimit,
+    /// DataX's `common.column`: the text forms of dates for every plugin.
+    pub common_column: ColumnSettings,
+}
+
+impl JobConfig {
+    /// The parameter `step`'s plugin is given: as written, plus the job-wide settings the
+    /// plugin kit reads under `_datax` (only when the job has any, so that a plugin built
+    /// without the kit sees the parameter unchanged).
+    pub fn plugin_parameter(&self, step: &Step) -> String {
+        if self.common_column.is_default() || !step.parameter.is_object() {
+            return step.parameter.to_string();
+        }
+        let mut parameter = step.parameter.clone();
+        parameter[HOST_KEY] = json!({ "column": self.common_column });
+        parameter.to_string()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +114,7 @@ pub fn load_job(
         }
     };
     let error_limit = ErrorLimit::read(setting, parts.setting_path, &mut warnings)?;
+    let common_column = common::column_settings(parts.shape, &root)?;
     datasources::fill(&mut parts.reader, data_sources, &mut warnings)?;
     datasources::fill(&mut parts.writer, data_sources, &mut warnings)?;
     unused::warn_unused(
@@ -113,6 +132,7 @@ pub fn load_job(
             transformer: parts.transformer,
             speed,
             error_limit,
+            common_column,
         },
         warnings,
     })

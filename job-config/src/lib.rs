@@ -3,6 +3,7 @@
 //!
 //! Pure functions: the caller reads the files and the environment and passes their text in.
 
+mod common;
 mod datasources;
 mod error;
 mod error_limit;

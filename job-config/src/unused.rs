@@ -70,17 +70,16 @@ const CORE: &[(&str, Known)] = &[
     ("statistics", Unused),
 ];
 
-/// DataX's `core.json` `common` tree: the text forms of dates and bytes, which the plugins
-/// fix at DataX's defaults for now.
+/// DataX's `core.json` `common` tree: the text forms of dates, which the plugins use.
 const COMMON: &[(&str, Known)] = &[(
     "column",
     Tree(&[
-        ("datetimeFormat", Unused),
-        ("timeFormat", Unused),
-        ("dateFormat", Unused),
-        ("extraFormats", Unused),
-        ("timeZone", Unused),
-        ("encoding", Unused),
+        ("datetimeFormat", Used),
+        ("timeFormat", Used),
+        ("dateFormat", Used),
+        ("extraFormats", Used),
+        ("timeZone", Used),
+        ("encoding", Used),
     ]),
 )];
 
@@ -158,7 +157,7 @@ mod tests {
         let root = json!({
             "core": {"transport": {"channel": {"speed": {"recrod": 5}, "capacity": 512}},
                      "container": {"taskGroup": {"channel": 5}}},
-            "common": {"column": {"datetimeFormat": "yyyy", "timezone": "GMT+8"}}
+            "common": {"column": {"datetimeFormat": "yyyy", "timezone": "GMT+8"}, "colunm": {}}
         });
         let setting = json!({"speed": {"channel": 1, "Byte": 10}, "errorlimit": {"record": 0}});
         assert_eq!(
@@ -169,8 +168,8 @@ mod tests {
                 "core.transport.channel.speed.recrod: unknown key, ignored; did you mean \"record\"?",
                 "core.transport.channel.capacity: `datax` does not act on this setting, ignored",
                 "core.container: `datax` does not act on this setting, ignored",
-                "common.column.datetimeFormat: `datax` does not act on this setting, ignored",
                 "common.column.timezone: unknown key, ignored; did you mean \"timeZone\"?",
+                "common.colunm: unknown key, ignored; did you mean \"column\"?",
             ]
         );
     }

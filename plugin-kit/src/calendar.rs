@@ -70,13 +70,21 @@ pub struct LocalDateTime {
 impl LocalDateTime {
     /// The GMT+8 wall clock at `epoch_seconds`; exact for every `i64`.
     pub fn from_epoch_seconds(epoch_seconds: i64) -> Self {
+        Self::at_offset(epoch_seconds, DATAX_DEFAULT_OFFSET_SECONDS)
+    }
+
+    /// The wall clock `offset` seconds east of UTC (less than a day either way) at
+    /// `epoch_seconds`; exact for every `i64`.
+    pub fn at_offset(epoch_seconds: i64, offset: i64) -> Self {
         // Day and second of day first, then the offset, so that nothing overflows.
         let mut days = epoch_seconds.div_euclid(SECONDS_PER_DAY);
-        let mut second_of_day =
-            epoch_seconds.rem_euclid(SECONDS_PER_DAY) + DATAX_DEFAULT_OFFSET_SECONDS;
+        let mut second_of_day = epoch_seconds.rem_euclid(SECONDS_PER_DAY) + offset;
         if second_of_day >= SECONDS_PER_DAY {
             days += 1;
             second_of_day -= SECONDS_PER_DAY;
+        } else if second_of_day < 0 {
+            days -= 1;
+            second_of_day += SECONDS_PER_DAY;
         }
         let (year, month, day) = civil_from_days(days);
         let second_of_day = second_of_day as u32;

@@ -25,6 +25,22 @@ impl From<i64> for Zone {
 }
 
 impl Zone {
+    /// Seconds east of UTC in this zone at the instant `utc_seconds` (for a named zone beyond
+    /// chrono's range, its offset at the edge of it).
+    pub fn offset_at(&self, utc_seconds: i64) -> i64 {
+        let tz = match self {
+            Zone::Fixed(offset) => return *offset,
+            Zone::Named(tz) => tz,
+        };
+        let instant = DateTime::from_timestamp(utc_seconds, 0).unwrap_or(if utc_seconds < 0 {
+            DateTime::<chrono::Utc>::MIN_UTC
+        } else {
+            DateTime::<chrono::Utc>::MAX_UTC
+        });
+        let offset = tz.offset_from_utc_datetime(&instant.naive_utc());
+        i64::from(offset.fix().local_minus_utc())
+    }
+
     /// Seconds since the epoch of a wall-clock time in this zone, given as seconds since
     /// 1970-01-01 00:00 on that wall clock. As Java's `ZoneInfo.getOffsetsByWall`: a time in a
     /// spring-forward gap takes the offset before it (so it moves forward) and a repeated
@@ -75,15 +91,16 @@ impl DatePattern {
                 format.to_string()
             }
         } else {
-            from_java(format)?
+            from_java(format, Use::Parse)?
         };
-        let items = StrftimeItems::new(&strftime)
-            .parse_to_owned()
-            .map_err(|_| format!("\"{format}\" is not a pattern chrono can read"))?;
-        if items.iter().any(|item| matches!(item, Item::Error)) {
-            return Err(format!("\"{format}\" has an unknown %-directive"));
-        }
-        Ok(DatePattern::Pattern(items))
+        Ok(DatePattern::Pattern(strftime_items(format, &strftime)?))
+    }
+
+    /// A Java `SimpleDateFormat` pattern only, as DataX's `common.column` formats are: there
+    /// `%` is literal text and `bigint` a pattern of letters.
+    pub fn compile_java(format: &str) -> Result<Self, String> {
+        let strftime = from_java(format, Use::Parse)?;
+        Ok(DatePattern::Pattern(strftime_items(format, &strftime)?))
     }
 
     /// Seconds since the epoch of `text`, as Java's `SimpleDateFormat.parse` reads it: a prefix
@@ -139,6 +156,51 @@ impl DatePattern {
         };
         Ok(seconds * 1000 + millis_of_second)
     }
+}
+
+/// A Java `SimpleDateFormat` pattern that writes dates, as DataX's `DateFormatUtils.format`:
+/// one-letter numeric fields unpadded (`d` → `7`), longer runs zero-padded.
+#[derive(Debug, Clone)]
+pub struct OutputPattern(Vec<Item<'static>>);
+
+impl OutputPattern {
+    /// Errors say what in the pattern is not understood or not supported for output.
+    pub fn compile(format: &str) -> Result<Self, String> {
+        let strftime = from_java(format, Use::Format)?;
+        Ok(OutputPattern(strftime_items(format, &strftime)?))
+    }
+
+    /// Appends the instant `seconds`.`nanos` since the epoch as seen at `offset` seconds east
+    /// of UTC; `false` (nothing appended) beyond chrono's range of ±262 000 years.
+    pub fn write(&self, out: &mut Vec<u8>, seconds: i64, nanos: u32, offset: i64) -> bool {
+        use std::io::Write as _;
+        let Some(zone) = i32::try_from(offset)
+            .ok()
+            .and_then(chrono::FixedOffset::east_opt)
+        else {
+            return false;
+        };
+        let Some(instant) = DateTime::from_timestamp(seconds, nanos) else {
+            return false;
+        };
+        let local = instant.with_timezone(&zone);
+        let start = out.len();
+        if write!(out, "{}", local.format_with_items(self.0.iter())).is_err() {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
+}
+
+fn strftime_items(format: &str, strftime: &str) -> Result<Vec<Item<'static>>, String> {
+    let items = StrftimeItems::new(strftime)
+        .parse_to_owned()
+        .map_err(|_| format!("\"{format}\" is not a pattern chrono can read"))?;
+    if items.iter().any(|item| matches!(item, Item::Error)) {
+        return Err(format!("\"{format}\" has an unknown %-directive"));
+    }
+    Ok(items)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,8 +297,16 @@ fn parse_offset(text: &str) -> Result<i64, String> {
     }
 }
 
+/// What a Java pattern is compiled for: reading lets `d` take one or two digits; writing
+/// pads only runs of two or more, and refuses letters whose output strftime cannot give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Parse,
+    Format,
+}
+
 /// A Java `SimpleDateFormat` pattern as strftime: letter runs are fields, `'…'` is literal.
-fn from_java(pattern: &str) -> Result<String, String> {
+fn from_java(pattern: &str, used_for: Use) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -266,34 +336,50 @@ fn from_java(pattern: &str) -> Result<String, String> {
             continue;
         }
         let run = chars[i..].iter().take_while(|&&x| x == c).count();
-        let directive = match (c, run) {
-            ('y', 2) => "%y",
-            ('y', _) => "%Y",
-            ('M', 1 | 2) => "%m",
-            ('M', 3) => "%b",
-            ('M', _) => "%B",
-            ('d', _) => "%d",
-            ('H' | 'k', _) => "%H",
-            ('h' | 'K', _) => "%I",
-            ('m', _) => "%M",
-            ('s', _) => "%S",
-            ('S', 3) => "%3f",
-            ('a', _) => "%p",
-            ('E', 1..=3) => "%a",
-            ('E', _) => "%A",
-            ('Z', _) => "%z",
-            ('X', _) => "%:z",
-            _ => {
-                return Err(format!(
-                    "\"{pattern}\": the letter run \"{}\" is not supported",
-                    chars[i..i + run].iter().collect::<String>()
-                ))
-            }
+        let unsupported = || {
+            format!(
+                "\"{pattern}\": the letter run \"{}\" is not supported",
+                chars[i..i + run].iter().collect::<String>()
+            )
+        };
+        let directive = match (used_for, c, run) {
+            // Java writes `k` (1-24), `K` (0-11) and `X` (`Z` at offset 0) as strftime cannot.
+            (Use::Format, 'k' | 'K' | 'X', _) => return Err(unsupported()),
+            (Use::Format, 'M', 1) => "%-m",
+            (Use::Format, 'd', 1) => "%-d",
+            (Use::Format, 'H', 1) => "%-H",
+            (Use::Format, 'h', 1) => "%-I",
+            (Use::Format, 'm', 1) => "%-M",
+            (Use::Format, 's', 1) => "%-S",
+            _ => java_directive(c, run).ok_or_else(unsupported)?,
         };
         out.push_str(directive);
         i += run;
     }
     Ok(out)
+}
+
+/// The strftime directive of a run of `run` letters `letter`.
+fn java_directive(letter: char, run: usize) -> Option<&'static str> {
+    Some(match (letter, run) {
+        ('y', 2) => "%y",
+        ('y', _) => "%Y",
+        ('M', 1 | 2) => "%m",
+        ('M', 3) => "%b",
+        ('M', _) => "%B",
+        ('d', _) => "%d",
+        ('H' | 'k', _) => "%H",
+        ('h' | 'K', _) => "%I",
+        ('m', _) => "%M",
+        ('s', _) => "%S",
+        ('S', 3) => "%3f",
+        ('a', _) => "%p",
+        ('E', 1..=3) => "%a",
+        ('E', _) => "%A",
+        ('Z', _) => "%z",
+        ('X', _) => "%:z",
+        _ => return None,
+    })
 }
 
 fn push_literal(out: &mut String, c: char) {

@@ -182,14 +182,14 @@ fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> JobEr
 fn init_reader(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiReaderJobBox, JobError> {
     plugins
         .reader
-        .new_reader_job(&job.reader.parameter.to_string())
+        .new_reader_job(&job.plugin_parameter(&job.reader))
         .map_err(|error| step_error(&job.reader, Kind::Reader, "init", error))
 }
 
 fn init_writer(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiWriterJobBox, JobError> {
     plugins
         .writer
-        .new_writer_job(&job.writer.parameter.to_string())
+        .new_writer_job(&job.plugin_parameter(&job.writer))
         .map_err(|error| step_error(&job.writer, Kind::Writer, "init", error))
 }
 

@@ -22,6 +22,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::text::style::{ColumnSettings, HOST_KEY};
+
 pub use secret::{is_masked, is_secret_key};
 
 /// A parsed configuration and the warnings about it (unknown keys) for the plugin to log.
@@ -29,6 +31,9 @@ pub use secret::{is_masked, is_secret_key};
 pub struct Parsed<P> {
     pub value: P,
     pub warnings: Vec<String>,
+    /// The job's `common.column`, which the host passes inside the parameter
+    /// ([`crate::text::style`]); default when the job has none.
+    pub common_column: ColumnSettings,
 }
 
 impl<P> Parsed<P> {
@@ -82,11 +87,19 @@ pub fn parse<P: DeserializeOwned>(text: &str, what: &str) -> Result<Parsed<P>, C
     from_value(value, what)
 }
 
-/// [`parse`] for a value already read.
-pub fn from_value<P: DeserializeOwned>(value: Value, what: &str) -> Result<Parsed<P>, ConfigError> {
-    if !value.is_object() {
+/// [`parse`] for a value already read. The host's settings ([`HOST_KEY`]) are taken out of
+/// the object first: they are the kit's, not `P`'s.
+pub fn from_value<P: DeserializeOwned>(
+    mut value: Value,
+    what: &str,
+) -> Result<Parsed<P>, ConfigError> {
+    let Some(object) = value.as_object_mut() else {
         return Err(ConfigError::new(what, lenient::wrong(&value, "an object")));
-    }
+    };
+    let common_column = match object.remove(HOST_KEY) {
+        Some(host) => host_column_settings(host)?,
+        None => ColumnSettings::default(),
+    };
     let mut ignored = Vec::new();
     let mut note_ignored = |path: serde_ignored::Path| ignored.push(path_text(&path));
     let deserializer = serde_ignored::Deserializer::new(&value, &mut note_ignored);
@@ -104,7 +117,18 @@ pub fn from_value<P: DeserializeOwned>(value: Value, what: &str) -> Result<Parse
     Ok(Parsed {
         value: parsed,
         warnings,
+        common_column,
     })
+}
+
+/// `{"column": {...}}` as the host writes it; errors name the job's keys (`common.column.…`).
+fn host_column_settings(mut host: Value) -> Result<ColumnSettings, ConfigError> {
+    match host.get_mut("column").map(Value::take) {
+        Some(column) => from_value::<ColumnSettings>(column, "common.column")
+            .map(|parsed| parsed.value)
+            .map_err(|error| ConfigError::new(join("common.column", &error.path), error.message)),
+        None => Ok(ColumnSettings::default()),
+    }
 }
 
 /// Writes a task configuration (`split`'s output).

@@ -209,3 +209,22 @@ fn task_configurations_round_trip() {
     assert_eq!(error.message.as_str(), "task configuration: end: required");
     assert!(task_from_json::<Task>(r#"{"start": 1, "end": 2, "x": 0}"#).is_err());
 }
+
+#[test]
+fn the_hosts_settings_are_taken_out_before_the_plugin_reads_its_parameter() {
+    let value = json!({"project": "p", "_datax": {"column": {"timeZone": "UTC"}}});
+    let parsed = from_value::<Parameter>(value, "parameter").unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(parsed.common_column.time_zone.as_deref(), Some("UTC"));
+    let plain = parse::<Parameter>(r#"{"project": "p"}"#, "parameter").unwrap();
+    assert!(plain.common_column.is_default());
+    let error = from_value::<Parameter>(
+        json!({"project": "p", "_datax": {"column": {"datetimeFormat": ["x"]}}}),
+        "parameter",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "common.column.datetimeFormat: expected a string, found [..]"
+    );
+}

@@ -7,6 +7,10 @@
 //! - datetime and timestamp → `yyyy-MM-dd HH:mm:ss` in GMT+8: DataX turns both into a
 //!   `DateColumn` and formats it with its datetime format, so the fraction is dropped
 //! - date → `yyyy-MM-dd`; time → `HH:mm:ss`
+//!
+//!   (DataX's defaults: a job's `common.column` changes the formats and the zone, see
+//!   [`style`]; [`write_text`] is the text under the defaults, [`TextStyle::write`] under a
+//!   job's settings)
 //! - bytes → UTF-8 text, invalid sequences replaced
 //! - null → nothing: what null looks like is the caller's (streamwriter prints `null`,
 //!   loghubwriter writes `""`)
@@ -15,11 +19,13 @@
 //! Every value has a text: the calendar arithmetic covers all of `i64`.
 
 pub mod java_double;
+pub mod style;
 
 pub use java_double::{
     write_java_double, write_java_double_string, write_java_float, write_java_float_string,
     NotFinite,
 };
+pub use style::{ColumnSettings, TextStyle};
 
 use crate::calendar::{civil_from_days, LocalDateTime};
 use datax_plugin_api::Column;

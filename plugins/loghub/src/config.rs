@@ -12,6 +12,7 @@ use datax_plugin_api::PluginError;
 use datax_plugin_kit::calendar::DATAX_DEFAULT_OFFSET_SECONDS;
 use datax_plugin_kit::config::{self, lenient, ConfigError};
 use datax_plugin_kit::date::{parse_time_zone, DatePattern as TimeFormat, Zone};
+use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -168,6 +169,8 @@ pub struct WriterConfig {
     pub connect_timeout: Duration,
     /// The whole request: connecting, sending the body, reading the answer.
     pub request_timeout: Duration,
+    /// The job's `common.column`: how values become log text.
+    pub text_style: TextStyle,
 }
 
 /// Where each log's time comes from (datax-engine.md §8.2).
@@ -201,16 +204,22 @@ impl WriterConfig {
     /// keys, a clamped batchSize: at job init, not in every task).
     pub fn parse(parameter: &Value, warn: bool) -> Result<Self, PluginError> {
         let parsed = config::from_value::<Parameter>(parameter.clone(), "parameter")?;
+        let common_column = parsed.common_column.clone();
         let parameter = if warn {
             parsed.log_warnings()
         } else {
             parsed.value
         };
-        Ok(WriterConfig::new(&parameter, warn)?)
+        Ok(WriterConfig::new(&parameter, &common_column, warn)?)
     }
 
-    /// Checks `parameter` and applies the defaults; `warn` as in [`WriterConfig::parse`].
-    pub fn new(parameter: &Parameter, warn: bool) -> Result<Self, ConfigError> {
+    /// Checks `parameter` and applies the defaults, values written as `common_column` says;
+    /// `warn` as in [`WriterConfig::parse`].
+    pub fn new(
+        parameter: &Parameter,
+        common_column: &ColumnSettings,
+        warn: bool,
+    ) -> Result<Self, ConfigError> {
         let p = parameter;
         let credentials = Credentials {
             access_id: required(&[
@@ -259,6 +268,7 @@ impl WriterConfig {
             max_retries: max_retries(p.max_retries)?,
             connect_timeout: seconds("connectTimeout", p.connect_timeout, DEFAULT_CONNECT_SECONDS)?,
             request_timeout: seconds("requestTimeout", p.request_timeout, DEFAULT_REQUEST_SECONDS)?,
+            text_style: TextStyle::new(common_column)?,
         })
     }
 }

@@ -4,20 +4,26 @@
 use datax_plugin_api::{PluginError, WriterJob};
 use datax_plugin_kit::config;
 use datax_plugin_kit::retry::NeverCancelled;
+use datax_plugin_kit::text::ColumnSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Parameter, WriterConfig};
 use crate::shipper::Shipper;
 use crate::task::LoghubWriterTask;
 
-/// What `split` gives a task: the job's `parameter`, checked again by the task.
+/// What `split` gives a task: the job's `parameter` and `common.column`, checked again by
+/// the task.
 #[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct TaskConfig {
     parameter: Parameter,
+    #[serde(default)]
+    common_column: ColumnSettings,
 }
 
 pub struct LoghubWriterJob {
     parameter: Parameter,
+    common_column: ColumnSettings,
 }
 
 impl WriterJob for LoghubWriterJob {
@@ -55,14 +61,19 @@ impl WriterJob for LoghubWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
-        WriterConfig::new(&parameter, true)?;
-        Ok(LoghubWriterJob { parameter })
+        let parsed = config::parse::<Parameter>(parameter, "parameter")?;
+        let common_column = parsed.common_column.clone();
+        let parameter = parsed.log_warnings();
+        WriterConfig::new(&parameter, &common_column, true)?;
+        Ok(LoghubWriterJob {
+            parameter,
+            common_column,
+        })
     }
 
     /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
     fn check(&mut self) -> Result<(), PluginError> {
-        let config = WriterConfig::new(&self.parameter, false)?;
+        let config = WriterConfig::new(&self.parameter, &self.common_column, false)?;
         let shipper = Shipper::new(&config).map_err(PluginError::config)?;
         let shards = shipper.list_shards(&NeverCancelled)?;
         datax_plugin_api::log::info(format!(
@@ -78,13 +89,18 @@ impl WriterJob for LoghubWriterJob {
     fn split(&mut self, reader_tasks: usize) -> Result<Vec<String>, PluginError> {
         let task = TaskConfig {
             parameter: self.parameter.clone(),
+            common_column: self.common_column.clone(),
         };
         Ok(vec![config::task_to_json(&task)?; reader_tasks])
     }
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
         let task_config: TaskConfig = config::task_from_json(task_config)?;
-        LoghubWriterTask::new(WriterConfig::new(&task_config.parameter, false)?)
+        LoghubWriterTask::new(WriterConfig::new(
+            &task_config.parameter,
+            &task_config.common_column,
+            false,
+        )?)
     }
 }
 
@@ -110,9 +126,23 @@ mod tests {
     }
 
     #[test]
+    fn tasks_get_the_jobs_common_column() {
+        let mut parameter: Value = serde_json::from_str(LoghubWriterJob::TEMPLATE).unwrap();
+        for key in ["accessId", "accessKey", "project", "logstore"] {
+            parameter[key] = json!("x");
+        }
+        parameter["_datax"] = json!({"column": {"timeZone": "UTC"}});
+        let mut job = LoghubWriterJob::init(&parameter.to_string()).unwrap();
+        let tasks = job.split(1).unwrap();
+        let task_config: TaskConfig = config::task_from_json(&tasks[0]).unwrap();
+        assert_eq!(task_config.common_column.time_zone.as_deref(), Some("UTC"));
+    }
+
+    #[test]
     fn a_task_configuration_that_is_not_one_says_so() {
         let job = LoghubWriterJob {
             parameter: Parameter::default(),
+            common_column: ColumnSettings::default(),
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use datax_plugin_api::{PluginError, RecordReceiver, TaskContext, WriterJob, WriterTask};
 use datax_plugin_kit::config;
+use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{WriterConfig, WriterParameter};
@@ -14,14 +15,17 @@ use crate::format::write_record;
 pub struct StreamWriterJob {
     parameter: WriterParameter,
     config: WriterConfig,
+    common_column: ColumnSettings,
 }
 
-/// What `split` hands each task: the parameter and which of how many tasks it is (to name
-/// its file).
+/// What `split` hands each task: the parameter, the job's `common.column` and which of how
+/// many tasks it is (to name its file).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TaskConfig {
     parameter: WriterParameter,
+    #[serde(default)]
+    common_column: ColumnSettings,
     task_index: usize,
     task_count: usize,
 }
@@ -41,9 +45,16 @@ impl WriterJob for StreamWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = config::parse::<WriterParameter>(parameter, "parameter")?.log_warnings();
+        let parsed = config::parse::<WriterParameter>(parameter, "parameter")?;
+        let common_column = parsed.common_column.clone();
+        let parameter = parsed.log_warnings();
         let config = WriterConfig::new(&parameter)?;
-        Ok(StreamWriterJob { parameter, config })
+        TextStyle::new(&common_column)?;
+        Ok(StreamWriterJob {
+            parameter,
+            config,
+            common_column,
+        })
     }
 
     /// Creates the folder and proves a file can be written in it, before any reader task
@@ -77,6 +88,7 @@ impl WriterJob for StreamWriterJob {
             .map(|task_index| {
                 config::task_to_json(&TaskConfig {
                     parameter: self.parameter.clone(),
+                    common_column: self.common_column.clone(),
                     task_index,
                     task_count: reader_tasks,
                 })
@@ -95,6 +107,7 @@ impl WriterJob for StreamWriterJob {
         Ok(StreamWriterTask {
             sink,
             field_delimiter: config.field_delimiter.into_bytes(),
+            text_style: TextStyle::new(&task.common_column)?,
         })
     }
 }
@@ -109,6 +122,7 @@ enum Sink {
 pub struct StreamWriterTask {
     sink: Sink,
     field_delimiter: Vec<u8>,
+    text_style: TextStyle,
 }
 
 impl WriterTask for StreamWriterTask {
@@ -183,7 +197,7 @@ impl StreamWriterTask {
             lines.clear();
             let mut records = 0;
             for record in batch.records.iter_mut() {
-                match write_record(&mut lines, record, &self.field_delimiter) {
+                match write_record(&mut lines, record, &self.field_delimiter, &self.text_style) {
                     Ok(()) => records += 1,
                     Err(reason) => context.collect_dirty(std::mem::take(record), reason)?,
                 }

@@ -124,7 +124,7 @@ impl Encoder {
         self.value.clear();
         if let Some(column) = self.config.route_column.map(|index| &record.columns[index]) {
             // A double without a text routes as "": its record is dirty anyway (begin_log).
-            let _ = write_text(&mut self.value, column);
+            let _ = self.config.text_style.write(&mut self.value, column);
         }
         shard_for(&self.shards, &md5_hex_lowercase(&self.value))
     }
@@ -147,7 +147,9 @@ impl Encoder {
         for (index, (key, column)) in self.keys.iter().zip(columns.iter()).enumerate() {
             self.value.clear();
             // The log begun is dropped by the next `begin_log`.
-            write_text(&mut self.value, column)
+            self.config
+                .text_style
+                .write(&mut self.value, column)
                 .map_err(|refused| format!("column {}: {refused}", self.config.columns[index]))?;
             builder.add_content(key, &self.value);
         }
@@ -444,5 +446,17 @@ mod tests {
         assert_eq!(times, [7, 7, 1_482_681_600, 7]);
         assert_eq!(encoder.unparseable_times, 3);
         assert_eq!(logs[1].contents[1].value, "");
+    }
+
+    #[test]
+    fn values_are_written_as_the_jobs_common_column_says() {
+        // The host passes `common.column` under `_datax`; DataX's DateCast writes a datetime
+        // with its datetimeFormat in its timeZone.
+        let mut encoder = encoder(json!({"_datax": {"column": {
+            "datetimeFormat": "yyyy/MM/dd HH:mm", "timeZone": "UTC"
+        }}}));
+        let instant = datax_plugin_api::EpochTime::from_millis(1_482_717_662_345);
+        let logs = encode_all(&mut encoder, &[record("a", Column::DateTime(instant))]).logs();
+        assert_eq!(logs[0].contents[1].value, "2016/12/26 02:01");
     }
 }

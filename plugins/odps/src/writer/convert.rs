@@ -2,34 +2,28 @@
 //! `OdpsWriterProxy.dataxRecordToOdpsRecord` converts them through `Column.asLong()`,
 //! `asDouble()`, `asBoolean()`, `asDate()` and `asString()` (datax-semantics.md §5): a string
 //! is parsed (`"12.7"` → bigint 12), a long is a datetime's milliseconds, a date string is read
-//! with DataX's formats at GMT+8. A value that does not convert gives the reason, and the
-//! record is dirty.
+//! with the job's `common.column` formats in its zone (DataX's: GMT+8). A value that does not
+//! convert gives the reason, and the record is dirty.
 
 use datax_plugin_api::Column;
 use datax_plugin_kit::calendar::{DATAX_DEFAULT_OFFSET_SECONDS, SECONDS_PER_DAY};
-use datax_plugin_kit::date::{DatePattern, DATAX_DATE_FORMAT};
-use datax_plugin_kit::text::write_text;
+use datax_plugin_kit::text::{write_text, TextStyle};
 
 use crate::codec::encode::WireValue;
 use crate::schema::OdpsType;
 
-/// The formats DataX's `ColumnCast.string2Date` tries, in order.
-const DATE_FORMATS: [&str; 3] = [DATAX_DATE_FORMAT, "yyyy-MM-dd", "HH:mm:ss"];
 const MILLIS_PER_DAY: i64 = SECONDS_PER_DAY * 1000;
 
-/// Converts columns for one table; holds the compiled date formats.
+/// Converts columns for one table, as the job's `common.column` says.
 pub struct Converter {
-    date_formats: Vec<DatePattern>,
+    text_style: TextStyle,
     empty_as_null: bool,
 }
 
 impl Converter {
-    pub fn new(empty_as_null: bool) -> Self {
+    pub fn new(empty_as_null: bool, text_style: TextStyle) -> Self {
         Converter {
-            date_formats: DATE_FORMATS
-                .iter()
-                .map(|format| DatePattern::compile(format).expect("DataX's formats compile"))
-                .collect(),
+            text_style,
             empty_as_null,
         }
     }
@@ -61,10 +55,10 @@ impl Converter {
             OdpsType::Double => WireValue::Double(as_double(column)?),
             OdpsType::Float => WireValue::Float(as_double(column)? as f32),
             OdpsType::Boolean => WireValue::Bool(as_bool(column)?),
-            OdpsType::Text | OdpsType::Json => WireValue::Bytes(as_text(column)?),
+            OdpsType::Text | OdpsType::Json => WireValue::Bytes(self.as_text(column)?),
             OdpsType::Binary => WireValue::Bytes(match column {
                 Column::Bytes(bytes) => bytes.to_vec(),
-                other => as_text(other)?,
+                other => self.as_text(other)?,
             }),
             OdpsType::Decimal => WireValue::Bytes(as_decimal(column)?.into_bytes()),
             OdpsType::Datetime => WireValue::Long(self.as_millis(column)?),
@@ -108,12 +102,11 @@ impl Converter {
                 (millis.rem_euclid(1000) * 1_000_000) as u32,
             ),
             Column::String(text) => {
-                let seconds = self
-                    .date_formats
-                    .iter()
-                    .find_map(|format| format.parse_seconds(text, DATAX_DEFAULT_OFFSET_SECONDS))
+                let millis = self
+                    .text_style
+                    .parse_date_millis(text)
                     .ok_or_else(|| cannot(column, "datetime"))?;
-                (seconds, 0)
+                (millis.div_euclid(1000), 0)
             }
             other => return Err(cannot(other, "datetime")),
         })
@@ -204,16 +197,20 @@ fn as_bool(column: &Column) -> Result<bool, String> {
     }
 }
 
-/// DataX's `asString()` (the kit's text); bytes as they are. A NaN or infinite double has no
-/// text (DataX's BigDecimal rejects it): the record is dirty.
-fn as_text(column: &Column) -> Result<Vec<u8>, String> {
-    match column {
-        Column::String(text) => Ok(text.as_bytes().to_vec()),
-        Column::Bytes(bytes) => Ok(bytes.to_vec()),
-        other => {
-            let mut text = Vec::new();
-            write_text(&mut text, other).map_err(|_| cannot(other, "string"))?;
-            Ok(text)
+impl Converter {
+    /// DataX's `asString()` (the kit's text in the job's style); bytes as they are. A NaN or
+    /// infinite double has no text (DataX's BigDecimal rejects it): the record is dirty.
+    fn as_text(&self, column: &Column) -> Result<Vec<u8>, String> {
+        match column {
+            Column::String(text) => Ok(text.as_bytes().to_vec()),
+            Column::Bytes(bytes) => Ok(bytes.to_vec()),
+            other => {
+                let mut text = Vec::new();
+                self.text_style
+                    .write(&mut text, other)
+                    .map_err(|_| cannot(other, "string"))?;
+                Ok(text)
+            }
         }
     }
 }
@@ -248,7 +245,7 @@ mod tests {
     use super::*;
 
     fn convert(column: Column, odps_type: OdpsType) -> Result<WireValue, String> {
-        Converter::new(false).convert(&column, &odps_type)
+        Converter::new(false, TextStyle::default()).convert(&column, &odps_type)
     }
 
     #[test]
@@ -280,6 +277,37 @@ mod tests {
         );
         assert_eq!(
             convert(Column::string("2016-12-26"), OdpsType::Date),
+            Ok(WireValue::Long(17_161))
+        );
+    }
+
+    #[test]
+    fn the_jobs_common_column_reads_and_writes_dates() {
+        let settings = serde_json::from_value(serde_json::json!({
+            "datetimeFormat": "dd/MM/yyyy HH:mm", "timeZone": "UTC", "extraFormats": ["yyyy.MM.dd"]
+        }))
+        .unwrap();
+        let converter = Converter::new(false, TextStyle::new(&settings).unwrap());
+        let convert = |column, odps_type| converter.convert(&column, &odps_type);
+        // StringCast.asDate: the datetime format in UTC, then the extra format.
+        assert_eq!(
+            convert(Column::string("26/12/2016 02:00"), OdpsType::Datetime),
+            Ok(WireValue::Long(1_482_717_600_000))
+        );
+        assert_eq!(
+            convert(Column::string("2016.12.26"), OdpsType::Datetime),
+            Ok(WireValue::Long(1_482_710_400_000))
+        );
+        assert!(convert(Column::string("20161226"), OdpsType::Datetime).is_err());
+        // DateCast: a datetime to a STRING column in the datetime format and zone.
+        let instant = EpochTime::from_millis(1_482_717_600_000);
+        assert_eq!(
+            convert(Column::DateTime(instant), OdpsType::Text),
+            Ok(WireValue::Bytes(b"26/12/2016 02:00".to_vec()))
+        );
+        // DataX's default extra format, yyyyMMdd.
+        assert_eq!(
+            super::tests::convert(Column::string("20161226"), OdpsType::Date),
             Ok(WireValue::Long(17_161))
         );
     }
@@ -336,7 +364,7 @@ mod tests {
 
     #[test]
     fn empty_as_null_applies_to_empty_strings_only() {
-        let converter = Converter::new(true);
+        let converter = Converter::new(true, TextStyle::default());
         assert_eq!(
             converter.convert(&Column::string(""), &OdpsType::Text),
             Ok(WireValue::Null)
@@ -346,7 +374,8 @@ mod tests {
             Ok(WireValue::Bytes(b" ".to_vec()))
         );
         assert_eq!(
-            Converter::new(false).convert(&Column::string(""), &OdpsType::Text),
+            Converter::new(false, TextStyle::default())
+                .convert(&Column::string(""), &OdpsType::Text),
             Ok(WireValue::Bytes(Vec::new()))
         );
     }

@@ -16,12 +16,14 @@ use super::config::{Parameter, WriterConfig};
 use super::convert::Converter;
 use super::task::{OdpsWriterTask, TaskConfig};
 use super::upload::UploadTarget;
+use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 
 /// Retries of each metadata request during `datax check`.
 const CHECK_RETRIES: u32 = 1;
 
 pub struct OdpsWriterJob {
     parameter: Parameter,
+    common_column: ColumnSettings,
     config: WriterConfig,
     /// Set by `prepare`.
     prepared: Option<Prepared>,
@@ -63,12 +65,16 @@ impl WriterJob for OdpsWriterJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
+        let parsed = config::parse::<Parameter>(parameter, "parameter")?;
+        let common_column = parsed.common_column.clone();
+        let parameter = parsed.log_warnings();
         let config = WriterConfig::new(&parameter)?;
         config.connection.note_public_endpoint();
         config.client_settings(None)?;
+        TextStyle::new(&common_column)?;
         Ok(OdpsWriterJob {
             parameter,
+            common_column,
             config,
             prepared: None,
         })
@@ -118,6 +124,7 @@ impl WriterJob for OdpsWriterJob {
             .map(|task_index| {
                 config::task_to_json(&TaskConfig {
                     parameter: self.parameter.clone(),
+                    common_column: self.common_column.clone(),
                     tunnel_server: prepared.client.tunnel_endpoint().url().to_string(),
                     schema: prepared.resolved.schema.clone(),
                     partition: prepared.resolved.partition.clone(),

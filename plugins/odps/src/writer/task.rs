@@ -20,6 +20,7 @@ use super::config::{Parameter, WriterConfig};
 use super::convert::Converter;
 use super::job::column_positions;
 use super::upload::{Block, UploadTarget};
+use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 
 /// The service takes block ids 0 to 19999.
 const MAX_BLOCK_ID: u64 = 19_999;
@@ -32,6 +33,9 @@ const BLOCKS_COUNTER: &str = "tunnel blocks";
 pub struct TaskConfig {
     /// The job's parameter, checked again by the task.
     pub parameter: Parameter,
+    /// The job's `common.column`: how strings are read as dates and values written as text.
+    #[serde(default)]
+    pub common_column: ColumnSettings,
     /// The tunnel endpoint the job found.
     pub tunnel_server: String,
     pub schema: TableSchema,
@@ -82,7 +86,8 @@ impl WriterTask for OdpsWriterTask {
         };
         // Declares that this writer reports acknowledgement, before any block is stored.
         context.acknowledge(0);
-        let converter = Converter::new(self.config.empty_as_null);
+        let text_style = TextStyle::new(&self.task.common_column)?;
+        let converter = Converter::new(self.config.empty_as_null, text_style);
         let mut row = vec![WireValue::Null; self.task.schema.columns.len()];
         while let Some(batch) = receiver.recv()? {
             for record in batch.records.iter() {
