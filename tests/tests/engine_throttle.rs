@@ -1,4 +1,4 @@
-//! Speed limits hold the achieved rate within ±5 % over a 10 s run, by slowing the reader.
+//! Speed limits hold the achieved rate at most 5 % over the limit, by slowing the reader.
 
 use datax_e2e::Workspace;
 use serde_json::{json, Value};
@@ -43,14 +43,20 @@ fn run_limited(job: String) -> Value {
     workspace.read_json("report.json")
 }
 
-/// The limit tightly (at most 5 % over), the floor loosely (at least half): a busy machine
-/// may run slower than the limit, never faster.
+/// The limit tightly (at most 5 % over); the floor only catches a throttle that waits ten
+/// times too long (a unit mistaken, a wait per record): a machine busy with other work runs
+/// these jobs slower than their limits (the seed ran at 27 % of its limit so), never faster.
 #[track_caller]
 fn assert_held(achieved: f64, limit: f64) {
     let ratio = achieved / limit;
     assert!(
-        (0.5..=1.05).contains(&ratio),
-        "achieved {achieved:.1}/s against a limit of {limit}/s ({ratio:.3})"
+        ratio <= 1.05,
+        "achieved {achieved:.1}/s is over the limit of {limit}/s ({ratio:.3})"
+    );
+    assert!(
+        ratio >= 0.1,
+        "achieved {achieved:.1}/s is a tenth of the limit of {limit}/s ({ratio:.3}): \
+         does the throttle wait too long?"
     );
 }
 
@@ -81,10 +87,15 @@ fn a_job_record_limit_over_a_core_cap_gives_channels_each_at_the_cap() {
     let seconds = report["transfer_seconds"].as_f64().unwrap();
     assert_held(5_000.0 / seconds, 1000.0);
     // A job limit below the cap runs 1 channel at the cap, as DataX (not at the job value):
-    // 2,000 records at 1,000/s take 2 s where a job-wide 100/s would take 20 s.
+    // 2,000 records at 1,000/s take 2 s where a job-wide 100/s would take 20 s; under half
+    // that tells the two apart however busy the machine.
     let report = run_limited(datax_shape_with_core(json!({"record": 100}), 1000, 2_000));
     let seconds = report["transfer_seconds"].as_f64().unwrap();
     assert_held(2_000.0 / seconds, 1000.0);
+    assert!(
+        seconds < 10.0,
+        "{seconds:.1} s: the job-wide 100/s acted, not the channel's 1,000/s"
+    );
 }
 
 #[test]

@@ -155,14 +155,14 @@ fn settings_not_acted_on_are_warned_about_once_each() {
                 "reader": {"name": "streamreader", "parameter": {"column": [{"type": "long", "value": 1}], "sliceRecordCount": 2}},
                 "writer": {"name": "streamwriter", "parameter": {"print": false}}}]},
             "core": {"transport": {"channel": {"capacity": 512, "speed": {"record": 1000}}}},
-            "common": {"column": {"timeZone": "GMT+8"}}}"#,
+            "common": {"column": {"timeZone": "GMT+8", "timezone": "UTC"}}}"#,
     );
     let run = workspace.run(&[job.to_str().unwrap()]);
     run.assert_success();
     for warning in [
         "job.setting.speed.recrod: unknown key, ignored; did you mean \"record\"?",
         "core.transport.channel.capacity: `datax` does not act on this setting, ignored",
-        "common.column.timeZone: `datax` does not act on this setting, ignored",
+        "common.column.timezone: unknown key, ignored; did you mean \"timeZone\"?",
     ] {
         assert_eq!(
             run.stderr.matches(warning).count(),
@@ -171,6 +171,12 @@ fn settings_not_acted_on_are_warned_about_once_each() {
             run.stderr
         );
     }
+    // Acted on (tests/tests/parity_common_column.rs): no warning.
+    assert!(
+        !run.stderr.contains("common.column.timeZone"),
+        "{}",
+        run.stderr
+    );
     run.assert_logged(
         "each channel limited to 1000 records/s on its own (core.transport.channel.speed.record, as DataX)",
     );

