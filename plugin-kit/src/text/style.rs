@@ -24,16 +24,17 @@ use super::{write_civil_date, write_clock, write_text, NotFinite};
 use crate::calendar::SECONDS_PER_DAY;
 use crate::calendar::{civil_from_days, LocalDateTime, DATAX_DEFAULT_OFFSET_SECONDS};
 use crate::config::{lenient, ConfigError};
-use crate::date::{parse_time_zone, DatePattern, OutputPattern, Zone};
+use crate::date::{
+    parse_time_zone, DatePattern, OutputPattern, Zone, DATAX_DATE_FORMAT as DATAX_DATETIME_FORMAT,
+};
 
 /// The key of a plugin's parameter under which the host passes job-wide settings.
 pub const HOST_KEY: &str = "_datax";
 
-/// DataX's defaults (`core.json`).
-pub const DATAX_DATETIME_FORMAT: &str = "yyyy-MM-dd HH:mm:ss";
-pub const DATAX_DATE_ONLY_FORMAT: &str = "yyyy-MM-dd";
-pub const DATAX_TIME_FORMAT: &str = "HH:mm:ss";
-pub const DATAX_EXTRA_FORMATS: [&str; 1] = ["yyyyMMdd"];
+/// DataX's defaults (`core.json`); the datetime format is [`DATAX_DATETIME_FORMAT`].
+const DATAX_DAY_FORMAT: &str = "yyyy-MM-dd";
+const DATAX_TIME_FORMAT: &str = "HH:mm:ss";
+const DATAX_EXTRA_FORMATS: [&str; 1] = ["yyyyMMdd"];
 
 /// The job's `common.column` as written; an absent key is DataX's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +109,7 @@ impl TextStyle {
             &settings.datetime_format,
             DATAX_DATETIME_FORMAT,
         )?;
-        let date = output("dateFormat", &settings.date_format, DATAX_DATE_ONLY_FORMAT)?;
+        let date = output("dateFormat", &settings.date_format, DATAX_DAY_FORMAT)?;
         let time = output("timeFormat", &settings.time_format, DATAX_TIME_FORMAT)?;
         let zone = match &settings.time_zone {
             Some(zone) => parse_time_zone(zone).map_err(error("timeZone"))?,
@@ -227,7 +228,7 @@ fn date_readers(settings: &ColumnSettings) -> Result<Vec<DatePattern>, (String, 
             settings
                 .date_format
                 .clone()
-                .unwrap_or_else(|| DATAX_DATE_ONLY_FORMAT.to_string()),
+                .unwrap_or_else(|| DATAX_DAY_FORMAT.to_string()),
         ),
         (
             "timeFormat".to_string(),
