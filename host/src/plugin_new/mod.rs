@@ -8,11 +8,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::RootModule;
 use anyhow::{bail, Context, Result};
-use datax_plugin_api::ffi::FfiPluginModule_Ref;
 
 use crate::cli::NewPluginArgs;
+use crate::plugins::host_api_version;
 
 const CARGO_TOML: &str = include_str!("templates/Cargo.toml.tmpl");
 const README: &str = include_str!("templates/README.md.tmpl");
@@ -61,7 +60,7 @@ impl NewPlugin {
             bail!(
                 "--transformer: transformer plugins are not yet available in plugin API {}; \
                  give --reader and/or --writer",
-                api_version()
+                host_api_version()
             );
         }
         check_name(&args.name).with_context(|| format!("plugin name '{}'", args.name))?;
@@ -235,13 +234,8 @@ fn checkout(path: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The plugin API version this datax speaks, as abi_stable checks it at load.
-fn api_version() -> String {
-    FfiPluginModule_Ref::VERSION_STRINGS.to_string()
-}
-
 fn api_major() -> String {
-    let version = api_version();
+    let version = host_api_version();
     version.split('.').next().unwrap_or(&version).to_string()
 }
 
