@@ -7,9 +7,12 @@
 //!
 //! The two generated crates share one target folder, as one author's crates may: each is
 //! still built by its own `cargo build` from its own manifest and lock file. The folder lives
-//! in the build folder between runs, so only the first run compiles abi_stable and serde.
+//! in the build folder between runs, so only the first run compiles abi_stable and serde; the
+//! crates are generated afresh at the same place outside the repository every run, so that
+//! their builds replace the last run's instead of piling up beside them.
 
 use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,6 +29,31 @@ fn repository() -> PathBuf {
 
 fn target_dir() -> PathBuf {
     build_dir().join("third-party-plugins").join("target")
+}
+
+/// A folder outside the repository for the generated crates, the same for every run from
+/// this build folder (and another for another checkout), emptied before and after.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let mut hasher = DefaultHasher::new();
+        build_dir().hash(&mut hasher);
+        let path = std::env::temp_dir().join(format!("datax-third-party-{:016x}", hasher.finish()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs `cargo ARGS` in `crate_dir` as its author would, in the shared target folder; fails
@@ -51,8 +79,8 @@ fn cargo(crate_dir: &Path, args: &[&str]) -> String {
 
 /// `datax plugin new NAME KIND --path DIR`, then the crate's own tests and release build;
 /// returns the library file.
-fn generate_and_build(workspace: &Workspace, name: &str, kind: &str) -> PathBuf {
-    let crate_dir = workspace.path(name);
+fn generate_and_build(workspace: &Workspace, scratch: &Scratch, name: &str, kind: &str) -> PathBuf {
+    let crate_dir = scratch.path(name);
     workspace
         .run(&[
             "plugin",
@@ -95,8 +123,9 @@ fn listed_line<'a>(stdout: &'a str, name: &str) -> &'a str {
 #[test]
 fn a_generated_reader_and_writer_run_a_job_and_a_major_bump_is_refused() {
     let workspace = Workspace::new();
-    let reader = generate_and_build(&workspace, "tpsource", "--reader");
-    let writer = generate_and_build(&workspace, "tpsink", "--writer");
+    let scratch = Scratch::new();
+    let reader = generate_and_build(&workspace, &scratch, "tpsource", "--reader");
+    let writer = generate_and_build(&workspace, &scratch, "tpsink", "--writer");
     let plugins = plugin_folder(&workspace, "plugins", &[&reader, &writer]);
     let plugin_dir = plugins.to_str().unwrap();
 
@@ -133,16 +162,16 @@ fn a_generated_reader_and_writer_run_a_job_and_a_major_bump_is_refused() {
     expected.sort();
     assert_eq!(lines, expected, "every record once, as the reader made it");
 
-    major_bump_is_refused(&workspace);
+    major_bump_is_refused(&workspace, &scratch);
 }
 
 /// The generated reader, its dependencies moved to a plugin API 2.0.0 (a copy of plugin-api
 /// with that version, and of plugin-kit built on it) as its author would for a future
 /// release: this datax refuses it in one line naming both versions and what to rebuild.
-fn major_bump_is_refused(workspace: &Workspace) {
-    let future = workspace.path("future-api");
+fn major_bump_is_refused(workspace: &Workspace, scratch: &Scratch) {
+    let future = scratch.path("future-api");
     copy_api_and_kit(&future);
-    let crate_dir = workspace.path("tpsource");
+    let crate_dir = scratch.path("tpsource");
     let manifest_path = crate_dir.join("Cargo.toml");
     let manifest = fs::read_to_string(&manifest_path).unwrap();
     let api_line = format!(
