@@ -254,3 +254,44 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn bad_names_existing_folders_and_transformers_are_refused_in_one_line() {
+    let workspace = Workspace::new();
+    let existing = workspace.path("taken");
+    fs::create_dir(&existing).unwrap();
+    let cases = [
+        (
+            vec!["Demo", "--reader"],
+            "plugin name 'Demo': must start with a lowercase letter (a-z)",
+        ),
+        (
+            vec!["my-source", "--writer"],
+            "plugin name 'my-source': '-' is not allowed: use lowercase letters, digits and '_' \
+             only",
+        ),
+        (
+            vec!["demo", "--reader", "--path", existing.to_str().unwrap()],
+            "already exists; give a folder that does not exist yet",
+        ),
+        (
+            vec!["demo", "--transformer"],
+            "--transformer: transformer plugins are not yet available in plugin API 1.0.0; give \
+             --reader and/or --writer",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = workspace.run(&[&["plugin", "new"], args.as_slice()].concat());
+        run.assert_failure(expected);
+    }
+    assert_eq!(
+        fs::read_dir(&existing).unwrap().count(),
+        0,
+        "left untouched"
+    );
+    assert_eq!(
+        fs::read_dir(workspace.dir.path()).unwrap().count(),
+        1,
+        "nothing else was written"
+    );
+}

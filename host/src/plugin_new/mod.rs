@@ -164,8 +164,23 @@ impl NewPlugin {
         (modules.collect(), exports.collect())
     }
 
-    /// Creates the folder (refusing one that exists) and every file in it.
+    /// Creates the folder (refusing one that exists) and every file in it; a folder left half
+    /// written is removed, so that a second try is not refused.
     fn write(&self) -> Result<()> {
+        if let Some(parent) = self.folder.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fs::create_dir(&self.folder)
+            .with_context(|| format!("--path {}: cannot create it", self.folder.display()))?;
+        let written = self.write_files();
+        if written.is_err() {
+            let _ = fs::remove_dir_all(&self.folder);
+        }
+        written
+    }
+
+    fn write_files(&self) -> Result<()> {
         let values = self.values();
         let mut files = vec![
             ("Cargo.toml", CARGO_TOML),
@@ -179,12 +194,6 @@ impl NewPlugin {
         if self.writer {
             files.push(("src/writer.rs", WRITER_RS));
         }
-        if let Some(parent) = self.folder.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::create_dir(&self.folder)
-            .with_context(|| format!("--path {}: cannot create it", self.folder.display()))?;
         fs::create_dir(self.folder.join("src"))
             .with_context(|| format!("cannot create {}/src", self.folder.display()))?;
         for (file, template) in files {
