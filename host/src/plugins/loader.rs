@@ -57,8 +57,8 @@ pub enum LoadError {
         plugin_api: String,
         host_api: String,
     },
-    /// The versions agree but the types do not (a changed copy, or a host-implemented vtable
-    /// that grew: see plugin-api's `ffi`).
+    /// The versions agree but the types do not: a changed copy, or a prefix type (root module,
+    /// vtable) with more fields in the host than in the plugin (docs/plugin-abi.md §6).
     #[error(
         "built against an incompatible plugin ABI: {detail} (plugin API {plugin_api} in the \
          plugin, {host_api} in this datax): {}",
@@ -263,7 +263,8 @@ fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
     })?;
     refuse_if_untrusted(&real)?;
     let file = check_plugin_file(&real)?;
-    let header = lib_header_from_path(&real).map_err(|error| describe_load_error(&error, ""))?;
+    let header =
+        lib_header_from_path(&real).map_err(|error| describe_load_error(&error, "unknown"))?;
     let api_version = header.version_strings().to_string();
     let module = header
         .init_root_module::<FfiPluginModule_Ref>()
