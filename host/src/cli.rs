@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use datax_plugin_api::ffi::LogLevel;
 
 /// Runs DataX and DataWorks job files with reader/writer plugins loaded at run time.
@@ -52,6 +52,11 @@ pub enum Command {
     Check(CheckArgs),
     /// List the plugins found, and the files refused with the reason.
     Plugins,
+    /// Write plugins of your own: `datax plugin new NAME --reader --writer`.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Print a job skeleton from the plugins' own templates.
     Template {
         /// The reader's data source type or DataX name (`odps`, `streamreader`).
@@ -61,6 +66,42 @@ pub enum Command {
         #[arg(short, long)]
         writer: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Write a plugin crate that builds outside this repository: Cargo.toml, src/ with a
+    /// typed parameter and a unit test per kind, and a README on building and installing.
+    New(NewPluginArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("kinds").required(true).multiple(true)))]
+pub struct NewPluginArgs {
+    /// The data source type, lowercase: `demo` makes demoreader, demowriter and
+    /// libdatax_demo.so.
+    pub name: String,
+
+    /// The plugin provides a reader.
+    #[arg(long, group = "kinds")]
+    pub reader: bool,
+
+    /// The plugin provides a writer.
+    #[arg(long, group = "kinds")]
+    pub writer: bool,
+
+    /// Not yet available: the plugin API has no transformer plugins yet.
+    #[arg(long, group = "kinds")]
+    pub transformer: bool,
+
+    /// The crate's folder, created (default ./datax-plugin-NAME); it must not exist.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// The datax-rs checkout to build against (holding plugin-api/ and plugin-kit/); default
+    /// the one this datax was built from.
+    #[arg(long, value_name = "DIR")]
+    pub api_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -272,8 +272,8 @@ fn default_dirty_file(job_path: &Path, start: &chrono::DateTime<Local>) -> PathB
 pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
     println!(
-        "{:<12} {:<14} {:<10} {:<36} PATH",
-        "NAME", "KINDS", "VERSION", "DATAX NAMES"
+        "{:<12} {:<14} {:<6} {:<28} {:<36} PATH",
+        "NAME", "KINDS", "API", "BUILT BY", "DATAX NAMES"
     );
     for plugin in &registry.plugins {
         let datax_names: Vec<&str> = [Kind::Reader, Kind::Writer]
@@ -282,10 +282,11 @@ pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             .flat_map(|info| info.datax_names.iter().map(String::as_str))
             .collect();
         println!(
-            "{:<12} {:<14} {:<10} {:<36} {}",
+            "{:<12} {:<14} {:<6} {:<28} {:<36} {}",
             plugin.name,
             plugin.kinds_label(),
-            plugin.version,
+            plugin.api_version,
+            plugin.built_by.as_deref().unwrap_or("unknown"),
             datax_names.join(","),
             plugin.path.display()
         );

@@ -2,13 +2,14 @@ mod cli;
 mod commands;
 mod engine;
 mod logger;
+mod plugin_new;
 mod plugins;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, PluginCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,6 +23,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Check(args)) => commands::check(&args, &cli.plugin_dirs),
         Some(Command::Plugins) => commands::plugins(&cli.plugin_dirs),
+        Some(Command::Plugin {
+            command: PluginCommand::New(args),
+        }) => plugin_new::run(&args),
         Some(Command::Template { reader, writer }) => {
             commands::template(&reader, &writer, &cli.plugin_dirs)
         }

@@ -30,6 +30,16 @@ macro_rules! __root_module_loader_name {
     };
 }
 
+/// The exported symbol holding `"<crate name> <crate version>"` of the plugin's crate, read
+/// from the file by the host (never through the root module, whose layout is frozen).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __built_by_symbol_name {
+    () => {
+        "datax_plugin_built_by"
+    };
+}
+
 /// Exports a plugin library. Give its data source type name, a description, and the types
 /// implementing [`ReaderJob`] and/or [`WriterJob`]:
 ///
@@ -41,7 +51,8 @@ macro_rules! __root_module_loader_name {
 ///     writer: writer::StreamWriterJob,
 /// }
 /// ```
-/// The version reported is the plugin crate's own (`CARGO_PKG_VERSION`).
+/// The version reported is the plugin crate's own (`CARGO_PKG_VERSION`); `datax plugins` shows
+/// it with the crate's name as who built the plugin.
 #[macro_export]
 macro_rules! export_plugin {
     (
@@ -51,6 +62,11 @@ macro_rules! export_plugin {
         $(, writer: $writer:ty)?
         $(,)?
     ) => {
+        #[doc(hidden)]
+        #[export_name = $crate::__built_by_symbol_name!()]
+        pub static DATAX_PLUGIN_BUILT_BY: [u8; $crate::export_plugin!(@built_by).len()] =
+            $crate::export::text_bytes($crate::export_plugin!(@built_by));
+
         #[doc(hidden)]
         #[export_name = $crate::__root_module_loader_name!()]
         pub static DATAX_PLUGIN_LIB_HEADER: $crate::abi_stable::library::LibHeader = {
@@ -87,6 +103,9 @@ macro_rules! export_plugin {
             }
         };
     };
+    (@built_by) => {
+        concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"))
+    };
     (@kind $kind:ident $job:ty) => {
         $crate::abi_stable::std_types::ROption::RSome($crate::export::$kind::<$job>())
     };
@@ -99,6 +118,18 @@ macro_rules! export_plugin {
     (@entry $entry:ident $absent:ident) => {
         $crate::export::$absent
     };
+}
+
+/// `text` as an array of its bytes, for a `static` whose size is the text's length.
+pub const fn text_bytes<const N: usize>(text: &str) -> [u8; N] {
+    let bytes = text.as_bytes();
+    let mut array = [0; N];
+    let mut index = 0;
+    while index < N {
+        array[index] = bytes[index];
+        index += 1;
+    }
+    array
 }
 
 type ReaderJobEntry = extern "C" fn(RStr<'_>) -> RResult<FfiReaderJobBox, PluginError>;

@@ -1,7 +1,9 @@
 //! What datax plugins share beyond the ABI: typed lenient configurations ([`config`]),
 //! DataX's text form of a column ([`text`]) and its calendar ([`calendar`]), one Java
 //! date-pattern engine ([`date`]), and one HTTP layer with a retry policy for the cloud
-//! plugins ([`http`], [`retry`]).
+//! plugins ([`http`], [`retry`]). The HTTP layer is the default feature `http`; a plugin that
+//! speaks no HTTP leaves it out (`default-features = false`) and builds without reqwest and
+//! tokio.
 //!
 //! A plugin's `parameter` is one struct, declared once; its doc comments are the docs:
 //!
@@ -39,8 +41,12 @@
 pub mod calendar;
 pub mod config;
 pub mod date;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod retry;
 pub mod text;
 
 pub use text::write_text;
+
+/// This crate's version, for `datax plugin new` to pin in the crates it writes.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -38,6 +38,10 @@ fn plugins_next_to_the_binary_are_listed_with_kinds_and_names() {
     assert!(stream.contains("reader+writer"), "{stream}");
     assert!(stream.contains("streamreader,streamwriter"), "{stream}");
     assert!(stream.contains("libdatax_stream.so"), "{stream}");
+    assert!(
+        stream.contains(" 1.0.0 ") && stream.contains(" datax-plugin-stream 0.1.0 "),
+        "the API version and the crate that built it: {stream}"
+    );
 }
 
 #[test]
@@ -265,7 +269,10 @@ fn a_plugin_built_for_another_major_version_is_refused() {
     let refused = refusals_of(&run.stdout, "libabi_major_two.so");
     assert_eq!(refused.len(), 1, "{}", run.stdout);
     assert!(
-        refused[0].contains("built for plugin API 2.0.0, but this datax speaks plugin API 1.0.0"),
+        refused[0].contains(
+            "built for plugin API 2.0.0, but this datax speaks plugin API 1.0.0: rebuild the \
+             plugin against datax-plugin-api 1.x, or use a datax that speaks plugin API 2.0.0"
+        ),
         "{}",
         refused[0]
     );

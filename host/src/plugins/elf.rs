@@ -2,11 +2,14 @@
 //! its pages, so a foreign library would run code of its own, and a truncated one kills the
 //! process with SIGBUS on the first touch of a page past its end. Only a whole shared object
 //! for this machine that exports the plugin root module is handed to the dynamic loader.
+//! Who built the plugin (its crate's name and version, exported by `export_plugin!`) is read
+//! here too, as plain bytes: the root module's layout is frozen, the file's symbols are not.
 
 use std::fs;
 use std::path::Path;
 
 use abi_stable::library::ROOT_MODULE_LOADER_NAME;
+use datax_plugin_api::__built_by_symbol_name;
 use object::{
     Architecture, Object, ObjectKind, ObjectSection, ObjectSegment, ObjectSymbol, ReadCache,
     ReadRef,
@@ -23,11 +26,21 @@ const HOST_ARCHITECTURE: Architecture = if cfg!(target_arch = "x86_64") {
     Architecture::Unknown
 };
 
+/// The longest crate name and version read from a plugin.
+const MAX_BUILT_BY_LEN: u64 = 256;
+
+/// What a plugin file says about itself before it is loaded.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PluginFile {
+    /// `<crate name> <version>`; `None` for plugins built before it was exported.
+    pub built_by: Option<String>,
+}
+
 /// Refuses `path` unless it is a complete ELF shared object for this machine exporting
 /// abi_stable's root module loader (the symbol `export_plugin!` defines).
 ///
 /// Only the headers and tables it needs are read, not the whole (possibly large) file.
-pub fn check_plugin_file(path: &Path) -> Result<(), LoadError> {
+pub fn check_plugin_file(path: &Path) -> Result<PluginFile, LoadError> {
     let file = fs::File::open(path).map_err(|error| LoadError::Unreadable {
         path: path.to_path_buf(),
         error,
@@ -35,7 +48,7 @@ pub fn check_plugin_file(path: &Path) -> Result<(), LoadError> {
     check_plugin_data(&ReadCache::new(file))
 }
 
-fn check_plugin_data<'data, R: ReadRef<'data>>(data: R) -> Result<(), LoadError> {
+fn check_plugin_data<'data, R: ReadRef<'data>>(data: R) -> Result<PluginFile, LoadError> {
     let damaged =
         |what: String| LoadError::Unloadable(format!("truncated or damaged ELF file: {what}"));
     if data.read_bytes_at(0, 4) != Ok(b"\x7fELF".as_slice()) {
@@ -84,9 +97,24 @@ fn check_plugin_data<'data, R: ReadRef<'data>>(data: R) -> Result<(), LoadError>
         .dynamic_symbols()
         .any(|symbol| symbol.is_definition() && symbol.name() == Ok(ROOT_MODULE_LOADER_NAME));
     match exports_root_module {
-        true => Ok(()),
+        true => Ok(PluginFile {
+            built_by: built_by(&file),
+        }),
         false => Err(LoadError::NotAPlugin),
     }
+}
+
+/// The text of the exported `datax_plugin_built_by` symbol, if there is one that reads.
+fn built_by<'data, R: ReadRef<'data>>(file: &object::File<'data, R>) -> Option<String> {
+    let symbol = file
+        .dynamic_symbols()
+        .find(|symbol| symbol.is_definition() && symbol.name() == Ok(__built_by_symbol_name!()))?;
+    if symbol.size() > MAX_BUILT_BY_LEN {
+        return None;
+    }
+    let section = file.section_by_index(symbol.section_index()?).ok()?;
+    let bytes = section.data_range(symbol.address(), symbol.size()).ok()??;
+    String::from_utf8(bytes.to_vec()).ok()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use datax_plugin_api::ffi::{FfiKindDescriptor, FfiPluginModule_Ref};
 
 use super::elf::check_plugin_file;
 use super::search_path::PluginDir;
-use super::{Kind, KindInfo, LoadedPlugin};
+use super::{host_api_version, Kind, KindInfo, LoadedPlugin};
 use crate::logger;
 
 /// How deep `--plugin-dir` and `DATAX_PLUGIN_PATH` folders are searched:
@@ -48,18 +48,50 @@ pub enum LoadError {
     Unloadable(String),
     #[error("not a datax plugin (it exports no datax plugin module)")]
     NotAPlugin,
+    /// The major versions differ (abi_stable's check).
     #[error(
-        "built for plugin API {actual}, but this datax speaks plugin API {expected} (the major \
-         versions must match: rebuild the plugin)"
+        "built for plugin API {plugin_api}, but this datax speaks plugin API {host_api}: {}",
+        rebuild_advice(.plugin_api, .host_api)
     )]
-    ApiVersion { expected: String, actual: String },
+    ApiVersion {
+        plugin_api: String,
+        host_api: String,
+    },
+    /// The versions agree but the types do not: a changed copy, or a prefix type (root module,
+    /// vtable) with more fields in the host than in the plugin (docs/plugin-abi.md §6).
     #[error(
-        "built against an incompatible plugin ABI: {0} (rebuild the plugin against this \
-         datax's datax-plugin-api)"
+        "built against an incompatible plugin ABI: {detail} (plugin API {plugin_api} in the \
+         plugin, {host_api} in this datax): {}",
+        rebuild_advice(.plugin_api, .host_api)
     )]
-    AbiMismatch(String),
+    AbiMismatch {
+        detail: String,
+        plugin_api: String,
+        host_api: String,
+    },
     #[error("{}", join_reasons(.0))]
     Several(Vec<LoadError>),
+}
+
+/// Which side to rebuild: the plugin, unless it was built for a newer API than this datax's,
+/// when a newer datax is the other way.
+fn rebuild_advice(plugin_api: &str, host_api: &str) -> String {
+    let host_major = host_api.split('.').next().unwrap_or(host_api);
+    let rebuild = format!("rebuild the plugin against datax-plugin-api {host_major}.x");
+    let newer = match (version_number(plugin_api), version_number(host_api)) {
+        (Some(plugin), Some(host)) => plugin > host,
+        _ => false,
+    };
+    match newer {
+        true => format!("{rebuild}, or use a datax that speaks plugin API {plugin_api}"),
+        false => rebuild,
+    }
+}
+
+/// `major.minor.patch` as numbers, compared in that order.
+fn version_number(text: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = text.split('.').map(|part| part.parse().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
 }
 
 fn join_reasons(reasons: &[LoadError]) -> String {
@@ -230,16 +262,20 @@ fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
         error,
     })?;
     refuse_if_untrusted(&real)?;
-    check_plugin_file(&real)?;
-    let header = lib_header_from_path(&real).map_err(|error| describe_load_error(&error))?;
+    let file = check_plugin_file(&real)?;
+    let header =
+        lib_header_from_path(&real).map_err(|error| describe_load_error(&error, "unknown"))?;
+    let api_version = header.version_strings().to_string();
     let module = header
         .init_root_module::<FfiPluginModule_Ref>()
-        .map_err(|error| describe_load_error(&error))?;
+        .map_err(|error| describe_load_error(&error, &api_version))?;
     (module.install_logger())(logger::ffi_logger());
     let descriptor = (module.descriptor())();
     Ok(LoadedPlugin {
         name: descriptor.name.into_string(),
         version: descriptor.version.into_string(),
+        built_by: file.built_by,
+        api_version,
         description: descriptor.description.into_string(),
         reader: descriptor.reader.into_option().map(kind_info),
         writer: descriptor.writer.into_option().map(kind_info),
@@ -297,8 +333,9 @@ fn current_uid() -> Option<u32> {
 }
 
 /// abi_stable's own report can be a thousand lines long (plugin-abi.md §1.2): the reason
-/// keeps its last error block, and the full text goes to the debug log only.
-fn describe_load_error(error: &LibraryError) -> LoadError {
+/// keeps its last error block, and the full text goes to the debug log only. `plugin_api` is
+/// the API version the library declares.
+fn describe_load_error(error: &LibraryError, plugin_api: &str) -> LoadError {
     match error {
         LibraryError::OpenError { err, .. } => LoadError::Unloadable(err.to_string()),
         LibraryError::GetSymbolError { .. } | LibraryError::InvalidAbiHeader(_) => {
@@ -309,17 +346,24 @@ fn describe_load_error(error: &LibraryError) -> LoadError {
             actual_version,
             ..
         } => LoadError::ApiVersion {
-            expected: expected_version.to_string(),
-            actual: actual_version.to_string(),
+            plugin_api: actual_version.to_string(),
+            host_api: expected_version.to_string(),
         },
         LibraryError::AbiInstability(report) => {
             let report = report.to_string();
             logger::debug("datax", format!("ABI mismatch report:\n{report}"));
-            LoadError::AbiMismatch(last_error_block(&report))
+            LoadError::AbiMismatch {
+                detail: last_error_block(&report),
+                plugin_api: plugin_api.to_string(),
+                host_api: host_api_version(),
+            }
         }
-        LibraryError::Many(errors) => {
-            LoadError::Several(errors.iter().map(describe_load_error).collect())
-        }
+        LibraryError::Many(errors) => LoadError::Several(
+            errors
+                .iter()
+                .map(|error| describe_load_error(error, plugin_api))
+                .collect(),
+        ),
         other => LoadError::Unloadable(last_error_block(&other.to_string())),
     }
 }
@@ -348,6 +392,29 @@ mod tests {
         assert_eq!(
             last_error_block(report),
             "mismatched type Expected: i64 Found: i32"
+        );
+    }
+
+    #[test]
+    fn refusals_name_both_versions_and_the_side_to_rebuild() {
+        let newer = LoadError::ApiVersion {
+            plugin_api: "2.0.0".to_string(),
+            host_api: "1.0.0".to_string(),
+        };
+        assert_eq!(
+            newer.to_string(),
+            "built for plugin API 2.0.0, but this datax speaks plugin API 1.0.0: rebuild the \
+             plugin against datax-plugin-api 1.x, or use a datax that speaks plugin API 2.0.0"
+        );
+        let older = LoadError::AbiMismatch {
+            detail: "too many fields".to_string(),
+            plugin_api: "1.0.0".to_string(),
+            host_api: "1.2.0".to_string(),
+        };
+        assert_eq!(
+            older.to_string(),
+            "built against an incompatible plugin ABI: too many fields (plugin API 1.0.0 in the \
+             plugin, 1.2.0 in this datax): rebuild the plugin against datax-plugin-api 1.x"
         );
     }
 

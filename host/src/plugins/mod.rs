@@ -10,6 +10,7 @@ pub use search_path::plugin_dirs;
 use std::fmt;
 use std::path::PathBuf;
 
+use abi_stable::library::RootModule;
 use abi_stable::std_types::RStr;
 use datax_plugin_api::ffi::{FfiPluginModule_Ref, FfiReaderJobBox, FfiWriterJobBox};
 use datax_plugin_api::PluginError;
@@ -39,11 +40,21 @@ pub struct KindInfo {
 pub struct LoadedPlugin {
     pub name: String,
     pub version: String,
+    /// The crate it was built from and its version; `None` for plugins built before
+    /// `export_plugin!` exported it.
+    pub built_by: Option<String>,
+    /// The plugin API version it was built against.
+    pub api_version: String,
     pub description: String,
     pub reader: Option<KindInfo>,
     pub writer: Option<KindInfo>,
     pub path: PathBuf,
     module: FfiPluginModule_Ref,
+}
+
+/// The plugin API version this datax speaks, as abi_stable checks it at load.
+pub fn host_api_version() -> String {
+    <FfiPluginModule_Ref as RootModule>::VERSION_STRINGS.to_string()
 }
 
 impl LoadedPlugin {
