@@ -11,10 +11,17 @@ static BAR: RwLock<Option<ProgressBar>> = RwLock::new(None);
 /// Redraws at most this often: the monitor updates it once a second anyway.
 const REFRESH_PER_SECOND: u8 = 4;
 
+/// Without a known total: records and their rate.
+const RECORDS: &str = "{human_pos} records | {per_sec} | {msg}";
+/// With one: how far, and how long to go.
+const RECORDS_OF_TOTAL: &str =
+    "{bar:20} {percent:>3}% {human_pos}/{human_len} records | {per_sec} | ETA {eta} | {msg}";
+
 /// Shows the status line until [`finish`].
 pub fn start() {
     let bar =
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(REFRESH_PER_SECOND));
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(REFRESH_PER_SECOND))
+            .with_style(style(RECORDS));
     *BAR.write().unwrap_or_else(|p| p.into_inner()) = Some(bar);
 }
 
@@ -24,18 +31,19 @@ pub fn update(records: u64, expected: Option<u64>, message: String) {
     let Some(bar) = guard.as_ref() else {
         return;
     };
-    match expected {
-        Some(total) if bar.length() != Some(total.max(records)) => {
-            bar.set_length(total.max(records));
-            bar.set_style(style(
-                "{bar:20} {percent:>3}% {human_pos}/{human_len} records | {per_sec} | ETA {eta} | {msg}",
-            ));
+    // A reader may read more than it said (rows added meanwhile): never over 100 %.
+    let total = expected.map(|total| total.max(records));
+    if bar.length() != total {
+        match total {
+            Some(total) => {
+                bar.set_length(total);
+                bar.set_style(style(RECORDS_OF_TOTAL));
+            }
+            None => {
+                bar.unset_length();
+                bar.set_style(style(RECORDS));
+            }
         }
-        None if bar.length().is_some() || bar.position() == 0 => {
-            bar.unset_length();
-            bar.set_style(style("{human_pos} records | {per_sec} | {msg}"));
-        }
-        _ => {}
     }
     bar.set_position(records);
     bar.set_message(message);
