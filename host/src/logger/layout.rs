@@ -15,7 +15,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use super::{component, datax_layout, status, JSON_FORMAT};
+use super::{component, datax_layout, status, JSON_LINES};
 use crate::cli::{LogFormat, Verbosity};
 
 /// The environment variable whose directives refine `--log-level` (`odps=debug,datax=warn`).
@@ -47,7 +47,7 @@ pub fn init(level: Verbosity, format: LogFormat) -> Result<(), LogSetupError> {
             )
             .try_init()?,
         LogFormat::Json => {
-            JSON_FORMAT.store(true, Ordering::Relaxed);
+            JSON_LINES.store(true, Ordering::Relaxed);
             registry
                 .with(
                     tracing_subscriber::fmt::layer()

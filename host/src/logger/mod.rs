@@ -24,7 +24,7 @@ pub use layout::init;
 static DATAX_LAYOUT: AtomicBool = AtomicBool::new(false);
 
 /// The format chosen at [`init`]: text blocks (the summary) are then one log event in JSON.
-static JSON_FORMAT: AtomicBool = AtomicBool::new(false);
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
 
 /// The engine's own lines.
 pub const ENGINE: &str = "datax";
@@ -46,7 +46,7 @@ pub fn datax_layout() -> bool {
 
 /// Whether the log is JSON lines (`--log-format json`): nothing else may then reach stderr.
 pub fn json_lines() -> bool {
-    JSON_FORMAT.load(Ordering::Relaxed)
+    JSON_LINES.load(Ordering::Relaxed)
 }
 
 /// What a line names as its source: DataX's class names in its layout, else the target.
