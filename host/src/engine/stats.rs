@@ -26,7 +26,8 @@ pub struct Counters {
     /// Time writers spent waiting on an empty channel (DataX's WaitReaderTime).
     pub wait_reader_nanos: AtomicU64,
     /// Task pairs whose reader and writer both ended without failing (a stopped job's
-    /// cancelled tasks are not among them).
+    /// cancelled tasks are not among them), as DataX counts its Percentage at `markSuccess`
+    /// (datax-engine.md).
     pub finished_tasks: AtomicU64,
     /// What the reader tasks said they will read (`TaskContext::expect_records`).
     pub expected_records: AtomicU64,
