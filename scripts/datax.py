@@ -30,7 +30,7 @@ EXIT_KILLED = 143  # DataX's RET_STATE["KILL"]
 
 # DataX's --loglevel values, as `datax --log-level` names them ("all" is DataX's most verbose).
 LOG_LEVELS = {"all": "trace", "trace": "trace", "debug": "debug", "info": "info",
-              "warn": "warn", "error": "error", "off": "error"}
+              "warn": "warn", "error": "error", "off": "off"}
 
 
 def option_parser() -> optparse.OptionParser:

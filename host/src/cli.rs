@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use datax_plugin_api::ffi::LogLevel;
 
 /// Runs DataX and DataWorks job files with reader/writer plugins loaded at run time.
 #[derive(Debug, Parser)]
@@ -18,29 +17,47 @@ pub struct Cli {
     #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     pub plugin_dirs: Vec<PathBuf>,
 
-    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = Verbosity::Info, global = true)]
+    /// The least severe lines logged, for every target; `RUST_LOG` directives refine it
+    /// (`RUST_LOG=odps=debug`). `--loglevel` and DataX's `all` are accepted as in datax.py.
+    #[arg(long, alias = "loglevel", value_name = "LEVEL", value_enum,
+          default_value_t = Verbosity::Info, global = true)]
     pub log_level: Verbosity,
+
+    /// `text` (timestamped lines, English or DataX's layout) or `json` (one JSON object per
+    /// line: timestamp, level, target, message) for log shippers.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Verbosity {
+    Off,
     Error,
     Warn,
     Info,
     Debug,
+    #[value(alias = "all")]
     Trace,
 }
 
-impl From<Verbosity> for LogLevel {
-    fn from(verbosity: Verbosity) -> Self {
-        match verbosity {
-            Verbosity::Error => LogLevel::Error,
-            Verbosity::Warn => LogLevel::Warn,
-            Verbosity::Info => LogLevel::Info,
-            Verbosity::Debug => LogLevel::Debug,
-            Verbosity::Trace => LogLevel::Trace,
+impl Verbosity {
+    /// The level as an `EnvFilter` directive.
+    pub fn directive(self) -> &'static str {
+        match self {
+            Verbosity::Off => "off",
+            Verbosity::Error => "error",
+            Verbosity::Warn => "warn",
+            Verbosity::Info => "info",
+            Verbosity::Debug => "debug",
+            Verbosity::Trace => "trace",
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,9 +143,17 @@ pub struct JobArgs {
     #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
     pub datasources: Option<PathBuf>,
 
-    /// Write a JSON report of the run here (for schedulers).
+    /// Write a JSON report of the run here (for schedulers): rewritten whole (a temporary
+    /// file renamed over it) at every report interval with `"status": "running"`, then once
+    /// more at the end.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+
+    /// Write the run's metrics here in Prometheus' text format (for node-exporter's textfile
+    /// collector): records and bytes, dirty records, retries and other plugin counters,
+    /// tasks, times; rewritten whole at every report interval and at the end.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 
     /// Where dirty records go (JSON lines); default datax-dirty-<job>-<time>.jsonl here.
     #[arg(long, value_name = "FILE")]

@@ -3,25 +3,24 @@
 use std::fs::{self, OpenOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use chrono::Local;
 use datax_job_config::{
-    load_job, masked, DataSources, JobConfig, JobShape, Params, Scrubber, Step,
+    load_job, masked, short_secret_keys, DataSources, JobConfig, JobShape, Params, Scrubber, Step,
+    MIN_SUBSTRING_SECRET_CHARS,
 };
+use datax_plugin_api::ffi::LogLevel;
 use serde_json::json;
 
 use crate::cli::{CheckArgs, JobArgs, Summary};
-use crate::engine::report::{self, DeliveryReport, JobReport};
 use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
+use crate::outputs::{exit_code, RunOutputs, EXIT_FAILED};
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
-
-const EXIT_FAILED: u8 = 1;
-const EXIT_INTERRUPTED: u8 = 130;
-const EXIT_TERMINATED: u8 = 143;
 
 struct PreparedJob {
     path: PathBuf,
@@ -75,6 +74,16 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         .with_context(|| format!("job file {}", path.display()))?;
     let scrubber = Scrubber::for_job(&loaded.job);
     logger::set_scrubber(move |text| scrubber.scrub(text));
+    for key in short_secret_keys(&loaded.job) {
+        logger::warn(
+            "datax",
+            format!(
+                "{}: {key} is shorter than {MIN_SUBSTRING_SECRET_CHARS} characters, which is \
+                 suspicious for a secret; it is masked in the log only where it stands alone",
+                path.display()
+            ),
+        );
+    }
     for warning in &loaded.warnings {
         logger::warn("datax", format!("{}: {warning}", path.display()));
     }
@@ -126,11 +135,12 @@ fn exit_after(deadline: Duration) {
         .name("check-deadline".into())
         .spawn(move || {
             std::thread::sleep(deadline);
-            eprintln!(
+            let line = format!(
                 "datax: check failed: not finished within {} s (the services did not answer \
                  in time; --timeout SECONDS gives it longer)",
                 deadline.as_secs()
             );
+            logger::print_block(LogLevel::Error, logger::ENGINE, &line);
             std::process::exit(i32::from(EXIT_FAILED));
         });
     if let Err(error) = timer {
@@ -146,6 +156,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     // the data moved would have a scheduler rerun, and so duplicate, the whole job.
     for (flag, path) in [
         ("--report-json", &args.report_json),
+        ("--metrics-file", &args.metrics_file),
         ("--dirty-file", &args.dirty_file),
     ] {
         if let Some(path) = path {
@@ -155,95 +166,61 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let mut prepared = prepare(args, cli_plugin_dirs)?;
     let transformers = std::mem::take(&mut prepared.transformers);
     let plugins = prepared.plugins()?;
-    let dirty_file = match &args.dirty_file {
-        Some(path) => path.clone(),
-        None => {
-            let path = default_dirty_file(&prepared.path, &start);
-            if let Err(error) = check_writable(&path) {
-                logger::warn(
-                    "datax",
-                    format!(
-                        "dirty records could not be kept in {}: {error} (give --dirty-file)",
-                        path.display()
-                    ),
-                );
-            }
-            path
-        }
-    };
-    let options = RunOptions {
-        dirty_file,
-        report_interval: Duration::from_secs(args.report_interval.max(1)),
-        stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
-        // DataX has no status line; its scrapers read the log.
-        status_bar: std::io::stderr().is_terminal() && !datax_layout,
-    };
-    let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
-    let end = Local::now();
-
-    let snapshot = &outcome.snapshot;
-    let transfer_seconds = outcome.transfer_time.as_secs_f64().max(1e-3);
-    let exit_code = match (outcome.signal, &outcome.failure) {
-        (Some(signal), _) if signal == signal_hook::consts::SIGINT => EXIT_INTERRUPTED,
-        (Some(_), _) => EXIT_TERMINATED,
-        (None, Some(_)) => EXIT_FAILED,
-        (None, None) => 0,
-    };
-    let error = outcome.failure.as_deref().map(logger::scrub);
-    let report = JobReport {
-        status: if exit_code == 0 {
-            "succeeded"
-        } else {
-            "failed"
-        },
-        exit_code: i32::from(exit_code),
-        error: error.clone(),
+    let outputs = Arc::new(RunOutputs {
+        report_json: args.report_json.clone(),
+        metrics_file: args.metrics_file.clone(),
         job_file: prepared.path.clone(),
         reader: prepared.job.reader.plugin.clone(),
         writer: prepared.job.writer.plugin.clone(),
-        start_time: start.to_rfc3339(),
-        end_time: end.to_rfc3339(),
-        total_seconds: (end - start).as_seconds_f64(),
-        transfer_seconds,
-        channels: outcome.channels,
-        tasks: outcome.tasks,
-        records_read: snapshot.records_read(),
-        bytes_read: snapshot.bytes_read(),
-        records_written: snapshot.records_written(),
-        delivery: DeliveryReport::new(snapshot, &outcome.delivery, exit_code != 0),
-        bytes_per_second: snapshot.bytes_read() as f64 / transfer_seconds,
-        records_per_second: snapshot.records_read() as f64 / transfer_seconds,
-        read_failed_records: snapshot.read_dirty_records,
-        write_failed_records: snapshot.write_dirty_records,
-        wait_writer_seconds: snapshot.wait_writer_nanos as f64 / 1e9,
-        wait_reader_seconds: snapshot.wait_reader_nanos as f64 / 1e9,
-        dirty_record_file: outcome.dirty_file.clone(),
-        peak_memory_kib: report::peak_memory_kib(),
-        plugin_counters: outcome.plugin_counters.clone(),
-        transformers: outcome.transformers,
+        start,
+    });
+    let options = RunOptions {
+        dirty_file: dirty_file(args, &prepared.path, &start),
+        report_interval: Duration::from_secs(args.report_interval.max(1)),
+        stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
+        // DataX has no status line (its scrapers read the log), nor has a log shipper.
+        status_bar: std::io::stderr().is_terminal() && !datax_layout && !logger::json_lines(),
+        on_interval: outputs.observer(),
     };
+    let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
+    let end = Local::now();
+    let report = outputs.report(&outcome, end);
     if datax_layout {
         // DataX logs its block as one line of JobContainer's, starting on the next line.
-        logger::info(
-            logger::ENGINE,
-            format!("\n{}\n", report.datax_summary_block(&start, &end)),
-        );
+        let block = report.datax_summary_block(&start, &end);
+        logger::info(logger::ENGINE, format!("\n{block}\n"));
     } else {
-        eprintln!("\n{}\n", logger::scrub(&report.summary_block(&start, &end)));
+        let block = report.summary_block(&start, &end);
+        logger::print_block(LogLevel::Info, logger::ENGINE, &format!("\n{block}\n"));
     }
-    if let Some(report_path) = &args.report_json {
-        // Scrubbed whole: plugin counters and errors are text a plugin chose.
-        let text = logger::scrub(&serde_json::to_string_pretty(&report)?);
-        fs::write(report_path, text + "\n")
-            .with_context(|| format!("cannot write the report to {}", report_path.display()))?;
-    }
-    match error {
+    outputs.write(&report)?;
+    match &report.error {
         Some(reason) => {
-            eprintln!("datax: job failed: {}", logger::error_line(&reason));
-            Ok(exit_code)
+            let line = format!("datax: job failed: {}", logger::error_line(reason));
+            logger::print_block(LogLevel::Error, logger::ENGINE, &line);
+            Ok(exit_code(&outcome))
         }
         None => Ok(0),
     }
+}
+
+/// `--dirty-file`, or `datax-dirty-<job>-<time>-<pid>.jsonl` here (with a warning when it
+/// could not be written: the job still runs, as long as no record is dirty).
+fn dirty_file(args: &JobArgs, job_path: &Path, start: &chrono::DateTime<Local>) -> PathBuf {
+    if let Some(path) = &args.dirty_file {
+        return path.clone();
+    }
+    let path = default_dirty_file(job_path, start);
+    if let Err(error) = check_writable(&path) {
+        logger::warn(
+            "datax",
+            format!(
+                "dirty records could not be kept in {}: {error} (give --dirty-file)",
+                path.display()
+            ),
+        );
+    }
+    path
 }
 
 /// Whether a file can be written at `path`, without truncating one that is there or leaving

@@ -21,6 +21,9 @@ pub use error::JobError;
 pub use error_limit::ErrorLimit;
 pub use job::{load_job, parse_lenient, JobConfig, JobShape, Loaded, Step, TransformerStep};
 pub use params::Params;
-pub use secrets::{is_masked, is_secret_key, masked, secret_values, Scrubber, MASK};
+pub use secrets::{
+    is_masked, is_secret_key, masked, secret_values, short_secret_keys, Scrubber, MASK,
+    MIN_SUBSTRING_SECRET_CHARS,
+};
 pub use speed::Speed;
 pub use value::{as_bool, as_f64, as_i64, as_string, as_u64};

@@ -128,6 +128,10 @@ pub struct TaskContext {
     host: FfiTaskContextBox,
 }
 
+/// The counter a reader task reports the records it will read to ([`TaskContext::expect_records`]):
+/// the host takes it as the job's total, not as a counter of the plugin's own.
+pub const EXPECTED_RECORDS_COUNTER: &str = "records expected";
+
 impl TaskContext {
     pub(crate) fn new(host: FfiTaskContextBox) -> Self {
         TaskContext { host }
@@ -166,6 +170,14 @@ impl TaskContext {
     /// host and takes a lock: add up locally in per-record loops.
     pub fn add_to_counter(&mut self, name: &str, amount: u64) {
         self.host.add_to_counter(name.into(), amount);
+    }
+
+    /// Tells the host how many records this reader task will read, once, as soon as it
+    /// knows (0 too): once every task has, the terminal's status line shows percent and ETA
+    /// and the report the total. Carried by [`Self::add_to_counter`], so older hosts show it
+    /// as a counter.
+    pub fn expect_records(&mut self, records: u64) {
+        self.add_to_counter(EXPECTED_RECORDS_COUNTER, records);
     }
 
     /// Adds `records` the writer's service acknowledged: a writer reports each request the

@@ -27,7 +27,7 @@ pub mod log;
 pub mod plugin;
 mod record;
 
-pub use context::{RecordReceiver, RecordSender, TaskContext};
+pub use context::{RecordReceiver, RecordSender, TaskContext, EXPECTED_RECORDS_COUNTER};
 pub use error::{ErrorKind, PluginError};
 pub use plugin::{ReaderJob, ReaderTask, WriterJob, WriterTask};
 pub use record::{Column, EpochTime, Record, RecordBatch};

@@ -71,13 +71,15 @@ impl Workspace {
         self.write(name, &serde_json::to_string_pretty(value).unwrap())
     }
 
-    /// `datax` run in this folder, with no plugin path or data sources from the environment.
+    /// `datax` run in this folder, with no plugin path, data sources or log filter from the
+    /// environment.
     pub fn datax(&self) -> Command {
         let mut command = Command::new(build_dir().join("datax"));
         command
             .current_dir(self.dir.path())
             .env_remove("DATAX_PLUGIN_PATH")
-            .env_remove("DATAX_DATASOURCES");
+            .env_remove("DATAX_DATASOURCES")
+            .env_remove("RUST_LOG");
         command
     }
 

@@ -47,4 +47,16 @@ fn ctrl_c_stops_gracefully_with_exit_code_130() {
         run.stderr
     );
     assert_eq!(report["status"], "failed");
+    // The last progress line says what moved, not that the stopped tasks were done.
+    let progress = run
+        .stderr
+        .lines()
+        .rfind(|line| line.contains("Percentage"))
+        .expect("a progress line");
+    assert!(progress.contains("Percentage 0.00%"), "{progress}");
+    let read = report["records_read"].as_u64().unwrap();
+    assert!(
+        progress.contains(&format!("stopped: {read} records read")),
+        "{progress}"
+    );
 }

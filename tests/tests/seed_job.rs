@@ -56,6 +56,8 @@ fn two_channels_split_the_partition_and_deliver_every_row_once() {
     assert_counts(&run, &report);
     assert_eq!(report["channels"], 2);
     assert_eq!(report["tasks"], 2);
+    // Each task's row range, as the reader said it before reading: the status line's total.
+    assert_eq!(report["records_expected"], ROWS);
     let arrivals = assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
     assert!(arrivals.values().all(|&n| n == 1));
 }

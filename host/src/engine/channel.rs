@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError, TrySendError};
 use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, FfiTaskContext};
-use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch};
+use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch, EXPECTED_RECORDS_COUNTER};
 
 use super::state::sleep_until;
 use super::throttle::Throttle;
@@ -345,9 +345,17 @@ impl FfiTaskContext for HostTaskContext {
     }
 
     fn add_to_counter(&mut self, name: RStr<'_>, amount: u64) {
-        self.runtime
-            .plugin_counters
-            .add(self.side, name.as_str(), amount);
+        let counters = &self.runtime.counters;
+        if self.side == Kind::Reader && name.as_str() == EXPECTED_RECORDS_COUNTER {
+            counters
+                .expected_records
+                .fetch_add(amount, Ordering::Relaxed);
+            counters.expecting_tasks.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.runtime
+                .plugin_counters
+                .add(self.side, name.as_str(), amount);
+        }
     }
 
     /// Only a writer delivers: a reader's acknowledgement means nothing here and is ignored.

@@ -3,6 +3,7 @@
 
 mod channel;
 mod dirty;
+pub mod metrics;
 pub mod report;
 mod schedule;
 mod signals;
@@ -14,7 +15,7 @@ pub mod transform;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use datax_job_config::{JobConfig, Step};
 use datax_plugin_api::ffi::{FfiReaderJobBox, FfiWriterJobBox};
@@ -49,9 +50,16 @@ pub struct RunOptions {
     pub report_interval: Duration,
     pub stall_timeout: Duration,
     pub status_bar: bool,
+    /// Called with the counts so far at each report interval of the transfer (the report
+    /// file and the metrics follow the run), on the monitor's thread.
+    pub on_interval: Option<IntervalObserver>,
 }
 
+pub type IntervalObserver = Box<dyn Fn(&Outcome) + Send + Sync>;
+
+/// The counts of a run: at its end, or so far (`running`).
 pub struct Outcome {
+    pub running: bool,
     pub snapshot: Snapshot,
     pub delivery: Delivery,
     pub plugin_counters: PluginCounterTotals,
@@ -93,17 +101,25 @@ pub fn run(
     }
     signal_watch.stop();
     runtime.dirty.flush();
-    Outcome {
-        snapshot: runtime.counters.snapshot(),
-        delivery: runtime.counters.delivery.snapshot(),
-        plugin_counters: runtime.plugin_counters.totals(),
-        transformers: runtime.transformer_counters.totals(),
-        failure: runtime.state.failure(),
-        signal: runtime.state.signal(),
-        channels: plan.channels,
-        tasks: plan.tasks,
-        transfer_time: plan.transfer_time,
-        dirty_file: runtime.dirty.written_path().map(PathBuf::from),
+    runtime.outcome(false, &plan)
+}
+
+impl Runtime {
+    /// The counts now: `running` while the tasks still move records.
+    fn outcome(&self, running: bool, plan: &Plan) -> Outcome {
+        Outcome {
+            running,
+            snapshot: self.counters.snapshot(),
+            delivery: self.counters.delivery.snapshot(),
+            plugin_counters: self.plugin_counters.totals(),
+            transformers: self.transformer_counters.totals(),
+            failure: self.state.failure(),
+            signal: self.state.signal(),
+            channels: plan.channels,
+            tasks: plan.tasks,
+            transfer_time: plan.transfer_time,
+            dirty_file: self.dirty.written_path().map(PathBuf::from),
+        }
     }
 }
 
@@ -131,8 +147,8 @@ pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), JobError> 
     writer_checked
 }
 
-#[derive(Default)]
-struct Plan {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plan {
     channels: usize,
     tasks: usize,
     transfer_time: Duration,
@@ -312,7 +328,6 @@ fn transfer(
     );
     logger::info("datax", throttle::describe(&job.speed));
 
-    let started = Instant::now();
     Schedule {
         runtime,
         options,
@@ -321,8 +336,7 @@ fn transfer(
         reader_name: &job.reader.plugin,
         writer_name: &job.writer.plugin,
     }
-    .run(pairs, plan.channels);
-    plan.transfer_time = started.elapsed();
+    .run(pairs, plan);
     logger::debug(
         "datax",
         format!(

@@ -39,12 +39,15 @@ fn waiting_side(now: &Snapshot, before: &Snapshot) -> &'static str {
 /// `Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0
 /// records, 0 bytes | All Task WaitWriterTime 0.015s | All Task WaitReaderTime 0.110s |
 /// Percentage 100.00%`, plus which side waits. In DataX's layout it is DataX's line to the
-/// byte (`|  All Task`, two spaces), ending at the percentage, as its scrapers expect.
+/// byte (`|  All Task`, two spaces), ending at the percentage, as its scrapers expect. The
+/// percentage counts the tasks that finished without failing; on a `stopped` job the English
+/// line then says what was moved.
 pub fn progress_line(
     now: &Snapshot,
     before: &Snapshot,
     seconds: f64,
     total_tasks: u64,
+    stopped: bool,
     datax_layout: bool,
 ) -> String {
     let seconds = seconds.max(1e-3);
@@ -55,10 +58,17 @@ pub fn progress_line(
     } else {
         now.finished_tasks as f64 * 100.0 / total_tasks as f64
     };
-    let (gap, waiting) = if datax_layout {
-        ("  ", "")
-    } else {
-        (" ", waiting_side(now, before))
+    let (gap, waiting) = match (datax_layout, stopped) {
+        (true, _) => ("  ", String::new()),
+        (false, true) => (
+            " ",
+            format!(
+                " | stopped: {} records read, {} handed to the writer",
+                now.records_read(),
+                now.records_written()
+            ),
+        ),
+        (false, false) => (" ", waiting_side(now, before).to_string()),
     };
     format!(
         "Total {} records, {} bytes | Speed {}/s, {:.0} records/s | Error {} records, {} bytes \
@@ -75,38 +85,42 @@ pub fn progress_line(
     )
 }
 
-/// The one-line status redrawn on a terminal.
-pub fn status_bar(now: &Snapshot, bytes_per_sec: f64, total_tasks: u64) -> String {
-    const WIDTH: u64 = 20;
-    let done = (now.finished_tasks * WIDTH)
-        .checked_div(total_tasks)
-        .unwrap_or(0);
+/// What the terminal's status line shows beside the records and their rate.
+pub fn status_message(now: &Snapshot, bytes_per_sec: f64, total_tasks: u64) -> String {
     format!(
-        "[{}{}] {}/{} tasks | {} records | {}/s | {} dirty",
-        "=".repeat(done as usize),
-        " ".repeat((WIDTH - done) as usize),
-        now.finished_tasks,
-        total_tasks,
-        now.records_read(),
+        "{}/s | {} dirty | {}/{} tasks done",
         format_bytes(bytes_per_sec),
-        now.dirty_records()
+        now.dirty_records(),
+        now.finished_tasks,
+        total_tasks
     )
 }
 
+/// The run as a scheduler reads it (`--report-json`): `status` is `running` while it runs
+/// (the file is rewritten at each report interval), then `succeeded` or `failed`.
 #[derive(Debug, Default, Serialize)]
 pub struct JobReport {
     pub status: &'static str,
-    pub exit_code: i32,
+    /// `null` while the job runs.
+    pub exit_code: Option<i32>,
     pub error: Option<String>,
     pub job_file: PathBuf,
     pub reader: String,
     pub writer: String,
     pub start_time: String,
+    /// The start in seconds since the Unix epoch, for the metrics.
+    #[serde(skip)]
+    pub start_timestamp: f64,
+    /// The end, or while the job runs the time of this report.
     pub end_time: String,
     pub total_seconds: f64,
     pub transfer_seconds: f64,
     pub channels: usize,
     pub tasks: usize,
+    /// Task pairs that finished without failing.
+    pub tasks_finished: u64,
+    /// The records the readers said they will read, once every task has (`null` otherwise).
+    pub records_expected: Option<u64>,
     pub records_read: u64,
     pub bytes_read: u64,
     /// Records handed to the writer (not dirty): not all of them need have been delivered.
@@ -329,7 +343,7 @@ mod tests {
             finished_tasks: 1,
             ..Snapshot::default()
         };
-        let line = progress_line(&now, &before, 10.0, 2, false);
+        let line = progress_line(&now, &before, 10.0, 2, false, false);
         assert!(line.starts_with("Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0 records, 0 bytes"), "{line}");
         assert!(
             line.contains("All Task WaitReaderTime 0.110s | Percentage 50.00%"),
@@ -346,7 +360,7 @@ mod tests {
             finished_tasks: 1,
             ..Snapshot::default()
         };
-        let line = progress_line(&now, &Snapshot::default(), 3.0, 1, true);
+        let line = progress_line(&now, &Snapshot::default(), 3.0, 1, false, true);
         assert_eq!(
             line,
             "Total 10 records, 220 bytes | Speed 73B/s, 3 records/s | Error 0 records, 0 bytes \

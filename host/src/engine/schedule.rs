@@ -1,7 +1,6 @@
 //! Runs task pairs, at most `channels` at once, while the calling thread monitors them.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -18,10 +17,10 @@ use super::channel::{
     ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress,
 };
 use super::dirty::check_percentage;
-use super::report::{progress_line, status_bar};
+use super::report::{progress_line, status_message};
 use super::stats::Snapshot;
 use super::throttle::Throttle;
-use super::{RunOptions, Runtime};
+use super::{Plan, RunOptions, Runtime};
 use crate::logger;
 use crate::plugins::Kind;
 
@@ -48,13 +47,14 @@ pub struct Schedule<'a> {
 }
 
 impl Schedule<'_> {
-    pub fn run(&self, pairs: Vec<PairTasks>, channels: usize) {
-        let total_tasks = pairs.len() as u64;
+    /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
+    pub fn run(&self, pairs: Vec<PairTasks>, plan: &mut Plan) {
+        let started = Instant::now();
         let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
         let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
         thread::scope(|scope| {
-            for channel in 0..channels {
+            for channel in 0..plan.channels {
                 let done_tx = done_tx.clone();
                 let (queue, progress) = (&queue, &progress);
                 let spawned = thread::Builder::new()
@@ -73,8 +73,9 @@ impl Schedule<'_> {
                 }
             }
             drop(done_tx);
-            self.monitor(&done_rx, &progress, total_tasks);
+            self.monitor(&done_rx, &progress, plan, started);
         });
+        plan.transfer_time = started.elapsed();
     }
 
     fn next_pair(&self, queue: &Mutex<VecDeque<PairTasks>>) -> Option<PairTasks> {
@@ -133,37 +134,43 @@ impl Schedule<'_> {
         };
         let (reader_context, writer_context) = (context(Kind::Reader), context(Kind::Writer));
         progress.running.store(true, Ordering::SeqCst);
-        thread::scope(|scope| {
+        let finished = thread::scope(|scope| {
             let reader = thread::Builder::new()
                 .name(format!("reader-{task_id}"))
                 .spawn_scoped(scope, move || {
                     let end = reader_task.start_read(sender, reader_context).into_result();
+                    let read_all = end.is_ok();
                     if let Err(error) = &end {
                         self.task_failed(Kind::Reader, task_id, error.clone());
                     }
                     feed.pair.reader_done.store(true, Ordering::SeqCst);
                     // A writer that is gone or a job that is stopping needs no end.
                     let _ = feed.push(Message::End(end));
+                    read_all
                 });
             // Without its thread the reader's feed is dropped unsent: the writer then sees
             // a channel closed with no end, a failure.
-            if let Err(error) = reader {
+            if let Err(error) = &reader {
                 runtime
                     .state
                     .fail(format!("cannot start reader task {task_id}: {error}"));
             }
-            if let Err(error) = writer_task
+            let written = writer_task
                 .start_write(receiver, writer_context)
-                .into_result()
-            {
-                self.task_failed(Kind::Writer, task_id, error);
+                .into_result();
+            if let Err(error) = &written {
+                self.task_failed(Kind::Writer, task_id, error.clone());
             }
+            let read_all = reader.is_ok_and(|reader| reader.join().unwrap_or(false));
+            read_all && written.is_ok()
         });
         progress.running.store(false, Ordering::SeqCst);
-        runtime
-            .counters
-            .finished_tasks
-            .fetch_add(1, Ordering::Relaxed);
+        if finished {
+            runtime
+                .counters
+                .finished_tasks
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn task_failed(&self, side: Kind, task_id: u32, error: datax_plugin_api::PluginError) {
@@ -180,32 +187,23 @@ impl Schedule<'_> {
     }
 
     /// Runs on the calling thread until every channel thread has finished, sleeping until the
-    /// next thing falls due: a progress line, the stall deadline (the last move plus the stall
-    /// timeout) or the status bar.
+    /// next thing falls due: a report (progress line, report and metrics files), the stall
+    /// deadline (the last move plus the stall timeout) or the status line.
     fn monitor(
         &self,
         done: &crossbeam_channel::Receiver<()>,
         progress: &[Arc<PairProgress>],
-        total_tasks: u64,
+        plan: &Plan,
+        started: Instant,
     ) {
         let counters = &self.runtime.counters;
-        logger::set_status_line(self.options.status_bar);
-        let started = Instant::now();
+        let total_tasks = plan.tasks as u64;
+        if self.options.status_bar {
+            logger::status::start();
+        }
         let last_move = || counters.last_move.latest().max(started);
         let mut reported = Mark::now(Snapshot::default());
         let mut bar_drawn = Mark::now(Snapshot::default());
-        let log_progress = |now: &Snapshot, since: &Mark| {
-            logger::info(
-                logger::PROGRESS,
-                progress_line(
-                    now,
-                    &since.seen,
-                    since.seconds(),
-                    total_tasks,
-                    logger::datax_layout(),
-                ),
-            )
-        };
         loop {
             let report_at = reported.at + self.options.report_interval;
             // Once the job is stopping a stall no longer matters.
@@ -225,7 +223,7 @@ impl Schedule<'_> {
             counters.wakeups.fetch_add(1, Ordering::Relaxed);
             let now = counters.snapshot();
             if Instant::now() >= report_at {
-                log_progress(&now, &reported);
+                self.report(&now, &reported, plan, started);
                 reported = Mark::now(now);
                 if let Err(reason) = check_percentage(self.error_limit, &now) {
                     self.runtime.state.fail(reason);
@@ -246,19 +244,44 @@ impl Schedule<'_> {
             }
         }
         if self.options.status_bar {
-            logger::set_status_line(false);
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            logger::status::finish();
         }
-        log_progress(&counters.snapshot(), &reported);
+        self.log_progress(&counters.snapshot(), &reported, total_tasks);
+    }
+
+    /// The progress line, then the counts so far to the observer (report and metrics files).
+    fn report(&self, now: &Snapshot, since: &Mark, plan: &Plan, started: Instant) {
+        self.log_progress(now, since, plan.tasks as u64);
+        if let Some(observe) = &self.options.on_interval {
+            let so_far = Plan {
+                transfer_time: started.elapsed(),
+                ..*plan
+            };
+            observe(&self.runtime.outcome(true, &so_far));
+        }
+    }
+
+    fn log_progress(&self, now: &Snapshot, since: &Mark, total_tasks: u64) {
+        logger::info(
+            logger::PROGRESS,
+            progress_line(
+                now,
+                &since.seen,
+                since.seconds(),
+                total_tasks,
+                self.runtime.state.is_cancelled(),
+                logger::datax_layout(),
+            ),
+        );
     }
 }
 
 fn draw_status_bar(now: &Snapshot, since: &Mark, total_tasks: u64) {
     let rate = (now.bytes_read() - since.seen.bytes_read()) as f64 / since.seconds();
-    let _ = write!(
-        std::io::stderr(),
-        "\r{}\x1b[K",
-        status_bar(now, rate, total_tasks)
+    logger::status::update(
+        now.records_read(),
+        now.expected_records(total_tasks),
+        status_message(now, rate, total_tasks),
     );
 }
 

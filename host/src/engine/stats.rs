@@ -25,7 +25,13 @@ pub struct Counters {
     pub wait_writer_nanos: AtomicU64,
     /// Time writers spent waiting on an empty channel (DataX's WaitReaderTime).
     pub wait_reader_nanos: AtomicU64,
+    /// Task pairs whose reader and writer both ended without failing (a stopped job's
+    /// cancelled tasks are not among them), as DataX counts its Percentage at `markSuccess`
+    /// (datax-engine.md).
     pub finished_tasks: AtomicU64,
+    /// What the reader tasks said they will read (`TaskContext::expect_records`).
+    pub expected_records: AtomicU64,
+    pub expecting_tasks: AtomicU64,
     /// Times an engine thread woke from a blocking wait (a side of a channel, the monitor).
     /// Nothing polls, so this follows the batches that had to wait and the monitor's
     /// deadlines, never the time spent idle; the debug log shows it at the end of a job.
@@ -119,6 +125,8 @@ impl Counters {
             wait_writer_nanos: load(&self.wait_writer_nanos),
             wait_reader_nanos: load(&self.wait_reader_nanos),
             finished_tasks: load(&self.finished_tasks),
+            expected_records: load(&self.expected_records),
+            expecting_tasks: load(&self.expecting_tasks),
         }
     }
 }
@@ -136,6 +144,8 @@ pub struct Snapshot {
     pub wait_writer_nanos: u64,
     pub wait_reader_nanos: u64,
     pub finished_tasks: u64,
+    pub expected_records: u64,
+    pub expecting_tasks: u64,
 }
 
 impl Snapshot {
@@ -158,6 +168,11 @@ impl Snapshot {
 
     pub fn dirty_bytes(&self) -> u64 {
         self.read_dirty_bytes + self.write_dirty_bytes
+    }
+
+    /// The records the readers will read, once every one of `tasks` has said.
+    pub fn expected_records(&self, tasks: u64) -> Option<u64> {
+        (tasks > 0 && self.expecting_tasks >= tasks).then_some(self.expected_records)
     }
 }
 

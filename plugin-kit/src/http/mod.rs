@@ -154,7 +154,8 @@ pub fn find_source<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> 
 }
 
 /// A blocking client builder with the kit's resolver; the plugin adds its timeouts and
-/// headers.
+/// headers. It trusts the operating system's certificate store as well as the bundled roots
+/// (reqwest's `rustls-tls-native-roots`), so private CAs and TLS-inspecting proxies work.
 pub fn client_builder() -> reqwest::blocking::ClientBuilder {
     reqwest::blocking::Client::builder().dns_resolver(Arc::new(resolve::Resolver {
         lookup: resolve::getaddrinfo,

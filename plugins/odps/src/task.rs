@@ -93,6 +93,7 @@ impl ReaderTask for OdpsReaderTask {
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         if self.schema.is_partitioned() && self.partition.is_none() {
+            context.expect_records(0);
             return Ok(()); // successOnNoPartition: nothing to read
         }
         let settings = self.config.client_settings(Some(&self.tunnel_server))?;
@@ -106,6 +107,7 @@ impl ReaderTask for OdpsReaderTask {
                 (session.id, 0, session.record_count)
             }
         };
+        context.expect_records(count);
         if count == 0 {
             log::info(format!("{} has no rows to read", self.describe()));
             return Ok(());

@@ -17,7 +17,8 @@
 //! - `countDir` (writer): each task writes the number of records it wrote to `task-<id>`.
 //!
 //! Every task also adds what it sent (reader) or wrote (writer) to the plugin counter
-//! `testkit records`, and `check` is a stage like the others.
+//! `testkit records`, every reader task tells the host how many records it will read
+//! (`expect_records`), and `check` is a stage like the others.
 
 use std::fs;
 use std::path::PathBuf;
@@ -200,6 +201,7 @@ impl ReaderTask for TestkitReaderTask {
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         self.0.stage("run")?;
+        context.expect_records(self.0.records);
         let mut sent = 0;
         for index in 0..self.0.records {
             self.0.wait_if_asked(index, context)?;

@@ -1,23 +1,30 @@
-//! The host's log: timestamped lines on stderr (stdout belongs to the data, e.g. streamwriter's
-//! `print`). Plugins write into it through the [`FfiLogger`] installed in each library. Every
-//! line passes the job's secret scrubber first, so a plugin that echoes a key cannot leak it.
+//! The host's log, on `tracing`: lines on stderr (stdout belongs to the data, e.g.
+//! streamwriter's `print`), as text (`--log-format text`, the default, in English or DataX's
+//! layout) or as one JSON object per line (`--log-format json`, for log shippers), filtered by
+//! `--log-level` refined by `RUST_LOG` directives ([`layout`]). Plugins write into it through
+//! the [`FfiLogger`] installed in each library; their lines keep the plugin's target, so
+//! `RUST_LOG=odps=debug` reaches them. Every line passes the job's secret scrubber first, so a
+//! plugin that echoes a key cannot leak it, in either format.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+mod layout;
+pub mod status;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::RStr;
 use datax_plugin_api::ffi::{FfiLogger, FfiLoggerBox, FfiLogger_TO, LogLevel};
 use serde_json::Value;
+use tracing::level_filters::LevelFilter;
 
-static MAX_LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
-
-/// Whether a status line is being redrawn on the terminal: log lines then clear it first.
-static STATUS_LINE: AtomicBool = AtomicBool::new(false);
+pub use layout::init;
 
 /// Whether lines take DataX's layout (`--summary datax`), for scrapers written against DataX.
 static DATAX_LAYOUT: AtomicBool = AtomicBool::new(false);
+
+/// The format chosen at [`init`]: text blocks (the summary) are then one log event in JSON.
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
 
 /// The engine's own lines.
 pub const ENGINE: &str = "datax";
@@ -26,10 +33,6 @@ pub const PROGRESS: &str = "datax.progress";
 
 type ScrubFn = Box<dyn Fn(&str) -> String + Send + Sync>;
 static SCRUBBER: RwLock<Option<ScrubFn>> = RwLock::new(None);
-
-pub fn set_max_level(level: LogLevel) {
-    MAX_LEVEL.store(level as u8, Ordering::Relaxed);
-}
 
 /// `2021-08-23 13:45:20.305 [job-0] INFO  JobContainer - message`, as DataX's logback
 /// pattern writes it, instead of `… INFO  [datax] message`.
@@ -41,6 +44,11 @@ pub fn datax_layout() -> bool {
     DATAX_LAYOUT.load(Ordering::Relaxed)
 }
 
+/// Whether the log is JSON lines (`--log-format json`): nothing else may then reach stderr.
+pub fn json_lines() -> bool {
+    JSON_LINES.load(Ordering::Relaxed)
+}
+
 /// What a line names as its source: DataX's class names in its layout, else the target.
 fn component(target: &str) -> &str {
     match (datax_layout(), target) {
@@ -49,10 +57,6 @@ fn component(target: &str) -> &str {
         (false, PROGRESS) => ENGINE,
         (_, other) => other,
     }
-}
-
-pub fn set_status_line(active: bool) {
-    STATUS_LINE.store(active, Ordering::Relaxed);
 }
 
 /// Installs the function that removes secrets from every later line.
@@ -109,36 +113,67 @@ fn cut(text: &str, max_chars: usize) -> String {
     }
 }
 
-pub fn enabled(level: LogLevel) -> bool {
-    level as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
+/// A block of text for the operator (the final summary, the last error): as it is on a text
+/// log, one event of the log (`target` at `level`) in JSON so that every line still parses.
+pub fn print_block(level: LogLevel, target: &str, text: &str) {
+    if json_lines() {
+        log(level, target, text);
+    } else {
+        let text = scrub(text);
+        status::suspend(|| eprintln!("{text}"));
+    }
 }
 
+/// Logs `message` (scrubbed, cut to 8 KiB) under `target`: the engine's own targets are
+/// tracing call sites; a plugin's target is only known at run time, so its lines go through
+/// a `log` record, which tracing-log turns into an event with that target.
 pub fn log(level: LogLevel, target: &str, message: &str) {
-    if !enabled(level) {
-        return;
-    }
-    let label = match level {
-        LogLevel::Error => "ERROR",
-        LogLevel::Warn => "WARN ",
-        LogLevel::Info => "INFO ",
-        LogLevel::Debug => "DEBUG",
-        LogLevel::Trace => "TRACE",
-    };
-    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f");
-    let clear_status = if STATUS_LINE.load(Ordering::Relaxed) {
-        "\r\x1b[K"
-    } else {
-        ""
-    };
     let message = cut(&scrub(message), MAX_LINE_CHARS);
-    let component = component(target);
-    let line = if datax_layout() {
-        format!("{clear_status}{now} [job-0] {label} {component} - {message}\n")
-    } else {
-        format!("{clear_status}{now} {label} [{component}] {message}\n")
+    macro_rules! event {
+        ($target:expr) => {
+            match level {
+                LogLevel::Error => tracing::error!(target: $target, "{message}"),
+                LogLevel::Warn => tracing::warn!(target: $target, "{message}"),
+                LogLevel::Info => tracing::info!(target: $target, "{message}"),
+                LogLevel::Debug => tracing::debug!(target: $target, "{message}"),
+                LogLevel::Trace => tracing::trace!(target: $target, "{message}"),
+            }
+        };
+    }
+    match target {
+        ENGINE => event!(ENGINE),
+        PROGRESS => event!(PROGRESS),
+        plugin => log::logger().log(
+            &log::Record::builder()
+                .level(log_level(level))
+                .target(plugin)
+                .args(format_args!("{message}"))
+                .build(),
+        ),
+    }
+}
+
+fn log_level(level: LogLevel) -> log::Level {
+    match level {
+        LogLevel::Error => log::Level::Error,
+        LogLevel::Warn => log::Level::Warn,
+        LogLevel::Info => log::Level::Info,
+        LogLevel::Debug => log::Level::Debug,
+        LogLevel::Trace => log::Level::Trace,
+    }
+}
+
+/// Whether any target logs at `level` (a plugin asks before formatting a line; the line's
+/// own target is then checked against the filter).
+fn enabled(level: LogLevel) -> bool {
+    let level = match level {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Trace => LevelFilter::TRACE,
     };
-    // One write per line keeps lines from several threads whole.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    level <= LevelFilter::current()
 }
 
 pub fn error(target: &str, message: impl AsRef<str>) {
