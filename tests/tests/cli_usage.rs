@@ -30,7 +30,7 @@ fn a_mistyped_command_gets_a_did_you_mean() {
         &workspace.run(&["chek", "job.json"]),
         "unknown command `chek`: did you mean `check`?",
     );
-    assert_usage_error(&workspace.run(&["plugin"]), "did you mean `plugins`?");
+    assert_usage_error(&workspace.run(&["plugns"]), "did you mean `plugins`?");
     // A job file that happens to be named like a command is still a job file.
     workspace.write("chek", "{}");
     let run = workspace.run(&["chek"]);
