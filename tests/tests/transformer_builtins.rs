@@ -234,7 +234,7 @@ fn bad_parameters_are_errors_naming_the_entry_before_anything_runs() {
         ),
         (
             json!([{"name": "dx_upper", "parameter": {"columnIndex": 0}}]),
-            "job.content[0].transformer[0] (dx_upper): unknown transformer",
+            "job.content[0].transformer[0] (dx_upper): `dx_upper` is neither a built-in",
         ),
     ];
     let workspace = Workspace::new();
