@@ -230,7 +230,7 @@ fn bad_parameters_are_errors_naming_the_entry_before_anything_runs() {
         ),
         (
             json!([{"name": "dx_groovy", "parameter": {"code": "return record;"}}]),
-            "job.content[0].transformer[0] (dx_groovy): Groovy cannot run here; a sandboxed script transformer, `dx_script`",
+            "job.content[0].transformer[0] (dx_groovy): Groovy cannot run here: use dx_script",
         ),
         (
             json!([{"name": "dx_upper", "parameter": {"columnIndex": 0}}]),

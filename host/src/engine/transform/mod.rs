@@ -21,6 +21,7 @@ mod pad;
 mod params;
 mod plugin;
 mod replace;
+mod script;
 mod substr;
 mod utf16;
 
@@ -37,7 +38,16 @@ use crate::plugins::Registry;
 pub use datax_plugin_api::Verdict;
 
 /// The built-ins, as messages list them.
-const BUILT_INS: &str = "dx_substr, dx_pad, dx_replace, dx_filter, dx_digest";
+const BUILT_INS: &str = "dx_substr, dx_pad, dx_replace, dx_filter, dx_digest, dx_script";
+
+/// Why `dx_groovy` is refused, with the `dx_script` equivalent of DataX's doc example
+/// (`transformer/doc/transformer.md`, "groovy 实现的subStr").
+const GROOVY_REFUSED: &str = "Groovy cannot run here: use dx_script, a sandboxed Rhai script \
+     that sees the record as `record`, a list of column values (docs/transformers.md). DataX's \
+     example `Column column = record.getColumn(1); String oriValue = column.asString(); \
+     record.setColumn(1, new StringColumn(oriValue.substring(0, 3))); return record;` becomes \
+     {\"name\": \"dx_script\", \"parameter\": {\"code\": \"record[1] = \
+     record[1].to_string().sub_string(0, 3);\"}}";
 
 /// One built-in, applied to the column its `columnIndex` names.
 trait Transform: Send + Sync {
@@ -175,13 +185,8 @@ fn stage(step: &TransformerStep, registry: &Registry) -> Result<Box<dyn Stage>, 
         "dx_replace" => |parameter| Ok(Box::new(replace::Replace::new(parameter)?)),
         "dx_filter" => |parameter| Ok(Box::new(filter::Filter::new(parameter)?)),
         "dx_digest" => |parameter| Ok(Box::new(digest::Digest::new(parameter)?)),
-        "dx_groovy" => {
-            return Err(
-                "Groovy cannot run here; a sandboxed script transformer, `dx_script`, \
-                        is coming to take its place"
-                    .to_string(),
-            )
-        }
+        "dx_script" => return Ok(Box::new(script::Script::new(&step.parameter)?)),
+        "dx_groovy" => return Err(GROOVY_REFUSED.to_string()),
         _ => return Ok(Box::new(plugin::PluginStage::new(step, registry)?)),
     };
     let parameter = Parameter::read(&step.parameter)?;
