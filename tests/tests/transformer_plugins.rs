@@ -51,7 +51,10 @@ fn a_plugin_runs_in_the_chain_with_built_ins_filtering_and_failing_records() {
     ]);
     let workspace = Workspace::new();
     let run = workspace.run_reported(&job(5, transformers, json!({"record": 1})));
-    run.assert_success();
+    run.assert_success().assert_logged(
+        "| Transformer Success 4 records | Transformer Error 1 records | Transformer Filter 1 \
+         records | Transformer usedTime ",
+    );
     assert_eq!(printed(&run), ["1!|00v|add", "3!|00v|add", "5!|00v|add"]);
     let report = workspace.report();
     assert_eq!(report["transformers"]["success_records"], 4);

@@ -124,6 +124,7 @@ impl ChannelSender {
     /// did before it is counted all the same.
     fn transform(&self, batch: &mut RecordBatch) -> Result<(), PluginError> {
         let runtime = &self.feed.runtime;
+        let started = Instant::now();
         let mut tally = Tally::default();
         let outcome = self.transform_records(&mut batch.records, &mut tally);
         batch.records.truncate(tally.kept);
@@ -140,6 +141,9 @@ impl ChannelSender {
         counters
             .failed_records
             .fetch_add(tally.failed as u64, Ordering::Relaxed);
+        counters
+            .used_nanos
+            .fetch_add(elapsed_nanos(started), Ordering::Relaxed);
         outcome
     }
 

@@ -200,6 +200,7 @@ impl Schedule<'_> {
                 progress_line(
                     now,
                     &since.seen,
+                    &self.runtime.transformer_counters.totals(),
                     since.seconds(),
                     total_tasks,
                     logger::datax_layout(),

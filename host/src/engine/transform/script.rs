@@ -277,6 +277,14 @@ mod tests {
             record.columns.as_slice(),
             [Column::string("1.50"), Column::string("x")]
         );
+        let as_text = script("record[0] = record[0].to_string(); record.truncate(1);");
+        let (_, record) = run(&as_text, vec![Column::Null, Column::Null]).unwrap();
+        assert_eq!(
+            record.columns.as_slice(),
+            [Column::string("")],
+            "null's text is empty"
+        );
+
         let error = run(&script("record.push([1]);"), vec![]).unwrap_err();
         assert!(
             error.starts_with("record[0] is a array; a column value must be"),
