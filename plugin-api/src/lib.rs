@@ -11,7 +11,8 @@
 //!
 //! Compatibility: a host loads plugins built against the same major version of this crate.
 //! Later minor versions may only append fields after `#[sabi(last_prefix_field)]` to the prefix
-//! types (the root module and the trait vtables); `Column`, `Record`, `RecordBatch` are frozen.
+//! types (the root module and the trait vtables); `Column`, `Record`, `RecordBatch`, `Verdict`
+//! are frozen.
 //! abi_stable refuses a library with fewer fields than the host's: the host checks an older
 //! library against the root module it was built with ([`ffi::v1_0`]); see [`ffi`]'s
 //! "Evolution".

@@ -1,5 +1,5 @@
 //! Transformer plugins from the plugin folder through the real binary: `test_tag`
-//! (`tests/plugins/transformer`) is listed, runs in a chain beside the built-ins, changes whole
+//! (`tests/plugins/testtag`) is listed, runs in a chain beside the built-ins, changes whole
 //! records, filters and fails them under errorLimit, refuses a bad parameter before anything
 //! runs, and its panic fails its reader task without taking the host down.
 
