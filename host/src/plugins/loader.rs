@@ -296,6 +296,15 @@ fn init_root_module(header: &LibHeader) -> Result<(FfiPluginModule_Ref, bool), L
     if header.ensure_layout::<v1_0::FfiPluginModule_Ref>().is_err() {
         return Err(describe_load_error(&current));
     }
+    // Usually a plugin built before 1.1; in the odd case of a newer library failing only past
+    // 1.0's fields (its transformer), this says why it has none.
+    logger::debug(
+        "datax",
+        format!(
+            "loading with plugin API 1.0's root module, nothing added since is used: {}",
+            last_error_block(&current.to_string())
+        ),
+    );
     // SAFETY: the library's root module passed the layout check against plugin API 1.0's,
     // which is the current one's prefix; the host reads no field after that prefix from a
     // module loaded this way (`load_library` looks at `current`).

@@ -18,7 +18,7 @@
 
 use datax_plugin_api::{Column, Record};
 use md5::Md5;
-use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, ParseError, Scope, AST};
+use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, ImmutableString, ParseError, Scope, AST};
 use serde_json::Value;
 use sha1::{Digest as _, Sha1};
 
@@ -126,10 +126,16 @@ fn compile_error(error: ParseError) -> String {
 
 impl Stage for Script {
     fn run(&self, record: &mut Record) -> Result<Verdict, Failure> {
+        // The text given for each column of a kind the script has no type for.
+        let mut given = Vec::with_capacity(record.columns.len());
         let values = record
             .columns
             .iter()
-            .map(to_dynamic)
+            .map(|column| {
+                let (value, text) = to_dynamic(column)?;
+                given.push(text);
+                Ok(value)
+            })
             .collect::<Result<Array, String>>()
             .map_err(Failure::Record)?;
         let mut scope = Scope::new();
@@ -148,28 +154,45 @@ impl Stage for Script {
         let columns = values
             .into_iter()
             .enumerate()
-            .map(|(index, value)| to_column(value, record.columns.get(index), index))
+            .map(|(index, value)| {
+                let kept = record
+                    .columns
+                    .get(index)
+                    .zip(given.get(index).and_then(Option::as_ref));
+                to_column(value, kept, index)
+            })
             .collect::<Result<Vec<Column>, String>>()
             .map_err(Failure::Record)?;
-        *record = Record::new(columns);
+        record.columns.clear();
+        record.columns.extend(columns);
         Ok(Verdict::Keep)
     }
 }
 
-fn to_dynamic(column: &Column) -> Result<Dynamic, String> {
-    Ok(match column {
+/// A column's script value, and the text it was given as when its kind has no script type.
+fn to_dynamic(column: &Column) -> Result<(Dynamic, Option<ImmutableString>), String> {
+    let value = match column {
         Column::Null => Dynamic::UNIT,
         Column::Bool(value) => Dynamic::from_bool(*value),
         Column::Long(value) => Dynamic::from_int(*value),
         Column::Double(value) => Dynamic::from_float(*value),
         Column::String(text) => Dynamic::from(text.to_string()),
         Column::Bytes(bytes) => Dynamic::from_blob(Blob::from(bytes.as_slice())),
-        other => Dynamic::from(column_text(other)?.unwrap_or_default().into_owned()),
-    })
+        other => {
+            let text = ImmutableString::from(column_text(other)?.unwrap_or_default().as_ref());
+            return Ok((Dynamic::from(text.clone()), Some(text)));
+        }
+    };
+    Ok((value, None))
 }
 
-/// The column a script value becomes; `original` is the column that was at its place.
-fn to_column(value: Dynamic, original: Option<&Column>, index: usize) -> Result<Column, String> {
+/// The column a script value becomes. `kept` is the column that was at its place with the
+/// text it was given as: the same text gives that column back, kind and all.
+fn to_column(
+    value: Dynamic,
+    kept: Option<(&Column, &ImmutableString)>,
+    index: usize,
+) -> Result<Column, String> {
     if value.is_unit() {
         return Ok(Column::Null);
     }
@@ -187,7 +210,10 @@ fn to_column(value: Dynamic, original: Option<&Column>, index: usize) -> Result<
     }
     if value.is_string() {
         let text = value.into_immutable_string().map_err(str::to_string)?;
-        return Ok(kept_kind(original, &text).unwrap_or_else(|| Column::string(text.as_str())));
+        return Ok(match kept {
+            Some((original, given)) if *given == text => original.clone(),
+            _ => Column::string(text.as_str()),
+        });
     }
     if value.is_blob() {
         return Ok(Column::bytes(value.into_blob().map_err(str::to_string)?));
@@ -197,22 +223,6 @@ fn to_column(value: Dynamic, original: Option<&Column>, index: usize) -> Result<
          float, a string or a blob",
         value.type_name()
     ))
-}
-
-/// A decimal or time column whose text the script left as it was keeps its kind.
-fn kept_kind(original: Option<&Column>, text: &str) -> Option<Column> {
-    let original = original?;
-    match original {
-        Column::Decimal(_)
-        | Column::Date(_)
-        | Column::Time(_)
-        | Column::DateTime(_)
-        | Column::Timestamp(_) => {
-            let original_text = column_text(original).ok()??;
-            (original_text == text).then(|| original.clone())
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]
