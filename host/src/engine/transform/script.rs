@@ -8,7 +8,8 @@
 //!
 //! Sandbox: Rhai itself has no file, network or process access, modules are compiled out
 //! (`no_module`: no `import`), and `print`/`debug` go to datax's log. Each record's run is
-//! bounded by `maxOperations` and by size limits on strings, lists and maps; a record that
+//! bounded by `maxOperations`, by size limits on strings, lists and maps and by a number of
+//! variables; a record that
 //! exceeds one, or on which the script fails, is dirty.
 //!
 //! Column values (docs/transformers.md): null is `()`, bool `bool`, long an integer, double a
@@ -35,6 +36,8 @@ const MAX_STRING_BYTES: usize = 16 << 20;
 /// Lists (the record included) and maps a script builds, in items.
 const MAX_ITEMS: usize = 65_536;
 const MAX_CALL_LEVELS: usize = 32;
+/// Variables alive at once (`record` included): with the size limits, what bounds a run's memory.
+const MAX_VARIABLES: usize = 32;
 
 pub struct Script {
     engine: Engine,
@@ -97,6 +100,7 @@ fn sandboxed_engine(max_operations: u64) -> Engine {
         .set_max_array_size(MAX_ITEMS)
         .set_max_map_size(MAX_ITEMS)
         .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_variables(MAX_VARIABLES)
         .on_print(|text| logger::info("dx_script", text))
         .on_debug(|text, _, _| logger::debug("dx_script", text));
     engine.register_fn("md5", |text: &str| {
@@ -342,6 +346,13 @@ mod tests {
         assert!(error.contains("too large"), "{error}");
         let runtime = script("record[5] = 1;");
         let error = run(&runtime, vec![Column::Null]).unwrap_err();
+        assert!(error.starts_with("the script failed: "), "{error}");
+    }
+
+    #[test]
+    fn variables_are_bounded() {
+        let many: String = (0..40).map(|n| format!("let v{n} = {n};\n")).collect();
+        let error = run(&script(&many), vec![]).unwrap_err();
         assert!(error.starts_with("the script failed: "), "{error}");
     }
 
