@@ -9,8 +9,7 @@
 //! Sandbox: Rhai itself has no file, network or process access, modules are compiled out
 //! (`no_module`: no `import`), and `print`/`debug` go to datax's log. Each record's run is
 //! bounded by `maxOperations`, by size limits on strings, lists and maps and by a number of
-//! variables; a record that
-//! exceeds one, or on which the script fails, is dirty.
+//! variables; a record that exceeds one, or on which the script fails, is dirty.
 //!
 //! Column values (docs/transformers.md): null is `()`, bool `bool`, long an integer, double a
 //! float, string a string, bytes a blob; decimal, date, time, datetime and timestamp columns
