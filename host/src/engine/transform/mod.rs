@@ -1,7 +1,8 @@
 //! DataX's transformer chain (`job.content[0].transformer`): built-ins that rewrite one column
-//! of each record or drop the record, and transformer plugins from the plugin folder that may
-//! change the whole record, run in the reader's task thread between the reader and the
-//! channel, as DataX's `TransformerExchanger` does.
+//! of each record or drop the record, `dx_script` (a sandboxed script in place of
+//! `dx_groovy`) and transformer plugins from the plugin folder, which may change the whole
+//! record, run in the reader's task thread between the reader and the channel, as DataX's
+//! `TransformerExchanger` does.
 //!
 //! Per record, as DataX: the transformers run in order; one that filters the record stops the
 //! chain and the record is counted as filtered (and, as DataX counts it, as a success); one
@@ -9,7 +10,7 @@
 //! transformer's name in the reason. A `columnIndex` past the end of a record stops the job:
 //! DataX checks it on the first record and throws rather than collecting dirty records. A
 //! transformer plugin that panics stops its reader task too (the host itself carries on to end
-//! the job cleanly).
+//! the job cleanly); a script that fails or runs past its limits only makes its record dirty.
 //!
 //! Parameters are checked when the chain is built, before any plugin starts, where DataX
 //! would fail every record at run time: errors name the entry (`job.content[0].transformer[1]
@@ -177,7 +178,7 @@ fn column_text(column: &Column) -> Result<Option<Cow<'_, str>>, String> {
     }
 }
 
-/// What runs for `step`: a built-in, or the transformer plugin its name is given by.
+/// What runs for `step`: a built-in, `dx_script`, or the transformer plugin its name is given by.
 fn stage(step: &TransformerStep, registry: &Registry) -> Result<Box<dyn Stage>, String> {
     let build: fn(&Parameter) -> Result<Box<dyn Transform>, String> = match step.name.as_str() {
         "dx_substr" => |parameter| Ok(Box::new(substr::Substr::new(parameter)?)),
