@@ -88,8 +88,6 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         logger::warn("datax", format!("{}: {warning}", path.display()));
     }
     let job = loaded.job;
-    let transformers = Chain::build(&job.transformer)
-        .map_err(|reason| anyhow!("job file {}: {reason}", path.display()))?;
     logger::info(
         "datax",
         format!(
@@ -102,6 +100,8 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
         ),
     );
     let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
+    let transformers = Chain::build(&job.transformer, &registry)
+        .map_err(|reason| anyhow!("job file {}: {reason}", path.display()))?;
     Ok(PreparedJob {
         path,
         job,
@@ -253,11 +253,7 @@ pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         "NAME", "KINDS", "API", "BUILT BY", "DATAX NAMES"
     );
     for plugin in &registry.plugins {
-        let datax_names: Vec<&str> = [Kind::Reader, Kind::Writer]
-            .into_iter()
-            .filter_map(|kind| plugin.kind(kind))
-            .flat_map(|info| info.datax_names.iter().map(String::as_str))
-            .collect();
+        let datax_names: Vec<&str> = plugin.datax_names().collect();
         println!(
             "{:<12} {:<14} {:<6} {:<28} {:<36} {}",
             plugin.name,

@@ -15,10 +15,14 @@ use crate::context::{RecordReceiver, RecordSender, TaskContext};
 use crate::ffi::{
     FfiDescriptor, FfiKindDescriptor, FfiLoggerBox, FfiPluginModule, FfiPluginModule_Ref,
     FfiReaderJob, FfiReaderJobBox, FfiReaderJob_TO, FfiReaderTask, FfiReaderTaskBox,
-    FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox, FfiTaskContextBox, FfiWriterJob,
-    FfiWriterJobBox, FfiWriterJob_TO, FfiWriterTask, FfiWriterTaskBox, FfiWriterTask_TO,
+    FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox, FfiTaskContextBox, FfiTransformer,
+    FfiTransformerBox, FfiTransformer_TO, FfiWriterJob, FfiWriterJobBox, FfiWriterJob_TO,
+    FfiWriterTask, FfiWriterTaskBox, FfiWriterTask_TO,
 };
-use crate::{ErrorKind, PluginError, ReaderJob, ReaderTask, WriterJob, WriterTask};
+use crate::{
+    ErrorKind, PluginError, ReaderJob, ReaderTask, Record, Transformer, Verdict, WriterJob,
+    WriterTask,
+};
 
 /// The exported symbol abi_stable looks for; `export_plugin!` needs it as a literal.
 /// A test checks it against `abi_stable::library::ROOT_MODULE_LOADER_NAME`.
@@ -41,7 +45,8 @@ macro_rules! __built_by_symbol_name {
 }
 
 /// Exports a plugin library. Give its data source type name, a description, and the types
-/// implementing [`ReaderJob`] and/or [`WriterJob`]:
+/// implementing [`ReaderJob`], [`WriterJob`] and/or [`Transformer`] (each optional, in that
+/// order):
 ///
 /// ```ignore
 /// datax_plugin_api::export_plugin! {
@@ -49,6 +54,11 @@ macro_rules! __built_by_symbol_name {
 ///     description: "generated records in, printed records out",
 ///     reader: reader::StreamReaderJob,
 ///     writer: writer::StreamWriterJob,
+/// }
+/// datax_plugin_api::export_plugin! {
+///     name: "masking",
+///     description: "masks e-mail addresses",
+///     transformer: MaskEmail,
 /// }
 /// ```
 /// The version reported is the plugin crate's own (`CARGO_PKG_VERSION`); `datax plugins` shows
@@ -60,6 +70,7 @@ macro_rules! export_plugin {
         description: $description:expr
         $(, reader: $reader:ty)?
         $(, writer: $writer:ty)?
+        $(, transformer: $transformer:ty)?
         $(,)?
     ) => {
         #[doc(hidden)]
@@ -82,13 +93,25 @@ macro_rules! export_plugin {
             extern "C" fn install_logger(logger: $crate::ffi::FfiLoggerBox) {
                 $crate::log::install(logger, $name)
             }
+            extern "C" fn transformer(
+            ) -> $crate::abi_stable::std_types::ROption<$crate::ffi::FfiKindDescriptor> {
+                $crate::export_plugin!(@kind transformer_kind $($transformer)?)
+            }
             fn root_module() -> $crate::ffi::FfiPluginModule_Ref {
-                $crate::export::root_module(
+                $crate::export::root_module($crate::export::Entries {
                     descriptor,
                     install_logger,
-                    $crate::export_plugin!(@entry new_reader_job no_reader_job $($reader)?),
-                    $crate::export_plugin!(@entry new_writer_job no_writer_job $($writer)?),
-                )
+                    new_reader_job: $crate::export_plugin!(
+                        @entry new_reader_job no_reader_job $($reader)?
+                    ),
+                    new_writer_job: $crate::export_plugin!(
+                        @entry new_writer_job no_writer_job $($writer)?
+                    ),
+                    transformer,
+                    new_transformer: $crate::export_plugin!(
+                        @entry new_transformer no_transformer $($transformer)?
+                    ),
+                })
             }
             extern "C" fn load_root_module() -> $crate::abi_stable::library::RootModuleResult {
                 $crate::abi_stable::library::__call_root_module_loader(root_module)
@@ -132,20 +155,24 @@ pub const fn text_bytes<const N: usize>(text: &str) -> [u8; N] {
     array
 }
 
-type ReaderJobEntry = extern "C" fn(RStr<'_>) -> RResult<FfiReaderJobBox, PluginError>;
-type WriterJobEntry = extern "C" fn(RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>;
+/// What [`export_plugin!`] puts in the root module.
+pub struct Entries {
+    pub descriptor: extern "C" fn() -> FfiDescriptor,
+    pub install_logger: extern "C" fn(FfiLoggerBox),
+    pub new_reader_job: extern "C" fn(RStr<'_>) -> RResult<FfiReaderJobBox, PluginError>,
+    pub new_writer_job: extern "C" fn(RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>,
+    pub transformer: extern "C" fn() -> ROption<FfiKindDescriptor>,
+    pub new_transformer: extern "C" fn(RStr<'_>) -> RResult<FfiTransformerBox, PluginError>,
+}
 
-pub fn root_module(
-    descriptor: extern "C" fn() -> FfiDescriptor,
-    install_logger: extern "C" fn(FfiLoggerBox),
-    new_reader_job: ReaderJobEntry,
-    new_writer_job: WriterJobEntry,
-) -> FfiPluginModule_Ref {
+pub fn root_module(entries: Entries) -> FfiPluginModule_Ref {
     FfiPluginModule {
-        descriptor,
-        install_logger,
-        new_reader_job,
-        new_writer_job,
+        descriptor: entries.descriptor,
+        install_logger: entries.install_logger,
+        new_reader_job: entries.new_reader_job,
+        new_writer_job: entries.new_writer_job,
+        transformer: entries.transformer,
+        new_transformer: entries.new_transformer,
     }
     .leak_into_prefix()
 }
@@ -172,6 +199,10 @@ pub fn reader_kind<J: ReaderJob>() -> FfiKindDescriptor {
 
 pub fn writer_kind<J: WriterJob>() -> FfiKindDescriptor {
     kind_descriptor(J::DATAX_NAMES, J::TEMPLATE)
+}
+
+pub fn transformer_kind<T: Transformer>() -> FfiKindDescriptor {
+    kind_descriptor(T::DATAX_NAMES, T::TEMPLATE)
 }
 
 fn kind_descriptor(datax_names: &[&str], template: &str) -> FfiKindDescriptor {
@@ -202,6 +233,16 @@ pub extern "C" fn new_writer_job<J: WriterJob>(
     })
 }
 
+pub extern "C" fn new_transformer<T: Transformer>(
+    parameter: RStr<'_>,
+) -> RResult<FfiTransformerBox, PluginError> {
+    guarded(|| {
+        T::init(parameter.as_str()).map(|transformer| {
+            FfiTransformer_TO::from_value(TransformerAdapter(transformer), TD_Opaque)
+        })
+    })
+}
+
 pub extern "C" fn no_reader_job(_parameter: RStr<'_>) -> RResult<FfiReaderJobBox, PluginError> {
     RErr(PluginError::new(
         ErrorKind::UNSUPPORTED,
@@ -213,6 +254,13 @@ pub extern "C" fn no_writer_job(_parameter: RStr<'_>) -> RResult<FfiWriterJobBox
     RErr(PluginError::new(
         ErrorKind::UNSUPPORTED,
         "this plugin provides no writer",
+    ))
+}
+
+pub extern "C" fn no_transformer(_parameter: RStr<'_>) -> RResult<FfiTransformerBox, PluginError> {
+    RErr(PluginError::new(
+        ErrorKind::UNSUPPORTED,
+        "this plugin provides no transformer",
     ))
 }
 
@@ -335,6 +383,14 @@ impl<T: WriterTask> FfiWriterTask for WriterTaskAdapter<T> {
     }
 }
 
+struct TransformerAdapter<T>(T);
+
+impl<T: Transformer> FfiTransformer for TransformerAdapter<T> {
+    fn transform(&self, record: &mut Record) -> RResult<Verdict, PluginError> {
+        guarded(|| self.0.transform(record))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +418,8 @@ mod tests {
         assert_send::<FfiReaderTaskBox>();
         assert_send::<FfiWriterJobBox>();
         assert_send::<FfiWriterTaskBox>();
+        fn assert_sync<T: Sync>() {}
+        assert_sync::<FfiTransformerBox>();
         assert_send::<FfiRecordSenderBox>();
         assert_send::<FfiRecordReceiverBox>();
         assert_send::<FfiTaskContextBox>();

@@ -6,19 +6,22 @@
 //! `FfiTaskContext`, `FfiLogger`).
 //!
 //! Evolution: methods and module fields may only be appended after the item marked
-//! `#[sabi(last_prefix_field)]`. abi_stable's load check lets the library's side of a prefix
-//! type have more fields than the host's, never fewer: appending to a plugin-implemented
-//! vtable (`FfiReaderJob::check`) keeps older plugins loading, but appending to a
-//! host-implemented one (`FfiTaskContext`) makes the host refuse plugins built before it
-//! ("too many fields"), and they must be rebuilt. Host services added from now on should come
-//! through one lookup instead of new `FfiTaskContext` methods.
+//! `#[sabi(last_prefix_field)]`, and abi_stable's load check lets the library's side of a prefix
+//! type have more fields than the host's, never fewer ("too many fields", measured by
+//! `tests/tests/plugins_loading.rs`). So a host whose root module grew must check an older
+//! library against the layout that library was built with: [`v1_0`] keeps plugin API 1.0's
+//! root module, and a library that passes only that check loads with none of what was
+//! appended since (no transformer). Growing a vtable reached from the root module (host- or
+//! plugin-implemented) would need one such kept layout for every type on the way: host
+//! services added from now on come through one new, separately looked-up object instead of
+//! new `FfiTaskContext` methods.
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RBox, ROk, ROption, RResult, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
 
-use crate::{PluginError, Record, RecordBatch};
+use crate::{PluginError, Record, RecordBatch, Verdict};
 
 /// What a library is: its data source type (`stream`, `odps`, `loghub`, …) and which kinds it
 /// provides.
@@ -219,6 +222,15 @@ pub trait FfiWriterTask: Send {
 }
 pub type FfiWriterTaskBox = FfiWriterTask_TO<'static, RBox<()>>;
 
+#[sabi_trait]
+pub trait FfiTransformer: Send + Sync {
+    /// Rewrites `record` in place or filters it; `RErr` makes the record dirty, except a
+    /// `PANIC` error, which fails the reader task. Shared by every reader task of the job.
+    #[sabi(last_prefix_field)]
+    fn transform(&self, record: &mut Record) -> RResult<Verdict, PluginError>;
+}
+pub type FfiTransformerBox = FfiTransformer_TO<'static, RBox<()>>;
+
 /// The root module every plugin library exports (through [`crate::export_plugin!`]).
 #[repr(C)]
 #[derive(StableAbi)]
@@ -235,6 +247,15 @@ pub struct FfiPluginModule {
     /// DataX's `Writer.Job.init`: validates the job's writer `parameter` (JSON text).
     #[sabi(last_prefix_field)]
     pub new_writer_job: extern "C" fn(parameter: RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>,
+
+    /// Since plugin API 1.1: the transformer this library provides, if any (a kind of its
+    /// own beside reader and writer: [`FfiDescriptor`] is frozen).
+    pub transformer: extern "C" fn() -> ROption<FfiKindDescriptor>,
+
+    /// Since plugin API 1.1: one entry of a job's transformer chain, its `parameter` (JSON
+    /// text) validated.
+    pub new_transformer:
+        extern "C" fn(parameter: RStr<'_>) -> RResult<FfiTransformerBox, PluginError>,
 }
 
 impl RootModule for FfiPluginModule_Ref {
@@ -242,4 +263,37 @@ impl RootModule for FfiPluginModule_Ref {
     const BASE_NAME: &'static str = "datax_plugin";
     const NAME: &'static str = "datax_plugin";
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// The root module as plugin API 1.0 declared it, frozen: the host checks a library against
+/// it when the current layout is refused, which is how plugins built before 1.1 still load.
+pub mod v1_0 {
+    use abi_stable::library::RootModule;
+    use abi_stable::sabi_types::VersionStrings;
+    use abi_stable::std_types::{RResult, RStr};
+    use abi_stable::{declare_root_module_statics, StableAbi};
+
+    use super::{FfiDescriptor, FfiLoggerBox, FfiReaderJobBox, FfiWriterJobBox};
+    use crate::PluginError;
+
+    /// Field for field plugin API 1.0's `FfiPluginModule`: abi_stable compares the names.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = FfiPluginModule_Ref)))]
+    pub struct FfiPluginModule {
+        pub descriptor: extern "C" fn() -> FfiDescriptor,
+        pub install_logger: extern "C" fn(logger: FfiLoggerBox),
+        pub new_reader_job:
+            extern "C" fn(parameter: RStr<'_>) -> RResult<FfiReaderJobBox, PluginError>,
+        #[sabi(last_prefix_field)]
+        pub new_writer_job:
+            extern "C" fn(parameter: RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>,
+    }
+
+    impl RootModule for FfiPluginModule_Ref {
+        declare_root_module_statics! {FfiPluginModule_Ref}
+        const BASE_NAME: &'static str = "datax_plugin";
+        const NAME: &'static str = "datax_plugin";
+        const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
+    }
 }

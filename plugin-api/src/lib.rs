@@ -1,18 +1,21 @@
-//! The stable ABI between the `datax` host and its reader/writer plugins.
+//! The stable ABI between the `datax` host and its reader, writer and transformer plugins.
 //!
 //! A plugin is a `cdylib` built on this crate and on `datax-plugin-kit` (what plugins share
 //! that never crosses the boundary: typed configurations, DataX's text form and dates, HTTP
 //! with retries). It implements the plain Rust traits
-//! in [`plugin`] ([`ReaderJob`]/[`ReaderTask`], [`WriterJob`]/[`WriterTask`]) and calls
+//! in [`plugin`] ([`ReaderJob`]/[`ReaderTask`], [`WriterJob`]/[`WriterTask`], [`Transformer`])
+//! and calls
 //! [`export_plugin!`] once. Everything that crosses the library boundary lives in [`ffi`]
 //! (prefixed `Ffi`); the plugin-side wrappers around what the host hands in ([`RecordSender`],
 //! [`RecordReceiver`], [`TaskContext`]) are plain types that hide abi_stable.
 //!
 //! Compatibility: a host loads plugins built against the same major version of this crate.
 //! Later minor versions may only append fields after `#[sabi(last_prefix_field)]` to the prefix
-//! types (the root module and the trait vtables); `Column`, `Record`, `RecordBatch` are frozen.
-//! Fields appended to a vtable the host implements (`FfiTaskContext`) still make the host
-//! refuse plugins built before them: see [`ffi`]'s "Evolution".
+//! types (the root module and the trait vtables); `Column`, `Record`, `RecordBatch`, `Verdict`
+//! are frozen.
+//! abi_stable refuses a library with fewer fields than the host's: the host checks an older
+//! library against the root module it was built with ([`ffi::v1_0`]); see [`ffi`]'s
+//! "Evolution".
 //!
 //! This crate holds the ABI alone and depends on abi_stable alone.
 
@@ -29,8 +32,8 @@ mod record;
 
 pub use context::{RecordReceiver, RecordSender, TaskContext, EXPECTED_RECORDS_COUNTER};
 pub use error::{ErrorKind, PluginError};
-pub use plugin::{ReaderJob, ReaderTask, WriterJob, WriterTask};
-pub use record::{Column, EpochTime, Record, RecordBatch};
+pub use plugin::{ReaderJob, ReaderTask, Transformer, WriterJob, WriterTask};
+pub use record::{Column, EpochTime, Record, RecordBatch, Verdict};
 
 /// Re-exported so that plugins can name the FFI-safe containers inside [`Column`] without
 /// depending on abi_stable themselves, and so that [`export_plugin!`] can reach it.

@@ -4,7 +4,7 @@
 //! configuration and run on a worker thread each. Like DataX, a job and its tasks share nothing
 //! but configuration text.
 
-use crate::{PluginError, RecordReceiver, RecordSender, TaskContext};
+use crate::{PluginError, Record, RecordReceiver, RecordSender, TaskContext, Verdict};
 
 pub trait ReaderJob: Sized + Send + 'static {
     type Task: ReaderTask;
@@ -94,4 +94,27 @@ pub trait WriterTask: Send + 'static {
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError>;
+}
+
+/// A transformer of a job's chain (DataX's custom `Transformer` classes): named in a job as
+/// `{"name": "my_transformer", "parameter": {...}}`, it sees each record between the reader and
+/// the channel, in the reader's task thread.
+///
+/// One value serves every reader task of the job at once (DataX shares one instance too): it
+/// is `Sync`, and `transform` takes `&self`.
+pub trait Transformer: Sized + Send + Sync + 'static {
+    /// The names a job's `transformer` entries use for it, e.g. `["my_transformer"]`.
+    const DATAX_NAMES: &'static [&'static str];
+
+    /// A `parameter` object (JSON) showing every key, for `datax template`.
+    const TEMPLATE: &'static str;
+
+    /// Reads and validates this chain entry's `parameter` (JSON text; `{}` when absent) before
+    /// any plugin starts. Errors name the key; the host adds the entry's place in the chain.
+    fn init(parameter: &str) -> Result<Self, PluginError>;
+
+    /// Changes `record` in place (columns rewritten, added or removed) and keeps it, or
+    /// filters it out of the job. An error makes the record dirty with the message as its
+    /// reason, counted against the job's errorLimit; a panic fails the reader task.
+    fn transform(&self, record: &mut Record) -> Result<Verdict, PluginError>;
 }

@@ -113,6 +113,17 @@ impl Column {
     }
 }
 
+/// What a transformer did with a record.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The record goes on, changed or not.
+    Keep,
+    /// The record leaves the job: not written, not dirty, counted as filtered (DataX's
+    /// transformer returned `null`).
+    Filter,
+}
+
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Default)]
 pub struct Record {

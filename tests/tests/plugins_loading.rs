@@ -154,21 +154,35 @@ fn plugin_dirs_from_the_environment_are_searched() {
     );
 }
 
-/// Builds a one-reader plugin against a copy of plugin-api changed by `patch`, the way a
-/// third party's plugin built against another ABI would look.
-fn build_plugin_against_changed_api(name: &str, patch: impl Fn(&Path)) -> PathBuf {
+/// The repository's plugin-api, as the host is built against it.
+fn current_api() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api")
+}
+
+/// plugin-api 1.0 as first released, before transformer plugins (`tests/fixtures/abi-v1`).
+fn api_before_transformers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/abi-v1/plugin-api")
+}
+
+/// Builds a one-reader plugin (`fixturereader`: `records` text records `row 0`, `row 1`, …)
+/// against a copy of the plugin-api at `api_source` changed by `patch`, the way a third
+/// party's plugin built against another ABI would look.
+fn build_plugin_against_changed_api(
+    name: &str,
+    api_source: &Path,
+    patch: impl Fn(&Path),
+) -> PathBuf {
     let scratch = build_dir().join("abi-fixtures").join(name);
     let api = scratch.join("plugin-api");
     let plugin = scratch.join("plugin");
     let _ = fs::remove_dir_all(&api);
     fs::create_dir_all(api.join("src")).unwrap();
     fs::create_dir_all(plugin.join("src")).unwrap();
-    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api");
-    for entry in fs::read_dir(original.join("src")).unwrap() {
+    for entry in fs::read_dir(api_source.join("src")).unwrap() {
         let entry = entry.unwrap();
         fs::copy(entry.path(), api.join("src").join(entry.file_name())).unwrap();
     }
-    let manifest = fs::read_to_string(original.join("Cargo.toml"))
+    let manifest = fs::read_to_string(api_source.join("Cargo.toml"))
         .unwrap()
         .replace("edition.workspace = true", "edition = \"2021\"")
         .replace("license.workspace = true\n", "")
@@ -191,21 +205,31 @@ fn build_plugin_against_changed_api(name: &str, patch: impl Fn(&Path)) -> PathBu
     fs::write(
         plugin.join("src/lib.rs"),
         r#"
-use datax_plugin_api::{PluginError, ReaderJob, ReaderTask, RecordSender, TaskContext};
-pub struct Job;
+use datax_plugin_api::{Column, PluginError, ReaderJob, ReaderTask, Record, RecordSender, TaskContext};
+pub struct Job(u64);
 impl ReaderJob for Job {
     type Task = Task;
     const DATAX_NAMES: &'static [&'static str] = &["fixturereader"];
     const TEMPLATE: &'static str = "{}";
-    fn init(_: &str) -> Result<Self, PluginError> { Ok(Job) }
-    fn split(&mut self, advice: usize) -> Result<Vec<String>, PluginError> { Ok(vec![String::new(); advice]) }
-    fn task(&self, _: &str) -> Result<Task, PluginError> { Ok(Task) }
+    fn init(parameter: &str) -> Result<Self, PluginError> {
+        let records = parameter.split("\"records\":").nth(1).and_then(|rest| {
+            rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+        });
+        Ok(Job(records.unwrap_or(0)))
+    }
+    fn split(&mut self, _: usize) -> Result<Vec<String>, PluginError> { Ok(vec![self.0.to_string()]) }
+    fn task(&self, config: &str) -> Result<Task, PluginError> { Ok(Task(config.parse().unwrap_or(0))) }
 }
-pub struct Task;
+pub struct Task(u64);
 impl ReaderTask for Task {
-    fn start_read(&mut self, _: &mut RecordSender, _: &mut TaskContext) -> Result<(), PluginError> { Ok(()) }
+    fn start_read(&mut self, sender: &mut RecordSender, _: &mut TaskContext) -> Result<(), PluginError> {
+        for row in 0..self.0 {
+            sender.send(Record::new(vec![Column::string(format!("row {row}"))]))?;
+        }
+        Ok(())
+    }
 }
-datax_plugin_api::export_plugin! { name: "fixture", description: "built against a changed ABI", reader: Job }
+datax_plugin_api::export_plugin! { name: "fixture", description: "built against another ABI", reader: Job }
 "#,
     )
     .unwrap();
@@ -227,8 +251,42 @@ datax_plugin_api::export_plugin! { name: "fixture", description: "built against 
 }
 
 #[test]
+fn a_reader_plugin_built_before_transformer_plugins_still_loads_and_runs() {
+    let dir = build_plugin_against_changed_api("abi_v1_reader", &api_before_transformers(), |_| {});
+    let workspace = Workspace::new();
+    let listed = workspace.run(&["plugins", "--plugin-dir", dir.to_str().unwrap()]);
+    listed.assert_success();
+    assert!(
+        refusals_of(&listed.stdout, "libabi_v1_reader.so").is_empty(),
+        "{}",
+        listed.stdout
+    );
+    let fixture = listed
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("fixture "))
+        .unwrap_or_else(|| panic!("the 1.0 plugin is listed:\n{}", listed.stdout));
+    assert!(fixture.contains("fixturereader"), "{fixture}");
+    let job = datax_e2e::datax_job(
+        serde_json::json!({"name": "fixturereader", "parameter": {"records": 5}}),
+        serde_json::json!({"name": "streamwriter", "parameter": {"print": true}}),
+        serde_json::json!({"speed": {"channel": 1}}),
+    );
+    let job = workspace.write_json("job.json", &job);
+    let run = workspace.run(&[job.to_str().unwrap(), "--plugin-dir", dir.to_str().unwrap()]);
+    run.assert_success();
+    let printed: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        printed,
+        ["row 0", "row 1", "row 2", "row 3", "row 4"],
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_plugin_built_against_a_changed_column_layout_is_refused_in_one_line() {
-    let dir = build_plugin_against_changed_api("abi_changed_layout", |api| {
+    let dir = build_plugin_against_changed_api("abi_changed_layout", &current_api(), |api| {
         let record = api.join("src/record.rs");
         let text = fs::read_to_string(&record).unwrap();
         assert!(text.contains("Long(i64),"));
@@ -256,12 +314,12 @@ fn a_plugin_built_against_a_changed_column_layout_is_refused_in_one_line() {
 
 #[test]
 fn a_plugin_built_for_another_major_version_is_refused() {
-    let dir = build_plugin_against_changed_api("abi_major_two", |api| {
+    let dir = build_plugin_against_changed_api("abi_major_two", &current_api(), |api| {
         let manifest = api.join("Cargo.toml");
         let text = fs::read_to_string(&manifest).unwrap();
         fs::write(
             manifest,
-            text.replace("version = \"1.0.0\"", "version = \"2.0.0\""),
+            text.replacen("version = \"1.", "version = \"2.", 1),
         )
         .unwrap();
     });
@@ -269,10 +327,9 @@ fn a_plugin_built_for_another_major_version_is_refused() {
     let refused = refusals_of(&run.stdout, "libabi_major_two.so");
     assert_eq!(refused.len(), 1, "{}", run.stdout);
     assert!(
-        refused[0].contains(
-            "built for plugin API 2.0.0, but this datax speaks plugin API 1.0.0: rebuild the \
-             plugin against datax-plugin-api 1.x, or use a datax that speaks plugin API 2.0.0"
-        ),
+        refused[0].contains("built for plugin API 2.")
+            && refused[0].contains("but this datax speaks plugin API 1.")
+            && refused[0].contains("rebuild the plugin against datax-plugin-api 1.x"),
         "{}",
         refused[0]
     );

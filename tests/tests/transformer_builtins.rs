@@ -230,11 +230,11 @@ fn bad_parameters_are_errors_naming_the_entry_before_anything_runs() {
         ),
         (
             json!([{"name": "dx_groovy", "parameter": {"code": "return record;"}}]),
-            "job.content[0].transformer[0] (dx_groovy): Groovy cannot run here; a sandboxed script transformer, `dx_script`",
+            "job.content[0].transformer[0] (dx_groovy): Groovy cannot run here: use dx_script",
         ),
         (
             json!([{"name": "dx_upper", "parameter": {"columnIndex": 0}}]),
-            "job.content[0].transformer[0] (dx_upper): unknown transformer",
+            "job.content[0].transformer[0] (dx_upper): `dx_upper` is neither a built-in",
         ),
     ];
     let workspace = Workspace::new();

@@ -120,24 +120,49 @@ impl ChannelSender {
     /// Runs the job's transformers over `batch` in place, as DataX's exchanger does before a
     /// record reaches the channel: filtered records leave, failed ones leave as dirty records
     /// of the reader; the rest keep their order. `Err` stops the reader task (a `columnIndex`
-    /// past the end of a record, or errorLimit).
+    /// past the end of a record, a transformer plugin's panic, or errorLimit); what the chain
+    /// did before it is counted all the same.
     fn transform(&self, batch: &mut RecordBatch) -> Result<(), PluginError> {
         let runtime = &self.feed.runtime;
-        let records = &mut batch.records;
-        let (mut kept, mut filtered, mut failed) = (0, 0, 0);
+        let started = Instant::now();
+        let mut tally = Tally::default();
+        let outcome = self.transform_records(&mut batch.records, &mut tally);
+        batch.records.truncate(tally.kept);
+        // A batch filtered whole still shows the reader is moving.
+        runtime.counters.last_move.stamp();
+        batch.byte_size = batch.records.iter().map(Record::byte_size).sum();
+        let counters = &runtime.transformer_counters;
+        counters
+            .success_records
+            .fetch_add((tally.kept + tally.filtered) as u64, Ordering::Relaxed);
+        counters
+            .filter_records
+            .fetch_add(tally.filtered as u64, Ordering::Relaxed);
+        counters
+            .failed_records
+            .fetch_add(tally.failed as u64, Ordering::Relaxed);
+        counters
+            .used_nanos
+            .fetch_add(elapsed_nanos(started), Ordering::Relaxed);
+        outcome
+    }
+
+    /// Moves the records kept to the front of `records`, counting in `tally`.
+    fn transform_records(
+        &self,
+        records: &mut [Record],
+        tally: &mut Tally,
+    ) -> Result<(), PluginError> {
+        let runtime = &self.feed.runtime;
         for index in 0..records.len() {
-            let outcome = runtime
-                .transformers
-                .apply(&mut records[index])
-                .map_err(|message| PluginError::new(ErrorKind::CONFIG, message))?;
-            match outcome {
+            match runtime.transformers.apply(&mut records[index])? {
                 Outcome::Keep => {
-                    records.swap(kept, index);
-                    kept += 1;
+                    records.swap(tally.kept, index);
+                    tally.kept += 1;
                 }
-                Outcome::Filter => filtered += 1,
+                Outcome::Filter => tally.filtered += 1,
                 Outcome::Fail(reason) => {
-                    failed += 1;
+                    tally.failed += 1;
                     collect_dirty(
                         runtime,
                         Kind::Reader,
@@ -148,22 +173,16 @@ impl ChannelSender {
                 }
             }
         }
-        records.truncate(kept);
-        // A batch filtered whole still shows the reader is moving.
-        runtime.counters.last_move.stamp();
-        batch.byte_size = records.iter().map(Record::byte_size).sum();
-        let counters = &runtime.transformer_counters;
-        counters
-            .success_records
-            .fetch_add((kept + filtered) as u64, Ordering::Relaxed);
-        counters
-            .filter_records
-            .fetch_add(filtered as u64, Ordering::Relaxed);
-        counters
-            .failed_records
-            .fetch_add(failed as u64, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// What the transformers did with the records of one batch.
+#[derive(Default)]
+struct Tally {
+    kept: usize,
+    filtered: usize,
+    failed: usize,
 }
 
 impl FfiRecordSender for ChannelSender {
@@ -518,7 +537,8 @@ mod tests {
             path: "job.content[0].transformer[0]".to_string(),
             parameter: serde_json::json!({"columnIndex": 0, "paras": ["like", "[13579]"]}),
         };
-        let runtime = runtime_with(Chain::build(&[filter_odd]).unwrap());
+        let no_plugins = crate::plugins::Registry::load(Vec::new());
+        let runtime = runtime_with(Chain::build(&[filter_odd], &no_plugins).unwrap());
         let (mut sender, mut receiver) = pair_in(&runtime, 4);
         let batch = RecordBatch::from(
             (1..=5)

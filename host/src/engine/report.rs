@@ -38,13 +38,15 @@ fn waiting_side(now: &Snapshot, before: &Snapshot) -> &'static str {
 
 /// `Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0
 /// records, 0 bytes | All Task WaitWriterTime 0.015s | All Task WaitReaderTime 0.110s |
-/// Percentage 100.00%`, plus which side waits. In DataX's layout it is DataX's line to the
-/// byte (`|  All Task`, two spaces), ending at the percentage, as its scrapers expect. The
-/// percentage counts the tasks that finished without failing; on a `stopped` job the English
-/// line then says what was moved.
+/// Percentage 100.00%`, plus which side waits; once a transformer counted, DataX's transformer
+/// fields come before the percentage. In DataX's layout it is DataX's line to the byte
+/// (`|  All Task`, two spaces, its "Transfermor" spelling), ending at the percentage, as its
+/// scrapers expect. The percentage counts the tasks that finished without failing; on a
+/// `stopped` job the English line then says what was moved.
 pub fn progress_line(
     now: &Snapshot,
     before: &Snapshot,
+    transformers: &TransformerTotals,
     seconds: f64,
     total_tasks: u64,
     stopped: bool,
@@ -70,10 +72,11 @@ pub fn progress_line(
         ),
         (false, false) => (" ", waiting_side(now, before).to_string()),
     };
+    let transformers = transformer_fields(transformers, datax_layout);
     format!(
         "Total {} records, {} bytes | Speed {}/s, {:.0} records/s | Error {} records, {} bytes \
-         |{gap}All Task WaitWriterTime {:.3}s |{gap}All Task WaitReaderTime {:.3}s | Percentage \
-         {percentage:.2}%{waiting}",
+         |{gap}All Task WaitWriterTime {:.3}s |{gap}All Task WaitReaderTime {:.3}s | \
+         {transformers}Percentage {percentage:.2}%{waiting}",
         now.records_read(),
         now.bytes_read(),
         format_bytes(bytes_per_sec),
@@ -82,6 +85,26 @@ pub fn progress_line(
         now.dirty_bytes(),
         now.wait_writer_nanos as f64 / 1e9,
         now.wait_reader_nanos as f64 / 1e9,
+    )
+}
+
+/// DataX's transformer fields of the progress line (`Stringify.getSnapshot`), each ending in
+/// `| `; none until a transformer counted.
+fn transformer_fields(totals: &TransformerTotals, datax_layout: bool) -> String {
+    if !totals.any() {
+        return String::new();
+    }
+    let success = match datax_layout {
+        true => "Transfermor Success",
+        false => "Transformer Success",
+    };
+    format!(
+        "{success} {} records | Transformer Error {} records | Transformer Filter {} records \
+         | Transformer usedTime {:.3}s | ",
+        totals.success_records,
+        totals.failed_records,
+        totals.filter_records,
+        totals.used_nanos as f64 / 1e9
     )
 }
 
@@ -343,7 +366,15 @@ mod tests {
             finished_tasks: 1,
             ..Snapshot::default()
         };
-        let line = progress_line(&now, &before, 10.0, 2, false, false);
+        let line = progress_line(
+            &now,
+            &before,
+            &TransformerTotals::default(),
+            10.0,
+            2,
+            false,
+            false,
+        );
         assert!(line.starts_with("Total 100000 records, 2600000 bytes | Speed 253.91KB/s, 10000 records/s | Error 0 records, 0 bytes"), "{line}");
         assert!(
             line.contains("All Task WaitReaderTime 0.110s | Percentage 50.00%"),
@@ -360,12 +391,57 @@ mod tests {
             finished_tasks: 1,
             ..Snapshot::default()
         };
-        let line = progress_line(&now, &Snapshot::default(), 3.0, 1, false, true);
+        let no_transformer = TransformerTotals::default();
+        let line = progress_line(
+            &now,
+            &Snapshot::default(),
+            &no_transformer,
+            3.0,
+            1,
+            false,
+            true,
+        );
         assert_eq!(
             line,
             "Total 10 records, 220 bytes | Speed 73B/s, 3 records/s | Error 0 records, 0 bytes \
              |  All Task WaitWriterTime 0.000s |  All Task WaitReaderTime 0.000s | Percentage \
              100.00%"
+        );
+        let transformers = TransformerTotals {
+            success_records: 12,
+            failed_records: 1,
+            filter_records: 2,
+            used_nanos: 1_500_000,
+        };
+        let line = progress_line(
+            &now,
+            &Snapshot::default(),
+            &transformers,
+            3.0,
+            1,
+            false,
+            true,
+        );
+        assert!(
+            line.ends_with(
+                "|  All Task WaitReaderTime 0.000s | Transfermor Success 12 records | \
+                 Transformer Error 1 records | Transformer Filter 2 records | Transformer \
+                 usedTime 0.002s | Percentage 100.00%"
+            ),
+            "{line}"
+        );
+        let line = progress_line(
+            &now,
+            &Snapshot::default(),
+            &transformers,
+            3.0,
+            1,
+            false,
+            false,
+        );
+        assert!(
+            line.contains("| Transformer Success 12 records |"),
+            "{line}"
         );
     }
 
@@ -445,6 +521,7 @@ mod tests {
                 success_records: 10,
                 failed_records: 2,
                 filter_records: 3,
+                used_nanos: 0,
             },
             ..JobReport::default()
         };

@@ -267,6 +267,7 @@ impl Schedule<'_> {
             progress_line(
                 now,
                 &since.seen,
+                &self.runtime.transformer_counters.totals(),
                 since.seconds(),
                 total_tasks,
                 self.runtime.state.is_cancelled(),

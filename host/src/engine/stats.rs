@@ -220,6 +220,8 @@ pub struct TransformerCounters {
     pub failed_records: AtomicU64,
     /// Records a filter dropped: never sent, never dirty.
     pub filter_records: AtomicU64,
+    /// Time the reader tasks spent in the chain (DataX's "Transformer usedTime").
+    pub used_nanos: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -227,6 +229,9 @@ pub struct TransformerTotals {
     pub success_records: u64,
     pub failed_records: u64,
     pub filter_records: u64,
+    /// For the progress line only.
+    #[serde(skip)]
+    pub used_nanos: u64,
 }
 
 impl TransformerTotals {
@@ -243,6 +248,7 @@ impl TransformerCounters {
             success_records: load(&self.success_records),
             failed_records: load(&self.failed_records),
             filter_records: load(&self.filter_records),
+            used_nanos: load(&self.used_nanos),
         }
     }
 }

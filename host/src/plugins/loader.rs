@@ -4,8 +4,9 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, LibraryError};
-use datax_plugin_api::ffi::{FfiKindDescriptor, FfiPluginModule_Ref};
+use abi_stable::library::{lib_header_from_path, LibHeader, LibraryError};
+use abi_stable::std_types::ROption;
+use datax_plugin_api::ffi::{v1_0, FfiKindDescriptor, FfiPluginModule_Ref};
 
 use super::elf::check_plugin_file;
 use super::search_path::PluginDir;
@@ -107,7 +108,8 @@ fn join_reasons(reasons: &[LoadError]) -> String {
     refused_note(*.refused)
 )]
 pub struct PluginNotFound {
-    pub kind: Kind,
+    /// `reader`, `writer` or `transformer`.
+    pub kind: &'static str,
     pub job_name: String,
     /// What this kind answers to, `names (plugin)` each, sorted.
     pub available: Vec<String>,
@@ -187,22 +189,45 @@ impl Registry {
     /// The library providing `kind` under the job's plugin name, or an error listing what
     /// there is (and what was refused, which is often why a plugin seems missing).
     pub fn find(&self, kind: Kind, job_name: &str) -> Result<&LoadedPlugin, PluginNotFound> {
-        if let Some(plugin) = self
-            .plugins
-            .iter()
-            .find(|plugin| plugin.answers_to(kind, job_name))
-        {
+        let label = match kind {
+            Kind::Reader => "reader",
+            Kind::Writer => "writer",
+        };
+        self.find_by(label, job_name, |plugin| plugin.kind(kind))
+    }
+
+    /// The library providing the transformer a job's chain names `job_name`.
+    pub fn find_transformer(&self, job_name: &str) -> Result<&LoadedPlugin, PluginNotFound> {
+        self.find_by("transformer", job_name, |plugin| {
+            plugin.transformer.as_ref()
+        })
+    }
+
+    fn find_by(
+        &self,
+        label: &'static str,
+        job_name: &str,
+        kind: impl Fn(&LoadedPlugin) -> Option<&KindInfo>,
+    ) -> Result<&LoadedPlugin, PluginNotFound> {
+        // A job's plugin name is one of the kind's DataX names (`odpsreader` in DataX files)
+        // or the library's own name (`odps` in DataWorks files).
+        let answers = |plugin: &LoadedPlugin| {
+            kind(plugin).is_some_and(|info| {
+                job_name == plugin.name || info.datax_names.iter().any(|name| name == job_name)
+            })
+        };
+        if let Some(plugin) = self.plugins.iter().find(|plugin| answers(plugin)) {
             return Ok(plugin);
         }
         let mut available: Vec<String> = self
             .plugins
             .iter()
-            .filter_map(|plugin| plugin.kind(kind).map(|info| (plugin, info)))
+            .filter_map(|plugin| kind(plugin).map(|info| (plugin, info)))
             .map(|(plugin, info)| format!("{} ({})", info.datax_names.join(", "), plugin.name))
             .collect();
         available.sort();
         Err(PluginNotFound {
-            kind,
+            kind: label,
             job_name: job_name.to_string(),
             available,
             refused: self.refused.len(),
@@ -266,11 +291,17 @@ fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
     let header =
         lib_header_from_path(&real).map_err(|error| describe_load_error(&error, "unknown"))?;
     let api_version = header.version_strings().to_string();
-    let module = header
-        .init_root_module::<FfiPluginModule_Ref>()
-        .map_err(|error| describe_load_error(&error, &api_version))?;
+    let (module, current) = init_root_module(header)?;
     (module.install_logger())(logger::ffi_logger());
     let descriptor = (module.descriptor())();
+    // Only a library that passed the current layout's check has its later fields checked.
+    let transformer = match current {
+        true => module
+            .transformer()
+            .map(|kind| kind())
+            .and_then(ROption::into_option),
+        false => None,
+    };
     Ok(LoadedPlugin {
         name: descriptor.name.into_string(),
         version: descriptor.version.into_string(),
@@ -279,9 +310,44 @@ fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
         description: descriptor.description.into_string(),
         reader: descriptor.reader.into_option().map(kind_info),
         writer: descriptor.writer.into_option().map(kind_info),
+        transformer: transformer.map(kind_info),
         path: path.to_path_buf(),
         module,
     })
+}
+
+/// The library's root module, checked against this host's layout, or else against plugin API
+/// 1.0's (plugin-api's `ffi` "Evolution": abi_stable refuses a library with fewer fields).
+/// The flag says whether the current layout passed, and so whether the fields appended since
+/// 1.0 may be read.
+fn init_root_module(header: &LibHeader) -> Result<(FfiPluginModule_Ref, bool), LoadError> {
+    let api_version = header.version_strings().to_string();
+    let current = match header.init_root_module::<FfiPluginModule_Ref>() {
+        Err(current @ LibraryError::AbiInstability(_)) => current,
+        other => {
+            return other
+                .map(|module| (module, true))
+                .map_err(|error| describe_load_error(&error, &api_version))
+        }
+    };
+    if header.ensure_layout::<v1_0::FfiPluginModule_Ref>().is_err() {
+        return Err(describe_load_error(&current, &api_version));
+    }
+    // Usually a plugin built before 1.1; in the odd case of a newer library failing only past
+    // 1.0's fields (its transformer), this says why it has none.
+    logger::debug(
+        "datax",
+        format!(
+            "loading with plugin API 1.0's root module, nothing added since is used: {}",
+            last_error_block(&current.to_string())
+        ),
+    );
+    // SAFETY: the library's root module passed the layout check against plugin API 1.0's,
+    // which is the current one's prefix; the host reads no field after that prefix from a
+    // module loaded this way (`load_library` looks at `current`).
+    let module = unsafe { header.unchecked_layout::<FfiPluginModule_Ref>() }
+        .map_err(|error| LoadError::Unloadable(error.to_string()))?;
+    Ok((module, false))
 }
 
 fn kind_info(descriptor: FfiKindDescriptor) -> KindInfo {

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 
 use abi_stable::library::RootModule;
 use abi_stable::std_types::RStr;
-use datax_plugin_api::ffi::{FfiPluginModule_Ref, FfiReaderJobBox, FfiWriterJobBox};
-use datax_plugin_api::PluginError;
+use datax_plugin_api::ffi::{
+    FfiPluginModule_Ref, FfiReaderJobBox, FfiTransformerBox, FfiWriterJobBox,
+};
+use datax_plugin_api::{ErrorKind, PluginError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -48,6 +50,8 @@ pub struct LoadedPlugin {
     pub description: String,
     pub reader: Option<KindInfo>,
     pub writer: Option<KindInfo>,
+    /// Only from a library built against plugin API 1.1 or later.
+    pub transformer: Option<KindInfo>,
     pub path: PathBuf,
     module: FfiPluginModule_Ref,
 }
@@ -65,21 +69,21 @@ impl LoadedPlugin {
         }
     }
 
-    /// Whether a job's plugin name (`odpsreader` in DataX files, `odps` in DataWorks files)
-    /// means this library's `kind`.
-    pub fn answers_to(&self, kind: Kind, job_name: &str) -> bool {
-        self.kind(kind).is_some_and(|info| {
-            job_name == self.name || info.datax_names.iter().any(|name| name == job_name)
-        })
-    }
-
     pub fn kinds_label(&self) -> String {
-        [Kind::Reader, Kind::Writer]
+        let sides = [Kind::Reader, Kind::Writer]
             .into_iter()
             .filter(|kind| self.kind(*kind).is_some())
-            .map(|kind| kind.to_string())
-            .collect::<Vec<_>>()
-            .join("+")
+            .map(|kind| kind.to_string());
+        let transformer = self.transformer.as_ref().map(|_| "transformer".to_string());
+        sides.chain(transformer).collect::<Vec<_>>().join("+")
+    }
+
+    /// Every name jobs may use for what this library provides.
+    pub fn datax_names(&self) -> impl Iterator<Item = &str> {
+        [&self.reader, &self.writer, &self.transformer]
+            .into_iter()
+            .flatten()
+            .flat_map(|info| info.datax_names.iter().map(String::as_str))
     }
 
     /// DataX's `Reader.Job.init`.
@@ -90,5 +94,20 @@ impl LoadedPlugin {
     /// DataX's `Writer.Job.init`.
     pub fn new_writer_job(&self, parameter: &str) -> Result<FfiWriterJobBox, PluginError> {
         (self.module.new_writer_job())(RStr::from_str(parameter)).into_result()
+    }
+
+    /// One entry of a job's transformer chain. Only for a library that lists a transformer.
+    pub fn new_transformer(&self, parameter: &str) -> Result<FfiTransformerBox, PluginError> {
+        let new_transformer = self
+            .transformer
+            .as_ref()
+            .and_then(|_| self.module.new_transformer())
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorKind::UNSUPPORTED,
+                    "this plugin provides no transformer",
+                )
+            })?;
+        new_transformer(RStr::from_str(parameter)).into_result()
     }
 }

@@ -84,7 +84,7 @@ impl Transform for Digest {
     }
 }
 
-fn hex(bytes: &[u8], upper_case: bool) -> String {
+pub(super) fn hex(bytes: &[u8], upper_case: bool) -> String {
     let digits: &[u8; 16] = if upper_case {
         b"0123456789ABCDEF"
     } else {

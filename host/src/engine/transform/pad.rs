@@ -66,9 +66,9 @@ impl Transform for Pad {
         } else {
             let padding = self.padding(self.length - java.len())?;
             if self.left {
-                padding + &text
+                padding + text.as_ref()
             } else {
-                text.into_owned() + &padding
+                text.into_owned() + padding.as_str()
             }
         };
         *column = Column::string(result);
