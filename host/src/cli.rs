@@ -107,7 +107,7 @@ pub struct NewPluginArgs {
     #[arg(long, group = "kinds")]
     pub writer: bool,
 
-    /// Not yet available: the plugin API has no transformer plugins yet.
+    /// The plugin provides a transformer (named NAME in a job's `transformer` chain).
     #[arg(long, group = "kinds")]
     pub transformer: bool,
 

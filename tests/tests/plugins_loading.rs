@@ -39,7 +39,7 @@ fn plugins_next_to_the_binary_are_listed_with_kinds_and_names() {
     assert!(stream.contains("streamreader,streamwriter"), "{stream}");
     assert!(stream.contains("libdatax_stream.so"), "{stream}");
     assert!(
-        stream.contains(" 1.0.0 ") && stream.contains(" datax-plugin-stream 0.1.0 "),
+        stream.contains(" 1.1.0 ") && stream.contains(" datax-plugin-stream 0.1.0 "),
         "the API version and the crate that built it: {stream}"
     );
 }

@@ -1,11 +1,12 @@
 //! A third-party plugin, start to finish, as an outside author makes one: `datax plugin new`
-//! writes a reader crate and a writer crate into a folder outside this repository; each is
-//! tested and built with its own `cargo` (offline, from the local registry cache, in a target
-//! folder of their own); the two libraries are dropped into a plugin folder and a job moves
-//! records from the new reader through the new writer with the real `datax`. The same reader
-//! built against a plugin API 2.0.0 is then refused in one line naming both versions.
+//! writes a reader crate, a writer crate and a transformer crate into a folder outside this
+//! repository; each is tested and built with its own `cargo` (offline, from the local registry
+//! cache, in a target folder of their own); the libraries are dropped into a plugin folder and
+//! a job moves records from the new reader through the new transformer and the new writer with
+//! the real `datax`. The same reader built against a plugin API 2.0.0 is then refused in one
+//! line naming both versions.
 //!
-//! The two generated crates share one target folder, as one author's crates may: each is
+//! The generated crates share one target folder, as one author's crates may: each is
 //! still built by its own `cargo build` from its own manifest and lock file. The folder lives
 //! in the build folder between runs, so only the first run compiles abi_stable and serde; the
 //! crates are generated afresh at the same place outside the repository every run, so that
@@ -121,32 +122,39 @@ fn listed_line<'a>(stdout: &'a str, name: &str) -> &'a str {
 }
 
 #[test]
-fn a_generated_reader_and_writer_run_a_job_and_a_major_bump_is_refused() {
+fn a_generated_reader_transformer_and_writer_run_a_job_and_a_major_bump_is_refused() {
     let workspace = Workspace::new();
     let scratch = Scratch::new();
     let reader = generate_and_build(&workspace, &scratch, "tpsource", "--reader");
     let writer = generate_and_build(&workspace, &scratch, "tpsink", "--writer");
-    let plugins = plugin_folder(&workspace, "plugins", &[&reader, &writer]);
+    let transformer = generate_and_build(&workspace, &scratch, "tpmark", "--transformer");
+    let plugins = plugin_folder(&workspace, "plugins", &[&reader, &writer, &transformer]);
     let plugin_dir = plugins.to_str().unwrap();
 
     let listing = workspace.run(&["plugins", "--plugin-dir", plugin_dir]);
     listing.assert_success();
-    for (name, kind) in [("tpsource", "reader"), ("tpsink", "writer")] {
+    for (name, kind) in [
+        ("tpsource", "reader"),
+        ("tpsink", "writer"),
+        ("tpmark", "transformer"),
+    ] {
         let line = listed_line(&listing.stdout, name);
         assert!(
             line.contains(&format!(" {kind} "))
-                && line.contains(" 1.0.0 ")
+                && line.contains(&format!(" {} ", api_version()))
                 && line.contains(&format!(" datax-plugin-{name} 0.1.0 ")),
             "its kind, API version and the crate that built it: {line}"
         );
     }
 
     let output = workspace.path("out");
-    let job = datax_job(
+    let mut job = datax_job(
         json!({"name": "tpsourcereader", "parameter": {"recordCount": 2500, "prefix": "row-"}}),
         json!({"name": "tpsinkwriter", "parameter": {"path": output}}),
         json!({"speed": {"channel": 3}}),
     );
+    job["job"]["content"][0]["transformer"] =
+        json!([{"name": "tpmark", "parameter": {"columnIndex": 1, "prefix": "x-"}}]);
     let job = workspace.write_json("job.json", &job);
     let run = workspace.run(&["--plugin-dir", plugin_dir, job.to_str().unwrap()]);
     run.assert_success();
@@ -158,9 +166,12 @@ fn a_generated_reader_and_writer_run_a_job_and_a_major_bump_is_refused() {
         })
         .collect();
     lines.sort();
-    let mut expected: Vec<String> = (0..2500).map(|id| format!("{id}\trow-{id}")).collect();
+    let mut expected: Vec<String> = (0..2500).map(|id| format!("{id}\tx-row-{id}")).collect();
     expected.sort();
-    assert_eq!(lines, expected, "every record once, as the reader made it");
+    assert_eq!(
+        lines, expected,
+        "every record once, as the reader made it and the transformer changed it"
+    );
 
     major_bump_is_refused(&workspace, &scratch);
 }
@@ -203,14 +214,24 @@ fn major_bump_is_refused(workspace: &Workspace, scratch: &Scratch) {
         .filter(|line| line.starts_with("refused ") && line.contains("libdatax_tpsource.so"))
         .collect();
     assert_eq!(refused.len(), 1, "{}", listing.stdout);
-    assert!(
-        refused[0].ends_with(
-            "built for plugin API 2.0.0, but this datax speaks plugin API 1.0.0: rebuild the \
-             plugin against datax-plugin-api 1.x, or use a datax that speaks plugin API 2.0.0"
-        ),
-        "{}",
-        refused[0]
+    let expected = format!(
+        "built for plugin API 2.0.0, but this datax speaks plugin API {}: rebuild the plugin \
+         against datax-plugin-api 1.x, or use a datax that speaks plugin API 2.0.0",
+        api_version()
     );
+    assert!(refused[0].ends_with(&expected), "{}", refused[0]);
+}
+
+/// The plugin API version this datax speaks: the workspace's plugin-api crate's version.
+fn api_version() -> String {
+    let manifest = fs::read_to_string(repository().join("plugin-api/Cargo.toml")).unwrap();
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("version = "))
+        .expect("plugin-api's manifest has a version");
+    line.trim_start_matches("version = ")
+        .trim_matches('"')
+        .to_string()
 }
 
 /// plugin-api (as version 2.0.0) and plugin-kit copied into `dir`, in a workspace of their
@@ -234,10 +255,11 @@ fn copy_api_and_kit(dir: &Path) {
     }
     let api_manifest = dir.join("plugin-api/Cargo.toml");
     let text = fs::read_to_string(&api_manifest).unwrap();
-    assert!(text.contains("version = \"1.0.0\""), "{text}");
+    let version_line = format!("version = \"{}\"", api_version());
+    assert!(text.contains(&version_line), "{text}");
     fs::write(
         &api_manifest,
-        text.replace("version = \"1.0.0\"", "version = \"2.0.0\""),
+        text.replace(&version_line, "version = \"2.0.0\""),
     )
     .unwrap();
 }
@@ -256,7 +278,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 #[test]
-fn bad_names_existing_folders_and_transformers_are_refused_in_one_line() {
+fn bad_names_and_existing_folders_are_refused_in_one_line() {
     let workspace = Workspace::new();
     let existing = workspace.path("taken");
     fs::create_dir(&existing).unwrap();
@@ -273,11 +295,6 @@ fn bad_names_existing_folders_and_transformers_are_refused_in_one_line() {
         (
             vec!["demo", "--reader", "--path", existing.to_str().unwrap()],
             "already exists; give a folder that does not exist yet",
-        ),
-        (
-            vec!["demo", "--transformer"],
-            "--transformer: transformer plugins are not yet available in plugin API 1.0.0; give \
-             --reader and/or --writer",
         ),
     ];
     for (args, expected) in cases {

@@ -19,6 +19,7 @@ const GITIGNORE: &str = include_str!("templates/gitignore.tmpl");
 const LIB_RS: &str = include_str!("templates/lib.rs.tmpl");
 const READER_RS: &str = include_str!("templates/reader.rs.tmpl");
 const WRITER_RS: &str = include_str!("templates/writer.rs.tmpl");
+const TRANSFORMER_RS: &str = include_str!("templates/transformer.rs.tmpl");
 
 /// The datax-rs checkout this datax was built from.
 const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -31,6 +32,7 @@ struct NewPlugin {
     name: String,
     reader: bool,
     writer: bool,
+    transformer: bool,
     folder: PathBuf,
     /// The datax-rs checkout holding `plugin-api/` and `plugin-kit/`.
     sources: PathBuf,
@@ -56,13 +58,6 @@ pub fn run(args: &NewPluginArgs) -> Result<u8> {
 
 impl NewPlugin {
     fn from_args(args: &NewPluginArgs) -> Result<NewPlugin> {
-        if args.transformer {
-            bail!(
-                "--transformer: transformer plugins are not yet available in plugin API {}; \
-                 give --reader and/or --writer",
-                host_api_version()
-            );
-        }
         check_name(&args.name).with_context(|| format!("plugin name '{}'", args.name))?;
         let folder = args
             .path
@@ -85,6 +80,7 @@ impl NewPlugin {
             name: args.name.clone(),
             reader: args.reader,
             writer: args.writer,
+            transformer: args.transformer,
             folder,
             sources,
         })
@@ -98,12 +94,21 @@ impl NewPlugin {
         format!("datax_{}", self.name)
     }
 
+    /// `demoreader, demowriter and transformer demo`.
     fn kinds_text(&self) -> String {
         let name = &self.name;
-        match (self.reader, self.writer) {
-            (true, true) => format!("{name}reader and {name}writer"),
-            (true, false) => format!("{name}reader"),
-            _ => format!("{name}writer"),
+        let kinds: Vec<String> = [
+            (self.reader, format!("{name}reader")),
+            (self.writer, format!("{name}writer")),
+            (self.transformer, format!("transformer {name}")),
+        ]
+        .into_iter()
+        .filter_map(|(provided, kind)| provided.then_some(kind))
+        .collect();
+        match kinds.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
         }
     }
 
@@ -157,7 +162,11 @@ impl NewPlugin {
 
     /// `mod reader;` lines for lib.rs, and `reader: reader::Job,` lines for export_plugin!.
     fn modules_and_exports(&self) -> (String, String) {
-        let kinds = [("reader", self.reader), ("writer", self.writer)];
+        let kinds = [
+            ("reader", self.reader),
+            ("writer", self.writer),
+            ("transformer", self.transformer),
+        ];
         let provided = kinds.iter().filter(|(_, provided)| *provided);
         let modules = provided.clone().map(|(kind, _)| format!("mod {kind};\n"));
         let exports = provided.map(|(kind, _)| format!("    {kind}: {kind}::Job,\n"));
@@ -193,6 +202,9 @@ impl NewPlugin {
         }
         if self.writer {
             files.push(("src/writer.rs", WRITER_RS));
+        }
+        if self.transformer {
+            files.push(("src/transformer.rs", TRANSFORMER_RS));
         }
         fs::create_dir(self.folder.join("src"))
             .with_context(|| format!("cannot create {}/src", self.folder.display()))?;
@@ -283,6 +295,7 @@ mod tests {
             name: "demo".to_string(),
             reader,
             writer,
+            transformer: !reader,
             folder: PathBuf::from("/tmp/demo"),
             sources: PathBuf::from("/src/datax-rs"),
         }
@@ -292,7 +305,16 @@ mod tests {
     fn every_placeholder_is_filled() {
         for (reader, writer) in [(true, true), (true, false), (false, true)] {
             let values = plugin(reader, writer).values();
-            for template in [CARGO_TOML, README, GITIGNORE, LIB_RS, READER_RS, WRITER_RS] {
+            let templates = [
+                CARGO_TOML,
+                README,
+                GITIGNORE,
+                LIB_RS,
+                READER_RS,
+                WRITER_RS,
+                TRANSFORMER_RS,
+            ];
+            for template in templates {
                 let text = fill(template, &values);
                 assert!(!text.contains("{{"), "left unfilled: {text}");
             }
