@@ -1,7 +1,7 @@
 //! The `datax` subcommands.
 
 use std::fs::{self, OpenOptions};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -248,13 +248,18 @@ fn default_dirty_file(job_path: &Path, start: &chrono::DateTime<Local>) -> PathB
 
 pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let registry = Registry::load(plugin_dirs(cli_plugin_dirs)?);
-    println!(
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
         "{:<12} {:<14} {:<6} {:<28} {:<36} PATH",
         "NAME", "KINDS", "API", "BUILT BY", "DATAX NAMES"
-    );
+    ));
     for plugin in &registry.plugins {
         let datax_names: Vec<&str> = plugin.datax_names().collect();
-        println!(
+        line(format!(
             "{:<12} {:<14} {:<6} {:<28} {:<36} {}",
             plugin.name,
             plugin.kinds_label(),
@@ -262,22 +267,35 @@ pub fn plugins(cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             plugin.built_by.as_deref().unwrap_or("unknown"),
             datax_names.join(","),
             plugin.path.display()
-        );
-        println!("{:<12} {}", "", plugin.description);
+        ));
+        line(format!("{:<12} {}", "", plugin.description));
     }
     if registry.plugins.is_empty() {
-        println!("(no plugins found)");
+        line("(no plugins found)".to_string());
     }
     for refusal in &registry.refused {
-        println!("refused {}: {}", refusal.path.display(), refusal.reason);
+        line(format!(
+            "refused {}: {}",
+            refusal.path.display(),
+            refusal.reason
+        ));
     }
     let searched: Vec<String> = registry
         .searched
         .iter()
         .map(|dir| dir.path.display().to_string())
         .collect();
-    println!("searched: {}", searched.join(":"));
-    Ok(0)
+    line(format!("searched: {}", searched.join(":")));
+    print_out(&out)
+}
+
+/// Writes `text` to stdout. A reader that went away early (`datax plugins | head`) is not a
+/// failure: what it wanted was written.
+fn print_out(text: &str) -> Result<u8> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        written => written.map(|()| 0).context("writing to stdout"),
+    }
 }
 
 pub fn template(reader: &str, writer: &str, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
@@ -302,6 +320,5 @@ pub fn template(reader: &str, writer: &str, cli_plugin_dirs: &[PathBuf]) -> Resu
             "content": [{"reader": step(Kind::Reader, reader)?, "writer": step(Kind::Writer, writer)?}]
         }
     });
-    println!("{}", serde_json::to_string_pretty(&job)?);
-    Ok(0)
+    print_out(&format!("{}\n", serde_json::to_string_pretty(&job)?))
 }

@@ -48,3 +48,26 @@ fn a_missing_job_file_is_a_failed_job_not_a_usage_error() {
     let run = workspace.run(&["no-such-job.json"]);
     run.assert_failure("cannot read job file no-such-job.json");
 }
+
+#[test]
+fn a_listing_read_by_a_pipe_that_closes_early_is_no_failure() {
+    let workspace = Workspace::new();
+    for args in [
+        &["plugins"][..],
+        &["template", "-r", "streamreader", "-w", "streamwriter"],
+    ] {
+        let mut child = workspace
+            .datax()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `datax plugins | head -0`: the reader is gone before datax writes.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
