@@ -38,8 +38,10 @@ pub enum FaultTarget {
     Odps,
     /// Every tunnel request: session create/reload and data.
     Tunnel,
-    /// Tunnel `?data` downloads only.
+    /// Tunnel `?data` downloads and block uploads (`PUT ?uploadid&blockid`).
     TunnelData,
+    /// Tunnel upload commits (`POST ?uploadid`) only.
+    TunnelCommit,
     /// Log Service PutLogs (and ListShards).
     Sls,
     /// Log Service GetCursor.
@@ -71,7 +73,8 @@ pub enum FaultAction {
     AbortBody { after_bytes: u64 },
     /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
     FlipByte { offset: u64 },
-    /// PutLogs: store the logs, then close the connection without replying.
+    /// PutLogs, a tunnel block upload or an upload commit: do it (store the logs or the
+    /// block, publish the session), then close the connection without replying.
     DropReply,
 }
 
@@ -81,6 +84,7 @@ pub(crate) enum RequestKind {
     OdpsRest,
     TunnelSession,
     TunnelData,
+    TunnelCommit,
     PutLogs,
     GetCursor,
     PullLogs,
@@ -91,10 +95,12 @@ impl FaultTarget {
         match self {
             FaultTarget::Any => true,
             FaultTarget::Odps => kind == RequestKind::OdpsRest,
-            FaultTarget::Tunnel => {
-                matches!(kind, RequestKind::TunnelSession | RequestKind::TunnelData)
-            }
+            FaultTarget::Tunnel => matches!(
+                kind,
+                RequestKind::TunnelSession | RequestKind::TunnelData | RequestKind::TunnelCommit
+            ),
             FaultTarget::TunnelData => kind == RequestKind::TunnelData,
+            FaultTarget::TunnelCommit => kind == RequestKind::TunnelCommit,
             FaultTarget::Sls => kind == RequestKind::PutLogs,
             FaultTarget::SlsGetCursor => kind == RequestKind::GetCursor,
             FaultTarget::SlsPullLogs => kind == RequestKind::PullLogs,
@@ -112,7 +118,10 @@ impl FaultAction {
             FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
                 kind == RequestKind::TunnelData
             }
-            FaultAction::DropReply => kind == RequestKind::PutLogs,
+            FaultAction::DropReply => matches!(
+                kind,
+                RequestKind::PutLogs | RequestKind::TunnelData | RequestKind::TunnelCommit
+            ),
             _ => true,
         }
     }
