@@ -451,3 +451,71 @@ fn a_failed_commit_leaves_the_table_as_it_was() {
         "the table is as it was, truncate included"
     );
 }
+
+/// A value the service would refuse with its whole block (a tinyint out of range, a varchar
+/// or string over its length, a decimal with too many integer digits) is a dirty record, not a
+/// failed job; over-length text is cut or nulled as `overLengthRule` says.
+#[test]
+fn values_the_service_would_refuse_are_dirty_or_cut_as_over_length_rule_says() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let one = |column: &str, value: Value, kind: &str, extra: Value| {
+        let reader = json!({"name": "streamreader", "parameter": {
+            "column": [{"value": value, "type": kind}], "sliceRecordCount": 1}});
+        let writer = odps_writer(
+            &sandbox,
+            "types_copy",
+            merged(json!({"column": [column]}), extra),
+        );
+        write(&workspace, reader, writer, channels(1)).assert_success();
+        workspace.dirty_records()
+    };
+    let dirty = one("c_tinyint", json!(128), "long", json!({}));
+    assert!(
+        dirty.contains("column c_tinyint: 128 is outside -128..=127"),
+        "{dirty}"
+    );
+    let dirty = one("c_varchar", json!("héllo wörld"), "string", json!({}));
+    assert!(
+        dirty.contains("11 characters, more than its column's 8 (overLengthRule: dirty)"),
+        "{dirty}"
+    );
+    let dirty = one("c_decimal", json!("123456789.5"), "string", json!({}));
+    assert!(dirty.contains("9 integer digits"), "{dirty}");
+    assert_eq!(
+        read_back(&sandbox, "types_copy", None),
+        Vec::<String>::new()
+    );
+
+    one(
+        "c_varchar",
+        json!("héllo wörld"),
+        "string",
+        json!({"overLengthRule": "truncate", "isCompress": true, "compression": "zstd"}),
+    );
+    one(
+        "c_string",
+        json!("abcdef"),
+        "string",
+        json!({"overLengthRule": "setNull", "maxFieldLength": 4, "isCompress": true,
+               "compression": "lz4"}),
+    );
+    // Sorted: the cut varchar (column 8 of 16), then the row whose one value was nulled.
+    let mut cut = vec!["null"; 16];
+    cut[7] = "héllo wö";
+    assert_eq!(
+        read_back(&sandbox, "types_copy", None),
+        [cut.join("\t"), vec!["null"; 16].join("\t")]
+    );
+    let run = {
+        let reader = json!({"name": "streamreader", "parameter": {
+            "column": [{"value": "abcdef", "type": "string"}], "sliceRecordCount": 1}});
+        let writer = odps_writer(
+            &sandbox,
+            "types_copy",
+            json!({"column": ["c_string"], "overLengthRule": "error", "maxFieldLength": 4}),
+        );
+        write(&workspace, reader, writer, channels(1))
+    };
+    run.assert_failure("column c_string (string): the value has 6 bytes, more than maxFieldLength (4) (overLengthRule: error)");
+}
