@@ -51,8 +51,8 @@ pub struct RecordEncoder {
 
 impl RecordEncoder {
     /// An encoder whose body has room for `capacity` bytes: a block filled to its size is
-    /// never copied into a larger buffer on the way (a fifth of the encoder's time when the
-    /// buffer grew by doubling).
+    /// never copied into a larger buffer on the way, and a buffer grown by doubling would
+    /// hold up to twice the block while it is copied.
     pub fn with_capacity(capacity: usize) -> Self {
         RecordEncoder {
             out: Vec::with_capacity(capacity),

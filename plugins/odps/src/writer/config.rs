@@ -16,6 +16,10 @@ use crate::partition;
 const DEFAULT_BLOCK_MB: u64 = 64;
 /// `blockSizeInMB`'s range: a block is held in memory until the service acknowledges it.
 const BLOCK_MB: std::ops::RangeInclusive<u64> = 1..=512;
+/// A block is sent once it holds `blockSizeInMB` less this (or a sixteenth of it, when
+/// smaller), DataX's margin (`OdpsWriterProxy.maxBufferSize`): the record that crosses the
+/// mark still fits, and a body never exceeds the size the service takes.
+const BLOCK_MARGIN: usize = 4 << 20;
 /// The service's longest STRING / BINARY value unless a project raises it.
 const DEFAULT_MAX_FIELD_BYTES: u64 = 8 << 20;
 /// `maxFieldLength`'s range, up to the largest a project can allow.
@@ -122,6 +126,7 @@ pub struct WriterConfig {
     pub empty_as_null: bool,
     /// The blocks' `Content-Encoding`; `None` uncompressed.
     pub compression: Option<Compression>,
+    /// A block is sent once its records take this many bytes: `blockSizeInMB` less a margin.
     pub block_bytes: usize,
     pub over_length_rule: OverLengthRule,
     pub max_field_bytes: usize,
@@ -318,7 +323,8 @@ fn block_bytes(megabytes: Option<u64>) -> Result<usize, ConfigError> {
             ),
         ));
     }
-    Ok(megabytes as usize * 1024 * 1024)
+    let size = megabytes as usize * 1024 * 1024;
+    Ok(size - (size / 16).min(BLOCK_MARGIN))
 }
 
 #[cfg(test)]
@@ -342,7 +348,7 @@ mod tests {
     fn defaults_follow_datax() {
         let config = parse(minimal()).unwrap();
         assert_eq!(config.columns, None);
-        assert_eq!(config.block_bytes, 64 << 20);
+        assert_eq!(config.block_bytes, 60 << 20, "DataX's 4 MiB margin");
         assert!(!config.truncate && !config.empty_as_null);
         assert_eq!(config.compression, None);
         assert_eq!(config.over_length_rule, OverLengthRule::Dirty);
@@ -364,7 +370,7 @@ mod tests {
         let config = parse(json).unwrap();
         assert_eq!(config.partition.as_deref(), Some("pt=20240101,region=hz"));
         assert!(config.truncate);
-        assert_eq!(config.block_bytes, 8 << 20);
+        assert_eq!(config.block_bytes, (8 << 20) - (512 << 10));
         assert_eq!(config.columns, Some(vec!["B".to_string(), "a".to_string()]));
     }
 

@@ -92,7 +92,7 @@ impl WriterTask for OdpsWriterTask {
             task: &self.task,
             compression: self.config.compression,
             // Room for a full block and its last record, so the buffer never grows by copying.
-            encoder: RecordEncoder::with_capacity(self.config.block_bytes + (1 << 20)),
+            encoder: RecordEncoder::with_capacity(self.config.block_bytes + (4 << 20)),
             next_block: 0,
         };
         // Declares that this writer reports acknowledgement, before any block is stored.
@@ -205,7 +205,7 @@ impl BlockWriter<'_> {
         let block = Block {
             session_id: &self.task.session_id,
             id: block_id,
-            body: &body,
+            body: bytes::Bytes::from(body),
             content_encoding: encoding,
         };
         let outcome = self
