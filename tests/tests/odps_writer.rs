@@ -519,3 +519,29 @@ fn values_the_service_would_refuse_are_dirty_or_cut_as_over_length_rule_says() {
     };
     run.assert_failure("column c_string (string): the value has 6 bytes, more than maxFieldLength (4) (overLengthRule: error)");
 }
+
+/// Blocks of the default size: a task sends its block at 60 MiB (64 less DataX's margin), so
+/// a full block with the record that crossed the mark stays within what the service takes
+/// (64 MiB; the sandbox refuses a larger body, as a block that filled to 64 MiB was).
+#[test]
+fn default_size_blocks_stay_within_the_services_limit() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let name = "x".repeat(100_000);
+    let records = 700;
+    let reader = json!({"name": "streamreader", "parameter": {
+        "column": [{"incr": "1", "type": "long"}, {"value": name, "type": "string"}],
+        "sliceRecordCount": records,
+    }});
+    let writer = odps_writer(&sandbox, "plain", json!({"column": ["id", "name"]}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel blocks"],
+        json!(2),
+        "a full block, then the rest: {report}"
+    );
+    let rows = read_back(&sandbox, "plain", None);
+    assert_eq!(rows.len(), records);
+    assert!(rows.iter().all(|row| row.contains(&name)));
+}
