@@ -69,7 +69,9 @@ pub enum FaultAction {
     /// bytes of the (compressed) body, headers unchanged, so only decompression tells.
     TruncateBody { after_bytes: u64 },
     /// Tunnel data: send this many (uncompressed) record-stream bytes, then break the
-    /// connection mid-body, as a network failure would.
+    /// connection mid-body, as a network failure would. A block upload: read this many bytes
+    /// of its body, then close the connection while the client is still sending; nothing is
+    /// stored.
     AbortBody { after_bytes: u64 },
     /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
     FlipByte { offset: u64 },
@@ -84,6 +86,8 @@ pub(crate) enum RequestKind {
     OdpsRest,
     TunnelSession,
     TunnelData,
+    /// A block upload (`PUT ?uploadid&blockid`); `tunnel_data` rules match it too.
+    TunnelUpload,
     TunnelCommit,
     PutLogs,
     GetCursor,
@@ -97,9 +101,14 @@ impl FaultTarget {
             FaultTarget::Odps => kind == RequestKind::OdpsRest,
             FaultTarget::Tunnel => matches!(
                 kind,
-                RequestKind::TunnelSession | RequestKind::TunnelData | RequestKind::TunnelCommit
+                RequestKind::TunnelSession
+                    | RequestKind::TunnelData
+                    | RequestKind::TunnelUpload
+                    | RequestKind::TunnelCommit
             ),
-            FaultTarget::TunnelData => kind == RequestKind::TunnelData,
+            FaultTarget::TunnelData => {
+                matches!(kind, RequestKind::TunnelData | RequestKind::TunnelUpload)
+            }
             FaultTarget::TunnelCommit => kind == RequestKind::TunnelCommit,
             FaultTarget::Sls => kind == RequestKind::PutLogs,
             FaultTarget::SlsGetCursor => kind == RequestKind::GetCursor,
@@ -115,12 +124,13 @@ impl FaultAction {
             FaultAction::TruncateBody { .. } => {
                 matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
             }
+            // An upload's abort is decided as its body arrives ([`FaultInjector::pick_upload_abort`]).
             FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
                 kind == RequestKind::TunnelData
             }
             FaultAction::DropReply => matches!(
                 kind,
-                RequestKind::PutLogs | RequestKind::TunnelData | RequestKind::TunnelCommit
+                RequestKind::PutLogs | RequestKind::TunnelUpload | RequestKind::TunnelCommit
             ),
             _ => true,
         }
@@ -172,12 +182,31 @@ impl FaultInjector {
 
     /// The fault to inflict on this request, if any; consumes one use of the rule.
     pub fn pick(&self, kind: RequestKind, path: &str) -> Option<FaultAction> {
+        self.pick_where(kind, path, |action| action.applies_to(kind))
+    }
+
+    /// For a block upload whose body has not been read yet: the bytes to read before breaking
+    /// the connection, when an `abort_body` rule fires. Other rules are left to [`Self::pick`].
+    pub fn pick_upload_abort(&self, path: &str) -> Option<u64> {
+        let is_abort = |action: &FaultAction| matches!(action, FaultAction::AbortBody { .. });
+        match self.pick_where(RequestKind::TunnelUpload, path, is_abort)? {
+            FaultAction::AbortBody { after_bytes } => Some(after_bytes),
+            _ => None,
+        }
+    }
+
+    fn pick_where(
+        &self,
+        kind: RequestKind,
+        path: &str,
+        applies: impl Fn(&FaultAction) -> bool,
+    ) -> Option<FaultAction> {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let mut fired = None;
         for (index, active) in rules.iter_mut().enumerate() {
             let rule = &active.rule;
             if !rule.target.matches(kind)
-                || !rule.action.applies_to(kind)
+                || !applies(&rule.action)
                 || active.remaining == Some(0)
                 || rule
                     .path_contains

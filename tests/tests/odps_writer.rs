@@ -545,3 +545,31 @@ fn default_size_blocks_stay_within_the_services_limit() {
     assert_eq!(rows.len(), records);
     assert!(rows.iter().all(|row| row.contains(&name)));
 }
+
+/// The connection breaks while a block is still being sent (the sandbox reads 100 kB of it,
+/// then closes): the block is sent again whole and every row lands once.
+#[test]
+fn a_connection_dropped_mid_block_is_sent_again() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let fault = json!({"target": "tunnel_data", "count": 1,
+                       "action": {"type": "abort_body", "after_bytes": 100_000}});
+    sandbox.set_faults(vec![serde_json::from_value(fault).unwrap()]);
+    let per_task = 30_000;
+    let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
+    write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
+    assert!(sandbox.faults().is_empty(), "the fault fired");
+    assert_eq!(sandbox.stats().count("tunnel", "fault:abort_body"), 1);
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel block retries"],
+        json!(1),
+        "{report}"
+    );
+    let mut expected: Vec<String> = (1..=per_task).map(row).collect();
+    expected.sort();
+    assert!(
+        read_back(&sandbox, "plain", None) == expected,
+        "every row once"
+    );
+}

@@ -102,11 +102,11 @@ impl DownloadSessions {
 
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
-    // Block uploads carry data as downloads do: fault rules for tunnel data hit both.
-    let is_data = request.has_param("data")
-        || (request.method == Method::PUT && request.has_param("blockid"));
-    let kind = if is_data {
+    // Block uploads carry data as downloads do: `tunnel_data` rules hit both.
+    let kind = if request.has_param("data") {
         RequestKind::TunnelData
+    } else if request.method == Method::PUT && request.has_param("blockid") {
+        RequestKind::TunnelUpload
     } else if request.method == Method::POST && request.has_param("uploadid") {
         RequestKind::TunnelCommit
     } else {
