@@ -235,3 +235,57 @@ impl FaultInjector {
         Some(action)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(target: FaultTarget, action: FaultAction) -> FaultRule {
+        FaultRule {
+            target,
+            path_contains: None,
+            action,
+            count: Some(1),
+            probability: None,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn an_upload_abort_fires_as_the_body_arrives_and_only_then() {
+        let abort = FaultAction::AbortBody { after_bytes: 10 };
+        let faults = FaultInjector::new(vec![rule(FaultTarget::TunnelData, abort.clone())]);
+        // The handler's pick of an upload leaves it alone; a download's would take it.
+        assert_eq!(
+            faults.pick(RequestKind::TunnelUpload, "/projects/p/tables/t"),
+            None
+        );
+        assert_eq!(faults.pick_upload_abort("/projects/p/tables/t"), Some(10));
+        assert!(faults.current().is_empty(), "used up");
+
+        let faults = FaultInjector::new(vec![rule(FaultTarget::TunnelData, abort.clone())]);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelData, "/projects/p/tables/t"),
+            Some(abort)
+        );
+    }
+
+    #[test]
+    fn drop_reply_reaches_uploads_and_commits_not_sessions() {
+        let drop = || rule(FaultTarget::Tunnel, FaultAction::DropReply);
+        let faults = FaultInjector::new(vec![drop()]);
+        assert_eq!(faults.pick(RequestKind::TunnelSession, "/p"), None);
+        assert_eq!(faults.pick(RequestKind::TunnelData, "/p"), None);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelCommit, "/p"),
+            Some(FaultAction::DropReply)
+        );
+        let commit_only = rule(FaultTarget::TunnelCommit, FaultAction::DropReply);
+        let faults = FaultInjector::new(vec![commit_only]);
+        assert_eq!(faults.pick(RequestKind::TunnelUpload, "/p"), None);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelCommit, "/p"),
+            Some(FaultAction::DropReply)
+        );
+    }
+}
