@@ -38,8 +38,10 @@ pub enum FaultTarget {
     Odps,
     /// Every tunnel request: session create/reload and data.
     Tunnel,
-    /// Tunnel `?data` downloads only.
+    /// Tunnel `?data` downloads and block uploads (`PUT ?uploadid&blockid`).
     TunnelData,
+    /// Tunnel upload commits (`POST ?uploadid`) only.
+    TunnelCommit,
     /// Log Service PutLogs (and ListShards).
     Sls,
     /// Log Service GetCursor.
@@ -67,11 +69,14 @@ pub enum FaultAction {
     /// bytes of the (compressed) body, headers unchanged, so only decompression tells.
     TruncateBody { after_bytes: u64 },
     /// Tunnel data: send this many (uncompressed) record-stream bytes, then break the
-    /// connection mid-body, as a network failure would.
+    /// connection mid-body, as a network failure would. A block upload: read this many bytes
+    /// of its body, then close the connection while the client is still sending; nothing is
+    /// stored.
     AbortBody { after_bytes: u64 },
     /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
     FlipByte { offset: u64 },
-    /// PutLogs: store the logs, then close the connection without replying.
+    /// PutLogs, a tunnel block upload or an upload commit: do it (store the logs or the
+    /// block, publish the session), then close the connection without replying.
     DropReply,
 }
 
@@ -81,6 +86,9 @@ pub(crate) enum RequestKind {
     OdpsRest,
     TunnelSession,
     TunnelData,
+    /// A block upload (`PUT ?uploadid&blockid`); `tunnel_data` rules match it too.
+    TunnelUpload,
+    TunnelCommit,
     PutLogs,
     GetCursor,
     PullLogs,
@@ -91,10 +99,17 @@ impl FaultTarget {
         match self {
             FaultTarget::Any => true,
             FaultTarget::Odps => kind == RequestKind::OdpsRest,
-            FaultTarget::Tunnel => {
-                matches!(kind, RequestKind::TunnelSession | RequestKind::TunnelData)
+            FaultTarget::Tunnel => matches!(
+                kind,
+                RequestKind::TunnelSession
+                    | RequestKind::TunnelData
+                    | RequestKind::TunnelUpload
+                    | RequestKind::TunnelCommit
+            ),
+            FaultTarget::TunnelData => {
+                matches!(kind, RequestKind::TunnelData | RequestKind::TunnelUpload)
             }
-            FaultTarget::TunnelData => kind == RequestKind::TunnelData,
+            FaultTarget::TunnelCommit => kind == RequestKind::TunnelCommit,
             FaultTarget::Sls => kind == RequestKind::PutLogs,
             FaultTarget::SlsGetCursor => kind == RequestKind::GetCursor,
             FaultTarget::SlsPullLogs => kind == RequestKind::PullLogs,
@@ -109,10 +124,14 @@ impl FaultAction {
             FaultAction::TruncateBody { .. } => {
                 matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
             }
+            // An upload's abort is decided as its body arrives ([`FaultInjector::pick_upload_abort`]).
             FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
                 kind == RequestKind::TunnelData
             }
-            FaultAction::DropReply => kind == RequestKind::PutLogs,
+            FaultAction::DropReply => matches!(
+                kind,
+                RequestKind::PutLogs | RequestKind::TunnelUpload | RequestKind::TunnelCommit
+            ),
             _ => true,
         }
     }
@@ -163,12 +182,31 @@ impl FaultInjector {
 
     /// The fault to inflict on this request, if any; consumes one use of the rule.
     pub fn pick(&self, kind: RequestKind, path: &str) -> Option<FaultAction> {
+        self.pick_where(kind, path, |action| action.applies_to(kind))
+    }
+
+    /// For a block upload whose body has not been read yet: the bytes to read before breaking
+    /// the connection, when an `abort_body` rule fires. Other rules are left to [`Self::pick`].
+    pub fn pick_upload_abort(&self, path: &str) -> Option<u64> {
+        let is_abort = |action: &FaultAction| matches!(action, FaultAction::AbortBody { .. });
+        match self.pick_where(RequestKind::TunnelUpload, path, is_abort)? {
+            FaultAction::AbortBody { after_bytes } => Some(after_bytes),
+            _ => None,
+        }
+    }
+
+    fn pick_where(
+        &self,
+        kind: RequestKind,
+        path: &str,
+        applies: impl Fn(&FaultAction) -> bool,
+    ) -> Option<FaultAction> {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let mut fired = None;
         for (index, active) in rules.iter_mut().enumerate() {
             let rule = &active.rule;
             if !rule.target.matches(kind)
-                || !rule.action.applies_to(kind)
+                || !applies(&rule.action)
                 || active.remaining == Some(0)
                 || rule
                     .path_contains
@@ -195,5 +233,59 @@ impl FaultInjector {
             rules.remove(index);
         }
         Some(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(target: FaultTarget, action: FaultAction) -> FaultRule {
+        FaultRule {
+            target,
+            path_contains: None,
+            action,
+            count: Some(1),
+            probability: None,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn an_upload_abort_fires_as_the_body_arrives_and_only_then() {
+        let abort = FaultAction::AbortBody { after_bytes: 10 };
+        let faults = FaultInjector::new(vec![rule(FaultTarget::TunnelData, abort.clone())]);
+        // The handler's pick of an upload leaves it alone; a download's would take it.
+        assert_eq!(
+            faults.pick(RequestKind::TunnelUpload, "/projects/p/tables/t"),
+            None
+        );
+        assert_eq!(faults.pick_upload_abort("/projects/p/tables/t"), Some(10));
+        assert!(faults.current().is_empty(), "used up");
+
+        let faults = FaultInjector::new(vec![rule(FaultTarget::TunnelData, abort.clone())]);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelData, "/projects/p/tables/t"),
+            Some(abort)
+        );
+    }
+
+    #[test]
+    fn drop_reply_reaches_uploads_and_commits_not_sessions() {
+        let drop = || rule(FaultTarget::Tunnel, FaultAction::DropReply);
+        let faults = FaultInjector::new(vec![drop()]);
+        assert_eq!(faults.pick(RequestKind::TunnelSession, "/p"), None);
+        assert_eq!(faults.pick(RequestKind::TunnelData, "/p"), None);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelCommit, "/p"),
+            Some(FaultAction::DropReply)
+        );
+        let commit_only = rule(FaultTarget::TunnelCommit, FaultAction::DropReply);
+        let faults = FaultInjector::new(vec![commit_only]);
+        assert_eq!(faults.pick(RequestKind::TunnelUpload, "/p"), None);
+        assert_eq!(
+            faults.pick(RequestKind::TunnelCommit, "/p"),
+            Some(FaultAction::DropReply)
+        );
     }
 }

@@ -297,6 +297,21 @@ async fn accept_loop(
     }
 }
 
+/// A block upload an `abort_body` rule cuts short: the bytes to read first.
+fn upload_abort(state: &State, parts: &hyper::http::request::Parts) -> Option<u64> {
+    let query = parts.uri.query().unwrap_or_default();
+    let is_upload = parts.method == hyper::Method::PUT
+        && parts.uri.path().starts_with("/projects/")
+        && query.split('&').any(|pair| pair.starts_with("blockid="));
+    if !is_upload {
+        return None;
+    }
+    let after_bytes = state.faults.pick_upload_abort(parts.uri.path())?;
+    state.stats.fault_injected();
+    state.stats.request("tunnel", "fault:abort_body");
+    Some(after_bytes)
+}
+
 /// Returned to hyper to close a connection without a response.
 #[derive(Debug)]
 struct DroppedByFault;
@@ -313,9 +328,20 @@ async fn serve(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, DroppedByFault> {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
     let path = parts.uri.path().to_string();
     let has_content_length = parts.headers.contains_key(CONTENT_LENGTH);
+    if let Some(after_bytes) = upload_abort(&state, &parts) {
+        // Read part of the block, then close while the client is still sending.
+        let mut read = 0u64;
+        while read < after_bytes {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => break,
+            }
+        }
+        return Err(DroppedByFault);
+    }
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) if path.starts_with("/logstores") => {

@@ -62,8 +62,15 @@ pub fn expected_log(i: u64, keys: &[&str; 6]) -> BTreeMap<String, String> {
 pub const SEED_KEYS: [&str; 6] = ["col0", "col1", "col2", "col3", "col4", "col5"];
 
 pub fn start_seed_sandbox() -> SandboxHandle {
+    let config = seed_sandbox_config();
+    Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
+        .expect("the sandbox starts")
+}
+
+/// The seed sandbox's configuration, for tests that add to it.
+pub fn seed_sandbox_config() -> Value {
     let string = |name: &str| json!({"name": name, "type": "string"});
-    let config = json!({
+    json!({
         "port": 0,
         "credentials": [{"access_id": "sandbox-access-id", "access_key": "sandbox-access-key"}],
         "odps": {"projects": [{"name": "aliyun_account", "tables": [{
@@ -76,9 +83,7 @@ pub fn start_seed_sandbox() -> SandboxHandle {
         }]}]},
         "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log"]}]},
         "faults": []
-    });
-    Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
-        .expect("the sandbox starts")
+    })
 }
 
 pub fn seed_job() -> PathBuf {

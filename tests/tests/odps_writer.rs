@@ -26,7 +26,9 @@ fn every_type() -> Value {
         {"name": "c_decimal", "type": "decimal(10,2)"}, {"name": "c_bool", "type": "boolean"},
         {"name": "c_string", "type": "string"}, {"name": "c_varchar", "type": "varchar(8)"},
         {"name": "c_binary", "type": "binary"}, {"name": "c_datetime", "type": "datetime"},
-        {"name": "c_date", "type": "date"}, {"name": "c_timestamp", "type": "timestamp"}
+        {"name": "c_date", "type": "date"}, {"name": "c_timestamp", "type": "timestamp"},
+        {"name": "c_tinyint", "type": "tinyint"}, {"name": "c_smallint", "type": "smallint"},
+        {"name": "c_char", "type": "char(4)"}, {"name": "c_json", "type": "json"}
     ])
 }
 
@@ -45,10 +47,11 @@ fn start_sandbox() -> SandboxHandle {
                              "rows": [[1, "old", 0.5, true, "2016-12-26 10:00:00", "1.00"]]}]},
             {"name": "types", "columns": every_type(), "rows": [
                 [-7, 42, 1.5, 1.25, "12.30", true, "héllo", "v", "bin", "2016-12-26 10:00:00.123",
-                 "2016-12-26", "2016-12-26 10:00:00.123456789"],
-                [null, null, null, null, null, null, null, null, null, null, null, null],
+                 "2016-12-26", "2016-12-26 10:00:00.123456789", -128, 32767, "ab", "{\"a\":[1,\"x\"]}"],
+                [null, null, null, null, null, null, null, null, null, null, null, null,
+                 null, null, null, null],
                 [0, 0, 0.0, 0.0, "-0.01", false, "", "", "", 0, "1969-12-31",
-                 "1970-01-01 00:00:00"]
+                 "1970-01-01 00:00:00", 127, -32768, "abcd", "null"]
             ]},
             {"name": "types_copy", "columns": every_type(), "rows": []},
             {"name": "random_generated_data",
@@ -349,7 +352,7 @@ fn the_saved_dw1_writer_checks_and_runs() {
 }
 
 #[test]
-fn odps_to_odps_copies_every_supported_type_exactly() {
+fn odps_to_odps_copies_every_written_type_exactly() {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     let reader = json!({"name": "odpsreader", "parameter": connection(&sandbox, "types")});
@@ -383,6 +386,186 @@ fn failed_block_uploads_are_sent_again_and_every_row_lands_once() {
     // A block sent again replaces its first attempt: nothing is counted as duplicated.
     assert_eq!(report["records_acknowledged"], json!(per_task), "{report}");
     assert_eq!(report["records_possibly_duplicated"], json!(0), "{report}");
+    let mut expected: Vec<String> = (1..=per_task).map(row).collect();
+    expected.sort();
+    assert!(
+        read_back(&sandbox, "plain", None) == expected,
+        "every row once"
+    );
+}
+
+/// A block the tunnel stored whose reply was lost is sent again and replaces itself; a commit
+/// whose reply was lost is asked again and the service answers the committed session: every
+/// row lands once.
+#[test]
+fn lost_block_and_commit_replies_leave_every_row_once() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let rule = |target: &str| {
+        serde_json::from_value(
+            json!({"target": target, "count": 1, "action": {"type": "drop_reply"}}),
+        )
+        .unwrap()
+    };
+    sandbox.set_faults(vec![rule("tunnel_data"), rule("tunnel_commit")]);
+    let per_task = 30_000;
+    let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
+    write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
+    assert!(sandbox.faults().is_empty(), "both faults fired");
+    assert_eq!(sandbox.stats().count("tunnel", "fault:drop_reply"), 2);
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel block retries"],
+        json!(1),
+        "{report}"
+    );
+    let mut expected: Vec<String> = (1..=per_task).map(row).collect();
+    expected.sort();
+    assert!(
+        read_back(&sandbox, "plain", None) == expected,
+        "every row once"
+    );
+}
+
+/// A commit the service keeps refusing fails the job, and the table keeps its rows: the
+/// truncate was to happen at the commit.
+#[test]
+fn a_failed_commit_leaves_the_table_as_it_was() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let fault = json!({"target": "tunnel_commit",
+                       "action": {"type": "error", "status": 503, "code": "ServiceUnavailable"}});
+    sandbox.set_faults(vec![serde_json::from_value(fault).unwrap()]);
+    let writer = odps_writer(
+        &sandbox,
+        "kept",
+        json!({"truncate": true, "maxRetryTime": 1}),
+    );
+    let run = write(&workspace, stream_reader(10), writer, channels(2));
+    run.assert_failure("committing upload session");
+    sandbox.set_faults(Vec::new());
+    assert_eq!(sandbox.stats().count("tunnel", "ServiceUnavailable"), 2);
+    assert_eq!(
+        read_back(&sandbox, "kept", None),
+        vec!["1\tbefore\t0.5\ttrue\t2016-12-26 18:00:00\t1.00".to_string()],
+        "the table is as it was, truncate included"
+    );
+}
+
+/// A value the service would refuse with its whole block (a tinyint out of range, a varchar
+/// or string over its length, a decimal with too many integer digits) is a dirty record, not a
+/// failed job; over-length text is cut or nulled as `overLengthRule` says.
+#[test]
+fn values_the_service_would_refuse_are_dirty_or_cut_as_over_length_rule_says() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let one = |column: &str, value: Value, kind: &str, extra: Value| {
+        let reader = json!({"name": "streamreader", "parameter": {
+            "column": [{"value": value, "type": kind}], "sliceRecordCount": 1}});
+        let writer = odps_writer(
+            &sandbox,
+            "types_copy",
+            merged(json!({"column": [column]}), extra),
+        );
+        write(&workspace, reader, writer, channels(1)).assert_success();
+        workspace.dirty_records()
+    };
+    let dirty = one("c_tinyint", json!(128), "long", json!({}));
+    assert!(
+        dirty.contains("column c_tinyint: 128 is outside -128..=127"),
+        "{dirty}"
+    );
+    let dirty = one("c_varchar", json!("héllo wörld"), "string", json!({}));
+    assert!(
+        dirty.contains("11 characters, more than its column's 8 (overLengthRule: dirty)"),
+        "{dirty}"
+    );
+    let dirty = one("c_decimal", json!("123456789.5"), "string", json!({}));
+    assert!(dirty.contains("9 integer digits"), "{dirty}");
+    assert_eq!(
+        read_back(&sandbox, "types_copy", None),
+        Vec::<String>::new()
+    );
+
+    one(
+        "c_varchar",
+        json!("héllo wörld"),
+        "string",
+        json!({"overLengthRule": "truncate", "isCompress": true, "compression": "zstd"}),
+    );
+    one(
+        "c_string",
+        json!("abcdef"),
+        "string",
+        json!({"overLengthRule": "setNull", "maxFieldLength": 4, "isCompress": true,
+               "compression": "lz4"}),
+    );
+    // Sorted: the cut varchar (column 8 of 16), then the row whose one value was nulled.
+    let mut cut = vec!["null"; 16];
+    cut[7] = "héllo wö";
+    assert_eq!(
+        read_back(&sandbox, "types_copy", None),
+        [cut.join("\t"), vec!["null"; 16].join("\t")]
+    );
+    let run = {
+        let reader = json!({"name": "streamreader", "parameter": {
+            "column": [{"value": "abcdef", "type": "string"}], "sliceRecordCount": 1}});
+        let writer = odps_writer(
+            &sandbox,
+            "types_copy",
+            json!({"column": ["c_string"], "overLengthRule": "error", "maxFieldLength": 4}),
+        );
+        write(&workspace, reader, writer, channels(1))
+    };
+    run.assert_failure("column c_string (string): the value has 6 bytes, more than maxFieldLength (4) (overLengthRule: error)");
+}
+
+/// Blocks of the default size: a task sends its block at 60 MiB (64 less DataX's margin), so
+/// a full block with the record that crossed the mark stays within what the service takes
+/// (64 MiB; the sandbox refuses a larger body, as a block that filled to 64 MiB was).
+#[test]
+fn default_size_blocks_stay_within_the_services_limit() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let name = "x".repeat(100_000);
+    let records = 700;
+    let reader = json!({"name": "streamreader", "parameter": {
+        "column": [{"incr": "1", "type": "long"}, {"value": name, "type": "string"}],
+        "sliceRecordCount": records,
+    }});
+    let writer = odps_writer(&sandbox, "plain", json!({"column": ["id", "name"]}));
+    write(&workspace, reader, writer, channels(1)).assert_success();
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel blocks"],
+        json!(2),
+        "a full block, then the rest: {report}"
+    );
+    let rows = read_back(&sandbox, "plain", None);
+    assert_eq!(rows.len(), records);
+    assert!(rows.iter().all(|row| row.contains(&name)));
+}
+
+/// The connection breaks while a block is still being sent (the sandbox reads 100 kB of it,
+/// then closes): the block is sent again whole and every row lands once.
+#[test]
+fn a_connection_dropped_mid_block_is_sent_again() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let fault = json!({"target": "tunnel_data", "count": 1,
+                       "action": {"type": "abort_body", "after_bytes": 100_000}});
+    sandbox.set_faults(vec![serde_json::from_value(fault).unwrap()]);
+    let per_task = 30_000;
+    let writer = odps_writer(&sandbox, "plain", json!({"blockSizeInMB": 1}));
+    write(&workspace, stream_reader(per_task), writer, channels(1)).assert_success();
+    assert!(sandbox.faults().is_empty(), "the fault fired");
+    assert_eq!(sandbox.stats().count("tunnel", "fault:abort_body"), 1);
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel block retries"],
+        json!(1),
+        "{report}"
+    );
     let mut expected: Vec<String> = (1..=per_task).map(row).collect();
     expected.sort();
     assert!(

@@ -286,7 +286,7 @@ impl OdpsClient {
         &self,
         method: Method,
         target: &Target<'_>,
-        body: Vec<u8>,
+        body: bytes::Bytes,
         content_encoding: Option<&str>,
     ) -> Result<Response, HttpError> {
         let mut request = self.request(method, target);

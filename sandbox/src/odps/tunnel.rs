@@ -102,11 +102,13 @@ impl DownloadSessions {
 
 pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
     let request_id = new_request_id();
-    // Block uploads carry data as downloads do: fault rules for tunnel data hit both.
-    let is_data = request.has_param("data")
-        || (request.method == Method::PUT && request.has_param("blockid"));
-    let kind = if is_data {
+    // Block uploads carry data as downloads do: `tunnel_data` rules hit both.
+    let kind = if request.has_param("data") {
         RequestKind::TunnelData
+    } else if request.method == Method::PUT && request.has_param("blockid") {
+        RequestKind::TunnelUpload
+    } else if request.method == Method::POST && request.has_param("uploadid") {
+        RequestKind::TunnelCommit
     } else {
         RequestKind::TunnelSession
     };
@@ -115,11 +117,18 @@ pub(crate) async fn handle(state: &State, request: &SandboxRequest) -> Reply {
         return Reply::Drop;
     };
     let outcome = admitted.and_then(|body_fault| {
+        let drop_reply = body_fault == Some(FaultAction::DropReply);
         authenticate(state, request, &request.path)
             .and_then(|()| serve(state, request, &request_id, body_fault))
+            .map(|reply| (reply, drop_reply))
     });
     match outcome {
-        Ok(reply) => reply,
+        // Done (the block stored, the session committed), but the reply never leaves.
+        Ok((_, true)) => {
+            state.stats.request("tunnel", "fault:drop_reply");
+            Reply::Drop
+        }
+        Ok((reply, false)) => reply,
         Err(error) => {
             state.stats.request("tunnel", &error.code);
             error.tunnel_reply(&request_id)

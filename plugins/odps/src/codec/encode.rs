@@ -50,11 +50,21 @@ pub struct RecordEncoder {
 }
 
 impl RecordEncoder {
+    /// An encoder whose body has room for `capacity` bytes: a block filled to its size is
+    /// never copied into a larger buffer on the way, and a buffer grown by doubling would
+    /// hold up to twice the block while it is copied.
+    pub fn with_capacity(capacity: usize) -> Self {
+        RecordEncoder {
+            out: Vec::with_capacity(capacity),
+            ..RecordEncoder::default()
+        }
+    }
+
     /// One record: value `i` is field `i + 1`; `Null` values are left out.
     pub fn write_record(&mut self, values: &[WireValue]) {
         self.record_crc.clear();
         for (index, value) in values.iter().enumerate() {
-            if *value == WireValue::Null {
+            if matches!(value, WireValue::Null) {
                 continue;
             }
             let field = index as u64 + 1;
@@ -80,6 +90,12 @@ impl RecordEncoder {
         self.count as u64
     }
 
+    /// The body so far, finished; the encoder starts the next one with the same room.
+    pub fn take_block(&mut self) -> Vec<u8> {
+        let room = self.out.capacity();
+        std::mem::replace(self, RecordEncoder::with_capacity(room)).finish()
+    }
+
     /// The body: every record, then the count and the stream CRC.
     pub fn finish(mut self) -> Vec<u8> {
         put_varint(&mut self.out, META_COUNT << 3 | u64::from(WIRE_VARINT));
@@ -89,11 +105,13 @@ impl RecordEncoder {
         self.out
     }
 
+    #[inline]
     fn put_long(&mut self, value: i64) {
         self.record_crc.extend_from_slice(&value.to_le_bytes());
         put_varint(&mut self.out, zigzag_encode(value));
     }
 
+    #[inline]
     fn put_leaf(&mut self, bytes: &[u8]) {
         self.record_crc.extend_from_slice(bytes);
         self.out.extend_from_slice(bytes);
@@ -132,7 +150,7 @@ impl RecordEncoder {
 
     /// The null flag (`1` = NULL; not in the CRC), then the value when present.
     fn put_nullable(&mut self, value: &WireValue) {
-        self.out.push(u8::from(*value == WireValue::Null));
+        self.out.push(u8::from(matches!(value, WireValue::Null)));
         self.put_value(value);
     }
 }
@@ -141,7 +159,12 @@ fn zigzag_encode(value: i64) -> u64 {
     ((value << 1) ^ (value >> 63)) as u64
 }
 
+#[inline]
 pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    if value < 0x80 {
+        out.push(value as u8);
+        return;
+    }
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;

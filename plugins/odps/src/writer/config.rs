@@ -16,6 +16,14 @@ use crate::partition;
 const DEFAULT_BLOCK_MB: u64 = 64;
 /// `blockSizeInMB`'s range: a block is held in memory until the service acknowledges it.
 const BLOCK_MB: std::ops::RangeInclusive<u64> = 1..=512;
+/// A block is sent once it holds `blockSizeInMB` less this (or a sixteenth of it, when
+/// smaller), DataX's margin (`OdpsWriterProxy.maxBufferSize`): the record that crosses the
+/// mark still fits, and a body never exceeds the size the service takes.
+const BLOCK_MARGIN: usize = 4 << 20;
+/// The service's longest STRING / BINARY value unless a project raises it.
+const DEFAULT_MAX_FIELD_BYTES: u64 = 8 << 20;
+/// `maxFieldLength`'s range, up to the largest a project can allow.
+const MAX_FIELD_BYTES: std::ops::RangeInclusive<u64> = 1..=256 << 20;
 
 /// odpswriter's `parameter`: the keys of DataX's odpswriter this writer supports, and
 /// DataWorks' `datasource`.
@@ -64,9 +72,29 @@ pub struct Parameter {
     /// Write an empty string as NULL (default false).
     #[serde(default, deserialize_with = "lenient::bool")]
     pub empty_as_null: Option<bool>,
-    /// Send blocks deflate-compressed (default false).
+    /// Send blocks compressed (default false), with `compression`.
     #[serde(default, deserialize_with = "lenient::bool")]
     pub is_compress: Option<bool>,
+    /// The blocks' compression when `isCompress` is true: `deflate` (default, DataX's: the zlib
+    /// container), `zstd` or `lz4` (the tunnel's `x-lz4-frame`).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub compression: Option<String>,
+    /// A STRING, BINARY or JSON value over `maxFieldLength` bytes, or a VARCHAR(n) / CHAR(n)
+    /// value over n characters, which the service would refuse with its whole block:
+    /// `dirty` (default) makes the record dirty, `truncate` cuts the value (where a character
+    /// starts), `setNull` writes NULL, `error` fails the job. DataX's default `keepOn` sends the
+    /// value and lets the service fail the job; it is read here as `dirty`.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub over_length_rule: Option<String>,
+    /// The longest STRING, BINARY or JSON value in bytes, 1 to 268435456 (default 8388608, the
+    /// service's unless the project raised it); with `truncate`, values are cut to it.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_field_length: Option<u64>,
+    /// Accepted for DataX's jobs: blocks are always numbered per task (task i of n writes i,
+    /// i + n, …) and committed once by the job after every task succeeded, which is what
+    /// DataX's `consistencyCommit: true` does; `false` changes nothing.
+    #[serde(default, deserialize_with = "lenient::bool")]
+    pub consistency_commit: Option<bool>,
     /// The size of an uploaded block in MiB, 1 to 512 (default 64); a task holds one block in
     /// memory until the service acknowledges it.
     #[serde(default, rename = "blockSizeInMB", deserialize_with = "lenient::u64")]
@@ -96,8 +124,40 @@ pub struct WriterConfig {
     pub columns: Option<Vec<String>>,
     pub truncate: bool,
     pub empty_as_null: bool,
-    pub compress: bool,
+    /// The blocks' `Content-Encoding`; `None` uncompressed.
+    pub compression: Option<Compression>,
+    /// A block is sent once its records take this many bytes: `blockSizeInMB` less a margin.
     pub block_bytes: usize,
+    pub over_length_rule: OverLengthRule,
+    pub max_field_bytes: usize,
+}
+
+/// `overLengthRule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLengthRule {
+    Dirty,
+    Truncate,
+    SetNull,
+    Error,
+}
+
+/// A block compression the tunnel takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Deflate,
+    Zstd,
+    Lz4,
+}
+
+impl Compression {
+    /// The `Content-Encoding` the tunnel knows it by.
+    pub fn content_encoding(self) -> &'static str {
+        match self {
+            Compression::Deflate => "deflate",
+            Compression::Zstd => "zstd",
+            Compression::Lz4 => "x-lz4-frame",
+        }
+    }
 }
 
 impl WriterConfig {
@@ -130,8 +190,10 @@ impl WriterConfig {
             columns: columns(&p.column)?,
             truncate: p.truncate.unwrap_or(false),
             empty_as_null: p.empty_as_null.unwrap_or(false),
-            compress: p.is_compress.unwrap_or(false),
+            compression: compression(p.is_compress, &p.compression)?,
             block_bytes: block_bytes(p.block_size_in_mb)?,
+            over_length_rule: over_length_rule(&p.over_length_rule)?,
+            max_field_bytes: max_field_bytes(p.max_field_length)?,
         })
     }
 
@@ -198,6 +260,57 @@ fn columns(column: &Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigEr
     Ok(Some(seen))
 }
 
+fn compression(
+    is_compress: Option<bool>,
+    name: &Option<String>,
+) -> Result<Option<Compression>, ConfigError> {
+    let chosen = match name.as_deref().map(str::trim) {
+        None | Some("") | Some("deflate") | Some("zlib") => Compression::Deflate,
+        Some("zstd") => Compression::Zstd,
+        Some("lz4") | Some("x-lz4-frame") => Compression::Lz4,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "compression",
+                format!("\"{other}\" is not one of deflate, zstd, lz4"),
+            ))
+        }
+    };
+    Ok(is_compress.unwrap_or(false).then_some(chosen))
+}
+
+fn over_length_rule(rule: &Option<String>) -> Result<OverLengthRule, ConfigError> {
+    Ok(match rule.as_deref().map(str::trim) {
+        None | Some("") => OverLengthRule::Dirty,
+        Some(rule) if rule.eq_ignore_ascii_case("dirty") || rule.eq_ignore_ascii_case("keepOn") => {
+            OverLengthRule::Dirty
+        }
+        Some(rule) if rule.eq_ignore_ascii_case("truncate") => OverLengthRule::Truncate,
+        Some(rule) if rule.eq_ignore_ascii_case("setNull") => OverLengthRule::SetNull,
+        Some(rule) if rule.eq_ignore_ascii_case("error") => OverLengthRule::Error,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "overLengthRule",
+                format!("\"{other}\" is not one of dirty (keepOn), truncate, setNull, error"),
+            ))
+        }
+    })
+}
+
+fn max_field_bytes(length: Option<u64>) -> Result<usize, ConfigError> {
+    let length = length.unwrap_or(DEFAULT_MAX_FIELD_BYTES);
+    if !MAX_FIELD_BYTES.contains(&length) {
+        return Err(ConfigError::new(
+            "maxFieldLength",
+            format!(
+                "{length} is outside {}..{}",
+                MAX_FIELD_BYTES.start(),
+                MAX_FIELD_BYTES.end()
+            ),
+        ));
+    }
+    Ok(length as usize)
+}
+
 fn block_bytes(megabytes: Option<u64>) -> Result<usize, ConfigError> {
     let megabytes = megabytes.unwrap_or(DEFAULT_BLOCK_MB);
     if !BLOCK_MB.contains(&megabytes) {
@@ -210,7 +323,8 @@ fn block_bytes(megabytes: Option<u64>) -> Result<usize, ConfigError> {
             ),
         ));
     }
-    Ok(megabytes as usize * 1024 * 1024)
+    let size = megabytes as usize * 1024 * 1024;
+    Ok(size - (size / 16).min(BLOCK_MARGIN))
 }
 
 #[cfg(test)]
@@ -234,8 +348,11 @@ mod tests {
     fn defaults_follow_datax() {
         let config = parse(minimal()).unwrap();
         assert_eq!(config.columns, None);
-        assert_eq!(config.block_bytes, 64 << 20);
-        assert!(!config.truncate && !config.compress && !config.empty_as_null);
+        assert_eq!(config.block_bytes, 60 << 20, "DataX's 4 MiB margin");
+        assert!(!config.truncate && !config.empty_as_null);
+        assert_eq!(config.compression, None);
+        assert_eq!(config.over_length_rule, OverLengthRule::Dirty);
+        assert_eq!(config.max_field_bytes, 8 << 20);
         assert_eq!(
             config.connection.odps_server,
             crate::config::PUBLIC_ODPS_SERVER
@@ -253,8 +370,34 @@ mod tests {
         let config = parse(json).unwrap();
         assert_eq!(config.partition.as_deref(), Some("pt=20240101,region=hz"));
         assert!(config.truncate);
-        assert_eq!(config.block_bytes, 8 << 20);
+        assert_eq!(config.block_bytes, (8 << 20) - (512 << 10));
         assert_eq!(config.columns, Some(vec!["B".to_string(), "a".to_string()]));
+    }
+
+    #[test]
+    fn compression_over_length_and_datax_keys() {
+        let with = |extra: Value| {
+            let mut json = minimal();
+            for (key, value) in extra.as_object().unwrap() {
+                json[key] = value.clone();
+            }
+            parse(json).unwrap()
+        };
+        let config = with(serde_json::json!({"isCompress": true}));
+        assert_eq!(config.compression, Some(Compression::Deflate));
+        let config = with(serde_json::json!({"isCompress": "true", "compression": "lz4"}));
+        assert_eq!(config.compression, Some(Compression::Lz4));
+        assert_eq!(
+            with(serde_json::json!({"compression": "zstd"})).compression,
+            None,
+            "isCompress decides"
+        );
+        let config =
+            with(serde_json::json!({"overLengthRule": "keepOn", "consistencyCommit": true}));
+        assert_eq!(config.over_length_rule, OverLengthRule::Dirty);
+        let config = with(serde_json::json!({"overLengthRule": "SETNULL", "maxFieldLength": "10"}));
+        assert_eq!(config.over_length_rule, OverLengthRule::SetNull);
+        assert_eq!(config.max_field_bytes, 10);
     }
 
     #[test]
@@ -267,6 +410,9 @@ mod tests {
         assert!(with("column", serde_json::json!(["a", "A"])).contains("column[1]"));
         assert!(with("column", serde_json::json!([])).contains("column"));
         assert!(with("blockSizeInMB", 0.into()).contains("blockSizeInMB"));
+        assert!(with("overLengthRule", "cut".into()).contains("overLengthRule"));
+        assert!(with("maxFieldLength", 0.into()).contains("maxFieldLength"));
+        assert!(with("compression", "snappy".into()).contains("compression"));
         assert!(with("preSql", serde_json::json!(["truncate table t"])).contains("preSql"));
         assert!(with("supportDynamicPartition", true.into()).contains("supportDynamicPartition"));
         assert!(with("accessKey", "*****".into()).contains("accessKey"));

@@ -6,11 +6,13 @@
 //! * `job.rs`: prepare (table, columns, partition, the session), split, commit;
 //! * `task.rs`: records into blocks, uploaded with retries;
 //! * `convert.rs`: DataX's column conversions to the table's types;
+//! * `limits.rs`: the service's per-value checks, made first (`overLengthRule`);
 //! * `upload.rs`: the upload session calls on the reader's client.
 
 mod config;
 mod convert;
 mod job;
+mod limits;
 mod task;
 mod upload;
 

@@ -16,9 +16,10 @@ use crate::client::OdpsClient;
 use crate::codec::encode::{RecordEncoder, WireValue};
 use crate::schema::TableSchema;
 
-use super::config::{Parameter, WriterConfig};
+use super::config::{Compression, Parameter, WriterConfig};
 use super::convert::Converter;
 use super::job::column_positions;
+use super::limits::{Refusal, ValueLimit};
 use super::upload::{Block, UploadTarget};
 use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 
@@ -51,6 +52,8 @@ pub struct OdpsWriterTask {
     task: TaskConfig,
     /// The table column each record column fills.
     positions: Vec<usize>,
+    /// What each table column takes.
+    limits: Vec<ValueLimit>,
 }
 
 impl OdpsWriterTask {
@@ -58,10 +61,17 @@ impl OdpsWriterTask {
         let task: TaskConfig = config::task_from_json(task_config)?;
         let config = WriterConfig::new(&task.parameter)?;
         let positions = column_positions(config.columns.as_deref(), &task.schema)?;
+        let limits = task
+            .schema
+            .columns
+            .iter()
+            .map(|column| ValueLimit::of(column, config.max_field_bytes))
+            .collect();
         Ok(OdpsWriterTask {
             config,
             task,
             positions,
+            limits,
         })
     }
 }
@@ -80,8 +90,9 @@ impl WriterTask for OdpsWriterTask {
             client,
             table: &self.config.table,
             task: &self.task,
-            compress: self.config.compress,
-            encoder: RecordEncoder::default(),
+            compression: self.config.compression,
+            // Room for a full block and its last record, so the buffer never grows by copying.
+            encoder: RecordEncoder::with_capacity(self.config.block_bytes + (4 << 20)),
             next_block: 0,
         };
         // Declares that this writer reports acknowledgement, before any block is stored.
@@ -127,9 +138,21 @@ impl OdpsWriterTask {
         row.fill(WireValue::Null);
         for (column, &position) in record.columns.iter().zip(&self.positions) {
             let target = &self.task.schema.columns[position];
-            match converter.convert(column, &target.odps_type) {
+            let value = converter
+                .convert(column, &target.odps_type)
+                .map_err(Refusal::Dirty)
+                .and_then(|value| self.limits[position].apply(value, self.config.over_length_rule));
+            match value {
                 Ok(value) => row[position] = value,
-                Err(reason) => return Ok(Err(format!("column {}: {reason}", target.name))),
+                Err(Refusal::Dirty(reason)) => {
+                    return Ok(Err(format!("column {}: {reason}", target.name)))
+                }
+                Err(Refusal::Fatal(reason)) => {
+                    return Err(PluginError::config(format!(
+                        "column {} ({}): {reason}",
+                        target.name, target.type_name
+                    )))
+                }
             }
         }
         Ok(Ok(()))
@@ -141,7 +164,7 @@ struct BlockWriter<'a> {
     client: OdpsClient,
     table: &'a str,
     task: &'a TaskConfig,
-    compress: bool,
+    compression: Option<Compression>,
     encoder: RecordEncoder,
     /// This task's blocks so far.
     next_block: u64,
@@ -159,11 +182,13 @@ impl BlockWriter<'_> {
             )));
         }
         let record_count = self.encoder.records();
-        let records = std::mem::take(&mut self.encoder).finish();
-        let (body, encoding) = if self.compress {
-            (deflate(&records)?, Some("deflate"))
-        } else {
-            (records, None)
+        let records = self.encoder.take_block();
+        let (body, encoding) = match self.compression {
+            Some(compression) => (
+                compress(&records, compression)?,
+                Some(compression.content_encoding()),
+            ),
+            None => (records, None),
         };
         let target = UploadTarget {
             table: self.table,
@@ -180,7 +205,7 @@ impl BlockWriter<'_> {
         let block = Block {
             session_id: &self.task.session_id,
             id: block_id,
-            body: &body,
+            body: bytes::Bytes::from(body),
             content_encoding: encoding,
         };
         let outcome = self
@@ -198,14 +223,22 @@ impl BlockWriter<'_> {
     }
 }
 
-/// The zlib container the tunnel calls `deflate`.
-fn deflate(records: &[u8]) -> Result<Vec<u8>, PluginError> {
-    let mut encoder = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(records.len() / 4),
-        flate2::Compression::fast(),
-    );
-    encoder
-        .write_all(records)
-        .and_then(|()| encoder.finish())
-        .map_err(|error| PluginError::io(format!("compressing a block: {error}")))
+/// A block's body as the tunnel takes it: `deflate` is the zlib container, `x-lz4-frame` an
+/// LZ4 frame (odps-tunnel.md §4); the fastest level of each, as the SDKs send.
+fn compress(records: &[u8], compression: Compression) -> Result<Vec<u8>, PluginError> {
+    let out = Vec::with_capacity(records.len() / 4);
+    let compressed = match compression {
+        Compression::Deflate => {
+            let mut encoder = flate2::write::ZlibEncoder::new(out, flate2::Compression::fast());
+            encoder.write_all(records).and_then(|()| encoder.finish())
+        }
+        Compression::Zstd => zstd::stream::encode_all(records, 1),
+        Compression::Lz4 => {
+            let mut encoder = lz4_flex::frame::FrameEncoder::new(out);
+            encoder
+                .write_all(records)
+                .and_then(|()| encoder.finish().map_err(std::io::Error::other))
+        }
+    };
+    compressed.map_err(|error| PluginError::io(format!("compressing a block: {error}")))
 }

@@ -26,10 +26,11 @@ pub struct UploadTarget<'a> {
 }
 
 /// One block of a session: its id and record stream, compressed as `content_encoding` says.
+/// Every attempt sends the same buffer (`Bytes` clones share it).
 pub struct Block<'a> {
     pub session_id: &'a str,
     pub id: u64,
-    pub body: &'a [u8],
+    pub body: bytes::Bytes,
     pub content_encoding: Option<&'a str>,
 }
 
@@ -155,7 +156,7 @@ impl OdpsClient {
             cancellation,
             on_retry,
             |_| {
-                let body = block.body.to_vec();
+                let body = block.body.clone();
                 self.call_with_body(Method::PUT, &request, body, block.content_encoding)
                     .map(drop)
             },
