@@ -193,3 +193,27 @@ fn check_asks_each_plugin_and_a_run_does_not() {
         }
     }
 }
+
+#[test]
+fn a_writer_failing_while_its_reader_waits_is_the_reason_not_the_readers_cancellation() {
+    let workspace = Workspace::new();
+    // The reader is blocked on a full channel when the writer fails: dropping the writer's end
+    // wakes the reader with "the writer stopped taking records", which may be told to the job
+    // before the writer's own error. Several runs, as it is a race.
+    for _ in 0..5 {
+        let job = workspace.write_json(
+            "job.json",
+            &testkit_job(
+                json!({"records": 1_000_000}),
+                json!({"pauseAfter": 100, "pauseMs": 200, "failAt": "pause"}),
+            ),
+        );
+        let run = workspace.run(&[job.to_str().unwrap()]);
+        run.assert_failure("testkit fails at pause as asked");
+        assert!(
+            run.last_line().contains("writer task"),
+            "{}",
+            run.last_line()
+        );
+    }
+}

@@ -179,10 +179,11 @@ impl Schedule<'_> {
             Kind::Writer => self.writer_name,
         };
         let reason = format!("{side} task {task_id} ('{name}') failed: {error}");
-        if self.runtime.state.is_cancelled() && error.is_cancelled() {
-            logger::debug("datax", reason);
-        } else {
-            self.runtime.state.fail(reason);
+        match (self.runtime.state.is_cancelled(), error.is_cancelled()) {
+            (true, true) => logger::debug("datax", reason),
+            // The other side stopped first; its own error, if any, is the job's reason.
+            (false, true) => self.runtime.state.fail_as_consequence(reason),
+            (_, false) => self.runtime.state.fail(reason),
         }
     }
 

@@ -1,5 +1,7 @@
 //! Whether the job should go on, and if not, why: the first failure wins, later ones (often
-//! consequences of stopping) are only logged.
+//! consequences of stopping) are only logged. A consequence that comes first (the reader told
+//! that the writer left, before the writer's own error arrives) holds the place only until a
+//! cause arrives.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -16,7 +18,7 @@ pub struct JobState {
     /// thread waiting on it wakes at once, with no timed polling.
     cancel_sender: Mutex<Option<Sender<Never>>>,
     cancellation: Receiver<Never>,
-    failure: Mutex<Option<String>>,
+    failure: Mutex<Option<Failure>>,
     /// The signal that stopped the job, or 0.
     signal: AtomicI32,
 }
@@ -52,14 +54,37 @@ impl JobState {
         }
     }
 
-    /// Records why the job fails (if it is the first reason) and stops every task.
+    /// Records why the job fails (if it is the first cause) and stops every task.
     pub fn fail(&self, reason: impl fmt::Display) {
-        let reason = reason.to_string();
+        self.record_failure(reason.to_string(), false);
+    }
+
+    /// Records a failure that is a consequence of another side stopping (a task told the job
+    /// is ending), and stops every task: the job's reason unless a cause is recorded, before
+    /// or after.
+    pub fn fail_as_consequence(&self, reason: impl fmt::Display) {
+        self.record_failure(reason.to_string(), true);
+    }
+
+    fn record_failure(&self, reason: String, consequence: bool) {
         let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         match &*failure {
-            None => *failure = Some(reason),
+            Some(first) if first.consequence && !consequence => {
+                logger::debug("datax", format!("before the cause: {}", first.reason));
+                *failure = Some(Failure {
+                    reason,
+                    consequence,
+                });
+            }
             Some(_) => logger::debug("datax", format!("after the job failed: {reason}")),
+            None => {
+                *failure = Some(Failure {
+                    reason,
+                    consequence,
+                })
+            }
         }
+        drop(failure);
         self.cancelled.store(true, Ordering::SeqCst);
         drop(
             self.cancel_sender
@@ -80,15 +105,19 @@ impl JobState {
     }
 
     pub fn failure(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        failure.as_ref().map(|failure| failure.reason.clone())
     }
 
     pub fn signal(&self) -> Option<i32> {
         Some(self.signal.load(Ordering::SeqCst)).filter(|signal| *signal != 0)
     }
+}
+
+struct Failure {
+    reason: String,
+    /// A task's "cancelled" error: it stopped because something else did.
+    consequence: bool,
 }
 
 /// Sleeps until `deadline`, returning early (false) if the job is cancelled.
@@ -136,5 +165,19 @@ mod tests {
         state.fail("second");
         assert_eq!(state.failure().as_deref(), Some("first"));
         assert!(state.is_cancelled());
+    }
+
+    #[test]
+    fn a_cause_arriving_after_its_consequence_is_the_reason() {
+        let state = JobState::new();
+        state.fail_as_consequence("reader: the writer stopped taking records");
+        assert!(state.is_cancelled(), "a consequence stops the job too");
+        state.fail("writer: the service refused the block");
+        state.fail_as_consequence("another consequence");
+        state.fail("a later cause");
+        assert_eq!(
+            state.failure().as_deref(),
+            Some("writer: the service refused the block")
+        );
     }
 }
