@@ -384,9 +384,14 @@ impl LoghubClient {
             name => Compression::from_name(name)
                 .ok_or_else(|| bad(format!("unknown x-log-compresstype {name}")))?,
         };
-        let log_group_list = compression
-            .decompress(&body, raw_size as usize)
-            .map_err(|error| bad(format!("the body does not decompress: {error}")))?;
+        // No groups: the body is not read, as the SDKs do (sls-pulllogs.md §4).
+        let log_group_list = if raw_size == 0 {
+            Vec::new()
+        } else {
+            compression
+                .decompress(&body, raw_size as usize)
+                .map_err(|error| bad(format!("the body does not decompress: {error}")))?
+        };
         Ok(Pulled {
             log_group_list,
             group_count,
