@@ -11,8 +11,8 @@ memory; 10 groups are received each second from START. The range read is the fir
   * the real `datax` with loghubreader (every key, topic, source and `__receive_time__` as
     columns; batchSize 256, DataWorks' default; lz4) -> streamwriter print=false, on 1 and
     2 channels (one task per shard), --runs times each; records/s is datax's own
-    `records_per_second`, peak RSS its `peak_memory_kib`, both from `--report-json`; then once
-    each with the range 10x as long, to show memory stays flat;
+    `records_per_second`, peak RSS its `peak_memory_kib`, both from `--report-json`; then as
+    many runs with the range 10x as long, to show memory stays flat;
   * aliyun-log-python-sdk in a child Python process: for each shard `LogClient.pull_log` over
     the same range (GetCursor for both ends, then `pull_logs` 256 groups at a time, lz4, the
     SDK's default), each answer decoded into one dict per log with `get_flatten_logs_json()`
@@ -148,19 +148,22 @@ def main() -> None:
                 run_python_sdk(work, endpoints, sandbox.pid, args.shards, sdk_seconds, sdk_records)
                 for _ in range(args.runs)]
             for channels in (1, 2):
-                results["datax loghubreader", channels, 10] = [run_datax(
-                    work, endpoints, sandbox.pid, credential, 10 * seconds, 10 * args.records, channels)]
+                results["datax loghubreader", channels, 10] = [
+                    run_datax(work, endpoints, sandbox.pid, credential, 10 * seconds, 10 * args.records,
+                              channels)
+                    for _ in range(args.runs)]
         finally:
             stop(sandbox)
 
     print("range: %s logs (%d shards x %d s x %d groups/s x %d logs), 10x: %s; datax median of %d "
-          "runs at 1x, one run at 10x; the Python SDK reads %s logs, median of %d runs; %d cores "
+          "runs at 1x and at 10x; the Python SDK reads %s logs, median of %d runs; %d cores "
           "shared by client and sandbox\n"
           % (format(args.records, ","), args.shards, seconds, GROUPS_PER_SECOND, args.logs_per_group,
              format(10 * args.records, ","), args.runs, format(sdk_records, ","), args.runs,
              os.cpu_count()))
     print("| reader | channels | logs | logs/s (median) | min | max | vs Python SDK "
-          "| client CPU s | client CPU µs per log | per CPU-second vs SDK | sandbox CPU s | peak RSS |")
+          "| client CPU s | client CPU µs per log | per CPU-second vs SDK | sandbox CPU s "
+          "| peak RSS, median (max) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     peer_runs = results[PEER, 1, 1]
     peer_rate = statistics.median(run[1] for run in peer_runs)
@@ -168,11 +171,13 @@ def main() -> None:
     for (reader, channels, _), runs in results.items():
         rates = [run[1] for run in runs]
         cost = statistics.median(run[2] / run[0] for run in runs)
-        print("| %s | %d | %s | %s | %s | %s | %.1fx | %.2f | %.2f | %.1fx | %.2f | %.1f MiB |" % (
+        print("| %s | %d | %s | %s | %s | %s | %.1fx | %.2f | %.2f | %.1fx | %.2f | %s |" % (
             reader, channels, format(runs[0][0], ","), human(statistics.median(rates)),
             human(min(rates)), human(max(rates)), statistics.median(rates) / peer_rate,
             statistics.median(run[2] for run in runs), cost * 1e6, peer_cost / cost,
-            statistics.median(run[3] for run in runs), max(run[4] for run in runs) / 1024))
+            statistics.median(run[3] for run in runs),
+            "%.1f (%.1f) MiB" % (statistics.median(run[4] for run in runs) / 1024,
+                                 max(run[4] for run in runs) / 1024)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ use std::time::Duration;
 use super::codec;
 use super::config::ReaderConfig;
 use crate::client::{
-    classify, next_quota_delay, retries_exhausted, retry_policy, ListedShard, LoghubClient, Retry,
+    classify, next_quota_delay, retries_exhausted, retry_policy, ListedShard, LoghubClient,
+    PullBuffers, Retry,
 };
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::http::{HttpError, ServiceError};
@@ -135,19 +136,22 @@ impl LogstoreReader {
         })
     }
 
-    /// Up to `count` groups from `cursor`, not past `end_cursor` (sls-pulllogs.md §4); a body
-    /// that does not decode, or holds another number of groups than `x-log-count`, is pulled
-    /// again.
+    /// Up to `count` groups from `cursor`, not past `end_cursor` (sls-pulllogs.md §4), read
+    /// with `buffers` (the pull takes its `log_group_list`); a body that does not decode, or
+    /// holds another number of groups than `x-log-count`, is pulled again.
     pub fn pull(
         &self,
         shard: u32,
         cursor: &str,
         count: u32,
         end_cursor: &str,
+        buffers: &mut PullBuffers,
         cancellation: &dyn Cancellation,
     ) -> Result<Pull, PluginError> {
         self.call(&format!("PullLogs of shard {shard}"), cancellation, || {
-            let pulled = self.client.pull_logs(shard, cursor, count, end_cursor)?;
+            let pulled = self
+                .client
+                .pull_logs(shard, cursor, count, end_cursor, buffers)?;
             let bad = |message: String| {
                 HttpError::Service(ServiceError {
                     status: 200,
@@ -156,7 +160,7 @@ impl LogstoreReader {
                     request_id: Some(pulled.request_id.clone()),
                 })
             };
-            let groups = codec::check(&pulled.log_group_list)
+            let groups = codec::check(&buffers.log_group_list)
                 .map_err(|error| bad(format!("PullLogs: not a LogGroupList: {error}")))?;
             if groups != pulled.group_count {
                 return Err(bad(format!(
@@ -165,7 +169,7 @@ impl LogstoreReader {
                 )));
             }
             Ok(Pull {
-                log_group_list: pulled.log_group_list,
+                log_group_list: std::mem::take(&mut buffers.log_group_list),
                 next_cursor: pulled.next_cursor,
             })
         })

@@ -205,9 +205,14 @@ pub fn check(list: &[u8]) -> Result<u64, Malformed> {
     Ok(count)
 }
 
-/// UTF-8 is checked at once (`from_utf8` is much faster than `from_utf8_lossy` on valid text);
-/// only text that is not valid is replaced.
+/// Most values are short ASCII, checked inline; other text goes through `from_utf8` (much
+/// faster than `from_utf8_lossy` on valid text), and only text that is not UTF-8 is replaced.
+#[inline(always)]
 fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
