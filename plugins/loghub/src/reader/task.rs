@@ -216,3 +216,37 @@ impl ReaderTask for LoghubReaderTask {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_hands_buffers_on_and_keeps_one_tasks_set_at_most() {
+        let pool = BufferPool::default();
+        assert_eq!(pool.take().capacity(), 0, "empty: a new buffer");
+        let given: Vec<*const u8> = (0..PULL_BUFFERS + 3)
+            .map(|_| {
+                let buffer = Vec::with_capacity(64);
+                let at = buffer.as_ptr();
+                pool.give(buffer);
+                at
+            })
+            .collect();
+        pool.give(Vec::new());
+        let mut taken = Vec::new();
+        loop {
+            let buffer = pool.take();
+            if buffer.capacity() == 0 {
+                break;
+            }
+            assert!(given.contains(&buffer.as_ptr()), "a buffer given back");
+            taken.push(buffer);
+        }
+        assert_eq!(
+            taken.len(),
+            PULL_BUFFERS + 1,
+            "one task's set and its body buffer"
+        );
+    }
+}
