@@ -23,7 +23,7 @@ rusage as a child, start-up included); the Python peer's pull loop alone (`proce
 imports excluded), which favours the peer. The sandbox's CPU is read from /proc. The sandbox
 shares the machine's cores with the client.
 
-    python3 bench/loghub_read.py [--records 1000000] [--sdk-records N] [--runs 3]
+    python3 bench/loghub_read.py [--records 2000000] [--sdk-records N] [--runs 3]
 """
 
 import argparse
@@ -116,7 +116,7 @@ def run_python_sdk(work: Path, endpoints: dict, sandbox_pid: int, shards: int, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000, help="logs in the range (1x)")
+    parser.add_argument("--records", type=int, default=2_000_000, help="logs in the range (1x)")
     parser.add_argument("--sdk-records", type=int, help="logs the Python SDK reads (default --records)")
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--logs-per-group", type=int, default=100)

@@ -38,10 +38,13 @@ impl Compression {
         raw_size: usize,
         out: &mut Vec<u8>,
     ) -> std::io::Result<()> {
-        out.clear();
         match self {
-            Compression::None => out.extend_from_slice(bytes),
+            Compression::None => {
+                out.clear();
+                out.extend_from_slice(bytes);
+            }
             Compression::Lz4 => {
+                // Overwritten: only a buffer shorter than the answer is lengthened (zeroed).
                 out.resize(raw_size, 0);
                 let written = lz4_flex::block::decompress_into(bytes, out)
                     .map_err(|error| std::io::Error::other(error.to_string()))?;
@@ -76,6 +79,7 @@ impl Compression {
 
 /// Reads at most one byte past `raw_size`, enough to tell a body larger than it says.
 fn read_at_most(reader: impl Read, raw_size: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    out.clear();
     out.reserve(raw_size);
     reader.take(raw_size as u64 + 1).read_to_end(out)?;
     Ok(())

@@ -404,8 +404,15 @@ fn content<'a>(log: &Log<'a>, name: &str) -> Option<&'a [u8]> {
     log.contents
         .iter()
         .rev()
-        .find(|(key, _)| *key == name.as_bytes())
+        .find(|(key, _)| same_key(key, name.as_bytes()))
         .map(|(_, value)| *value)
+}
+
+/// Keys are short and most that are as long differ in their first byte: compared inline
+/// before `memcmp` is called.
+#[inline(always)]
+fn same_key(key: &[u8], name: &[u8]) -> bool {
+    key.len() == name.len() && key.first() == name.first() && key == name
 }
 
 /// Each key's last content, in the order of their last appearance.
@@ -427,7 +434,7 @@ fn tag<'a>(group: &Group<'a>, key: &str) -> Option<&'a [u8]> {
         .tags
         .iter()
         .rev()
-        .find(|(tag, _)| *tag == key.as_bytes())
+        .find(|(tag, _)| same_key(tag, key.as_bytes()))
         .map(|(_, value)| *value)
 }
 
