@@ -1,4 +1,6 @@
 //! Lenient JSON: the comments, trailing commas and no-break spaces of real DataWorks files.
+//! A comment is `//` or `/* */`, or a lone `/` (not followed by `/` or `*`) outside a string,
+//! which DataWorks' editor saved before a note and which runs to the end of its line.
 //!
 //! `clean` blanks them out with spaces of the same byte length, so every byte offset of the
 //! cleaned text is the offset of the same byte in the original: errors found later (by the
@@ -42,6 +44,18 @@ pub(crate) fn clean(raw: &str) -> Result<Cleaned, JobError> {
                 })?;
                 blank(&mut out[i..end]);
                 warnings.push(at(raw, i, "`/* */` comment ignored"));
+                i = end;
+            }
+            // DataWorks' editor saved files with a single `/` before a note (`8,/作业速率上限`):
+            // outside a string a `/` is never JSON, so it can only be such a comment.
+            b'/' => {
+                let end = line_comment_end(bytes, i);
+                blank(&mut out[i..end]);
+                warnings.push(at(
+                    raw,
+                    i,
+                    "lone `/` read as a comment to the end of the line",
+                ));
                 i = end;
             }
             b',' => {
@@ -123,6 +137,8 @@ fn next_significant(bytes: &[u8], from: usize) -> Option<u8> {
             i = line_comment_end(bytes, i);
         } else if bytes[i..].starts_with(b"/*") {
             i = block_comment_end(bytes, i)?;
+        } else if bytes[i] == b'/' {
+            i = line_comment_end(bytes, i);
         } else {
             return Some(bytes[i]);
         }
@@ -241,6 +257,22 @@ mod tests {
             )
         );
         assert_eq!(cleaned.warnings.len(), 5, "{:?}", cleaned.warnings);
+    }
+
+    #[test]
+    fn a_lone_slash_is_a_comment_to_the_end_of_its_line_with_a_warning() {
+        let raw = "{\"mbps\": 8,/作业速率上限\n\"n\": 7 /x,\n}";
+        let cleaned = clean(raw).unwrap();
+        assert_eq!(cleaned.text.len(), raw.len());
+        let value: serde_json::Value = serde_json::from_str(&cleaned.text).unwrap();
+        assert_eq!(value, serde_json::json!({"mbps": 8, "n": 7}));
+        assert_eq!(
+            cleaned.warnings[0],
+            "line 1, column 12: lone `/` read as a comment to the end of the line \
+             (not standard JSON)"
+        );
+        // `/x,` hides the comma: nothing trails, so no trailing comma is warned.
+        assert_eq!(cleaned.warnings.len(), 2, "{:?}", cleaned.warnings);
     }
 
     #[test]

@@ -42,10 +42,8 @@ const EXPECTED: [(&str, Option<&str>); 15] = [
         Some("error sending request for url (http://xxx/api/projects/cdo_datasync/"),
     ),
     ("datax-stream2stream-default.json", None),
-    (
-        "dw1-loghub-to-odps-commented.json",
-        Some("line 37, column 11 (in configuration.setting.speed): key must be a string"),
-    ),
+    // Its `"mbps": 8,/作业速率上限` is read as a comment, with a warning (see below).
+    ("dw1-loghub-to-odps-commented.json", None),
     (
         "dw1-mysql-to-odps-bizdate-commented.json",
         Some("no reader plugin named 'mysql'"),
@@ -93,6 +91,9 @@ fn start_sandbox_for_shared_jobs() -> SandboxHandle {
                 "columns": (0..6).map(|i| string(&format!("col{i}"))).collect::<Vec<_>>(),
                 "partition_keys": [string("pt")],
                 "partitions": [{"spec": "pt=20161226", "rows": []}, {"spec": "pt=20240101", "rows": []}]
+            }, {
+                "name": "ok",
+                "columns": (1..=3).map(|i| string(&format!("key{i}"))).collect::<Vec<_>>(),
             }]},
             {"name": "targetProjectName", "tables": [{
                 "name": "tableName",
@@ -107,7 +108,7 @@ fn start_sandbox_for_shared_jobs() -> SandboxHandle {
                 "partitions": [{"spec": "pt=20141010000000,year=2014", "rows": []}]
             }]}
         ]},
-        "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log", "biz_log"]}]},
+        "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log", "biz_log", "logstore-ut2"]}]},
         "faults": []
     });
     Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
@@ -118,10 +119,12 @@ fn data_sources(sandbox: &SandboxHandle) -> Value {
     data_sources_at(&format!("127.0.0.1:{}", sandbox.port()))
 }
 
-/// Data sources for the shared jobs' `odps`, `odps_first` and `sls` names at `address`.
+/// Data sources for the shared jobs' `odps`, `odps_first`, `sls` and `loghub_lzz` names at
+/// `address`.
 fn data_sources_at(address: &str) -> Value {
     let mut sources = datax_e2e::data_sources_at(address);
     sources["odps_first"] = sources["odps"].clone();
+    sources["loghub_lzz"] = sources["sls"].clone();
     sources
 }
 
@@ -172,6 +175,30 @@ fn every_shared_job_checks_against_the_sandbox_or_names_its_missing_plugin() {
         "no download session: {stats:?}"
     );
     assert_eq!(stats.logs_accepted, 0);
+}
+
+/// The DataWorks 1.0 loghub → odps job as DataWorks' editor saved it: a lone `/` starts its
+/// note on the speed line. `check` reads it as a comment, says where, and checks both sides
+/// (ListShards of its logstore, the schema of its table) with a data sources file.
+#[test]
+fn the_dataworks_loghub_job_with_a_stray_slash_checks_cleanly_with_a_warning() {
+    let workspace = Workspace::new();
+    let sandbox = start_sandbox_for_shared_jobs();
+    let job = shared_jobs().join("dw1-loghub-to-odps-commented.json");
+    let run = check_with_sources(&workspace, &job, &data_sources(&sandbox));
+    run.assert_success();
+    assert!(
+        run.stderr
+            .contains("line 37, column 11: lone `/` read as a comment to the end of the line"),
+        "{}",
+        run.stderr
+    );
+    let stats = sandbox.stats();
+    assert!(stats.count("sls", "ok") > 0, "ListShards asked: {stats:?}");
+    assert!(
+        stats.count("odps", "ok") > 0,
+        "the table's schema read: {stats:?}"
+    );
 }
 
 #[test]

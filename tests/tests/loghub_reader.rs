@@ -335,31 +335,50 @@ fn error(status: u16, code: &str) -> FaultAction {
     }
 }
 
-/// Shard `s`, group `g` (received at BEGIN + g) holds logs `s-g-0` … `s-g-3`.
+/// Shard `s`, group `g` (received at BEGIN + g) holds logs `s-g-0` … `s-g-3`, each with a
+/// payload of its own. Returns every log as `id|payload`, sorted.
 fn fill_numbered(sandbox: &SandboxHandle, groups: u32) -> Vec<String> {
-    let mut ids = Vec::new();
+    let mut lines = Vec::new();
     for shard in 0..SHARDS {
         for index in 0..groups {
-            let names: Vec<String> = (0..4).map(|log| format!("{shard}-{index}-{log}")).collect();
-            let logs: Vec<Vec<(&str, &str)>> = names
-                .iter()
-                .map(|id| vec![("id", id.as_str()), ("payload", "p")])
+            let logs: Vec<(String, String)> = (0..4)
+                .map(|log| {
+                    let id = format!("{shard}-{index}-{log}");
+                    let payload = format!("日志 {} of shard {shard}", index * 4 + log);
+                    (id, payload)
+                })
                 .collect();
-            let logs: Vec<&[(&str, &str)]> = logs.iter().map(Vec::as_slice).collect();
-            append(sandbox, shard, group(BEGIN + index, &logs));
-            ids.extend(names);
+            let pairs: Vec<Vec<(&str, &str)>> = logs
+                .iter()
+                .map(|(id, payload)| vec![("id", id.as_str()), ("payload", payload.as_str())])
+                .collect();
+            let pairs: Vec<&[(&str, &str)]> = pairs.iter().map(Vec::as_slice).collect();
+            append(sandbox, shard, group(BEGIN + index, &pairs));
+            lines.extend(logs.iter().map(|(id, payload)| format!("{id}|{payload}")));
         }
     }
-    ids.sort();
-    ids
+    lines.sort();
+    lines
 }
 
 #[test]
 fn with_most_calls_failing_every_log_arrives_exactly_once() {
     let sandbox = start();
-    let ids = fill_numbered(&sandbox, 10);
+    let logs = fill_numbered(&sandbox, 10);
     sandbox.set_faults(vec![
         sometimes(FaultTarget::SlsGetCursor, 0.4, 1, error(503, "ServerBusy")),
+        sometimes(
+            FaultTarget::SlsGetCursor,
+            0.2,
+            6,
+            FaultAction::Delay { millis: 30 },
+        ),
+        sometimes(
+            FaultTarget::SlsPullLogs,
+            0.2,
+            7,
+            FaultAction::Delay { millis: 30 },
+        ),
         sometimes(
             FaultTarget::SlsPullLogs,
             0.25,
@@ -383,18 +402,25 @@ fn with_most_calls_failing_every_log_arrives_exactly_once() {
     let workspace = Workspace::new();
     let run = run(
         &workspace,
-        loghub_reader(&sandbox, json!({"column": ["id"], "maxRetries": 30})),
+        loghub_reader(
+            &sandbox,
+            json!({"column": ["id", "payload"], "maxRetries": 30}),
+        ),
         printing_writer(),
     );
     run.assert_success();
-    assert_eq!(printed(&run), ids);
+    // Every log once, with its own content: none lost, none twice.
+    assert_eq!(printed(&run), logs);
     assert!(
         sandbox.stats().faults_injected >= 10,
         "{:?}",
         sandbox.stats()
     );
     let report = workspace.report();
-    assert_eq!(report["records_read"], ids.len(), "{report}");
+    assert_eq!(report["records_read"], logs.len(), "{report}");
+    for kind in ["InvalidCursor", "ServerBusy"] {
+        assert!(sandbox.stats().count("sls", kind) > 0, "{kind} injected");
+    }
     let retries = &report["plugin_counters"]["reader"]["GetCursor and PullLogs retries"];
     assert!(retries.as_u64().unwrap_or(0) >= 10, "{report}");
 }
@@ -431,7 +457,7 @@ fn sigterm_stops_a_task_waiting_to_retry() {
 #[test]
 fn loghub_to_loghub_copies_a_logstore_exactly() {
     let sandbox = start();
-    let ids = fill_numbered(&sandbox, 5);
+    let logs = fill_numbered(&sandbox, 5);
     let workspace = Workspace::new();
     let writer = json!({"name": "loghubwriter", "parameter": {
         "endpoint": sandbox.sls_endpoint(),
@@ -451,13 +477,15 @@ fn loghub_to_loghub_copies_a_logstore_exactly() {
     );
     run.assert_success();
     let copied = sandbox.logs(PROJECT, COPY);
-    let mut copied_ids: Vec<String> = copied
+    let mut copied_logs: Vec<String> = copied
         .iter()
-        .map(|log| log.get("id").expect("an id").to_string())
+        .map(|log| {
+            let value = |key| log.get(key).unwrap_or_else(|| panic!("a {key}"));
+            format!("{}|{}", value("id"), value("payload"))
+        })
         .collect();
-    copied_ids.sort();
-    assert_eq!(copied_ids, ids);
-    assert!(copied.iter().all(|log| log.get("payload") == Some("p")));
+    copied_logs.sort();
+    assert_eq!(copied_logs, logs);
 }
 
 /// DataWorks' 2.0 reader template (`dw2-loghub-reader-template-commented.json`), its blanks

@@ -4,6 +4,7 @@
 //! (ListShards, GetCursor, PullLogs).
 
 use std::cell::Cell;
+use std::io::Read;
 use std::time::{Duration, SystemTime};
 
 use datax_plugin_api::{ErrorKind, PluginError};
@@ -142,10 +143,17 @@ pub struct ListedShard {
     pub range: Shard,
 }
 
-/// What one PullLogs returned: the `LogGroupList` protobuf, uncompressed, and where the next
-/// pull starts.
-pub struct Pulled {
+/// The memory a task's pulls reuse: the body as received, and the `LogGroupList` it holds
+/// uncompressed (which the task lends to its converting thread, and gets back).
+#[derive(Default)]
+pub struct PullBuffers {
+    pub received: Vec<u8>,
     pub log_group_list: Vec<u8>,
+}
+
+/// What one PullLogs returned besides its `LogGroupList` ([`PullBuffers`]): how many groups
+/// it says it holds, and where the next pull starts.
+pub struct Pulled {
     /// `x-log-count`: the groups in the list.
     pub group_count: u64,
     /// `x-log-cursor`.
@@ -332,14 +340,15 @@ impl LoghubClient {
             .ok_or_else(|| bad_response(&request_id, "GetCursor: the answer has no cursor"))
     }
 
-    /// PullLogs, as the SDKs' `pull_logs`: up to `count` log groups from `cursor`, not past
-    /// `end_cursor`, asked for lz4-compressed.
+    /// PullLogs, as the SDKs' `pull_logs` (sls-pulllogs.md §4): up to `count` log groups from
+    /// `cursor`, not past `end_cursor`, asked for lz4-compressed, read into `buffers`.
     pub fn pull_logs(
         &self,
         shard: u32,
         cursor: &str,
         count: u32,
         end_cursor: &str,
+        buffers: &mut PullBuffers,
     ) -> Result<Pulled, HttpError> {
         let path = format!("{}/shards/{shard}", self.logstore_path);
         let count = count.to_string();
@@ -353,7 +362,7 @@ impl LoghubClient {
             .request("GET", &path, &query, None)?
             .header(ACCEPT, CONTENT_TYPE_PROTOBUF)
             .header(ACCEPT_ENCODING, "lz4");
-        let (headers, body) = execute_bytes(request)?;
+        let headers = execute_into(request, &mut buffers.received)?;
         let request_id = header_text(&headers, "x-log-requestid");
         let bad = |what: String| bad_response(&request_id, &format!("PullLogs: {what}"));
         let number = |name: &str| {
@@ -384,11 +393,16 @@ impl LoghubClient {
             name => Compression::from_name(name)
                 .ok_or_else(|| bad(format!("unknown x-log-compresstype {name}")))?,
         };
-        let log_group_list = compression
-            .decompress(&body, raw_size as usize)
+        // No groups: the body is not read, as the SDKs do (sls-pulllogs.md §4).
+        let received = if raw_size == 0 {
+            &[][..]
+        } else {
+            &buffers.received[..]
+        };
+        compression
+            .decompress_into(received, raw_size as usize, &mut buffers.log_group_list)
             .map_err(|error| bad(format!("the body does not decompress: {error}")))?;
         Ok(Pulled {
-            log_group_list,
             group_count,
             next_cursor,
             request_id,
@@ -481,6 +495,34 @@ fn execute(request: RequestBuilder) -> Result<(String, String), HttpError> {
     let (headers, body) = execute_bytes(request)?;
     let request_id = header_text(&headers, "x-log-requestid");
     Ok((request_id, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Sends `request`; the headers of a 200 answer, its body read into `body` (its memory
+/// reused), or the service's error.
+fn execute_into(request: RequestBuilder, body: &mut Vec<u8>) -> Result<HeaderMap, HttpError> {
+    let mut response = request
+        .send()
+        .map_err(|error| HttpError::from_reqwest(&error))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        let request_id = header_text(response.headers(), "x-log-requestid");
+        let text = response.text().unwrap_or_default();
+        return Err(service_error(status, &text, request_id));
+    }
+    body.clear();
+    response.read_to_end(body).map_err(|error| {
+        match error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        {
+            Some(inner) => HttpError::from_reqwest(inner),
+            None => HttpError::Transport {
+                kind: TransportKind::Closed,
+                message: format!("the connection failed: {error}"),
+            },
+        }
+    })?;
+    Ok(std::mem::take(response.headers_mut()))
 }
 
 /// Sends `request`; the headers and body of a 200 answer, or the service's error.

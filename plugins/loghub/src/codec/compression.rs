@@ -29,23 +29,41 @@ impl Compression {
         }
     }
 
-    /// `bytes` decompressed to the `raw_size` bytes they hold; more or fewer is an error, so
-    /// a body cut short or a lying size shows (and a bomb cannot inflate past the size).
-    pub fn decompress(self, bytes: &[u8], raw_size: usize) -> std::io::Result<Vec<u8>> {
-        let raw = match self {
-            Compression::None => bytes.to_vec(),
-            Compression::Lz4 => lz4_flex::block::decompress(bytes, raw_size)
-                .map_err(|error| std::io::Error::other(error.to_string()))?,
-            Compression::Deflate => read_at_most(flate2::read::ZlibDecoder::new(bytes), raw_size)?,
-            Compression::Zstd => read_at_most(zstd::stream::read::Decoder::new(bytes)?, raw_size)?,
-        };
-        if raw.len() != raw_size {
+    /// `bytes` decompressed into `out` (its memory reused), which then holds the `raw_size`
+    /// bytes they hold; more or fewer is an error, so a body cut short or a lying size shows
+    /// (and a bomb cannot inflate past the size).
+    pub fn decompress_into(
+        self,
+        bytes: &[u8],
+        raw_size: usize,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        match self {
+            Compression::None => {
+                out.clear();
+                out.extend_from_slice(bytes);
+            }
+            Compression::Lz4 => {
+                // Overwritten: only a buffer shorter than the answer is lengthened (zeroed).
+                out.resize(raw_size, 0);
+                let written = lz4_flex::block::decompress_into(bytes, out)
+                    .map_err(|error| std::io::Error::other(error.to_string()))?;
+                out.truncate(written);
+            }
+            Compression::Deflate => {
+                read_at_most(flate2::read::ZlibDecoder::new(bytes), raw_size, out)?
+            }
+            Compression::Zstd => {
+                read_at_most(zstd::stream::read::Decoder::new(bytes)?, raw_size, out)?
+            }
+        }
+        if out.len() != raw_size {
             return Err(std::io::Error::other(format!(
                 "{} bytes where x-log-bodyrawsize says {raw_size}",
-                raw.len()
+                out.len()
             )));
         }
-        Ok(raw)
+        Ok(())
     }
 
     /// The `x-log-compresstype` header; none for an uncompressed body.
@@ -60,10 +78,11 @@ impl Compression {
 }
 
 /// Reads at most one byte past `raw_size`, enough to tell a body larger than it says.
-fn read_at_most(reader: impl Read, raw_size: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw_size);
-    reader.take(raw_size as u64 + 1).read_to_end(&mut out)?;
-    Ok(out)
+fn read_at_most(reader: impl Read, raw_size: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    out.clear();
+    out.reserve(raw_size);
+    reader.take(raw_size as u64 + 1).read_to_end(out)?;
+    Ok(())
 }
 
 /// One sending thread's compression buffer (and zstd context), reused for every request.
@@ -176,14 +195,17 @@ mod tests {
                 .compress(compression, &raw)
                 .unwrap()
                 .to_vec();
-            assert_eq!(
-                compression.decompress(&compressed, raw.len()).unwrap(),
-                raw,
-                "{compression:?}"
-            );
-            let short = compression.decompress(&compressed[..compressed.len() / 2], raw.len());
+            // A buffer that held something else (a longer answer) is reused.
+            let mut out = vec![7; 3 * raw.len()];
+            compression
+                .decompress_into(&compressed, raw.len(), &mut out)
+                .unwrap();
+            assert_eq!(out, raw, "{compression:?}");
+            let short = &compressed[..compressed.len() / 2];
+            let short = compression.decompress_into(short, raw.len(), &mut out);
             assert!(short.is_err(), "{compression:?} cut short");
-            assert!(compression.decompress(&compressed, raw.len() - 1).is_err());
+            let lying = compression.decompress_into(&compressed, raw.len() - 1, &mut out);
+            assert!(lying.is_err(), "{compression:?} with a lying size");
         }
     }
 }

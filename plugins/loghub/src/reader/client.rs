@@ -8,16 +8,15 @@
 use std::cell::Cell;
 use std::time::Duration;
 
+use super::codec;
+use super::config::ReaderConfig;
+use crate::client::{
+    classify, next_quota_delay, retries_exhausted, retry_policy, ListedShard, LoghubClient,
+    PullBuffers, Retry,
+};
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::http::{HttpError, ServiceError};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic, RetryPolicy};
-use prost::Message;
-
-use super::codec::LogGroupList;
-use super::config::ReaderConfig;
-use crate::client::{
-    classify, next_quota_delay, retries_exhausted, retry_policy, ListedShard, LoghubClient, Retry,
-};
 
 /// Where a cursor starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +38,10 @@ impl CursorAt {
     }
 }
 
-/// One PullLogs, decoded.
+/// One PullLogs: its `LogGroupList`, uncompressed and checked ([`codec::check`]), and where
+/// the next pull starts.
 pub struct Pull {
-    pub list: LogGroupList,
+    pub log_group_list: Vec<u8>,
     pub next_cursor: String,
 }
 
@@ -136,18 +136,22 @@ impl LogstoreReader {
         })
     }
 
-    /// Up to `count` groups from `cursor`, not past `end_cursor`, decoded; a body that does
-    /// not decode, or holds another number of groups than `x-log-count`, is pulled again.
+    /// Up to `count` groups from `cursor`, not past `end_cursor` (sls-pulllogs.md §4), read
+    /// with `buffers` (the pull takes its `log_group_list`); a body that does not decode, or
+    /// holds another number of groups than `x-log-count`, is pulled again.
     pub fn pull(
         &self,
         shard: u32,
         cursor: &str,
         count: u32,
         end_cursor: &str,
+        buffers: &mut PullBuffers,
         cancellation: &dyn Cancellation,
     ) -> Result<Pull, PluginError> {
         self.call(&format!("PullLogs of shard {shard}"), cancellation, || {
-            let pulled = self.client.pull_logs(shard, cursor, count, end_cursor)?;
+            let pulled = self
+                .client
+                .pull_logs(shard, cursor, count, end_cursor, buffers)?;
             let bad = |message: String| {
                 HttpError::Service(ServiceError {
                     status: 200,
@@ -156,17 +160,16 @@ impl LogstoreReader {
                     request_id: Some(pulled.request_id.clone()),
                 })
             };
-            let list = LogGroupList::decode(pulled.log_group_list.as_slice())
+            let groups = codec::check(&buffers.log_group_list)
                 .map_err(|error| bad(format!("PullLogs: not a LogGroupList: {error}")))?;
-            if list.log_groups.len() as u64 != pulled.group_count {
+            if groups != pulled.group_count {
                 return Err(bad(format!(
-                    "PullLogs: {} log groups where x-log-count says {}",
-                    list.log_groups.len(),
+                    "PullLogs: {groups} log groups where x-log-count says {}",
                     pulled.group_count
                 )));
             }
             Ok(Pull {
-                list,
+                log_group_list: std::mem::take(&mut buffers.log_group_list),
                 next_cursor: pulled.next_cursor,
             })
         })

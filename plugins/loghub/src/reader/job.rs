@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{CursorAt, LogstoreReader};
 use super::config::{Parameter, ReaderConfig};
-use super::task::LoghubReaderTask;
+use super::task::{BufferPool, LoghubReaderTask};
 
 /// What `split` gives a task: the job's `parameter` and the shard it reads.
 #[derive(Serialize, Deserialize)]
@@ -19,6 +19,8 @@ struct TaskConfig {
 
 pub struct LoghubReaderJob {
     parameter: Parameter,
+    /// Shared by the job's tasks, in turn.
+    buffers: BufferPool,
 }
 
 impl ReaderJob for LoghubReaderJob {
@@ -50,7 +52,10 @@ impl ReaderJob for LoghubReaderJob {
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
         ReaderConfig::new(&parameter)?;
-        Ok(LoghubReaderJob { parameter })
+        Ok(LoghubReaderJob {
+            parameter,
+            buffers: BufferPool::default(),
+        })
     }
 
     /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
@@ -112,7 +117,7 @@ impl ReaderJob for LoghubReaderJob {
 
     fn task(&self, task_config: &str) -> Result<LoghubReaderTask, PluginError> {
         let TaskConfig { parameter, shard } = config::task_from_json(task_config)?;
-        LoghubReaderTask::new(ReaderConfig::new(&parameter)?, shard)
+        LoghubReaderTask::new(ReaderConfig::new(&parameter)?, shard, self.buffers.clone())
     }
 }
 
@@ -141,6 +146,7 @@ mod tests {
     fn a_task_configuration_that_is_not_one_says_so() {
         let job = LoghubReaderJob {
             parameter: Parameter::default(),
+            buffers: BufferPool::default(),
         };
         let error = job.task(r#"{"parameter": {}}"#).err().unwrap();
         assert!(
