@@ -230,3 +230,27 @@ fn a_stall_against_a_hanging_service_ends_the_job_on_time() {
     assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
     assert!(count(&report, "records_not_confirmed") > 0, "{report}");
 }
+
+/// ListShards (hash-key routing asks for the shards first) is retried like PutLogs, and its
+/// retries are counted in the report like theirs.
+#[test]
+fn list_shards_retries_are_counted() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "injected ServerBusy".to_string(),
+    };
+    sandbox.set_faults(vec![FaultRule {
+        path_contains: Some("/shards".to_string()),
+        ..puts(Some(1), busy)
+    }]);
+    let job = numbered_to_loghub(&sandbox, 10, json!({"hashKey": true}));
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    let writer = &report["plugin_counters"]["writer"];
+    assert_eq!(writer["ListShards retries"], 1, "{report}");
+    assert!(writer["PutLogs retries"].is_null(), "{report}");
+    assert_eq!(count(&report, "records_acknowledged"), 10, "{report}");
+}

@@ -53,8 +53,10 @@ pub struct Shipper {
     max_retries: u32,
     /// Logs the service accepted.
     accepted: AtomicU64,
-    /// Attempts that repeated a failed request.
+    /// Attempts that repeated a failed PutLogs.
     retries: AtomicU64,
+    /// Attempts that repeated a failed ListShards.
+    list_shards_retries: AtomicU64,
     /// Logs of accepted requests that had an earlier attempt which may have been stored.
     possible_duplicates: AtomicU64,
 }
@@ -72,6 +74,7 @@ impl Shipper {
             max_retries: config.max_retries,
             accepted: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            list_shards_retries: AtomicU64::new(0),
             possible_duplicates: AtomicU64::new(0),
         })
     }
@@ -90,6 +93,11 @@ impl Shipper {
         self.retries.load(Ordering::Relaxed)
     }
 
+    /// ListShards requests sent again after a failure.
+    pub fn list_shards_retries(&self) -> u64 {
+        self.list_shards_retries.load(Ordering::Relaxed)
+    }
+
     /// Logs the service accepted from a request whose earlier attempt timed out or lost its
     /// connection after sending: that attempt may have been stored too.
     pub fn possible_duplicates(&self) -> u64 {
@@ -103,7 +111,14 @@ impl Shipper {
             &retry_policy(RETRIES),
             &LoghubRetries::default(),
             cancellation,
-            |_, _, _| {},
+            |error, retry, wait| {
+                self.list_shards_retries.fetch_add(1, Ordering::Relaxed);
+                datax_plugin_api::log::warn(format!(
+                    "ListShards of {}: {error}; retry {retry} of {RETRIES} in {} ms",
+                    self.target,
+                    wait.as_millis()
+                ));
+            },
             |_| self.client.list_shards(),
         )
         .map_err(|failed| self.failure("ListShards", failed))
