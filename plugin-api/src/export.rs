@@ -13,10 +13,11 @@ use abi_stable::std_types::{RErr, ROption, RResult, RStr, RString, RVec};
 
 use crate::context::{RecordReceiver, RecordSender, TaskContext};
 use crate::ffi::{
-    FfiDescriptor, FfiKindDescriptor, FfiLoggerBox, FfiPluginModule, FfiPluginModule_Ref,
-    FfiReaderJob, FfiReaderJobBox, FfiReaderJob_TO, FfiReaderTask, FfiReaderTaskBox,
-    FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox, FfiTaskContextBox, FfiWriterJob,
-    FfiWriterJobBox, FfiWriterJob_TO, FfiWriterTask, FfiWriterTaskBox, FfiWriterTask_TO,
+    FfiDescriptor, FfiJobStopBox, FfiKindDescriptor, FfiLoggerBox, FfiPluginModule,
+    FfiPluginModule_Ref, FfiReaderJob, FfiReaderJobBox, FfiReaderJob_TO, FfiReaderTask,
+    FfiReaderTaskBox, FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox,
+    FfiTaskContextBox, FfiWriterJob, FfiWriterJobBox, FfiWriterJob_TO, FfiWriterTask,
+    FfiWriterTaskBox, FfiWriterTask_TO,
 };
 use crate::{ErrorKind, PluginError, ReaderJob, ReaderTask, WriterJob, WriterTask};
 
@@ -66,10 +67,14 @@ macro_rules! export_plugin {
             extern "C" fn install_logger(logger: $crate::ffi::FfiLoggerBox) {
                 $crate::log::install(logger, $name)
             }
+            extern "C" fn install_job_stop(stop: $crate::ffi::FfiJobStopBox) {
+                $crate::job_stop::install(stop)
+            }
             fn root_module() -> $crate::ffi::FfiPluginModule_Ref {
                 $crate::export::root_module(
                     descriptor,
                     install_logger,
+                    install_job_stop,
                     $crate::export_plugin!(@entry new_reader_job no_reader_job $($reader)?),
                     $crate::export_plugin!(@entry new_writer_job no_writer_job $($writer)?),
                 )
@@ -107,6 +112,7 @@ type WriterJobEntry = extern "C" fn(RStr<'_>) -> RResult<FfiWriterJobBox, Plugin
 pub fn root_module(
     descriptor: extern "C" fn() -> FfiDescriptor,
     install_logger: extern "C" fn(FfiLoggerBox),
+    install_job_stop: extern "C" fn(FfiJobStopBox),
     new_reader_job: ReaderJobEntry,
     new_writer_job: WriterJobEntry,
 ) -> FfiPluginModule_Ref {
@@ -115,6 +121,7 @@ pub fn root_module(
         install_logger,
         new_reader_job,
         new_writer_job,
+        install_job_stop,
     }
     .leak_into_prefix()
 }
@@ -285,6 +292,10 @@ impl<J: WriterJob> FfiWriterJob for WriterJobAdapter<J> {
 
     fn check(&mut self) -> RResult<(), PluginError> {
         guarded(|| self.0.check())
+    }
+
+    fn acknowledged_at_post(&self) -> bool {
+        J::ACKNOWLEDGED_AT_POST
     }
 }
 

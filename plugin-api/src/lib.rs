@@ -23,6 +23,7 @@ mod context;
 mod error;
 pub mod export;
 pub mod ffi;
+pub mod job_stop;
 pub mod log;
 pub mod plugin;
 mod record;

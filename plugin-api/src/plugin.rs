@@ -60,6 +60,11 @@ pub trait WriterJob: Sized + Send + 'static {
     /// A `parameter` object (JSON) showing every key, for `datax template`.
     const TEMPLATE: &'static str;
 
+    /// Whether what the tasks acknowledge ([`TaskContext::acknowledge`]) is only staged by
+    /// the service until [`WriterJob::post`] publishes it (a tunnel upload session's commit):
+    /// the host counts it as acknowledged once `post` succeeded, as not confirmed otherwise.
+    const ACKNOWLEDGED_AT_POST: bool = false;
+
     /// Reads and validates the job's writer `parameter` (JSON text). Errors name the key.
     fn init(parameter: &str) -> Result<Self, PluginError>;
 

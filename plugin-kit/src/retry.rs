@@ -70,7 +70,21 @@ impl Cancellation for TaskContext {
     }
 }
 
-/// Job-level work (`init`, `split`, `prepare`) that nothing cancels: sleeps the whole time.
+/// Job-level work (`init`, `prepare`, `split`, `post`): cancelled when the job stops (the
+/// host's job stop, [`datax_plugin_api::job_stop`]).
+pub struct JobStop;
+
+impl Cancellation for JobStop {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        datax_plugin_api::job_stop::wait_stopped(duration)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        datax_plugin_api::job_stop::is_stopping()
+    }
+}
+
+/// Work that nothing cancels: sleeps the whole time.
 pub struct NeverCancelled;
 
 impl Cancellation for NeverCancelled {

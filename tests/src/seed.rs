@@ -62,6 +62,12 @@ pub fn expected_log(i: u64, keys: &[&str; 6]) -> BTreeMap<String, String> {
 pub const SEED_KEYS: [&str; 6] = ["col0", "col1", "col2", "col3", "col4", "col5"];
 
 pub fn start_seed_sandbox() -> SandboxHandle {
+    Sandbox::start(seed_sandbox_config(ROWS)).expect("the sandbox starts")
+}
+
+/// The configuration of [`start_seed_sandbox`]'s sandbox with the first `rows` rows (a free
+/// port, a temporary data folder).
+pub fn seed_sandbox_config(rows: u64) -> SandboxConfig {
     let string = |name: &str| json!({"name": name, "type": "string"});
     let config = json!({
         "port": 0,
@@ -72,13 +78,12 @@ pub fn start_seed_sandbox() -> SandboxHandle {
                         {"name": "col3", "type": "double"}, {"name": "col4", "type": "datetime"},
                         string("col5")],
             "partition_keys": [string("pt")],
-            "partitions": [{"spec": "pt=20161226", "rows": (0..ROWS).map(table_row).collect::<Vec<_>>()}]
+            "partitions": [{"spec": "pt=20161226", "rows": (0..rows).map(table_row).collect::<Vec<_>>()}]
         }]}]},
         "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log"]}]},
         "faults": []
     });
-    Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
-        .expect("the sandbox starts")
+    SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config")
 }
 
 pub fn seed_job() -> PathBuf {

@@ -254,3 +254,91 @@ fn list_shards_retries_are_counted() {
     assert!(writer["PutLogs retries"].is_null(), "{report}");
     assert_eq!(count(&report, "records_acknowledged"), 10, "{report}");
 }
+
+/// A request whose reply is dropped twice was stored three times: both earlier attempts
+/// count as possible duplicates.
+#[test]
+fn each_dropped_reply_of_a_request_counts_its_copy() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(Some(2), FaultAction::DropReply)]);
+    let job = numbered_to_loghub(&sandbox, 100, json!({"batchSize": 100}));
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    assert_eq!(stored(&sandbox), 300, "one batch, stored by three attempts");
+    assert_eq!(count(&report, "records_acknowledged"), 100, "{report}");
+    assert_eq!(
+        count(&report, "records_possibly_duplicated"),
+        200,
+        "{report}"
+    );
+}
+
+/// Ten records to a new partition of the example table through odpswriter, sending each
+/// request at most twice.
+fn ten_records_to_odps(sandbox: &SandboxHandle) -> Value {
+    datax_job(
+        json!({"name": "streamreader", "parameter": {
+            "column": [{"type": "string", "value": "ak"}, {"type": "long", "incr": "0,1"}],
+            "sliceRecordCount": 10,
+        }}),
+        json!({"name": "odpswriter", "parameter": {
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "odpsServer": sandbox.odps_endpoint(),
+            "tunnelServer": sandbox.tunnel_endpoint(),
+            "project": "aliyun_account",
+            "table": "ak_biz_log_detail",
+            "partition": "pt=20161227",
+            "column": ["col0", "col1"],
+            "maxRetryTime": 1,
+        }}),
+        json!({"speed": {"channel": 1}}),
+    )
+}
+
+fn tunnel(count: Option<u64>, action: FaultAction) -> FaultRule {
+    FaultRule {
+        target: FaultTarget::Tunnel,
+        ..puts(count, action)
+    }
+}
+
+/// odpswriter's blocks become part of the table only at the session's commit: records are
+/// acknowledged once it succeeded.
+#[test]
+fn odps_records_are_acknowledged_at_the_commit() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    workspace
+        .run_reported(&ten_records_to_odps(&sandbox))
+        .assert_success();
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 10, "{report}");
+}
+
+/// A commit that fails acknowledges nothing: the ten records uploaded are not confirmed.
+#[test]
+fn a_failed_odps_commit_acknowledges_nothing() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // The session, the block and the session's state go through; the commit fails.
+    let failing = FaultAction::Error {
+        status: 500,
+        code: "InternalServerError".to_string(),
+        message: "injected".to_string(),
+    };
+    sandbox.set_faults(vec![
+        tunnel(Some(3), FaultAction::Delay { millis: 0 }),
+        tunnel(None, failing),
+    ]);
+    let run = workspace.run_reported(&ten_records_to_odps(&sandbox));
+    run.assert_failure("committing upload session");
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel blocks"], 1,
+        "{report}"
+    );
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert_eq!(count(&report, "records_not_confirmed"), 10, "{report}");
+}

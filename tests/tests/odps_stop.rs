@@ -108,3 +108,33 @@ fn sigterm_while_a_block_upload_hangs_exits_within_three_seconds_with_its_report
     );
     assert_eq!(sandbox.stats().count("tunnel", "ok"), 1, "only the session");
 }
+
+/// The job-level work stops too: SIGTERM while the reader's `init` retries a busy service
+/// (waits of 1, 2, 4 … 64 s) ends the job at once.
+#[test]
+fn sigterm_while_the_job_retries_its_metadata_calls_exits_within_three_seconds() {
+    let sandbox = start_seed_sandbox();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: String::new(),
+    };
+    sandbox.set_faults(vec![rule(FaultTarget::Odps, None, busy)]);
+    let workspace = Workspace::new();
+    let data_sources = repo_jobs().join("datasources.sandbox.json");
+    let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
+    let (run, report) = terminated_within_three_seconds(
+        &workspace,
+        &[
+            seed_job().to_str().unwrap(),
+            "--datasources",
+            data_sources.to_str().unwrap(),
+            "-p",
+            &address,
+            "--report-json",
+            "report.json",
+        ],
+    );
+    assert_eq!(report["records_read"], 0, "{report}");
+    run.assert_logged("retrying in 1 s");
+}

@@ -87,6 +87,9 @@ pub fn run(
         transformer_counters: TransformerCounters::default(),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
+    for plugin in [plugins.reader, plugins.writer] {
+        plugin.install_job_stop(state::job_stop(&runtime.state));
+    }
     let mut plan = Plan::default();
     if let Err(reason) = run_lifecycle(job, plugins, options, &runtime, &mut plan) {
         runtime.state.fail(reason);
@@ -250,6 +253,9 @@ fn transfer(
     let reader_error = |stage: &str, error| step_error(&job.reader, Kind::Reader, stage, error);
     let writer_error = |stage: &str, error| step_error(&job.writer, Kind::Writer, stage, error);
 
+    if writer_job.acknowledged_at_post() {
+        runtime.counters.delivery.hold_until_post();
+    }
     reader_job
         .prepare()
         .into_result()
@@ -341,6 +347,7 @@ fn transfer(
         .post()
         .into_result()
         .map_err(|error| writer_error("post", error))?;
+    runtime.counters.delivery.publish_staged();
     reader_job
         .post()
         .into_result()

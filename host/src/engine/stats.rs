@@ -43,6 +43,10 @@ pub struct DeliveryCounters {
     pub acknowledgement_reported: AtomicBool,
     pub acknowledged_records: AtomicU64,
     pub possibly_duplicated_records: AtomicU64,
+    /// The writer's service publishes what it acknowledged only at the writer's `post`
+    /// (`FfiWriterJob::acknowledged_at_post`): acknowledgements wait in `staged_records`.
+    held_until_post: AtomicBool,
+    staged_records: AtomicU64,
 }
 
 /// What the writers said was delivered, at the end of a job.
@@ -56,8 +60,24 @@ pub struct Delivery {
 impl DeliveryCounters {
     pub fn acknowledge(&self, records: u64) {
         self.acknowledgement_reported.store(true, Ordering::Relaxed);
+        let counter = if self.held_until_post.load(Ordering::Relaxed) {
+            &self.staged_records
+        } else {
+            &self.acknowledged_records
+        };
+        counter.fetch_add(records, Ordering::Relaxed);
+    }
+
+    /// From now on acknowledgements are staged until [`DeliveryCounters::publish_staged`].
+    pub fn hold_until_post(&self) {
+        self.held_until_post.store(true, Ordering::Relaxed);
+    }
+
+    /// The writer's `post` succeeded: what was staged is acknowledged.
+    pub fn publish_staged(&self) {
+        let staged = self.staged_records.swap(0, Ordering::Relaxed);
         self.acknowledged_records
-            .fetch_add(records, Ordering::Relaxed);
+            .fetch_add(staged, Ordering::Relaxed);
     }
 
     pub fn add_possible_duplicates(&self, records: u64) {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use abi_stable::std_types::RStr;
-use datax_plugin_api::ffi::{FfiPluginModule_Ref, FfiReaderJobBox, FfiWriterJobBox};
+use datax_plugin_api::ffi::{FfiJobStopBox, FfiPluginModule_Ref, FfiReaderJobBox, FfiWriterJobBox};
 use datax_plugin_api::PluginError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,14 @@ impl LoadedPlugin {
             .map(|kind| kind.to_string())
             .collect::<Vec<_>>()
             .join("+")
+    }
+
+    /// Tells the library's job-level work when the job stops; a library built before this
+    /// existed is not told (its retries and requests outside tasks run their course).
+    pub fn install_job_stop(&self, stop: FfiJobStopBox) {
+        if let Some(install) = self.module.install_job_stop() {
+            install(stop);
+        }
     }
 
     /// DataX's `Reader.Job.init`.

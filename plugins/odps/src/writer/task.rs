@@ -185,8 +185,9 @@ impl BlockWriter<'_> {
         outcome?;
         context.add_to_counter(BLOCKS_COUNTER, 1);
         // The tunnel stored the block; it becomes part of the table at the job's commit
-        // (`post`), and a failed commit fails the job. A block sent again overwrites its
-        // earlier attempt (same block id): retries never duplicate.
+        // (`post`), and the host counts it as acknowledged only once that commit succeeded
+        // (`ACKNOWLEDGED_AT_POST`). A block sent again overwrites its earlier attempt (same
+        // block id): retries never duplicate.
         context.acknowledge(record_count);
         self.next_block += 1;
         Ok(())
