@@ -11,9 +11,9 @@
 //! * a stop ends the job within 5 s, with its report; nothing panics.
 //!
 //! Each run has a seed that decides everything random about it and is printed before it
-//! starts and on failure: `CHAOS_SEED=<seed> CHAOS_RUNS=1` replays that run first. The test
-//! runs for `CHAOS_SECONDS` (default 80) per direction, at least `CHAOS_RUNS` (default 1)
-//! runs; `scripts/chaos.sh` runs the long profile.
+//! starts and on failure: `CHAOS_SEED=<seed> CHAOS_RUNS=1` replays that run alone. The test
+//! runs for `CHAOS_SECONDS` per direction (default 60, or none with `CHAOS_SEED`), at least
+//! `CHAOS_RUNS` (default 1) runs; `scripts/chaos.sh` runs the long profile.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use datax_e2e::seed::{expected_log, seed_sandbox_config, seed_variant, SEED_KEYS};
-use datax_e2e::{repo_jobs, Workspace};
+use datax_e2e::{datax_job, repo_jobs, Workspace};
 use datax_sandbox::{
     FaultAction, FaultRule, FaultTarget, Sandbox, SandboxConfig, SandboxHandle, StoredLog,
 };
@@ -71,9 +71,11 @@ fn env_number(name: &str) -> Option<u64> {
 
 /// Runs `run(seed)` with a new seed each time for `CHAOS_SECONDS`, at least `CHAOS_RUNS` times.
 fn chaos(direction: &str, run: impl Fn(u64) -> RunOutcome) {
-    let budget = Duration::from_secs(env_number("CHAOS_SECONDS").unwrap_or(80));
+    let replayed = env_number("CHAOS_SEED");
+    let default_seconds = if replayed.is_some() { 0 } else { 60 };
+    let budget = Duration::from_secs(env_number("CHAOS_SECONDS").unwrap_or(default_seconds));
     let min_runs = env_number("CHAOS_RUNS").unwrap_or(1);
-    let first_seed = env_number("CHAOS_SEED").unwrap_or_else(|| {
+    let first_seed = replayed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -475,17 +477,6 @@ impl Evidence {
     }
 }
 
-/// The failure message of a run: what went wrong, how to replay it, what it did.
-fn replay(seed: u64, plan: &str, problem: &str, stderr: &str) -> String {
-    let tail: Vec<&str> = stderr.lines().rev().take(25).collect();
-    let tail: Vec<&str> = tail.into_iter().rev().collect();
-    format!(
-        "{problem}\nreplay: CHAOS_SEED={seed} CHAOS_RUNS=1 cargo test -p datax-e2e --test \
-         engine_chaos\n{plan}\nstderr (last lines):\n{}",
-        tail.join("\n")
-    )
-}
-
 /// Rows of the seed table in each run: about 1.2 MiB of tunnel records.
 const ROWS: u64 = 20_000;
 /// The most record-stream bytes a body fault lets through.
@@ -524,31 +515,72 @@ fn odps_to_loghub_run(seed: u64) -> RunOutcome {
     let ending = Job::spawn(&workspace, &args).disrupt_and_wait(&disruption, &mut sandbox);
     // Stopping the sandbox ends what it still serves: the store is final after this.
     sandbox.stop();
-    let fail = |problem: &str| -> ! { panic!("{}", replay(seed, &plan, problem, &ending.stderr)) };
-    let code = match ending.code {
-        None => fail(&format!("the job hung: still running after {RUN_BOUND:?}")),
-        Some(None) => fail("datax died of a signal it did not handle (a crash?)"),
-        Some(Some(code)) => code,
-    };
-    if ending.stderr.contains("panicked at") {
-        fail("datax panicked");
-    }
-    let report = read_report(&workspace.path("report.json")).unwrap_or_else(|e| fail(&e));
-    let logs = sandbox.stored_logs(LOG_PROJECT, LOGSTORE);
-    let mut stored = Vec::with_capacity(logs.len());
-    for log in &logs {
-        let id = seed_row_id(log).unwrap_or_else(|e| fail(&e));
-        stored.push(id);
-    }
-    let evidence = Evidence {
-        code,
-        stopping: ending.stopping,
-        signal: ending.signal,
-        report,
+    let run = Run {
+        test: "odps_to_loghub",
+        seed,
+        plan,
         source_records: ROWS,
-        stored,
     };
-    evidence.check().unwrap_or_else(|problem| fail(&problem))
+    run.judge(ending, &workspace, || {
+        let logs = sandbox.stored_logs(LOG_PROJECT, LOGSTORE);
+        logs.iter().map(seed_row_id).collect()
+    })
+}
+
+/// One run, for its verdict.
+struct Run {
+    /// The test function, to name in the replay line.
+    test: &'static str,
+    seed: u64,
+    plan: String,
+    /// Records in the source.
+    source_records: u64,
+}
+
+impl Run {
+    /// Checks how the job ended, its report and what `stored` says the service holds (every
+    /// stored record's number, once per copy); panics with the replay line if anything is
+    /// wrong.
+    fn judge(
+        &self,
+        ending: Ending,
+        workspace: &Workspace,
+        stored: impl FnOnce() -> Result<Vec<u64>, String>,
+    ) -> RunOutcome {
+        let fail = |problem: &str| -> ! {
+            panic!(
+                "{problem}\nreplay: CHAOS_SEED={} CHAOS_RUNS=1 cargo test -p datax-e2e --test \
+                 engine_chaos {}\n{}\nstderr (last lines):\n{}",
+                self.seed,
+                self.test,
+                self.plan,
+                last_lines(&ending.stderr, 25)
+            )
+        };
+        let code = match ending.code {
+            None => fail(&format!("the job hung: still running after {RUN_BOUND:?}")),
+            Some(None) => fail("datax died of a signal it did not handle (a crash?)"),
+            Some(Some(code)) => code,
+        };
+        if ending.stderr.contains("panicked at") {
+            fail("datax panicked");
+        }
+        let report = read_report(&workspace.path("report.json")).unwrap_or_else(|e| fail(&e));
+        let evidence = Evidence {
+            code,
+            stopping: ending.stopping,
+            signal: ending.signal,
+            report,
+            source_records: self.source_records,
+            stored: stored().unwrap_or_else(|e| fail(&e)),
+        };
+        evidence.check().unwrap_or_else(|problem| fail(&problem))
+    }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
 fn read_report(path: &Path) -> Result<Value, String> {
@@ -572,4 +604,167 @@ fn seed_row_id(log: &StoredLog) -> Result<u64, String> {
 #[test]
 fn odps_to_loghub_under_faults_signals_and_restarts_keeps_its_counts_true() {
     chaos("odps → loghub", odps_to_loghub_run);
+}
+
+/// The generated logstore the reverse direction reads: 2 shards of 100 groups of 50 logs,
+/// 10 groups a second from [`BEGIN`].
+const SOURCE_LOGSTORE: &str = "chaos_source";
+const SOURCE_SHARDS: u64 = 2;
+const SOURCE_GROUPS: u64 = 100;
+const SOURCE_LOGS_PER_GROUP: u64 = 50;
+const BEGIN: u64 = 1_700_000_000;
+const SINK_TABLE: &str = "chaos_sink";
+const SINK_COLUMNS: [&str; 5] = ["seq", "level", "user", "latency_ms", "msg"];
+
+fn loghub_to_odps_config() -> SandboxConfig {
+    let columns: Vec<Value> = SINK_COLUMNS
+        .iter()
+        .map(|name| json!({"name": name, "type": "string"}))
+        .collect();
+    let config = json!({
+        "credentials": [{"access_id": "sandbox-access-id", "access_key": "sandbox-access-key"}],
+        "odps": {"projects": [{"name": "aliyun_account", "tables": [
+            {"name": SINK_TABLE, "columns": columns, "rows": []}
+        ]}]},
+        "sls": {"projects": [{"name": LOG_PROJECT, "logstores": [{
+            "name": SOURCE_LOGSTORE, "shards": SOURCE_SHARDS, "generated": {
+                "groups_per_shard": SOURCE_GROUPS, "logs_per_group": SOURCE_LOGS_PER_GROUP,
+                "seed": 7, "start_time": BEGIN, "groups_per_second": 10}
+        }]}]},
+    });
+    SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config")
+}
+
+/// The loghub → odps direction's faults: GetCursor, PullLogs and ListShards, the tunnel's
+/// upload sessions, blocks and commit, and the REST calls.
+const LOGHUB_TO_ODPS_FAULTS: &[fn(&mut Rng) -> FaultRule] = &[
+    |rng| rule(FaultTarget::SlsGetCursor, busy(), rng, 0.3),
+    |rng| rule(FaultTarget::SlsGetCursor, FaultAction::Close, rng, 0.3),
+    |rng| rule(FaultTarget::SlsPullLogs, busy(), rng, 0.3),
+    |rng| rule(FaultTarget::SlsPullLogs, FaultAction::Close, rng, 0.3),
+    |rng| {
+        let action = delay(rng);
+        rule(FaultTarget::SlsPullLogs, action, rng, 0.5)
+    },
+    |rng| {
+        let after_bytes = rng.range(0, 4_000);
+        let action = FaultAction::TruncateBody { after_bytes };
+        rule(FaultTarget::SlsPullLogs, action, rng, 0.3)
+    },
+    |rng| rule(FaultTarget::Sls, busy(), rng, 0.3),
+    |rng| rule(FaultTarget::Tunnel, busy(), rng, 0.3),
+    |rng| rule(FaultTarget::Tunnel, FaultAction::Close, rng, 0.2),
+    |rng| {
+        let action = delay(rng);
+        rule(FaultTarget::Tunnel, action, rng, 0.5)
+    },
+    |rng| rule(FaultTarget::Odps, busy(), rng, 0.2),
+];
+
+fn odps_connection(sandbox: &SandboxHandle) -> Value {
+    json!({
+        "accessId": "sandbox-access-id",
+        "accessKey": "sandbox-access-key",
+        "odpsServer": sandbox.odps_endpoint(),
+        "tunnelServer": sandbox.tunnel_endpoint(),
+        "project": "aliyun_account",
+        "table": SINK_TABLE,
+        "column": SINK_COLUMNS,
+    })
+}
+
+/// One loghub → odps job (the seed's reverse) against a sandbox with faults and signals. The
+/// sandbox is not restarted: its upload sessions and tables live in memory only, so a
+/// restart would leave nothing to compare.
+fn loghub_to_odps_run(seed: u64) -> RunOutcome {
+    let mut rng = Rng(seed);
+    let faults = draw_faults(&mut rng, LOGHUB_TO_ODPS_FAULTS);
+    let disruption = Disruption::draw(&mut rng, false);
+    let channels = rng.range(1, 3);
+    let plan = format!("channels {channels}, {disruption:?}, faults {faults:?}");
+    eprintln!("  {plan}");
+    let mut sandbox = RestartableSandbox::start(loghub_to_odps_config(), &faults);
+    let workspace = Workspace::new();
+    let job = datax_job(
+        json!({"name": "loghubreader", "parameter": {
+            "endpoint": sandbox.handle().sls_endpoint(),
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "project": LOG_PROJECT,
+            "logstore": SOURCE_LOGSTORE,
+            "beginTimestampMillis": BEGIN * 1000,
+            "endTimestampMillis": BEGIN + SOURCE_GROUPS,
+            "batchSize": 16,
+            "column": SINK_COLUMNS,
+        }}),
+        json!({"name": "odpswriter", "parameter": odps_connection(sandbox.handle())}),
+        json!({"speed": {"channel": channels}, "errorLimit": {"record": 0}}),
+    );
+    let job = workspace.write_json("job.json", &job);
+    let args = [job.to_str().unwrap(), "--report-json", "report.json"];
+    let ending = Job::spawn(&workspace, &args).disrupt_and_wait(&disruption, &mut sandbox);
+    let run = Run {
+        test: "loghub_to_odps",
+        seed,
+        plan,
+        source_records: SOURCE_SHARDS * SOURCE_GROUPS * SOURCE_LOGS_PER_GROUP,
+    };
+    run.judge(ending, &workspace, || {
+        sandbox.handle().set_faults(Vec::new());
+        committed_rows(sandbox.handle())
+    })
+}
+
+/// Every row the sink table holds, read back through odpsreader, as the number of its log
+/// (`seq` `s-i-j`), checked for the values the generator gives it.
+fn committed_rows(sandbox: &SandboxHandle) -> Result<Vec<u64>, String> {
+    let workspace = Workspace::new();
+    let job = datax_job(
+        json!({"name": "odpsreader", "parameter": odps_connection(sandbox)}),
+        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
+        json!({"speed": {"channel": 1}}),
+    );
+    let job = workspace.write_json("job.json", &job);
+    let run = workspace.run(&[job.to_str().unwrap()]);
+    if run.code != Some(0) {
+        return Err(format!("reading the sink back failed:\n{}", run.stderr));
+    }
+    let mut rows = Vec::new();
+    let Ok(files) = std::fs::read_dir(workspace.path("out")) else {
+        return Ok(rows); // an empty table writes no file
+    };
+    for file in files {
+        let text = std::fs::read_to_string(file.map_err(|e| e.to_string())?.path())
+            .map_err(|e| e.to_string())?;
+        for line in text.lines() {
+            rows.push(generated_log_number(line)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// `s-i-j\tlevel\tuser\tlatency\trequest handled in {latency} ms` → its log's number.
+fn generated_log_number(row: &str) -> Result<u64, String> {
+    let bad = || format!("a row the source never held: {row:?}");
+    let fields: Vec<&str> = row.split('\t').collect();
+    let [seq, _level, _user, latency, msg] = fields[..] else {
+        return Err(bad());
+    };
+    let parts: Vec<u64> = seq
+        .split('-')
+        .map(|part| part.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let [shard, group, log] = parts[..] else {
+        return Err(bad());
+    };
+    let in_range = shard < SOURCE_SHARDS && group < SOURCE_GROUPS && log < SOURCE_LOGS_PER_GROUP;
+    if !in_range || msg != format!("request handled in {latency} ms") {
+        return Err(bad());
+    }
+    Ok((shard * SOURCE_GROUPS + group) * SOURCE_LOGS_PER_GROUP + log)
+}
+
+#[test]
+fn loghub_to_odps_under_faults_and_signals_keeps_its_counts_true() {
+    chaos("loghub → odps", loghub_to_odps_run);
 }
