@@ -342,3 +342,40 @@ fn a_failed_odps_commit_acknowledges_nothing() {
     assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
     assert_eq!(count(&report, "records_not_confirmed"), 10, "{report}");
 }
+
+/// A task's own download session (`splitMode: partition`) is retried like the data, and its
+/// retries are counted in the report.
+#[test]
+fn odps_session_retries_are_counted() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "injected ServerBusy".to_string(),
+    };
+    // The job reads metadata only; the first tunnel request is the task's session.
+    sandbox.set_faults(vec![tunnel(Some(1), busy)]);
+    let job = datax_job(
+        json!({"name": "odpsreader", "parameter": {
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "odpsServer": sandbox.odps_endpoint(),
+            "tunnelServer": sandbox.tunnel_endpoint(),
+            "project": "aliyun_account",
+            "table": "ak_biz_log_detail",
+            "partition": ["pt=20161226"],
+            "splitMode": "partition",
+            "column": ["col0"],
+        }}),
+        json!({"name": "streamwriter", "parameter": {"print": false}}),
+        json!({"speed": {"channel": 1}}),
+    );
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["reader"]["tunnel session retries"], 1,
+        "{report}"
+    );
+    assert_eq!(count(&report, "records_read"), 10, "{report}");
+}

@@ -29,7 +29,7 @@ const CHUNK_ROWS: u64 = 1_000_000;
 /// Data requests sent again after a failure, shown in the job's summary.
 const RETRIES_COUNTER: &str = "tunnel data retries";
 /// Session calls sent again after a failure.
-pub(crate) const METADATA_RETRIES_COUNTER: &str = "tunnel session retries";
+const METADATA_RETRIES_COUNTER: &str = "tunnel session retries";
 
 /// What the job's `split` hands one task; only this plugin writes and reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,36 +79,6 @@ impl OdpsReaderTask {
         })
     }
 
-    fn describe(&self) -> String {
-        describe_table(
-            &self.config.connection.project,
-            &self.config.table,
-            self.partition.as_deref(),
-        )
-    }
-}
-
-impl ReaderTask for OdpsReaderTask {
-    fn start_read(
-        &mut self,
-        sender: &mut RecordSender,
-        context: &mut TaskContext,
-    ) -> Result<(), PluginError> {
-        if self.schema.is_partitioned() && self.partition.is_none() {
-            return Ok(()); // successOnNoPartition: nothing to read
-        }
-        let settings = self.config.client_settings(Some(&self.tunnel_server))?;
-        let client = OdpsClient::new(settings, &*context)?;
-        let read = self.read_session(&client, sender, context);
-        // Counted whether or not the task succeeded: retries explain a slow or failed task.
-        if client.metadata_retries() > 0 {
-            context.add_to_counter(METADATA_RETRIES_COUNTER, client.metadata_retries());
-        }
-        read
-    }
-}
-
-impl OdpsReaderTask {
     /// Reads the task's rows of its session (a new one for the whole partition when the job
     /// did not split it).
     fn read_session(
@@ -148,6 +118,34 @@ impl OdpsReaderTask {
             next += chunk;
         }
         Ok(())
+    }
+
+    fn describe(&self) -> String {
+        describe_table(
+            &self.config.connection.project,
+            &self.config.table,
+            self.partition.as_deref(),
+        )
+    }
+}
+
+impl ReaderTask for OdpsReaderTask {
+    fn start_read(
+        &mut self,
+        sender: &mut RecordSender,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        if self.schema.is_partitioned() && self.partition.is_none() {
+            return Ok(()); // successOnNoPartition: nothing to read
+        }
+        let settings = self.config.client_settings(Some(&self.tunnel_server))?;
+        let client = OdpsClient::new(settings, &*context)?;
+        let read = self.read_session(&client, sender, context);
+        // Counted whether or not the task succeeded: retries explain a slow or failed task.
+        if client.metadata_retries() > 0 {
+            context.add_to_counter(METADATA_RETRIES_COUNTER, client.metadata_retries());
+        }
+        read
     }
 }
 
