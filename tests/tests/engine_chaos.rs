@@ -10,8 +10,10 @@
 //!   first is counted as possibly duplicated;
 //! * a stop ends the job within 5 s, with its report; nothing panics.
 //!
-//! Each run has a seed that decides everything random about it and is printed before it
-//! starts and on failure: `CHAOS_SEED=<seed> CHAOS_RUNS=1` replays that run alone. The test
+//! Each run has a seed that decides everything random about it (its faults and their draws,
+//! channels, signal, restart and their times) and is printed before it starts and on failure:
+//! `CHAOS_SEED=<seed> CHAOS_RUNS=1` replays that run alone (which request meets which draw
+//! still follows the order the requests arrive in). The test
 //! runs for `CHAOS_SECONDS` per direction (default 60, or none with `CHAOS_SEED`), at least
 //! `CHAOS_RUNS` (default 1) runs; `scripts/chaos.sh` runs the long profile.
 

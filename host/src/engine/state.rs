@@ -47,11 +47,7 @@ impl JobState {
 
     /// Waits up to `timeout` for cancellation: true as soon as the job is cancelled.
     pub fn wait_cancelled(&self, timeout: Duration) -> bool {
-        match self.cancellation.recv_timeout(timeout) {
-            Ok(never) => match never {},
-            Err(RecvTimeoutError::Disconnected) => true,
-            Err(RecvTimeoutError::Timeout) => false,
-        }
+        wait_disconnected(&self.cancellation, timeout)
     }
 
     /// Records why the job fails (if it is the first reason) and stops every task.
@@ -109,14 +105,16 @@ struct HostJobStop {
 
 impl FfiJobStop for HostJobStop {
     fn wait_stopped(&self, timeout_ms: u64) -> bool {
-        match self
-            .cancellation
-            .recv_timeout(Duration::from_millis(timeout_ms))
-        {
-            Ok(never) => match never {},
-            Err(RecvTimeoutError::Disconnected) => true,
-            Err(RecvTimeoutError::Timeout) => false,
-        }
+        wait_disconnected(&self.cancellation, Duration::from_millis(timeout_ms))
+    }
+}
+
+/// Waits up to `timeout` for the cancellation channel to disconnect: true as soon as it does.
+fn wait_disconnected(cancellation: &Receiver<Never>, timeout: Duration) -> bool {
+    match cancellation.recv_timeout(timeout) {
+        Ok(never) => match never {},
+        Err(RecvTimeoutError::Disconnected) => true,
+        Err(RecvTimeoutError::Timeout) => false,
     }
 }
 

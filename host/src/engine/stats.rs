@@ -251,3 +251,21 @@ impl TransformerCounters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledgements_held_until_post_count_once_published() {
+        let delivery = DeliveryCounters::default();
+        delivery.hold_until_post();
+        delivery.acknowledge(0);
+        delivery.acknowledge(40);
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(0));
+        delivery.publish_staged();
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(40));
+        delivery.publish_staged();
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(40));
+    }
+}
