@@ -206,6 +206,14 @@ impl Cancellation for SenderCancellation {
             Err(RecvTimeoutError::Timeout) => false,
         }
     }
+
+    /// A look, not a backoff: the task's thread is not told.
+    fn is_cancelled(&self) -> bool {
+        match self.stop.try_recv() {
+            Ok(never) => match never {},
+            Err(error) => error.is_disconnected(),
+        }
+    }
 }
 
 /// A sending thread: ships queued batches until the queue closes, the task stops it, or one
