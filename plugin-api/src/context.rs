@@ -132,6 +132,10 @@ pub struct TaskContext {
 /// the host takes it as the job's total, not as a counter of the plugin's own.
 pub const EXPECTED_RECORDS_COUNTER: &str = "records expected";
 
+/// The counter a writer task reports records to that its service stored but publishes only at
+/// the writer's `post` ([`TaskContext::acknowledge_at_post`]).
+pub const ACKNOWLEDGED_AT_POST_COUNTER: &str = "records acknowledged at post";
+
 impl TaskContext {
     pub(crate) fn new(host: FfiTaskContextBox) -> Self {
         TaskContext { host }
@@ -186,6 +190,14 @@ impl TaskContext {
     /// starts, so that a task which delivered nothing shows 0 rather than "not reported".
     pub fn acknowledge(&mut self, records: u64) {
         self.host.acknowledge(records);
+    }
+
+    /// Adds `records` the writer's service stored but makes part of the destination only when
+    /// the writer's `post` succeeds (a tunnel upload session's commit): the host counts them
+    /// as acknowledged once `post` succeeded, and as not confirmed otherwise. Carried by
+    /// [`Self::add_to_counter`] (no vtable grows), so older hosts show it as a counter.
+    pub fn acknowledge_at_post(&mut self, records: u64) {
+        self.add_to_counter(ACKNOWLEDGED_AT_POST_COUNTER, records);
     }
 
     /// Adds `records` a retried request may have stored twice: its earlier attempt timed out

@@ -13,11 +13,11 @@ use abi_stable::std_types::{RErr, ROption, RResult, RStr, RString, RVec};
 
 use crate::context::{RecordReceiver, RecordSender, TaskContext};
 use crate::ffi::{
-    FfiDescriptor, FfiKindDescriptor, FfiLoggerBox, FfiPluginModule, FfiPluginModule_Ref,
-    FfiReaderJob, FfiReaderJobBox, FfiReaderJob_TO, FfiReaderTask, FfiReaderTaskBox,
-    FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox, FfiTaskContextBox, FfiTransformer,
-    FfiTransformerBox, FfiTransformer_TO, FfiWriterJob, FfiWriterJobBox, FfiWriterJob_TO,
-    FfiWriterTask, FfiWriterTaskBox, FfiWriterTask_TO,
+    FfiDescriptor, FfiJobStopBox, FfiKindDescriptor, FfiLoggerBox, FfiPluginModule,
+    FfiPluginModule_Ref, FfiReaderJob, FfiReaderJobBox, FfiReaderJob_TO, FfiReaderTask,
+    FfiReaderTaskBox, FfiReaderTask_TO, FfiRecordReceiverBox, FfiRecordSenderBox,
+    FfiTaskContextBox, FfiTransformer, FfiTransformerBox, FfiTransformer_TO, FfiWriterJob,
+    FfiWriterJobBox, FfiWriterJob_TO, FfiWriterTask, FfiWriterTaskBox, FfiWriterTask_TO,
 };
 use crate::{
     ErrorKind, PluginError, ReaderJob, ReaderTask, Record, Transformer, Verdict, WriterJob,
@@ -97,6 +97,9 @@ macro_rules! export_plugin {
             ) -> $crate::abi_stable::std_types::ROption<$crate::ffi::FfiKindDescriptor> {
                 $crate::export_plugin!(@kind transformer_kind $($transformer)?)
             }
+            extern "C" fn install_job_stop(stop: $crate::ffi::FfiJobStopBox) {
+                $crate::job_stop::install(stop)
+            }
             fn root_module() -> $crate::ffi::FfiPluginModule_Ref {
                 $crate::export::root_module($crate::export::Entries {
                     descriptor,
@@ -111,6 +114,7 @@ macro_rules! export_plugin {
                     new_transformer: $crate::export_plugin!(
                         @entry new_transformer no_transformer $($transformer)?
                     ),
+                    install_job_stop,
                 })
             }
             extern "C" fn load_root_module() -> $crate::abi_stable::library::RootModuleResult {
@@ -163,6 +167,7 @@ pub struct Entries {
     pub new_writer_job: extern "C" fn(RStr<'_>) -> RResult<FfiWriterJobBox, PluginError>,
     pub transformer: extern "C" fn() -> ROption<FfiKindDescriptor>,
     pub new_transformer: extern "C" fn(RStr<'_>) -> RResult<FfiTransformerBox, PluginError>,
+    pub install_job_stop: extern "C" fn(FfiJobStopBox),
 }
 
 pub fn root_module(entries: Entries) -> FfiPluginModule_Ref {
@@ -173,6 +178,7 @@ pub fn root_module(entries: Entries) -> FfiPluginModule_Ref {
         new_writer_job: entries.new_writer_job,
         transformer: entries.transformer,
         new_transformer: entries.new_transformer,
+        install_job_stop: entries.install_job_stop,
     }
     .leak_into_prefix()
 }

@@ -76,6 +76,19 @@ pub trait FfiLogger: Send + Sync {
 }
 pub type FfiLoggerBox = FfiLogger_TO<'static, RBox<()>>;
 
+/// Whether the job is stopping (a signal, a failed task), for the job-level work a plugin does
+/// outside any task (`init`, `prepare`, `split`, `post`): their retries and requests end
+/// when it is. Installed by the host at the start of each job through the root module's
+/// `install_job_stop`, not through `FfiTaskContext` (which must not grow).
+#[sabi_trait]
+pub trait FfiJobStop: Send + Sync {
+    /// Waits up to `timeout_ms` milliseconds for the job to stop: true as soon as it does (at
+    /// once if it already has), false when the time ran out first.
+    #[sabi(last_prefix_field)]
+    fn wait_stopped(&self, timeout_ms: u64) -> bool;
+}
+pub type FfiJobStopBox = FfiJobStop_TO<'static, RBox<()>>;
+
 /// The reader end of a task's channel. `send` blocks while the channel is full or the speed
 /// limit says wait, and fails with `CANCELLED` when the job is stopping.
 #[sabi_trait]
@@ -256,6 +269,11 @@ pub struct FfiPluginModule {
     /// text) validated.
     pub new_transformer:
         extern "C" fn(parameter: RStr<'_>) -> RResult<FfiTransformerBox, PluginError>,
+
+    /// Since plugin API 1.1: called by the host at the start of each job, before `new_reader_job` /
+    /// `new_writer_job`: what tells the job-level work that the job stops. Past the prefix: a
+    /// plugin without it is not told.
+    pub install_job_stop: extern "C" fn(stop: FfiJobStopBox),
 }
 
 impl RootModule for FfiPluginModule_Ref {

@@ -26,11 +26,15 @@ mod context;
 mod error;
 pub mod export;
 pub mod ffi;
+pub mod job_stop;
 pub mod log;
 pub mod plugin;
 mod record;
 
-pub use context::{RecordReceiver, RecordSender, TaskContext, EXPECTED_RECORDS_COUNTER};
+pub use context::{
+    RecordReceiver, RecordSender, TaskContext, ACKNOWLEDGED_AT_POST_COUNTER,
+    EXPECTED_RECORDS_COUNTER,
+};
 pub use error::{ErrorKind, PluginError};
 pub use plugin::{ReaderJob, ReaderTask, Transformer, WriterJob, WriterTask};
 pub use record::{Column, EpochTime, Record, RecordBatch, Verdict};

@@ -52,6 +52,11 @@ pub trait Cancellation {
     /// Sleeps for `duration` unless cancelled first: true when cancelled (at once), false
     /// when the whole duration passed.
     fn wait_cancelled(&self, duration: Duration) -> bool;
+
+    /// Whether the work is cancelled, without waiting.
+    fn is_cancelled(&self) -> bool {
+        self.wait_cancelled(Duration::ZERO)
+    }
 }
 
 /// A task's sleep ends as soon as the job is cancelled.
@@ -59,14 +64,36 @@ impl Cancellation for TaskContext {
     fn wait_cancelled(&self, duration: Duration) -> bool {
         TaskContext::wait_cancelled(self, duration)
     }
+
+    fn is_cancelled(&self) -> bool {
+        TaskContext::is_cancelled(self)
+    }
 }
 
-/// Job-level work (`init`, `split`, `prepare`) that nothing cancels: sleeps the whole time.
+/// Job-level work (`init`, `prepare`, `split`, `post`): cancelled when the job stops (the
+/// host's job stop, [`datax_plugin_api::job_stop`]).
+pub struct JobStop;
+
+impl Cancellation for JobStop {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        datax_plugin_api::job_stop::wait_stopped(duration)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        datax_plugin_api::job_stop::is_stopping()
+    }
+}
+
+/// Work that nothing cancels: sleeps the whole time.
 pub struct NeverCancelled;
 
 impl Cancellation for NeverCancelled {
     fn wait_cancelled(&self, duration: Duration) -> bool {
         std::thread::sleep(duration);
+        false
+    }
+
+    fn is_cancelled(&self) -> bool {
         false
     }
 }
@@ -184,8 +211,8 @@ impl<E> RetryError<E> {
 }
 
 /// Calls `call(attempt)` (attempt 0, 1, …) until it succeeds or `logic` and `policy` say stop
-/// (an error after progress, [`RetryLogic::made_progress`], starts the count again). Before
-/// each retry, `on_retry(error, retry, wait)` (to log and count it; `retry` is 1-based),
+/// (an error after progress, [`RetryLogic::made_progress`], starts the count again), or
+/// `cancellation` is cancelled. Before each retry, `on_retry(error, retry, wait)` (to log and count it; `retry` is 1-based),
 /// then a wait that `cancellation` ends at once.
 pub fn retry<T, L: RetryLogic>(
     policy: &RetryPolicy,
@@ -207,6 +234,10 @@ pub fn retry<T, L: RetryLogic>(
         }
         if !logic.is_retriable(&error) || retries >= logic.max_retries(&error, policy.max_retries) {
             return Err(RetryError::Failed { error, retries });
+        }
+        // A task that stops sends nothing more (its request may have been left unanswered).
+        if cancellation.is_cancelled() {
+            return Err(RetryError::Cancelled { error, retries });
         }
         retries += 1;
         let mut wait = policy.delay(retries, previous);
@@ -266,6 +297,10 @@ mod tests {
         fn wait_cancelled(&self, duration: Duration) -> bool {
             self.waits.borrow_mut().push(duration);
             self.waits.borrow().len() == self.cancel_at
+        }
+
+        fn is_cancelled(&self) -> bool {
+            false
         }
     }
 

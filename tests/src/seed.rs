@@ -62,13 +62,14 @@ pub fn expected_log(i: u64, keys: &[&str; 6]) -> BTreeMap<String, String> {
 pub const SEED_KEYS: [&str; 6] = ["col0", "col1", "col2", "col3", "col4", "col5"];
 
 pub fn start_seed_sandbox() -> SandboxHandle {
-    let config = seed_sandbox_config();
+    let config = seed_sandbox_config(ROWS);
     Sandbox::start(SandboxConfig::from_json(&config.to_string()).expect("a valid sandbox config"))
         .expect("the sandbox starts")
 }
 
-/// The seed sandbox's configuration, for tests that add to it.
-pub fn seed_sandbox_config() -> Value {
+/// The configuration of [`start_seed_sandbox`]'s sandbox with the first `rows` rows (a free
+/// port, a temporary data folder), as JSON for tests that add to it.
+pub fn seed_sandbox_config(rows: u64) -> Value {
     let string = |name: &str| json!({"name": name, "type": "string"});
     json!({
         "port": 0,
@@ -79,7 +80,7 @@ pub fn seed_sandbox_config() -> Value {
                         {"name": "col3", "type": "double"}, {"name": "col4", "type": "datetime"},
                         string("col5")],
             "partition_keys": [string("pt")],
-            "partitions": [{"spec": "pt=20161226", "rows": (0..ROWS).map(table_row).collect::<Vec<_>>()}]
+            "partitions": [{"spec": "pt=20161226", "rows": (0..rows).map(table_row).collect::<Vec<_>>()}]
         }]}]},
         "sls": {"projects": [{"name": "datax-demo", "logstores": ["ak_biz_log"]}]},
         "faults": []

@@ -230,3 +230,152 @@ fn a_stall_against_a_hanging_service_ends_the_job_on_time() {
     assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
     assert!(count(&report, "records_not_confirmed") > 0, "{report}");
 }
+
+/// ListShards (hash-key routing asks for the shards first) is retried like PutLogs, and its
+/// retries are counted in the report like theirs.
+#[test]
+fn list_shards_retries_are_counted() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "injected ServerBusy".to_string(),
+    };
+    sandbox.set_faults(vec![FaultRule {
+        path_contains: Some("/shards".to_string()),
+        ..puts(Some(1), busy)
+    }]);
+    let job = numbered_to_loghub(&sandbox, 10, json!({"hashKey": true}));
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    let writer = &report["plugin_counters"]["writer"];
+    assert_eq!(writer["ListShards retries"], 1, "{report}");
+    assert!(writer["PutLogs retries"].is_null(), "{report}");
+    assert_eq!(count(&report, "records_acknowledged"), 10, "{report}");
+}
+
+/// A request whose reply is dropped twice was stored three times: both earlier attempts
+/// count as possible duplicates.
+#[test]
+fn each_dropped_reply_of_a_request_counts_its_copy() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    sandbox.set_faults(vec![puts(Some(2), FaultAction::DropReply)]);
+    let job = numbered_to_loghub(&sandbox, 100, json!({"batchSize": 100}));
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    assert_eq!(stored(&sandbox), 300, "one batch, stored by three attempts");
+    assert_eq!(count(&report, "records_acknowledged"), 100, "{report}");
+    assert_eq!(
+        count(&report, "records_possibly_duplicated"),
+        200,
+        "{report}"
+    );
+}
+
+/// Ten records to a new partition of the example table through odpswriter, sending each
+/// request at most twice.
+fn ten_records_to_odps(sandbox: &SandboxHandle) -> Value {
+    datax_job(
+        json!({"name": "streamreader", "parameter": {
+            "column": [{"type": "string", "value": "ak"}, {"type": "long", "incr": "0,1"}],
+            "sliceRecordCount": 10,
+        }}),
+        json!({"name": "odpswriter", "parameter": {
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "odpsServer": sandbox.odps_endpoint(),
+            "tunnelServer": sandbox.tunnel_endpoint(),
+            "project": "aliyun_account",
+            "table": "ak_biz_log_detail",
+            "partition": "pt=20161227",
+            "column": ["col0", "col1"],
+            "maxRetryTime": 1,
+        }}),
+        json!({"speed": {"channel": 1}}),
+    )
+}
+
+fn tunnel(count: Option<u64>, action: FaultAction) -> FaultRule {
+    FaultRule {
+        target: FaultTarget::Tunnel,
+        ..puts(count, action)
+    }
+}
+
+/// odpswriter's blocks become part of the table only at the session's commit: records are
+/// acknowledged once it succeeded.
+#[test]
+fn odps_records_are_acknowledged_at_the_commit() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    workspace
+        .run_reported(&ten_records_to_odps(&sandbox))
+        .assert_success();
+    let report = workspace.report();
+    assert_eq!(count(&report, "records_acknowledged"), 10, "{report}");
+}
+
+/// A commit that fails acknowledges nothing: the ten records uploaded are not confirmed.
+#[test]
+fn a_failed_odps_commit_acknowledges_nothing() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    // The session, the block and the session's state go through; the commit fails.
+    let failing = FaultAction::Error {
+        status: 500,
+        code: "InternalServerError".to_string(),
+        message: "injected".to_string(),
+    };
+    sandbox.set_faults(vec![
+        tunnel(Some(3), FaultAction::Delay { millis: 0 }),
+        tunnel(None, failing),
+    ]);
+    let run = workspace.run_reported(&ten_records_to_odps(&sandbox));
+    run.assert_failure("committing upload session");
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["writer"]["tunnel blocks"], 1,
+        "{report}"
+    );
+    assert_eq!(count(&report, "records_acknowledged"), 0, "{report}");
+    assert_eq!(count(&report, "records_not_confirmed"), 10, "{report}");
+}
+
+/// A task's own download session (`splitMode: partition`) is retried like the data, and its
+/// retries are counted in the report.
+#[test]
+fn odps_session_retries_are_counted() {
+    let sandbox = start_sandbox();
+    let workspace = Workspace::new();
+    let busy = FaultAction::Error {
+        status: 503,
+        code: "ServerBusy".to_string(),
+        message: "injected ServerBusy".to_string(),
+    };
+    // The job reads metadata only; the first tunnel request is the task's session.
+    sandbox.set_faults(vec![tunnel(Some(1), busy)]);
+    let job = datax_job(
+        json!({"name": "odpsreader", "parameter": {
+            "accessId": "sandbox-access-id",
+            "accessKey": "sandbox-access-key",
+            "odpsServer": sandbox.odps_endpoint(),
+            "tunnelServer": sandbox.tunnel_endpoint(),
+            "project": "aliyun_account",
+            "table": "ak_biz_log_detail",
+            "partition": ["pt=20161226"],
+            "splitMode": "partition",
+            "column": ["col0"],
+        }}),
+        json!({"name": "streamwriter", "parameter": {"print": false}}),
+        json!({"speed": {"channel": 1}}),
+    );
+    workspace.run_reported(&job).assert_success();
+    let report = workspace.report();
+    assert_eq!(
+        report["plugin_counters"]["reader"]["tunnel session retries"], 1,
+        "{report}"
+    );
+    assert_eq!(count(&report, "records_read"), 10, "{report}");
+}

@@ -49,7 +49,7 @@ fn read_back(
 /// row for row and value for value.
 #[test]
 fn odps_to_loghub_and_back_gives_the_original_table() {
-    let mut config = seed_sandbox_config();
+    let mut config = seed_sandbox_config(ROWS);
     let tables = config["odps"]["projects"][0]["tables"]
         .as_array_mut()
         .unwrap();

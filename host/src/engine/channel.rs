@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString};
 use crossbeam_channel::{select, Receiver, Sender, TryRecvError, TrySendError};
 use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, FfiTaskContext};
-use datax_plugin_api::{ErrorKind, PluginError, Record, RecordBatch, EXPECTED_RECORDS_COUNTER};
+use datax_plugin_api::{
+    ErrorKind, PluginError, Record, RecordBatch, ACKNOWLEDGED_AT_POST_COUNTER,
+    EXPECTED_RECORDS_COUNTER,
+};
 
 use super::state::sleep_until;
 use super::throttle::Throttle;
@@ -370,6 +373,8 @@ impl FfiTaskContext for HostTaskContext {
                 .expected_records
                 .fetch_add(amount, Ordering::Relaxed);
             counters.expecting_tasks.fetch_add(1, Ordering::Relaxed);
+        } else if self.side == Kind::Writer && name.as_str() == ACKNOWLEDGED_AT_POST_COUNTER {
+            counters.delivery.stage(amount);
         } else {
             self.runtime
                 .plugin_counters

@@ -95,6 +95,9 @@ pub fn run(
         transformer_counters: TransformerCounters::default(),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
+    for plugin in [plugins.reader, plugins.writer] {
+        plugin.install_job_stop(state::job_stop(&runtime.state));
+    }
     let mut plan = Plan::default();
     if let Err(reason) = run_lifecycle(job, plugins, options, &runtime, &mut plan) {
         runtime.state.fail(reason);
@@ -355,6 +358,7 @@ fn transfer(
         .post()
         .into_result()
         .map_err(|error| writer_error("post", error))?;
+    runtime.counters.delivery.publish_staged();
     reader_job
         .post()
         .into_result()

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use abi_stable::sabi_trait::TD_Opaque;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use datax_plugin_api::ffi::{FfiJobStop, FfiJobStopBox, FfiJobStop_TO};
 
 use crate::logger;
 
@@ -47,11 +49,7 @@ impl JobState {
 
     /// Waits up to `timeout` for cancellation: true as soon as the job is cancelled.
     pub fn wait_cancelled(&self, timeout: Duration) -> bool {
-        match self.cancellation.recv_timeout(timeout) {
-            Ok(never) => match never {},
-            Err(RecvTimeoutError::Disconnected) => true,
-            Err(RecvTimeoutError::Timeout) => false,
-        }
+        wait_disconnected(&self.cancellation, timeout)
     }
 
     /// Records why the job fails (if it is the first cause) and stops every task.
@@ -127,6 +125,38 @@ pub fn sleep_until(state: &JobState, deadline: std::time::Instant) -> bool {
 
 /// A type with no values: what the cancellation channel (never) carries.
 pub enum Never {}
+
+/// The job's stop as the plugins' job-level work sees it (`FfiJobStop`): a clone of the
+/// cancellation channel, which disconnects when the job is cancelled.
+struct HostJobStop {
+    cancellation: Receiver<Never>,
+}
+
+impl FfiJobStop for HostJobStop {
+    fn wait_stopped(&self, timeout_ms: u64) -> bool {
+        wait_disconnected(&self.cancellation, Duration::from_millis(timeout_ms))
+    }
+}
+
+/// Waits up to `timeout` for the cancellation channel to disconnect: true as soon as it does.
+fn wait_disconnected(cancellation: &Receiver<Never>, timeout: Duration) -> bool {
+    match cancellation.recv_timeout(timeout) {
+        Ok(never) => match never {},
+        Err(RecvTimeoutError::Disconnected) => true,
+        Err(RecvTimeoutError::Timeout) => false,
+    }
+}
+
+/// What tells the plugins' job-level work (`init`, `prepare`, `split`, `post`) that the job
+/// stops.
+pub fn job_stop(state: &JobState) -> FfiJobStopBox {
+    FfiJobStop_TO::from_value(
+        HostJobStop {
+            cancellation: state.cancellation.clone(),
+        },
+        TD_Opaque,
+    )
+}
 
 #[cfg(test)]
 mod tests {

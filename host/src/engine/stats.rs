@@ -49,6 +49,9 @@ pub struct DeliveryCounters {
     pub acknowledgement_reported: AtomicBool,
     pub acknowledged_records: AtomicU64,
     pub possibly_duplicated_records: AtomicU64,
+    /// What the writer's service stored but publishes only at the writer's `post`
+    /// (`TaskContext::acknowledge_at_post`): acknowledged once `post` succeeded.
+    staged_records: AtomicU64,
 }
 
 /// What the writers said was delivered, at the end of a job.
@@ -64,6 +67,20 @@ impl DeliveryCounters {
         self.acknowledgement_reported.store(true, Ordering::Relaxed);
         self.acknowledged_records
             .fetch_add(records, Ordering::Relaxed);
+    }
+
+    /// Records stored by the service but published only by the writer's `post`: acknowledged
+    /// at [`DeliveryCounters::publish_staged`].
+    pub fn stage(&self, records: u64) {
+        self.acknowledgement_reported.store(true, Ordering::Relaxed);
+        self.staged_records.fetch_add(records, Ordering::Relaxed);
+    }
+
+    /// The writer's `post` succeeded: what was staged is acknowledged.
+    pub fn publish_staged(&self) {
+        let staged = self.staged_records.swap(0, Ordering::Relaxed);
+        self.acknowledged_records
+            .fetch_add(staged, Ordering::Relaxed);
     }
 
     pub fn add_possible_duplicates(&self, records: u64) {
@@ -250,5 +267,22 @@ impl TransformerCounters {
             filter_records: load(&self.filter_records),
             used_nanos: load(&self.used_nanos),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledgements_held_until_post_count_once_published() {
+        let delivery = DeliveryCounters::default();
+        delivery.stage(0);
+        delivery.stage(40);
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(0));
+        delivery.publish_staged();
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(40));
+        delivery.publish_staged();
+        assert_eq!(delivery.snapshot().acknowledged_records, Some(40));
     }
 }

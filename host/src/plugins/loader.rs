@@ -313,6 +313,7 @@ fn load_library(path: &Path) -> Result<LoadedPlugin, LoadError> {
         transformer: transformer.map(kind_info),
         path: path.to_path_buf(),
         module,
+        current_layout: current,
     })
 }
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use abi_stable::library::RootModule;
 use abi_stable::std_types::RStr;
 use datax_plugin_api::ffi::{
-    FfiPluginModule_Ref, FfiReaderJobBox, FfiTransformerBox, FfiWriterJobBox,
+    FfiJobStopBox, FfiPluginModule_Ref, FfiReaderJobBox, FfiTransformerBox, FfiWriterJobBox,
 };
 use datax_plugin_api::{ErrorKind, PluginError};
 
@@ -54,6 +54,9 @@ pub struct LoadedPlugin {
     pub transformer: Option<KindInfo>,
     pub path: PathBuf,
     module: FfiPluginModule_Ref,
+    /// Whether the library passed the current root module's layout check: only then are the
+    /// module's fields past plugin API 1.0's read (`loader::init_root_module`).
+    current_layout: bool,
 }
 
 /// The plugin API version this datax speaks, as abi_stable checks it at load.
@@ -84,6 +87,18 @@ impl LoadedPlugin {
             .into_iter()
             .flatten()
             .flat_map(|info| info.datax_names.iter().map(String::as_str))
+    }
+
+    /// Tells the library's job-level work when the job stops; a library built before this
+    /// existed is not told (its retries and requests outside tasks run their course).
+    pub fn install_job_stop(&self, stop: FfiJobStopBox) {
+        let install = self
+            .current_layout
+            .then(|| self.module.install_job_stop())
+            .flatten();
+        if let Some(install) = install {
+            install(stop);
+        }
     }
 
     /// DataX's `Reader.Job.init`.

@@ -6,8 +6,15 @@
 //! A plugin builds its client once per job or task and turns each answer into its value or an
 //! [`HttpError`]: a reqwest error with [`HttpError::from_reqwest`], an error answer with
 //! [`HttpError::Service`] from the service's own body (JSON, XML: the plugin's codec).
+//!
+//! A blocking request cannot be interrupted, and a stop must not wait on the network: a task
+//! sends with [`send_cancellable`], which waits for the answer on the task's thread while the
+//! request runs on a thread of its own, and returns as soon as the task is cancelled.
 
+mod cancel;
 mod resolve;
+
+pub use cancel::{send_cancellable, CANCEL_CHECK};
 
 use std::error::Error;
 use std::fmt;
@@ -48,6 +55,9 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke or closed before the whole answer came.
     Closed,
+    /// The task was cancelled before the answer came ([`send_cancellable`]); the request may
+    /// still reach the service.
+    Cancelled,
 }
 
 /// Why one request failed.

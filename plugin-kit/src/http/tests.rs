@@ -168,3 +168,75 @@ fn the_cause_chain_names_each_cause_once() {
     assert!(find_source::<Middle>(&error).is_some());
     assert!(find_source::<UnknownHost>(&error).is_none());
 }
+
+/// Cancelled once `after` has passed since it was made.
+struct CancelledAfter(std::time::Instant);
+
+impl crate::retry::Cancellation for CancelledAfter {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        let now = std::time::Instant::now();
+        if now >= self.0 {
+            return true;
+        }
+        std::thread::sleep(duration.min(self.0 - now));
+        std::time::Instant::now() >= self.0
+    }
+}
+
+#[test]
+fn a_cancelled_task_stops_waiting_for_an_answer_at_once() {
+    // The server holds the request for 3 s; the task is cancelled after 300 ms.
+    let (port, server) = serve_once(|socket| {
+        std::thread::sleep(Duration::from_secs(3));
+        drop(socket);
+    });
+    let client = client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let cancellation = CancelledAfter(started + Duration::from_millis(300));
+    let request = client.get(format!("http://127.0.0.1:{port}/"));
+    let error = send_cancellable(request, &cancellation).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Cancelled,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        took < Duration::from_millis(300) + 2 * CANCEL_CHECK,
+        "{took:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn an_answer_before_cancellation_is_returned_whole() {
+    let (port, server) = serve_once(|mut socket| {
+        std::thread::sleep(Duration::from_millis(250));
+        socket
+            .write_all(b"HTTP/1.1 503 Busy\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy")
+            .unwrap();
+    });
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &crate::retry::NeverCancelled).unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.text().unwrap(), "busy");
+    server.join().unwrap();
+    // Already cancelled: nothing is sent.
+    let cancelled = CancelledAfter(std::time::Instant::now());
+    let request = client().get("http://127.0.0.1:9/");
+    assert!(matches!(
+        send_cancellable(request, &cancelled),
+        Err(HttpError::Transport {
+            kind: TransportKind::Cancelled,
+            ..
+        })
+    ));
+}

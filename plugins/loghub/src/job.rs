@@ -3,7 +3,7 @@
 
 use datax_plugin_api::{PluginError, WriterJob};
 use datax_plugin_kit::config;
-use datax_plugin_kit::retry::NeverCancelled;
+use datax_plugin_kit::retry::JobStop;
 use datax_plugin_kit::text::ColumnSettings;
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,7 @@ impl WriterJob for LoghubWriterJob {
     fn check(&mut self) -> Result<(), PluginError> {
         let config = WriterConfig::new(&self.parameter, &self.common_column, false)?;
         let shipper = Shipper::new(&config).map_err(PluginError::config)?;
-        let shards = shipper.list_shards(&NeverCancelled)?;
+        let shards = shipper.list_shards(&JobStop)?;
         datax_plugin_api::log::info(format!(
             "logstore {} of project {} has {} writable shards",
             config.logstore,

@@ -53,9 +53,11 @@ pub struct Shipper {
     max_retries: u32,
     /// Logs the service accepted.
     accepted: AtomicU64,
-    /// Attempts that repeated a failed request.
+    /// Attempts that repeated a failed PutLogs.
     retries: AtomicU64,
-    /// Logs of accepted requests that had an earlier attempt which may have been stored.
+    /// Attempts that repeated a failed ListShards.
+    list_shards_retries: AtomicU64,
+    /// Copies of accepted logs that earlier attempts of their request may have stored.
     possible_duplicates: AtomicU64,
 }
 
@@ -72,6 +74,7 @@ impl Shipper {
             max_retries: config.max_retries,
             accepted: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            list_shards_retries: AtomicU64::new(0),
             possible_duplicates: AtomicU64::new(0),
         })
     }
@@ -90,8 +93,13 @@ impl Shipper {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Logs the service accepted from a request whose earlier attempt timed out or lost its
-    /// connection after sending: that attempt may have been stored too.
+    /// ListShards requests sent again after a failure.
+    pub fn list_shards_retries(&self) -> u64 {
+        self.list_shards_retries.load(Ordering::Relaxed)
+    }
+
+    /// Copies of accepted logs that earlier attempts may have stored: each attempt that timed
+    /// out or lost its connection after sending may have been stored too.
     pub fn possible_duplicates(&self) -> u64 {
         self.possible_duplicates.load(Ordering::Relaxed)
     }
@@ -103,7 +111,14 @@ impl Shipper {
             &retry_policy(RETRIES),
             &LoghubRetries::default(),
             cancellation,
-            |_, _, _| {},
+            |error, retry, wait| {
+                self.list_shards_retries.fetch_add(1, Ordering::Relaxed);
+                datax_plugin_api::log::warn(format!(
+                    "ListShards of {}: {error}; retry {retry} of {RETRIES} in {} ms",
+                    self.target,
+                    wait.as_millis()
+                ));
+            },
             |_| self.client.list_shards(),
         )
         .map_err(|failed| self.failure("ListShards", failed))
@@ -207,10 +222,11 @@ impl Shipper {
         cancellation: &dyn Cancellation,
     ) -> Result<Sent, PluginError> {
         let body = self.encode_body(batch, range.clone(), buffers)?;
-        let mut maybe_stored_before = false;
+        // Each earlier attempt that may have been stored is one more possible copy.
+        let mut attempts_maybe_stored = 0u64;
         let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
             self.retries.fetch_add(1, Ordering::Relaxed);
-            maybe_stored_before |= may_have_been_stored(error);
+            attempts_maybe_stored += u64::from(may_have_been_stored(error));
             datax_plugin_api::log::warn(format!(
                 "PutLogs attempt {retry} of {} failed: {error}; retrying in {} ms",
                 self.max_retries + 1,
@@ -232,10 +248,10 @@ impl Shipper {
                 ));
                 self.accepted
                     .fetch_add(range.len() as u64, Ordering::Relaxed);
-                if maybe_stored_before {
-                    self.possible_duplicates
-                        .fetch_add(range.len() as u64, Ordering::Relaxed);
-                }
+                self.possible_duplicates.fetch_add(
+                    range.len() as u64 * attempts_maybe_stored,
+                    Ordering::Relaxed,
+                );
                 Ok(Sent::Accepted)
             }
             Err(RetryError::Failed { error, .. }) if classify(&error) == Retry::Split => {

@@ -32,6 +32,7 @@ use crate::shipper::{RejectedLog, SendBuffers, Shipper};
 /// This plugin's counters: "Writer <name>" in the job's summary, `plugin_counters.writer`
 /// in its report.
 pub const RETRIES_COUNTER: &str = "PutLogs retries";
+pub const LIST_SHARDS_RETRIES_COUNTER: &str = "ListShards retries";
 pub const UNPARSEABLE_TIME_COUNTER: &str = "logs with an unparseable time";
 
 /// How often the task's thread looks at the host's stop while it waits on requests in flight.
@@ -69,6 +70,10 @@ impl WriterTask for LoghubWriterTask {
         context.add_possible_duplicates(self.shipper.possible_duplicates());
         for (name, amount) in [
             (RETRIES_COUNTER, self.shipper.retries()),
+            (
+                LIST_SHARDS_RETRIES_COUNTER,
+                self.shipper.list_shards_retries(),
+            ),
             (UNPARSEABLE_TIME_COUNTER, self.encoder.unparseable_times()),
         ] {
             if amount > 0 {
@@ -199,6 +204,14 @@ impl Cancellation for SenderCancellation {
             Ok(never) => match never {},
             Err(RecvTimeoutError::Disconnected) => true,
             Err(RecvTimeoutError::Timeout) => false,
+        }
+    }
+
+    /// A look, not a backoff: the task's thread is not told.
+    fn is_cancelled(&self) -> bool {
+        match self.stop.try_recv() {
+            Ok(never) => match never {},
+            Err(error) => error.is_disconnected(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! a [`RetryLogic`] classifier ([`OdpsRetries`]) for the kit's driver.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use datax_plugin_api::{log, ErrorKind, PluginError};
@@ -201,6 +202,8 @@ pub struct OdpsClient {
     default_project: String,
     /// Retries of retryable errors (flow control excepted).
     max_retries: u32,
+    /// Metadata and session calls sent again after a failure ([`OdpsClient::call_text`]).
+    metadata_retries: AtomicU64,
 }
 
 pub struct ClientSettings {
@@ -243,6 +246,7 @@ impl OdpsClient {
             project: settings.project,
             default_project: settings.default_project,
             max_retries: settings.max_retries,
+            metadata_retries: AtomicU64::new(0),
         };
         client.tunnel = match settings.tunnel {
             Some(tunnel) => tunnel,
@@ -256,6 +260,12 @@ impl OdpsClient {
         self.max_retries
     }
 
+    /// Metadata and session calls (schema, partitions, sessions, commit) sent again after a
+    /// failure so far; data reads and block uploads count their own.
+    pub fn metadata_retries(&self) -> u64 {
+        self.metadata_retries.load(Ordering::Relaxed)
+    }
+
     pub fn tunnel_endpoint(&self) -> &Endpoint {
         &self.tunnel
     }
@@ -264,12 +274,14 @@ impl OdpsClient {
         vec!["projects", &self.project, "tables", table]
     }
 
-    /// One signed request, no retry: the response of a success, else the service's error.
+    /// One signed request, no retry: the response of a success, else the service's error;
+    /// given up at once when `cancellation` says the job stops.
     fn call(
         &self,
         method: Method,
         target: &Target<'_>,
         accept_encoding: Option<&str>,
+        cancellation: &dyn Cancellation,
     ) -> Result<Response, HttpError> {
         let mut request = self.request(method.clone(), target);
         if let Some(encoding) = accept_encoding {
@@ -278,7 +290,7 @@ impl OdpsClient {
         if method == Method::POST {
             request = request.header("Content-Length", "0");
         }
-        Self::send(request)
+        Self::send(request, cancellation)
     }
 
     /// One signed request with `body` (a tunnel block upload), no retry.
@@ -288,12 +300,13 @@ impl OdpsClient {
         target: &Target<'_>,
         body: bytes::Bytes,
         content_encoding: Option<&str>,
+        cancellation: &dyn Cancellation,
     ) -> Result<Response, HttpError> {
         let mut request = self.request(method, target);
         if let Some(encoding) = content_encoding {
             request = request.header("Content-Encoding", encoding);
         }
-        Self::send(request.body(body))
+        Self::send(request.body(body), cancellation)
     }
 
     /// The signed request for `target`, `curr_project` added.
@@ -309,10 +322,11 @@ impl OdpsClient {
         self.signed(method, &url, &decoded_path, &params, target.tunnel)
     }
 
-    fn send(request: RequestBuilder) -> Result<Response, HttpError> {
-        let response = request
-            .send()
-            .map_err(|error| HttpError::from_reqwest(&error))?;
+    fn send(
+        request: RequestBuilder,
+        cancellation: &dyn Cancellation,
+    ) -> Result<Response, HttpError> {
+        let response = http::send_cancellable(request, cancellation)?;
         if response.status().is_success() {
             Ok(response)
         } else {
@@ -366,6 +380,7 @@ impl OdpsClient {
     ) -> Result<String, PluginError> {
         let max_retries = self.max_retries;
         let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
+            self.metadata_retries.fetch_add(1, Ordering::Relaxed);
             log::warn(format!(
                 "{doing}: {error}; retrying in {} s ({retry} of {max_retries})",
                 wait.as_secs()
@@ -377,7 +392,7 @@ impl OdpsClient {
             cancellation,
             on_retry,
             |_| {
-                self.call(method.clone(), target, None)?
+                self.call(method.clone(), target, None, cancellation)?
                     .text()
                     .map_err(|error| HttpError::from_reqwest(&error))
             },
@@ -536,10 +551,12 @@ impl OdpsClient {
 
     /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4): the
     /// response body, decompressed per its `Content-Encoding`. No retry: the reader resumes.
+    /// The wait for the answer ends when `cancellation` says the job stops.
     pub fn open_data(
         &self,
         table: &str,
         request: &DataRequest<'_>,
+        cancellation: &dyn Cancellation,
     ) -> Result<Box<dyn Read>, HttpError> {
         let row_range = format!("({},{})", request.start, request.count);
         let mut params = vec![
@@ -559,7 +576,7 @@ impl OdpsClient {
             segments: &self.table_path(table),
             params: &params,
         };
-        let response = self.call(Method::GET, &target, accept)?;
+        let response = self.call(Method::GET, &target, accept, cancellation)?;
         let encoding = response
             .headers()
             .get("content-encoding")

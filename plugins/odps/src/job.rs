@@ -3,7 +3,7 @@
 
 use datax_plugin_api::{log, PluginError, ReaderJob};
 use datax_plugin_kit::config;
-use datax_plugin_kit::retry::NeverCancelled;
+use datax_plugin_kit::retry::JobStop;
 
 use crate::client::{describe_table, ClientSettings, OdpsClient};
 use crate::columns::ColumnPlan;
@@ -97,7 +97,7 @@ impl ReaderJob for OdpsReaderJob {
         if !resolved.schema.is_partitioned() {
             let session = resolved
                 .client
-                .create_download_session(table, None, &NeverCancelled)?;
+                .create_download_session(table, None, &JobStop)?;
             return session_ranges(&session.id, session.record_count, advice)
                 .into_iter()
                 .map(|range| task(None, Some(range)))
@@ -118,10 +118,9 @@ impl ReaderJob for OdpsReaderJob {
         let per_partition = advice.div_ceil(partitions.len());
         let mut tasks = Vec::new();
         for spec in partitions {
-            let session =
-                resolved
-                    .client
-                    .create_download_session(table, Some(spec), &NeverCancelled)?;
+            let session = resolved
+                .client
+                .create_download_session(table, Some(spec), &JobStop)?;
             for range in session_ranges(&session.id, session.record_count, per_partition) {
                 tasks.push(task(Some(spec), Some(range))?);
             }
@@ -143,8 +142,8 @@ impl OdpsReaderJob {
             max_retries,
             ..config.client_settings(None)?
         };
-        let client = OdpsClient::new(settings, &NeverCancelled)?;
-        let schema = client.table_schema(&config.table, &NeverCancelled)?;
+        let client = OdpsClient::new(settings, &JobStop)?;
+        let schema = client.table_schema(&config.table, &JobStop)?;
         // Unknown columns fail here, before any session exists.
         ColumnPlan::resolve(&config.columns, &schema, None)?;
         let partitions = self.resolve_partitions(&client, &schema)?;
@@ -184,7 +183,7 @@ impl OdpsReaderJob {
             )));
         }
         let existing: Vec<String> = client
-            .partitions(&config.table, &NeverCancelled)?
+            .partitions(&config.table, &JobStop)?
             .iter()
             .map(|levels| partition::normalise(&partition::spec_text(levels)))
             .collect();

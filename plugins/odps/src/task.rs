@@ -28,6 +28,8 @@ const CHUNK_ROWS: u64 = 1_000_000;
 
 /// Data requests sent again after a failure, shown in the job's summary.
 const RETRIES_COUNTER: &str = "tunnel data retries";
+/// Session calls sent again after a failure.
+const METADATA_RETRIES_COUNTER: &str = "tunnel session retries";
 
 /// What the job's `split` hands one task; only this plugin writes and reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +79,48 @@ impl OdpsReaderTask {
         })
     }
 
+    /// Reads the task's rows of its session (a new one for the whole partition when the job
+    /// did not split it).
+    fn read_session(
+        &self,
+        client: &OdpsClient,
+        sender: &mut RecordSender,
+        context: &mut TaskContext,
+    ) -> Result<(), PluginError> {
+        let (session_id, start, count) = match &self.session {
+            Some(range) => (range.id.clone(), range.start, range.count),
+            None => {
+                let partition = self.partition.as_deref();
+                let session =
+                    client.create_download_session(&self.config.table, partition, &*context)?;
+                (session.id, 0, session.record_count)
+            }
+        };
+        context.expect_records(count);
+        if count == 0 {
+            log::info(format!("{} has no rows to read", self.describe()));
+            return Ok(());
+        }
+        let columns = self.plan.columns_parameter(&self.schema);
+        let range = RangeReader {
+            task: self,
+            client,
+            session_id: &session_id,
+            columns: &columns,
+        };
+        let end = start + count;
+        let mut next = start;
+        while next < end {
+            if context.is_cancelled() {
+                return Err(stopping());
+            }
+            let chunk = CHUNK_ROWS.min(end - next);
+            range.read(next, chunk, sender, context)?;
+            next += chunk;
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         describe_table(
             &self.config.connection.project,
@@ -98,38 +142,12 @@ impl ReaderTask for OdpsReaderTask {
         }
         let settings = self.config.client_settings(Some(&self.tunnel_server))?;
         let client = OdpsClient::new(settings, &*context)?;
-        let (session_id, start, count) = match &self.session {
-            Some(range) => (range.id.clone(), range.start, range.count),
-            None => {
-                let partition = self.partition.as_deref();
-                let session =
-                    client.create_download_session(&self.config.table, partition, &*context)?;
-                (session.id, 0, session.record_count)
-            }
-        };
-        context.expect_records(count);
-        if count == 0 {
-            log::info(format!("{} has no rows to read", self.describe()));
-            return Ok(());
+        let read = self.read_session(&client, sender, context);
+        // Counted whether or not the task succeeded: retries explain a slow or failed task.
+        if client.metadata_retries() > 0 {
+            context.add_to_counter(METADATA_RETRIES_COUNTER, client.metadata_retries());
         }
-        let columns = self.plan.columns_parameter(&self.schema);
-        let range = RangeReader {
-            task: self,
-            client: &client,
-            session_id: &session_id,
-            columns: &columns,
-        };
-        let end = start + count;
-        let mut next = start;
-        while next < end {
-            if context.is_cancelled() {
-                return Err(stopping());
-            }
-            let chunk = CHUNK_ROWS.min(end - next);
-            range.read(next, chunk, sender, context)?;
-            next += chunk;
-        }
-        Ok(())
+        read
     }
 }
 
@@ -203,6 +221,10 @@ struct SharedContext<'a>(RefCell<&'a mut TaskContext>);
 impl Cancellation for SharedContext<'_> {
     fn wait_cancelled(&self, duration: Duration) -> bool {
         self.0.borrow().wait_cancelled(duration)
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.0.borrow().is_cancelled()
     }
 }
 
@@ -295,7 +317,7 @@ impl RangeReader<'_> {
         sender: &mut RecordSender,
         context: &SharedContext<'_>,
     ) -> Result<(), Cause> {
-        let body = self.open(start, count)?;
+        let body = self.open(start, count, context)?;
         let mut decoder = RecordDecoder::new(body, self.task.plan.fields());
         loop {
             match decoder.next_is_record() {
@@ -321,8 +343,13 @@ impl RangeReader<'_> {
         Ok(())
     }
 
-    /// The body of rows `start..start + count`.
-    fn open(&self, start: u64, count: u64) -> Result<impl Read, Cause> {
+    /// The body of rows `start..start + count`; not waited for once the job stops.
+    fn open(
+        &self,
+        start: u64,
+        count: u64,
+        context: &SharedContext<'_>,
+    ) -> Result<impl Read, Cause> {
         let task = self.task;
         let request = DataRequest {
             session_id: self.session_id,
@@ -333,7 +360,7 @@ impl RangeReader<'_> {
             compress: task.config.compress,
         };
         self.client
-            .open_data(&task.config.table, &request)
+            .open_data(&task.config.table, &request, context)
             .map_err(Cause::Http)
     }
 

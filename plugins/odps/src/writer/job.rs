@@ -6,7 +6,7 @@
 
 use datax_plugin_api::{log, PluginError, WriterJob};
 use datax_plugin_kit::config;
-use datax_plugin_kit::retry::NeverCancelled;
+use datax_plugin_kit::retry::JobStop;
 
 use crate::client::{describe_table, ClientSettings, OdpsClient};
 use crate::partition;
@@ -97,7 +97,7 @@ impl WriterJob for OdpsWriterJob {
             &target,
             &self.config.connection.project,
             self.config.truncate,
-            &NeverCancelled,
+            &JobStop,
         )?;
         log::info(format!(
             "upload session {} for {}{}",
@@ -151,10 +151,10 @@ impl WriterJob for OdpsWriterJob {
         let id = &prepared.session_id;
         let held = prepared
             .client
-            .upload_session(&target, project, id, &NeverCancelled)?;
+            .upload_session(&target, project, id, &JobStop)?;
         let committed = prepared
             .client
-            .commit_upload(&target, project, id, &NeverCancelled)?;
+            .commit_upload(&target, project, id, &JobStop)?;
         log::info(format!(
             "committed {} blocks to {} (session {id}, {})",
             held.blocks.len(),
@@ -177,7 +177,7 @@ impl OdpsWriterJob {
             max_retries,
             ..self.config.client_settings(None)?
         };
-        OdpsClient::new(settings, &NeverCancelled)
+        OdpsClient::new(settings, &JobStop)
     }
 
     fn described(&self, resolved: &Resolved) -> String {
@@ -190,7 +190,7 @@ impl OdpsWriterJob {
 
     /// The table's schema, the columns checked against it and the partition spec.
     fn resolve(&self, client: &OdpsClient) -> Result<Resolved, PluginError> {
-        let schema = client.table_schema(&self.config.table, &NeverCancelled)?;
+        let schema = client.table_schema(&self.config.table, &JobStop)?;
         column_positions(self.config.columns.as_deref(), &schema)?;
         let partition =
             partition_spec(self.config.partition.as_deref(), &schema).map_err(|message| {

@@ -96,7 +96,7 @@ impl WriterTask for OdpsWriterTask {
             next_block: 0,
         };
         // Declares that this writer reports acknowledgement, before any block is stored.
-        context.acknowledge(0);
+        context.acknowledge_at_post(0);
         let text_style = TextStyle::new(&self.task.common_column)?;
         let converter = Converter::new(self.config.empty_as_null, text_style);
         let mut row = vec![WireValue::Null; self.task.schema.columns.len()];
@@ -215,9 +215,10 @@ impl BlockWriter<'_> {
         outcome?;
         context.add_to_counter(BLOCKS_COUNTER, 1);
         // The tunnel stored the block; it becomes part of the table at the job's commit
-        // (`post`), and a failed commit fails the job. A block sent again overwrites its
-        // earlier attempt (same block id): retries never duplicate.
-        context.acknowledge(record_count);
+        // (`post`), and the host counts it as acknowledged only once that commit succeeded.
+        // A block sent again overwrites its earlier attempt (same block id): retries never
+        // duplicate.
+        context.acknowledge_at_post(record_count);
         self.next_block += 1;
         Ok(())
     }

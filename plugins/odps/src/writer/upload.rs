@@ -157,8 +157,14 @@ impl OdpsClient {
             on_retry,
             |_| {
                 let body = block.body.clone();
-                self.call_with_body(Method::PUT, &request, body, block.content_encoding)
-                    .map(drop)
+                self.call_with_body(
+                    Method::PUT,
+                    &request,
+                    body,
+                    block.content_encoding,
+                    cancellation,
+                )
+                .map(drop)
             },
         )
         .map_err(|failed| retry_failure(failed, &format!("uploading block {block_id}")))?;
