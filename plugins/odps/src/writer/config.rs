@@ -116,6 +116,9 @@ pub struct Parameter {
     /// string that does not parse makes the record dirty; other values are taken as text.
     #[serde(default)]
     pub partition_column_mapping: Option<Value>,
+    /// Refused when `custom`: DataX's custom partition functions are not supported.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub partition_format_type: Option<String>,
     /// Refused: this writer runs no SQL (use `truncate`).
     #[serde(default)]
     pub pre_sql: Option<Value>,
@@ -192,6 +195,16 @@ impl WriterConfig {
         let p = parameter;
         refuse_sql("preSql", &p.pre_sql)?;
         refuse_sql("postSql", &p.post_sql)?;
+        if p.partition_format_type
+            .as_deref()
+            .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("custom"))
+        {
+            return Err(ConfigError::new(
+                "partitionFormatType",
+                "custom partitions (customPartitionColumns) are not supported; name the \
+                 partition keys in column",
+            ));
+        }
         Ok(WriterConfig {
             connection: Connection::new(ConnectionKeys {
                 access_id: &p.access_id,
@@ -517,6 +530,7 @@ mod tests {
             .contains("partitionColumnMapping[0].srcDateFormat")
         );
         assert!(with("partitionColumnMapping", "{".into()).contains("partitionColumnMapping"));
+        assert!(with("partitionFormatType", "custom".into()).contains("partitionFormatType"));
         assert!(with("accessKey", "*****".into()).contains("accessKey"));
         assert!(!with("accessKey", "*****".into()).contains("key\""));
     }

@@ -2,7 +2,9 @@
 //! the partition, then opens the one upload session of the job, which creates a missing
 //! partition and, with `truncate`, replaces the rows at commit; `split` hands every task the
 //! session and its own block ids; `post` commits every block once all tasks succeeded. A job
-//! that fails never reaches `post`, so the table stays as it was.
+//! that fails never reaches `post`, so the table stays as it was. With dynamic partitions
+//! (`partitions.rs`) `prepare` opens no session: the tasks open one per partition in the job's
+//! registry (`sessions.rs`), and `post` commits each.
 
 use datax_plugin_api::{log, PluginError, WriterJob};
 use datax_plugin_kit::config;

@@ -1,8 +1,10 @@
 //! An odpswriter task (DataX's `OdpsWriterProxy`): records → the table's column types →
 //! the tunnel record stream, cut into blocks of `blockSizeInMB` and uploaded into the job's
-//! session. A block's bytes are kept until the service acknowledges it, so a failed upload is
-//! sent again from its start. Task `i` of `n` uses block ids `i`, `i + n`, `i + 2n` … (DataX's
-//! `consistencyCommit` numbering), so tasks never overwrite each other's blocks.
+//! session (or, with dynamic partitions, the session of each record's partition:
+//! `sessions.rs`). A block's bytes are kept until the service acknowledges it, so a failed
+//! upload is sent again from its start. In the job's one session task `i` of `n` uses block ids
+//! `i`, `i + n`, `i + 2n` … (DataX's `consistencyCommit` numbering), so tasks never overwrite
+//! each other's blocks.
 
 use std::io::Write;
 use std::sync::Arc;
