@@ -270,7 +270,10 @@ fn bad_parameters_fail_before_anything_is_written() {
             json!({"column": ["id", "nope"]}),
             "column[1]: \"nope\" is not a column of the table",
         ),
-        (json!({"column": ["pt"]}), "is a partition key"),
+        (
+            json!({"column": ["pt"]}),
+            "names the partition key pt but not every one (pt, region)",
+        ),
         (
             json!({"partition": "region=hz,pt=1"}),
             "must give each a value, in that order",

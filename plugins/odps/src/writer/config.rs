@@ -5,6 +5,7 @@
 
 use datax_plugin_api::PluginError;
 use datax_plugin_kit::config::{lenient, ConfigError};
+use datax_plugin_kit::date::{DatePattern, OutputPattern};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -102,9 +103,22 @@ pub struct Parameter {
     /// Retries of a request after a 5xx answer or a network error, 1 to 10 (default 7).
     #[serde(default, deserialize_with = "lenient::u64")]
     pub max_retry_time: Option<u64>,
-    /// Refused: partitions from record values are not supported yet.
+    /// Partitions taken from record values (DataX's dynamic partitions): `column` names every
+    /// partition key, and each record goes to the partition its values name, created when it is
+    /// missing. `partition` is then ignored and `*` refused. Absent: on exactly when `column`
+    /// names every partition key, as DataX decides; `false` refuses partition keys in `column`.
     #[serde(default, deserialize_with = "lenient::bool")]
     pub support_dynamic_partition: Option<bool>,
+    /// With dynamic partitions, partition keys whose value is a date written in another format:
+    /// `[{"name": "pt", "srcDateFormat": "yyyy-MM-dd HH:mm:ss", "dateFormat": "yyyyMMdd"}]`.
+    /// A date column is written with `dateFormat` (Java `SimpleDateFormat`, GMT+8 as DataX);
+    /// a string is first read with `srcDateFormat` (default: `common.column`'s formats). A
+    /// string that does not parse makes the record dirty; other values are taken as text.
+    #[serde(default)]
+    pub partition_column_mapping: Option<Value>,
+    /// Refused when `custom`: DataX's custom partition functions are not supported.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub partition_format_type: Option<String>,
     /// Refused: this writer runs no SQL (use `truncate`).
     #[serde(default)]
     pub pre_sql: Option<Value>,
@@ -130,6 +144,22 @@ pub struct WriterConfig {
     pub block_bytes: usize,
     pub over_length_rule: OverLengthRule,
     pub max_field_bytes: usize,
+    /// `supportDynamicPartition`; `None` decides from `column` and the table.
+    pub dynamic_partition: Option<bool>,
+    pub partition_mapping: Vec<PartitionMapping>,
+}
+
+/// One entry of `partitionColumnMapping`, its patterns checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionMapping {
+    /// The partition key.
+    pub name: String,
+    /// How a string value is read; `None`: `common.column`'s formats.
+    #[serde(default)]
+    pub src_date_format: Option<String>,
+    /// How the date is written as the partition value.
+    pub date_format: String,
 }
 
 /// `overLengthRule`.
@@ -165,10 +195,14 @@ impl WriterConfig {
         let p = parameter;
         refuse_sql("preSql", &p.pre_sql)?;
         refuse_sql("postSql", &p.post_sql)?;
-        if p.support_dynamic_partition == Some(true) {
+        if p.partition_format_type
+            .as_deref()
+            .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("custom"))
+        {
             return Err(ConfigError::new(
-                "supportDynamicPartition",
-                "partitions taken from record values are not supported yet; name one partition",
+                "partitionFormatType",
+                "custom partitions (customPartitionColumns) are not supported; name the \
+                 partition keys in column",
             ));
         }
         Ok(WriterConfig {
@@ -194,6 +228,8 @@ impl WriterConfig {
             block_bytes: block_bytes(p.block_size_in_mb)?,
             over_length_rule: over_length_rule(&p.over_length_rule)?,
             max_field_bytes: max_field_bytes(p.max_field_length)?,
+            dynamic_partition: p.support_dynamic_partition,
+            partition_mapping: partition_mapping(&p.partition_column_mapping)?,
         })
     }
 
@@ -258,6 +294,58 @@ fn columns(column: &Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigEr
         seen.push(name.to_string());
     }
     Ok(Some(seen))
+}
+
+/// `partitionColumnMapping`: a list (or its JSON text, as DataX reads it) of `name`,
+/// `srcDateFormat` and `dateFormat`, every pattern one `SimpleDateFormat` reads.
+fn partition_mapping(mapping: &Option<Value>) -> Result<Vec<PartitionMapping>, ConfigError> {
+    const KEY: &str = "partitionColumnMapping";
+    let list = match mapping {
+        None => return Ok(Vec::new()),
+        Some(value) if lenient::is_absent(value) => return Ok(Vec::new()),
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text)
+            .map_err(|error| ConfigError::new(KEY, format!("not a JSON list: {error}")))?,
+        Some(value) => value.clone(),
+    };
+    let Value::Array(entries) = list else {
+        return Err(ConfigError::new(
+            KEY,
+            format!("expected a list, got {}", lenient::describe(&list)),
+        ));
+    };
+    let mut mappings: Vec<PartitionMapping> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        let key = |field: &str| format!("{KEY}[{index}]{field}");
+        let mapping: PartitionMapping = serde_json::from_value(entry).map_err(|error| {
+            ConfigError::new(
+                key(""),
+                format!("expected {{\"name\", \"srcDateFormat\", \"dateFormat\"}}: {error}"),
+            )
+        })?;
+        if mapping.name.trim().is_empty() {
+            return Err(ConfigError::new(
+                key(".name"),
+                "a partition key is required",
+            ));
+        }
+        if mappings
+            .iter()
+            .any(|m| m.name.eq_ignore_ascii_case(&mapping.name))
+        {
+            return Err(ConfigError::new(
+                key(".name"),
+                format!("\"{}\" is mapped twice", mapping.name),
+            ));
+        }
+        if let Some(format) = &mapping.src_date_format {
+            DatePattern::compile_java(format)
+                .map_err(|message| ConfigError::new(key(".srcDateFormat"), message))?;
+        }
+        OutputPattern::compile(&mapping.date_format)
+            .map_err(|message| ConfigError::new(key(".dateFormat"), message))?;
+        mappings.push(mapping);
+    }
+    Ok(mappings)
 }
 
 fn compression(
@@ -401,6 +489,26 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_partitions_and_their_date_mapping() {
+        let mut json = minimal();
+        json["supportDynamicPartition"] = "true".into();
+        json["partitionColumnMapping"] = serde_json::json!(
+            r#"[{"name": "pt", "srcDateFormat": "yyyy-MM-dd HH:mm:ss", "dateFormat": "yyyyMMdd"}]"#
+        );
+        let config = parse(json).unwrap();
+        assert_eq!(config.dynamic_partition, Some(true));
+        assert_eq!(
+            config.partition_mapping,
+            vec![PartitionMapping {
+                name: "pt".into(),
+                src_date_format: Some("yyyy-MM-dd HH:mm:ss".into()),
+                date_format: "yyyyMMdd".into(),
+            }]
+        );
+        assert_eq!(parse(minimal()).unwrap().dynamic_partition, None);
+    }
+
+    #[test]
     fn errors_name_their_key() {
         let with = |key: &str, value: Value| {
             let mut json = minimal();
@@ -414,7 +522,15 @@ mod tests {
         assert!(with("maxFieldLength", 0.into()).contains("maxFieldLength"));
         assert!(with("compression", "snappy".into()).contains("compression"));
         assert!(with("preSql", serde_json::json!(["truncate table t"])).contains("preSql"));
-        assert!(with("supportDynamicPartition", true.into()).contains("supportDynamicPartition"));
+        let mapping = |entry: Value| with("partitionColumnMapping", serde_json::json!([entry]));
+        assert!(mapping(serde_json::json!({"name": "pt"})).contains("partitionColumnMapping[0]"));
+        assert!(
+            mapping(serde_json::json!({"name": "pt", "dateFormat": "yyyyMMdd",
+                                           "srcDateFormat": "qq"}))
+            .contains("partitionColumnMapping[0].srcDateFormat")
+        );
+        assert!(with("partitionColumnMapping", "{".into()).contains("partitionColumnMapping"));
+        assert!(with("partitionFormatType", "custom".into()).contains("partitionFormatType"));
         assert!(with("accessKey", "*****".into()).contains("accessKey"));
         assert!(!with("accessKey", "*****".into()).contains("key\""));
     }

@@ -2,7 +2,9 @@
 //! the partition, then opens the one upload session of the job, which creates a missing
 //! partition and, with `truncate`, replaces the rows at commit; `split` hands every task the
 //! session and its own block ids; `post` commits every block once all tasks succeeded. A job
-//! that fails never reaches `post`, so the table stays as it was.
+//! that fails never reaches `post`, so the table stays as it was. With dynamic partitions
+//! (`partitions.rs`) `prepare` opens no session: the tasks open one per partition in the job's
+//! registry (`sessions.rs`), and `post` commits each.
 
 use datax_plugin_api::{log, PluginError, WriterJob};
 use datax_plugin_kit::config;
@@ -12,8 +14,12 @@ use crate::client::{describe_table, ClientSettings, OdpsClient};
 use crate::partition;
 use crate::schema::TableSchema;
 
+use std::sync::Arc;
+
 use super::config::{Parameter, WriterConfig};
 use super::convert::Converter;
+use super::partitions::{dynamic_mode, PartitionRouter};
+use super::sessions::{PartitionSession, PartitionSessions};
 use super::task::{OdpsWriterTask, TaskConfig};
 use super::upload::UploadTarget;
 use datax_plugin_kit::text::{ColumnSettings, TextStyle};
@@ -32,14 +38,25 @@ pub struct OdpsWriterJob {
 struct Prepared {
     client: OdpsClient,
     resolved: Resolved,
-    session_id: String,
+    sessions: Sessions,
+}
+
+/// The job's upload sessions.
+enum Sessions {
+    /// The table's or the named partition's.
+    Single(String),
+    /// One per partition the records name, created by the tasks.
+    ByPartition(Arc<PartitionSessions>),
 }
 
 /// What the parameter names, checked against the table.
 struct Resolved {
     schema: TableSchema,
-    /// The spec with the table's key names, in key order; `None` when not partitioned.
+    /// The spec with the table's key names, in key order; `None` when not partitioned or
+    /// `dynamic`.
     partition: Option<String>,
+    /// Partitions from the records' values.
+    dynamic: bool,
 }
 
 impl WriterJob for OdpsWriterJob {
@@ -89,30 +106,29 @@ impl WriterJob for OdpsWriterJob {
     fn prepare(&mut self) -> Result<(), PluginError> {
         let client = self.client(self.config.connection.max_retries)?;
         let resolved = self.resolve(&client)?;
-        let target = UploadTarget {
-            table: &self.config.table,
-            partition: resolved.partition.as_deref(),
+        let sessions = if resolved.dynamic {
+            log::info(format!(
+                "partitions of {} from the records' values (supportDynamicPartition): a session \
+                 for each, opened by the first record{}",
+                self.described(&resolved),
+                if self.config.truncate {
+                    "; truncate replaces each written partition's rows at commit"
+                } else {
+                    ""
+                }
+            ));
+            Sessions::ByPartition(Arc::new(PartitionSessions::new(
+                &self.config.connection.project,
+                &self.config.table,
+                self.config.truncate,
+            )))
+        } else {
+            Sessions::Single(self.open_session(&client, &resolved)?)
         };
-        let session = client.create_upload_session(
-            &target,
-            &self.config.connection.project,
-            self.config.truncate,
-            &JobStop,
-        )?;
-        log::info(format!(
-            "upload session {} for {}{}",
-            session.id,
-            self.described(&resolved),
-            if self.config.truncate {
-                " (truncate: its rows are replaced at commit)"
-            } else {
-                ""
-            }
-        ));
         self.prepared = Some(Prepared {
             client,
             resolved,
-            session_id: session.id,
+            sessions,
         });
         Ok(())
     }
@@ -128,7 +144,10 @@ impl WriterJob for OdpsWriterJob {
                     tunnel_server: prepared.client.tunnel_endpoint().url().to_string(),
                     schema: prepared.resolved.schema.clone(),
                     partition: prepared.resolved.partition.clone(),
-                    session_id: prepared.session_id.clone(),
+                    session_id: match &prepared.sessions {
+                        Sessions::Single(id) => Some(id.clone()),
+                        Sessions::ByPartition(_) => None,
+                    },
                     task_index: task_index as u64,
                     task_count: task_count as u64,
                 })
@@ -137,35 +156,117 @@ impl WriterJob for OdpsWriterJob {
     }
 
     fn task(&self, task_config: &str) -> Result<OdpsWriterTask, PluginError> {
-        OdpsWriterTask::from_config(task_config)
+        let sessions = match &self.prepared()?.sessions {
+            Sessions::Single(_) => None,
+            Sessions::ByPartition(sessions) => Some(sessions.clone()),
+        };
+        OdpsWriterTask::from_config(task_config, sessions)
     }
 
-    /// Every task succeeded: publish their blocks, all at once.
+    /// Every task succeeded: publish their blocks.
     fn post(&mut self) -> Result<(), PluginError> {
         let prepared = self.prepared()?;
-        let target = UploadTarget {
-            table: &self.config.table,
-            partition: prepared.resolved.partition.as_deref(),
-        };
-        let project = &self.config.connection.project;
-        let id = &prepared.session_id;
-        let held = prepared
-            .client
-            .upload_session(&target, project, id, &JobStop)?;
-        let committed = prepared
-            .client
-            .commit_upload(&target, project, id, &JobStop)?;
-        log::info(format!(
-            "committed {} blocks to {} (session {id}, {})",
-            held.blocks.len(),
-            self.described(&prepared.resolved),
-            committed.status
-        ));
-        Ok(())
+        match &prepared.sessions {
+            Sessions::Single(id) => {
+                let target = UploadTarget {
+                    table: &self.config.table,
+                    partition: prepared.resolved.partition.as_deref(),
+                };
+                self.commit(&prepared.client, &target, id, None)
+            }
+            Sessions::ByPartition(sessions) => self.commit_partitions(&prepared.client, sessions),
+        }
     }
 }
 
 impl OdpsWriterJob {
+    /// The one session of a job without dynamic partitions.
+    fn open_session(
+        &self,
+        client: &OdpsClient,
+        resolved: &Resolved,
+    ) -> Result<String, PluginError> {
+        let target = UploadTarget {
+            table: &self.config.table,
+            partition: resolved.partition.as_deref(),
+        };
+        let session = client.create_upload_session(
+            &target,
+            &self.config.connection.project,
+            self.config.truncate,
+            &JobStop,
+        )?;
+        log::info(format!(
+            "upload session {} for {}{}",
+            session.id,
+            self.described(resolved),
+            if self.config.truncate {
+                " (truncate: its rows are replaced at commit)"
+            } else {
+                ""
+            }
+        ));
+        Ok(session.id)
+    }
+
+    /// Commits one session: reads it back (its blocks), then publishes them.
+    fn commit(
+        &self,
+        client: &OdpsClient,
+        target: &UploadTarget<'_>,
+        id: &str,
+        records: Option<u64>,
+    ) -> Result<(), PluginError> {
+        let project = &self.config.connection.project;
+        let held = client.upload_session(target, project, id, &JobStop)?;
+        let committed = client.commit_upload(target, project, id, &JobStop)?;
+        log::info(format!(
+            "committed {} blocks{} to {} (session {id}, {})",
+            held.blocks.len(),
+            records.map_or(String::new(), |records| format!(" ({records} records)")),
+            describe_table(project, target.table, target.partition),
+            committed.status
+        ));
+        Ok(())
+    }
+
+    /// Commits every partition's session, in spec order. The service commits one session at
+    /// a time: when one fails, those before it are in the table and the rest are not, and
+    /// the error names both.
+    fn commit_partitions(
+        &self,
+        client: &OdpsClient,
+        sessions: &PartitionSessions,
+    ) -> Result<(), PluginError> {
+        let all = sessions.all();
+        for (index, session) in all.iter().enumerate() {
+            let target = session.target(&self.config.table);
+            if let Err(error) = self.commit(client, &target, &session.id, Some(session.records())) {
+                let specs = |list: &[Arc<PartitionSession>]| {
+                    list.iter()
+                        .map(|s| s.spec.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                let committed = match index {
+                    0 => "no partition was committed".to_string(),
+                    _ => format!("already committed: {}", specs(&all[..index])),
+                };
+                return Err(PluginError::io(format!(
+                    "{}; {committed}; not committed: {}",
+                    error.message,
+                    specs(&all[index..])
+                )));
+            }
+        }
+        log::info(format!(
+            "committed {} partitions of {}",
+            all.len(),
+            describe_table(&self.config.connection.project, &self.config.table, None)
+        ));
+        Ok(())
+    }
+
     fn prepared(&self) -> Result<&Prepared, PluginError> {
         self.prepared
             .as_ref()
@@ -191,7 +292,31 @@ impl OdpsWriterJob {
     /// The table's schema, the columns checked against it and the partition spec.
     fn resolve(&self, client: &OdpsClient) -> Result<Resolved, PluginError> {
         let schema = client.table_schema(&self.config.table, &JobStop)?;
-        column_positions(self.config.columns.as_deref(), &schema)?;
+        let dynamic = dynamic_mode(&self.config, &schema)?;
+        column_positions(self.config.columns.as_deref(), &schema, dynamic)?;
+        if dynamic {
+            let names = self.config.columns.as_deref().unwrap_or_default();
+            PartitionRouter::new(
+                names,
+                &schema,
+                &self.config.partition_mapping,
+                TextStyle::new(&self.common_column)?,
+            )?;
+            if let Some(spec) = &self.config.partition {
+                log::warn(format!(
+                    "partition \"{spec}\" is ignored: the records' values name the partitions \
+                     (supportDynamicPartition)"
+                ));
+            }
+            return Ok(Resolved {
+                schema,
+                partition: None,
+                dynamic,
+            });
+        }
+        if !self.config.partition_mapping.is_empty() {
+            log::warn("partitionColumnMapping is ignored: the job writes one partition");
+        }
         let partition =
             partition_spec(self.config.partition.as_deref(), &schema).map_err(|message| {
                 PluginError::config(format!(
@@ -199,29 +324,38 @@ impl OdpsWriterJob {
                     describe_table(&self.config.connection.project, &self.config.table, None)
                 ))
             })?;
-        Ok(Resolved { schema, partition })
+        Ok(Resolved {
+            schema,
+            partition,
+            dynamic,
+        })
     }
 }
 
-/// The table column each record column fills, in record order; every named column must be a
-/// data column of a type this writer writes.
+/// The table column each record column fills, in record order, `None` for a partition key
+/// (named only with `dynamic` partitions); every other named column must be a data column of a
+/// type this writer writes.
 pub fn column_positions(
     names: Option<&[String]>,
     schema: &TableSchema,
-) -> Result<Vec<usize>, PluginError> {
-    let positions: Vec<usize> = match names {
-        None => (0..schema.columns.len()).collect(),
+    dynamic: bool,
+) -> Result<Vec<Option<usize>>, PluginError> {
+    let positions: Vec<Option<usize>> = match names {
+        None => (0..schema.columns.len()).map(Some).collect(),
         Some(names) => names
             .iter()
             .enumerate()
-            .map(|(index, name)| {
-                schema
-                    .column_index(name)
-                    .ok_or_else(|| unknown_column(index, name, schema))
+            .map(|(index, name)| match schema.column_index(name) {
+                Some(position) => Ok(Some(position)),
+                None if dynamic && schema.partition_key_index(name).is_some() => Ok(None),
+                None => Err(unknown_column(index, name, schema)),
             })
             .collect::<Result<_, _>>()?,
     };
-    for (index, &position) in positions.iter().enumerate() {
+    for (index, position) in positions.iter().enumerate() {
+        let Some(position) = *position else {
+            continue;
+        };
         let column = &schema.columns[position];
         if !Converter::supports(&column.odps_type) {
             return Err(PluginError::config(format!(
@@ -311,14 +445,19 @@ mod tests {
     fn columns_map_by_name_in_any_order() {
         let names = vec!["name".to_string(), "ID".to_string()];
         assert_eq!(
-            column_positions(Some(&names), &schema()).unwrap(),
-            vec![1, 0]
+            column_positions(Some(&names), &schema(), false).unwrap(),
+            vec![Some(1), Some(0)]
         );
-        let error = column_positions(Some(&["pt".to_string()]), &schema()).unwrap_err();
+        let error = column_positions(Some(&["pt".to_string()]), &schema(), false).unwrap_err();
         assert!(error.message.contains("partition key"), "{error:?}");
-        let error = column_positions(Some(&["nope".to_string()]), &schema()).unwrap_err();
+        let with_key = vec!["PT".to_string(), "id".to_string()];
+        assert_eq!(
+            column_positions(Some(&with_key), &schema(), true).unwrap(),
+            vec![None, Some(0)]
+        );
+        let error = column_positions(Some(&["nope".to_string()]), &schema(), true).unwrap_err();
         assert!(error.message.contains("column[0]") && error.message.contains("id, Name"));
-        let error = column_positions(None, &schema()).unwrap_err();
+        let error = column_positions(None, &schema(), false).unwrap_err();
         assert!(error.message.contains("array<string>"), "{error:?}");
     }
 

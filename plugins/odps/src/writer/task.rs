@@ -1,10 +1,13 @@
 //! An odpswriter task (DataX's `OdpsWriterProxy`): records → the table's column types →
 //! the tunnel record stream, cut into blocks of `blockSizeInMB` and uploaded into the job's
-//! session. A block's bytes are kept until the service acknowledges it, so a failed upload is
-//! sent again from its start. Task `i` of `n` uses block ids `i`, `i + n`, `i + 2n` … (DataX's
-//! `consistencyCommit` numbering), so tasks never overwrite each other's blocks.
+//! session (or, with dynamic partitions, the session of each record's partition:
+//! `sessions.rs`). A block's bytes are kept until the service acknowledges it, so a failed
+//! upload is sent again from its start. In the job's one session task `i` of `n` uses block ids
+//! `i`, `i + n`, `i + 2n` … (DataX's `consistencyCommit` numbering), so tasks never overwrite
+//! each other's blocks.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use datax_plugin_api::{log, PluginError, Record, RecordReceiver, TaskContext, WriterTask};
@@ -20,11 +23,13 @@ use super::config::{Compression, Parameter, WriterConfig};
 use super::convert::Converter;
 use super::job::column_positions;
 use super::limits::{Refusal, ValueLimit};
+use super::partitions::PartitionRouter;
+use super::sessions::{PartitionBlocks, PartitionSessions};
 use super::upload::{Block, UploadTarget};
 use datax_plugin_kit::text::{ColumnSettings, TextStyle};
 
 /// The service takes block ids 0 to 19999.
-const MAX_BLOCK_ID: u64 = 19_999;
+pub const MAX_BLOCK_ID: u64 = 19_999;
 const RETRIES_COUNTER: &str = "tunnel block retries";
 const BLOCKS_COUNTER: &str = "tunnel blocks";
 
@@ -40,9 +45,11 @@ pub struct TaskConfig {
     /// The tunnel endpoint the job found.
     pub tunnel_server: String,
     pub schema: TableSchema,
-    /// The spec with the table's key names; `None` when not partitioned.
+    /// The spec with the table's key names; `None` when not partitioned or partitions come
+    /// from the records.
     pub partition: Option<String>,
-    pub session_id: String,
+    /// The job's session; `None` with dynamic partitions (the job's [`PartitionSessions`]).
+    pub session_id: Option<String>,
     pub task_index: u64,
     pub task_count: u64,
 }
@@ -50,17 +57,23 @@ pub struct TaskConfig {
 pub struct OdpsWriterTask {
     config: WriterConfig,
     task: TaskConfig,
-    /// The table column each record column fills.
-    positions: Vec<usize>,
+    /// The table column each record column fills; `None` for a partition key.
+    positions: Vec<Option<usize>>,
     /// What each table column takes.
     limits: Vec<ValueLimit>,
+    /// With dynamic partitions, the job's sessions.
+    sessions: Option<Arc<PartitionSessions>>,
 }
 
 impl OdpsWriterTask {
-    pub fn from_config(task_config: &str) -> Result<Self, PluginError> {
+    pub fn from_config(
+        task_config: &str,
+        sessions: Option<Arc<PartitionSessions>>,
+    ) -> Result<Self, PluginError> {
         let task: TaskConfig = config::task_from_json(task_config)?;
         let config = WriterConfig::new(&task.parameter)?;
-        let positions = column_positions(config.columns.as_deref(), &task.schema)?;
+        let positions =
+            column_positions(config.columns.as_deref(), &task.schema, sessions.is_some())?;
         let limits = task
             .schema
             .columns
@@ -72,7 +85,49 @@ impl OdpsWriterTask {
             task,
             positions,
             limits,
+            sessions,
         })
+    }
+
+    /// Where the task's blocks go: the job's one session, or a session per partition.
+    fn blocks<'a>(
+        &'a self,
+        uploader: BlockUploader<'a>,
+        text_style: &TextStyle,
+    ) -> Result<Blocks<'a>, PluginError> {
+        let block_bytes = self.config.block_bytes;
+        match (&self.sessions, &self.task.session_id) {
+            (Some(sessions), _) => {
+                let names = self.config.columns.as_deref().unwrap_or_default();
+                let router = PartitionRouter::new(
+                    names,
+                    &self.task.schema,
+                    &self.config.partition_mapping,
+                    text_style.clone(),
+                )?;
+                Ok(Blocks::ByPartition(PartitionBlocks::new(
+                    sessions.clone(),
+                    router,
+                    uploader,
+                    block_bytes,
+                )))
+            }
+            (None, Some(session_id)) => Ok(Blocks::Single(BlockWriter {
+                uploader,
+                session_id,
+                partition: self.task.partition.as_deref(),
+                task_index: self.task.task_index,
+                task_count: self.task.task_count,
+                // Room for a full block and its last record, so the buffer never grows by
+                // copying.
+                encoder: RecordEncoder::with_capacity(block_bytes + (4 << 20)),
+                block_bytes,
+                next_block: 0,
+            })),
+            (None, None) => Err(PluginError::io(
+                "odpswriter task: dynamic partitions without the job's sessions",
+            )),
+        }
     }
 }
 
@@ -85,36 +140,65 @@ impl WriterTask for OdpsWriterTask {
         let settings = self
             .config
             .client_settings(Some(&self.task.tunnel_server))?;
-        let client = OdpsClient::new(settings, &*context)?;
-        let mut blocks = BlockWriter {
-            client,
+        let uploader = BlockUploader {
+            client: OdpsClient::new(settings, &*context)?,
             table: &self.config.table,
-            task: &self.task,
             compression: self.config.compression,
-            // Room for a full block and its last record, so the buffer never grows by copying.
-            encoder: RecordEncoder::with_capacity(self.config.block_bytes + (4 << 20)),
-            next_block: 0,
         };
+        let text_style = TextStyle::new(&self.task.common_column)?;
+        let mut blocks = self.blocks(uploader, &text_style)?;
         // Declares that this writer reports acknowledgement, before any block is stored.
         context.acknowledge_at_post(0);
-        let text_style = TextStyle::new(&self.task.common_column)?;
         let converter = Converter::new(self.config.empty_as_null, text_style);
         let mut row = vec![WireValue::Null; self.task.schema.columns.len()];
         while let Some(batch) = receiver.recv()? {
             for record in batch.records.iter() {
-                match self.fill_row(&converter, record, &mut row)? {
-                    Ok(()) => blocks.encoder.write_record(&row),
-                    Err(reason) => context.collect_dirty(record.clone(), reason)?,
-                }
-                if blocks.encoder.bytes_written() >= self.config.block_bytes {
-                    blocks.upload(context)?;
+                let written = match self.fill_row(&converter, record, &mut row)? {
+                    Ok(()) => blocks.write(record, &row, context)?,
+                    Err(reason) => Err(reason),
+                };
+                if let Err(reason) = written {
+                    context.collect_dirty(record.clone(), reason)?;
                 }
             }
         }
-        if blocks.encoder.records() > 0 {
-            blocks.upload(context)?;
+        blocks.finish(context)
+    }
+}
+
+/// Where a task's rows go.
+enum Blocks<'a> {
+    Single(BlockWriter<'a>),
+    ByPartition(PartitionBlocks<'a>),
+}
+
+impl Blocks<'_> {
+    /// Adds a row; the inner error is the reason the record is dirty (its partition).
+    fn write(
+        &mut self,
+        record: &Record,
+        row: &[WireValue],
+        context: &mut TaskContext,
+    ) -> Result<Result<(), String>, PluginError> {
+        match self {
+            Blocks::Single(block) => {
+                block.encoder.write_record(row);
+                if block.encoder.bytes_written() >= block.block_bytes {
+                    block.upload(context)?;
+                }
+                Ok(Ok(()))
+            }
+            Blocks::ByPartition(blocks) => blocks.write(record, row, context),
         }
-        Ok(())
+    }
+
+    /// Uploads what is left.
+    fn finish(&mut self, context: &mut TaskContext) -> Result<(), PluginError> {
+        match self {
+            Blocks::Single(block) if block.encoder.records() > 0 => block.upload(context),
+            Blocks::Single(_) => Ok(()),
+            Blocks::ByPartition(blocks) => blocks.finish(context),
+        }
     }
 }
 
@@ -136,7 +220,10 @@ impl OdpsWriterTask {
             )));
         }
         row.fill(WireValue::Null);
-        for (column, &position) in record.columns.iter().zip(&self.positions) {
+        for (column, position) in record.columns.iter().zip(&self.positions) {
+            let Some(position) = *position else {
+                continue;
+            };
             let target = &self.task.schema.columns[position];
             let value = converter
                 .convert(column, &target.odps_type)
@@ -159,21 +246,24 @@ impl OdpsWriterTask {
     }
 }
 
-/// The block being filled and where it goes.
+/// The static partition's (or the table's) block being filled: task `i` of `n` numbers its
+/// blocks `i`, `i + n`, …
 struct BlockWriter<'a> {
-    client: OdpsClient,
-    table: &'a str,
-    task: &'a TaskConfig,
-    compression: Option<Compression>,
+    uploader: BlockUploader<'a>,
+    session_id: &'a str,
+    partition: Option<&'a str>,
+    task_index: u64,
+    task_count: u64,
     encoder: RecordEncoder,
+    block_bytes: usize,
     /// This task's blocks so far.
     next_block: u64,
 }
 
 impl BlockWriter<'_> {
-    /// Uploads the records encoded so far as the task's next block, retrying it whole.
+    /// Uploads the records encoded so far as the task's next block.
     fn upload(&mut self, context: &mut TaskContext) -> Result<(), PluginError> {
-        let block_id = self.task.task_index + self.task.task_count * self.next_block;
+        let block_id = self.task_index + self.task_count * self.next_block;
         if block_id > MAX_BLOCK_ID {
             return Err(PluginError::config(format!(
                 "blockSizeInMB: this task needs more than {} blocks (the session holds block \
@@ -181,18 +271,56 @@ impl BlockWriter<'_> {
                 self.next_block
             )));
         }
-        let record_count = self.encoder.records();
-        let records = self.encoder.take_block();
+        let target = UploadTarget {
+            table: self.uploader.table,
+            partition: self.partition,
+        };
+        self.uploader.upload(
+            &target,
+            self.session_id,
+            block_id,
+            &mut self.encoder,
+            context,
+        )?;
+        self.next_block += 1;
+        Ok(())
+    }
+}
+
+/// Sends a task's blocks: compressed, retried whole, counted and acknowledged.
+pub struct BlockUploader<'a> {
+    client: OdpsClient,
+    table: &'a str,
+    compression: Option<Compression>,
+}
+
+impl BlockUploader<'_> {
+    pub fn client(&self) -> &OdpsClient {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        self.table
+    }
+
+    /// Uploads the records of `encoder` as block `block_id` of the session, retrying it whole;
+    /// returns how many records the service stored.
+    pub fn upload(
+        &self,
+        target: &UploadTarget<'_>,
+        session_id: &str,
+        block_id: u64,
+        encoder: &mut RecordEncoder,
+        context: &mut TaskContext,
+    ) -> Result<u64, PluginError> {
+        let record_count = encoder.records();
+        let records = encoder.take_block();
         let (body, encoding) = match self.compression {
             Some(compression) => (
                 compress(&records, compression)?,
                 Some(compression.content_encoding()),
             ),
             None => (records, None),
-        };
-        let target = UploadTarget {
-            table: self.table,
-            partition: self.task.partition.as_deref(),
         };
         let mut retries = 0u64;
         let on_retry = |error: &HttpError, retry: u32, wait: Duration| {
@@ -203,14 +331,14 @@ impl BlockWriter<'_> {
             ));
         };
         let block = Block {
-            session_id: &self.task.session_id,
+            session_id,
             id: block_id,
             body: bytes::Bytes::from(body),
             content_encoding: encoding,
         };
         let outcome = self
             .client
-            .upload_block(&target, &block, &*context, on_retry);
+            .upload_block(target, &block, &*context, on_retry);
         context.add_to_counter(RETRIES_COUNTER, retries);
         outcome?;
         context.add_to_counter(BLOCKS_COUNTER, 1);
@@ -219,8 +347,7 @@ impl BlockWriter<'_> {
         // A block sent again overwrites its earlier attempt (same block id): retries never
         // duplicate.
         context.acknowledge_at_post(record_count);
-        self.next_block += 1;
-        Ok(())
+        Ok(record_count)
     }
 }
 
