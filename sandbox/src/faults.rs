@@ -73,6 +73,10 @@ pub enum FaultAction {
     /// of its body, then close the connection while the client is still sending; nothing is
     /// stored.
     AbortBody { after_bytes: u64 },
+    /// Tunnel data: send this many (uncompressed) record-stream bytes, then nothing more,
+    /// the connection held open until the client goes away: a body that stalls after its
+    /// headers.
+    StallBody { after_bytes: u64 },
     /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
     FlipByte { offset: u64 },
     /// PutLogs, a tunnel block upload or an upload commit: do it (store the logs or the
@@ -125,9 +129,9 @@ impl FaultAction {
                 matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
             }
             // An upload's abort is decided as its body arrives ([`FaultInjector::pick_upload_abort`]).
-            FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
-                kind == RequestKind::TunnelData
-            }
+            FaultAction::AbortBody { .. }
+            | FaultAction::StallBody { .. }
+            | FaultAction::FlipByte { .. } => kind == RequestKind::TunnelData,
             FaultAction::DropReply => matches!(
                 kind,
                 RequestKind::PutLogs | RequestKind::TunnelUpload | RequestKind::TunnelCommit
