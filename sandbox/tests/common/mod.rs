@@ -171,11 +171,11 @@ impl<'a> OdpsRequest<'a> {
     }
 
     pub fn send(&self) -> Result<Reply, NoReply> {
-        finish(self.call(&agent()))
+        finish(self.call(&agent()).map_err(|error| *error))
     }
 
     /// The response as `agent` gets it, its body still to read.
-    pub fn call(&self, agent: &ureq::Agent) -> Result<ureq::Response, ureq::Error> {
+    pub fn call(&self, agent: &ureq::Agent) -> Result<ureq::Response, Box<ureq::Error>> {
         let mut signed_headers: Vec<(&str, &str)> =
             self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
         signed_headers.push(("date", self.date.as_str()));
@@ -202,6 +202,7 @@ impl<'a> OdpsRequest<'a> {
         } else {
             request.call()
         }
+        .map_err(Box::new)
     }
 }
 
