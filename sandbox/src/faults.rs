@@ -275,6 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_body_is_for_downloads_only() {
+        let stall = FaultAction::StallBody { after_bytes: 10 };
+        let faults = FaultInjector::new(vec![rule(FaultTarget::Any, stall.clone())]);
+        for kind in [
+            RequestKind::TunnelSession,
+            RequestKind::TunnelUpload,
+            RequestKind::TunnelCommit,
+            RequestKind::PullLogs,
+        ] {
+            assert_eq!(faults.pick(kind, "/p"), None, "{kind:?}");
+        }
+        assert_eq!(faults.pick_upload_abort("/p"), None);
+        assert_eq!(faults.pick(RequestKind::TunnelData, "/p"), Some(stall));
+        let parsed: FaultRule = serde_json::from_str(
+            r#"{"target": "tunnel_data", "action": {"type": "stall_body", "after_bytes": 5}}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.action, FaultAction::StallBody { after_bytes: 5 });
+    }
+
+    #[test]
     fn drop_reply_reaches_uploads_and_commits_not_sessions() {
         let drop = || rule(FaultTarget::Tunnel, FaultAction::DropReply);
         let faults = FaultInjector::new(vec![drop()]);
