@@ -73,6 +73,10 @@ pub enum FaultAction {
     /// of its body, then close the connection while the client is still sending; nothing is
     /// stored.
     AbortBody { after_bytes: u64 },
+    /// Tunnel data: send this many (uncompressed) record-stream bytes, then nothing more,
+    /// the connection held open until the client goes away: a body that stalls after its
+    /// headers.
+    StallBody { after_bytes: u64 },
     /// Tunnel data: invert the (uncompressed) record-stream byte at this offset.
     FlipByte { offset: u64 },
     /// PutLogs, a tunnel block upload or an upload commit: do it (store the logs or the
@@ -125,9 +129,9 @@ impl FaultAction {
                 matches!(kind, RequestKind::TunnelData | RequestKind::PullLogs)
             }
             // An upload's abort is decided as its body arrives ([`FaultInjector::pick_upload_abort`]).
-            FaultAction::AbortBody { .. } | FaultAction::FlipByte { .. } => {
-                kind == RequestKind::TunnelData
-            }
+            FaultAction::AbortBody { .. }
+            | FaultAction::StallBody { .. }
+            | FaultAction::FlipByte { .. } => kind == RequestKind::TunnelData,
             FaultAction::DropReply => matches!(
                 kind,
                 RequestKind::PutLogs | RequestKind::TunnelUpload | RequestKind::TunnelCommit
@@ -268,6 +272,27 @@ mod tests {
             faults.pick(RequestKind::TunnelData, "/projects/p/tables/t"),
             Some(abort)
         );
+    }
+
+    #[test]
+    fn a_stalled_body_is_for_downloads_only() {
+        let stall = FaultAction::StallBody { after_bytes: 10 };
+        let faults = FaultInjector::new(vec![rule(FaultTarget::Any, stall.clone())]);
+        for kind in [
+            RequestKind::TunnelSession,
+            RequestKind::TunnelUpload,
+            RequestKind::TunnelCommit,
+            RequestKind::PullLogs,
+        ] {
+            assert_eq!(faults.pick(kind, "/p"), None, "{kind:?}");
+        }
+        assert_eq!(faults.pick_upload_abort("/p"), None);
+        assert_eq!(faults.pick(RequestKind::TunnelData, "/p"), Some(stall));
+        let parsed: FaultRule = serde_json::from_str(
+            r#"{"target": "tunnel_data", "action": {"type": "stall_body", "after_bytes": 5}}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.action, FaultAction::StallBody { after_bytes: 5 });
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Stats {
     /// Requests by service (`odps`, `tunnel`, `sls`, `control`) and outcome: `ok`, an error
     /// code such as `SignatureNotMatch` (injected error faults included), or `fault:close` /
-    /// `fault:drop_reply` / `fault:truncate_body` / `fault:abort_body` / `fault:flip_byte` for the
-    /// other faults.
+    /// `fault:drop_reply` / `fault:truncate_body` / `fault:abort_body` / `fault:stall_body` /
+    /// `fault:flip_byte` for the other faults.
     pub requests: BTreeMap<String, BTreeMap<String, u64>>,
     /// PutLogs requests whose logs were stored (including those whose reply was dropped).
     pub put_logs_accepted: u64,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -43,6 +44,11 @@ fn put_p1_logs(sandbox: &SandboxHandle) -> Result<Reply, NoReply> {
 
 /// Opens a session on the 10-row table and fetches all of it.
 fn fetch_detail(sandbox: &SandboxHandle, accept: Option<&str>) -> Result<Reply, NoReply> {
+    detail_request(sandbox, accept).send()
+}
+
+/// A session on the 10-row table and the request for all of it.
+fn detail_request<'a>(sandbox: &'a SandboxHandle, accept: Option<&'a str>) -> OdpsRequest<'a> {
     let tunnel = sandbox.tunnel_endpoint();
     let path = format!("/projects/{PROJECT}/tables/{TABLE}");
     let session = OdpsRequest::new(tunnel, "POST", &path, "downloads&partition=pt%3D20161226")
@@ -59,7 +65,7 @@ fn fetch_detail(sandbox: &SandboxHandle, accept: Option<&str>) -> Result<Reply, 
     if let Some(accept) = accept {
         request = request.header("Accept-Encoding", accept);
     }
-    request.send()
+    request
 }
 
 #[test]
@@ -189,6 +195,39 @@ fn aborted_body_breaks_the_connection_mid_stream() {
     assert!(fetch_detail(&sandbox, Some("deflate")).is_err());
     assert_eq!(fetch_detail(&sandbox, None).unwrap().status, 200);
     assert_eq!(sandbox.stats().count("tunnel", "fault:abort_body"), 2);
+}
+
+#[test]
+fn stalled_body_sends_its_start_then_nothing_until_the_client_goes_away() {
+    let sandbox = start();
+    sandbox.set_faults(vec![rule(
+        FaultTarget::TunnelData,
+        FaultAction::StallBody { after_bytes: 100 },
+        Some(1),
+    )]);
+    let impatient = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_millis(500))
+        .build();
+    let response = detail_request(&sandbox, None).call(&impatient).unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_reader();
+    let mut start = [0u8; 100];
+    body.read_exact(&mut start).unwrap();
+    let waited = Instant::now();
+    let stalled = body.read(&mut [0u8; 1]);
+    assert!(stalled.is_err(), "{stalled:?}");
+    assert!(waited.elapsed() >= Duration::from_millis(400));
+    drop(body);
+    assert_eq!(fetch_detail(&sandbox, None).unwrap().status, 200);
+    assert_eq!(sandbox.stats().count("tunnel", "fault:stall_body"), 1);
+    // The stalled writer ended with the client: stopping does not wait out its 2 s grace.
+    let stopping = Instant::now();
+    drop(sandbox);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        stopping.elapsed()
+    );
 }
 
 #[test]

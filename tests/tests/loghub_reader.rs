@@ -454,6 +454,38 @@ fn sigterm_stops_a_task_waiting_to_retry() {
     assert!(sandbox.stats().count("sls", "ServerBusy") >= 3);
 }
 
+/// The job-level calls stop too: SIGTERM while `split` retries a busy ListShards (waits of up
+/// to 5 s) ends the job at once, its report written.
+#[test]
+fn sigterm_while_the_job_retries_list_shards_exits_within_three_seconds() {
+    let sandbox = start();
+    sandbox.set_faults(vec![sometimes(
+        FaultTarget::Sls,
+        1.0,
+        0,
+        error(503, "ServerBusy"),
+    )]);
+    let workspace = Workspace::new();
+    let reader = loghub_reader(&sandbox, json!({"column": ["id"], "maxRetries": 20}));
+    let job = workspace.write_json(
+        "job.json",
+        &datax_job(reader, printing_writer(), json!({"speed": {"channel": 3}})),
+    );
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(3),
+        "stopped in {stopping:?}: {}",
+        run.stderr
+    );
+    assert_eq!(workspace.report()["records_read"], 0);
+    run.assert_logged("ListShards of");
+    assert!(sandbox.stats().count("sls", "ServerBusy") >= 2);
+}
+
 #[test]
 fn loghub_to_loghub_copies_a_logstore_exactly() {
     let sandbox = start();

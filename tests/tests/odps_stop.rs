@@ -1,6 +1,6 @@
 //! A stop does not wait on a tunnel request that hangs (issue 13, finding 7, the odps side):
-//! SIGTERM while a tunnel read or a block upload waits for its answer ends the job within
-//! seconds, its report written.
+//! SIGTERM while a tunnel read or a block upload waits for its answer, or a tunnel body
+//! stalls after its headers, ends the job within seconds, its report written.
 
 use std::time::Duration;
 
@@ -58,6 +58,36 @@ fn sigterm_while_a_tunnel_read_hangs_exits_within_three_seconds_with_its_report(
     assert_eq!(report["records_read"], 0, "{report}");
     assert_eq!(report["records_acknowledged"], 0, "{report}");
     assert_eq!(report["status"], "failed", "{report}");
+}
+
+/// The body stalls after its headers and a few records: the wait for the rest ends with the
+/// stop too.
+#[test]
+fn sigterm_while_a_tunnel_body_stalls_exits_within_three_seconds_with_its_report() {
+    let sandbox = start_seed_sandbox();
+    let stall = FaultAction::StallBody { after_bytes: 1_000 };
+    sandbox.set_faults(vec![rule(FaultTarget::TunnelData, None, stall)]);
+    let workspace = Workspace::new();
+    let data_sources = repo_jobs().join("datasources.sandbox.json");
+    let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
+    let (run, report) = terminated_within_three_seconds(
+        &workspace,
+        &[
+            seed_job().to_str().unwrap(),
+            "--datasources",
+            data_sources.to_str().unwrap(),
+            "-p",
+            &address,
+            "--report-json",
+            "report.json",
+        ],
+    );
+    assert_eq!(report["status"], "failed", "{report}");
+    assert!(
+        sandbox.stats().count("tunnel", "fault:stall_body") > 0,
+        "no body stalled: {}",
+        run.stderr
+    );
 }
 
 fn odps_writer(sandbox: &SandboxHandle) -> Value {

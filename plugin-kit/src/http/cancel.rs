@@ -6,8 +6,12 @@
 //! on at once). Once cancelled it returns and drops its end: the request's thread then ends
 //! with its request (the blocking client's own timeout bounds it), and its answer, if one
 //! comes, is dropped with the connection.
+//!
+//! A body can stall after its headers as well: [`cancellable_body`] reads it on a thread of
+//! its own the same way, chunk by chunk into a bounded channel.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::io::{self, Read};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 use reqwest::blocking::{RequestBuilder, Response};
@@ -19,8 +23,8 @@ use crate::retry::Cancellation;
 /// stop waits on a request in flight.
 pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
-/// Sends `request` and waits for its answer (its status and headers; the body is read by the
-/// caller), unless `cancellation` says the task stops first: then
+/// Sends `request` and waits for its answer (its status and headers; the caller reads the
+/// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the task stops first: then
 /// [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
 /// caller's to read.
 pub fn send_cancellable(
@@ -62,5 +66,125 @@ fn cancelled() -> HttpError {
     HttpError::Transport {
         kind: TransportKind::Cancelled,
         message: "the job is stopping; the request was left unanswered".to_string(),
+    }
+}
+
+/// The most a body's reader thread reads at once: one chunk in flight.
+pub const BODY_CHUNK: usize = 64 * 1024;
+
+/// Chunks read ahead of the task: a body holds at most `BODY_CHUNKS_AHEAD + 1` chunks of
+/// [`BODY_CHUNK`] (the channel's and the one being filled).
+const BODY_CHUNKS_AHEAD: usize = 4;
+
+/// A response body a stop does not wait on: a thread of its own reads it in chunks of at most
+/// [`BODY_CHUNK`] into a channel of [`BODY_CHUNKS_AHEAD`] chunks, and the task's reads wait on
+/// that channel, looking at `cancellation` every [`CANCEL_CHECK`]. Once the task is
+/// cancelled, a read fails at once; dropping the body drops the channel, and the thread ends
+/// with its next chunk or the client's timeout, closing the connection.
+pub fn cancellable_body(
+    response: Response,
+    cancellation: &dyn Cancellation,
+) -> Result<CancellableBody<'_>, HttpError> {
+    let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
+    std::thread::Builder::new()
+        .name("http-body".to_string())
+        .spawn(move || read_chunks(response, chunks))
+        .map_err(|error| HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: format!("cannot start a body thread: {error}"),
+        })?;
+    Ok(CancellableBody {
+        arriving,
+        chunk: Vec::new(),
+        position: 0,
+        ended: false,
+        cancellation,
+    })
+}
+
+/// The whole body as text (lossy UTF-8, as reqwest's `text` without a charset), unless the
+/// task is cancelled first.
+pub fn text_cancellable(
+    response: Response,
+    cancellation: &dyn Cancellation,
+) -> Result<String, HttpError> {
+    let mut body = Vec::new();
+    cancellable_body(response, cancellation)?
+        .read_to_end(&mut body)
+        .map_err(
+            |error| match error.get_ref().and_then(|inner| inner.downcast_ref()) {
+                Some(stopped_or_broken) => HttpError::clone(stopped_or_broken),
+                None => HttpError::Transport {
+                    kind: TransportKind::Closed,
+                    message: format!("reading the answer: {error}"),
+                },
+            },
+        )?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The body thread: each read's bytes as one chunk, then an empty chunk at the end (a
+/// disconnect without it is a failure), or the read's error.
+fn read_chunks(mut response: Response, chunks: SyncSender<io::Result<Vec<u8>>>) {
+    loop {
+        let mut chunk = vec![0; BODY_CHUNK];
+        let read = match response.read(&mut chunk) {
+            Ok(size) => {
+                chunk.truncate(size);
+                Ok(chunk)
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => Err(error),
+        };
+        let last = !matches!(&read, Ok(chunk) if !chunk.is_empty());
+        // A send fails when the task dropped the body: the response closes with this thread.
+        if chunks.send(read).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A response body read by a thread of its own ([`cancellable_body`]).
+pub struct CancellableBody<'a> {
+    arriving: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    /// What of `chunk` the task has read.
+    position: usize,
+    ended: bool,
+    cancellation: &'a dyn Cancellation,
+}
+
+impl CancellableBody<'_> {
+    /// The next chunk, empty at the end of the body.
+    fn next_chunk(&mut self) -> io::Result<Vec<u8>> {
+        loop {
+            match self.arriving.recv_timeout(CANCEL_CHECK) {
+                Ok(read) => return read,
+                Err(RecvTimeoutError::Timeout) if self.cancellation.is_cancelled() => {
+                    return Err(io::Error::other(cancelled()))
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(io::Error::other(HttpError::Transport {
+                        kind: TransportKind::Closed,
+                        message: "the body's thread ended before the body did".to_string(),
+                    }))
+                }
+            }
+        }
+    }
+}
+
+impl Read for CancellableBody<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.position == self.chunk.len() && !self.ended && !out.is_empty() {
+            self.chunk = self.next_chunk()?;
+            self.position = 0;
+            self.ended = self.chunk.is_empty();
+        }
+        let size = out.len().min(self.chunk.len() - self.position);
+        out[..size].copy_from_slice(&self.chunk[self.position..self.position + size]);
+        self.position += size;
+        Ok(size)
     }
 }

@@ -9,12 +9,15 @@
 //!
 //! A blocking request cannot be interrupted, and a stop must not wait on the network: a task
 //! sends with [`send_cancellable`], which waits for the answer on the task's thread while the
-//! request runs on a thread of its own, and returns as soon as the task is cancelled.
+//! request runs on a thread of its own, and returns as soon as the task is cancelled; its
+//! body is read the same way ([`cancellable_body`]).
 
 mod cancel;
 mod resolve;
 
-pub use cancel::{send_cancellable, CANCEL_CHECK};
+pub use cancel::{
+    cancellable_body, send_cancellable, text_cancellable, CancellableBody, BODY_CHUNK, CANCEL_CHECK,
+};
 
 use std::error::Error;
 use std::fmt;

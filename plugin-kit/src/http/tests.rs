@@ -240,3 +240,82 @@ fn an_answer_before_cancellation_is_returned_whole() {
         })
     ));
 }
+
+#[test]
+fn a_cancelled_task_stops_waiting_for_a_body_that_stalls_after_its_headers() {
+    // Headers and 5 of the 10 bytes promised, then nothing for 3 s.
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let client = client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let cancellation = CancelledAfter(started + Duration::from_millis(300));
+    let request = client.get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &cancellation).unwrap();
+    let mut body = cancellable_body(response, &cancellation).unwrap();
+    let mut start = [0u8; 5];
+    body.read_exact(&mut start).unwrap();
+    assert_eq!(&start, b"hello");
+    let error = body.read(&mut [0u8; 5]).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error.get_ref().and_then(|inner| inner.downcast_ref()),
+            Some(HttpError::Transport {
+                kind: TransportKind::Cancelled,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        took < Duration::from_millis(300) + 2 * CANCEL_CHECK,
+        "{took:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_body_larger_than_its_chunks_comes_whole_and_in_order() {
+    let sent: Vec<u8> = (0..5 * BODY_CHUNK + 123).map(|i| (i % 251) as u8).collect();
+    let answer = sent.clone();
+    let (port, server) = serve_once(move |mut socket| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        );
+        socket.write_all(head.as_bytes()).unwrap();
+        socket.write_all(&answer).unwrap();
+    });
+    let never = crate::retry::NeverCancelled;
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &never).unwrap();
+    let mut received = Vec::new();
+    cancellable_body(response, &never)
+        .unwrap()
+        .read_to_end(&mut received)
+        .unwrap();
+    assert!(
+        received == sent,
+        "{} of {} bytes",
+        received.len(),
+        sent.len()
+    );
+    server.join().unwrap();
+    // A body cut short is an error, not an end.
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+            .unwrap();
+    });
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &never).unwrap();
+    server.join().unwrap();
+    assert!(text_cancellable(response, &never).is_err());
+}

@@ -330,7 +330,7 @@ impl OdpsClient {
         if response.status().is_success() {
             Ok(response)
         } else {
-            Err(service_error(response))
+            Err(service_error(response, cancellation))
         }
     }
 
@@ -392,9 +392,8 @@ impl OdpsClient {
             cancellation,
             on_retry,
             |_| {
-                self.call(method.clone(), target, None, cancellation)?
-                    .text()
-                    .map_err(|error| HttpError::from_reqwest(&error))
+                let response = self.call(method.clone(), target, None, cancellation)?;
+                http::text_cancellable(response, cancellation)
             },
         )
         .map_err(|failed| retry_failure(failed, doing))
@@ -551,13 +550,14 @@ impl OdpsClient {
 
     /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4): the
     /// response body, decompressed per its `Content-Encoding`. No retry: the reader resumes.
-    /// The wait for the answer ends when `cancellation` says the job stops.
-    pub fn open_data(
+    /// The wait for the answer, and for each part of the body, ends when `cancellation` says
+    /// the job stops.
+    pub fn open_data<'a>(
         &self,
         table: &str,
         request: &DataRequest<'_>,
-        cancellation: &dyn Cancellation,
-    ) -> Result<Box<dyn Read>, HttpError> {
+        cancellation: &'a dyn Cancellation,
+    ) -> Result<Box<dyn Read + 'a>, HttpError> {
         let row_range = format!("({},{})", request.start, request.count);
         let mut params = vec![
             ("data", ""),
@@ -584,6 +584,7 @@ impl OdpsClient {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        let response = http::cancellable_body(response, cancellation)?;
         Ok(match encoding.as_str() {
             "" | "identity" => Box::new(response),
             "deflate" => Box::new(flate2::read::ZlibDecoder::new(response)),
@@ -657,14 +658,14 @@ fn broken_body(message: String) -> HttpError {
 
 /// A tunnel JSON error `{Code, Message}` or a REST XML `<Error>` (odps-tunnel.md §7); a body
 /// that is neither (a proxy's page) gets the code `HTTP{status}` and its first 200 characters.
-fn service_error(response: Response) -> HttpError {
+fn service_error(response: Response, cancellation: &dyn Cancellation) -> HttpError {
     let status = response.status().as_u16();
     let header_request_id = response
         .headers()
         .get("x-odps-request-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_string);
-    let body = response.text().unwrap_or_default();
+    let body = http::text_cancellable(response, cancellation).unwrap_or_default();
     let (code, message, body_request_id) = match serde_json::from_str::<Value>(&body) {
         Ok(json) => (
             json["Code"].as_str().map(str::to_string),

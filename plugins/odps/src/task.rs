@@ -343,13 +343,14 @@ impl RangeReader<'_> {
         Ok(())
     }
 
-    /// The body of rows `start..start + count`; not waited for once the job stops.
-    fn open(
+    /// The body of rows `start..start + count`; neither its answer nor its body waited for
+    /// once the job stops.
+    fn open<'c>(
         &self,
         start: u64,
         count: u64,
-        context: &SharedContext<'_>,
-    ) -> Result<impl Read, Cause> {
+        context: &'c SharedContext<'_>,
+    ) -> Result<impl Read + 'c, Cause> {
         let task = self.task;
         let request = DataRequest {
             session_id: self.session_id,

@@ -169,6 +169,7 @@ fn serve(
             let fault_name = match &body_fault {
                 Some(FaultAction::TruncateBody { .. }) => Some("fault:truncate_body"),
                 Some(FaultAction::AbortBody { .. }) => Some("fault:abort_body"),
+                Some(FaultAction::StallBody { .. }) => Some("fault:stall_body"),
                 Some(FaultAction::FlipByte { .. }) => Some("fault:flip_byte"),
                 _ => None,
             };
@@ -629,6 +630,17 @@ struct BodyForm {
 /// The record stream a data request sends, on its way to the client.
 type BodyWriter = RecordWriter<FaultyStream<Compressor<ChannelWriter>>>;
 
+/// How a body cut short by a fault ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CutEnd {
+    /// A clean end: only the record stream is short.
+    Clean,
+    /// The connection breaks.
+    Abort,
+    /// Nothing more comes until the client goes away.
+    Stall,
+}
+
 /// Writes a record stream into `sink`: the records `write_records` writes, then the footer,
 /// compressed and damaged as `form` says. `Ok(false)` when a truncation fault cut it short.
 fn write_body(
@@ -636,12 +648,14 @@ fn write_body(
     form: BodyForm,
     write_records: impl FnOnce(&mut BodyWriter) -> io::Result<()>,
 ) -> io::Result<bool> {
-    let (truncate_after, abort, flip_at) = match form.fault {
-        Some(FaultAction::TruncateBody { after_bytes }) => (Some(after_bytes), false, None),
-        Some(FaultAction::AbortBody { after_bytes }) => (Some(after_bytes), true, None),
-        Some(FaultAction::FlipByte { offset }) => (None, false, Some(offset)),
-        _ => (None, false, None),
+    let (truncate_after, cut_end, flip_at) = match form.fault {
+        Some(FaultAction::TruncateBody { after_bytes }) => (Some(after_bytes), CutEnd::Clean, None),
+        Some(FaultAction::AbortBody { after_bytes }) => (Some(after_bytes), CutEnd::Abort, None),
+        Some(FaultAction::StallBody { after_bytes }) => (Some(after_bytes), CutEnd::Stall, None),
+        Some(FaultAction::FlipByte { offset }) => (None, CutEnd::Clean, Some(offset)),
+        _ => (None, CutEnd::Clean, None),
     };
+    let client = sink.sender.clone();
     let mut writer = RecordWriter::with_options(
         FaultyStream {
             out: Compressor::new(form.encoding, sink)?,
@@ -654,21 +668,35 @@ fn write_body(
     match write_records(&mut writer).and_then(|()| writer.finish()) {
         Ok(()) => {}
         Err(error) if error.get_ref().is_some_and(|inner| inner.is::<Truncated>()) => {
-            if abort {
-                // Deliver what was cut so far, then fail the body: hyper drops the connection.
-                writer.into_inner().out.flush()?;
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "connection aborted by the sandbox fault plan",
-                ));
+            if cut_end != CutEnd::Clean {
+                return Err(fail_cut_body(writer, cut_end, &client));
             }
-            // A truncation ends the body cleanly: only the record stream is cut short.
         }
         Err(error) => return Err(error),
     }
     let mut sink = writer.into_inner().out.finish()?;
     sink.flush()?;
     Ok(truncate_after.is_none())
+}
+
+/// Delivers what was cut so far, then fails the body as `cut_end` says: at once (hyper drops
+/// the connection) or once the client hangs up (hyper then drops the body, and so the channel).
+fn fail_cut_body(
+    writer: BodyWriter,
+    cut_end: CutEnd,
+    client: &mpsc::Sender<io::Result<Bytes>>,
+) -> io::Error {
+    if let Err(error) = writer.into_inner().out.flush() {
+        return error;
+    }
+    if cut_end == CutEnd::Stall {
+        tokio::runtime::Handle::current().block_on(client.closed());
+        return io::Error::new(io::ErrorKind::BrokenPipe, "client went away");
+    }
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "connection aborted by the sandbox fault plan",
+    )
 }
 
 /// Writes `rows` of a generated table from the record cache, encoding the blocks it lacks

@@ -171,6 +171,11 @@ impl<'a> OdpsRequest<'a> {
     }
 
     pub fn send(&self) -> Result<Reply, NoReply> {
+        finish(self.call(&agent()).map_err(|error| *error))
+    }
+
+    /// The response as `agent` gets it, its body still to read.
+    pub fn call(&self, agent: &ureq::Agent) -> Result<ureq::Response, Box<ureq::Error>> {
         let mut signed_headers: Vec<(&str, &str)> =
             self.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
         signed_headers.push(("date", self.date.as_str()));
@@ -182,7 +187,7 @@ impl<'a> OdpsRequest<'a> {
         } else {
             format!("{}{}?{}", self.endpoint, self.path, self.query)
         };
-        let mut request = agent()
+        let mut request = agent
             .request(self.method, &url)
             .set("Date", &self.date)
             .set(
@@ -192,11 +197,12 @@ impl<'a> OdpsRequest<'a> {
         for (name, value) in &self.headers {
             request = request.set(name, value);
         }
-        finish(if self.method == "POST" {
+        if self.method == "POST" {
             request.send_bytes(&[])
         } else {
             request.call()
-        })
+        }
+        .map_err(Box::new)
     }
 }
 

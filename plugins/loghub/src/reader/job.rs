@@ -3,7 +3,7 @@
 
 use datax_plugin_api::{PluginError, ReaderJob};
 use datax_plugin_kit::config;
-use datax_plugin_kit::retry::NeverCancelled;
+use datax_plugin_kit::retry::JobStop;
 use serde::{Deserialize, Serialize};
 
 use super::client::{CursorAt, LogstoreReader};
@@ -62,7 +62,7 @@ impl ReaderJob for LoghubReaderJob {
     fn check(&mut self) -> Result<(), PluginError> {
         let config = ReaderConfig::new(&self.parameter)?;
         let reader = LogstoreReader::new(&config)?;
-        let shards = reader.shards(&NeverCancelled)?;
+        let shards = reader.shards(&JobStop)?;
         datax_plugin_api::log::info(format!("{} has {} shards", reader.target(), shards.len()));
         Ok(())
     }
@@ -74,7 +74,7 @@ impl ReaderJob for LoghubReaderJob {
         let config = ReaderConfig::new(&self.parameter)?;
         let reader = LogstoreReader::new(&config)?;
         let listed: Vec<u32> = reader
-            .shards(&NeverCancelled)?
+            .shards(&JobStop)?
             .iter()
             .map(|shard| shard.id)
             .collect();
@@ -97,8 +97,8 @@ impl ReaderJob for LoghubReaderJob {
         let mut tasks = Vec::with_capacity(shards.len());
         for (index, &shard) in shards.iter().enumerate() {
             if let (Some(begin), Some(end)) = (config.begin, config.end) {
-                let begin = reader.cursor(shard, CursorAt::Time(begin), &NeverCancelled)?;
-                let end = reader.cursor(shard, CursorAt::Time(end), &NeverCancelled)?;
+                let begin = reader.cursor(shard, CursorAt::Time(begin), &JobStop)?;
+                let end = reader.cursor(shard, CursorAt::Time(end), &JobStop)?;
                 let last = index + 1 == shards.len();
                 if begin == end && !(last && tasks.is_empty()) {
                     datax_plugin_api::log::info(format!(
