@@ -27,7 +27,7 @@ pub use java_double::{
 };
 pub use style::{ColumnSettings, TextStyle};
 
-use crate::calendar::{civil_from_days, LocalDateTime};
+use crate::calendar::{civil_from_days, LocalDateTime, DATAX_DEFAULT_OFFSET_SECONDS};
 use datax_plugin_api::Column;
 
 /// Appends the text of `column` to `out`; [`Column::Null`] appends nothing. A double without
@@ -61,7 +61,12 @@ pub fn write_date(out: &mut Vec<u8>, days: i64) {
 
 /// Appends `yyyy-MM-dd HH:mm:ss` in GMT+8 for `seconds` since the epoch.
 pub fn write_local_date_time(out: &mut Vec<u8>, seconds: i64) {
-    let local = LocalDateTime::from_epoch_seconds(seconds);
+    write_date_time_at(out, seconds, DATAX_DEFAULT_OFFSET_SECONDS);
+}
+
+/// Appends `yyyy-MM-dd HH:mm:ss` for `seconds` since the epoch, `offset` seconds east of UTC.
+pub(crate) fn write_date_time_at(out: &mut Vec<u8>, seconds: i64, offset: i64) {
+    let local = LocalDateTime::at_offset(seconds, offset);
     write_civil_date(out, local.year, local.month, local.day);
     out.push(b' ');
     write_clock(

@@ -20,7 +20,7 @@
 use datax_plugin_api::Column;
 use serde::{Deserialize, Serialize};
 
-use super::{write_civil_date, write_clock, write_text, NotFinite};
+use super::{write_civil_date, write_clock, write_date_time_at, write_text, NotFinite};
 use crate::calendar::SECONDS_PER_DAY;
 use crate::calendar::{civil_from_days, LocalDateTime, DATAX_DEFAULT_OFFSET_SECONDS};
 use crate::config::{lenient, ConfigError};
@@ -199,18 +199,6 @@ fn write_with(
     pattern
         .as_ref()
         .is_some_and(|pattern| pattern.write(out, seconds, nanos, offset))
-}
-
-fn write_date_time_at(out: &mut Vec<u8>, seconds: i64, offset: i64) {
-    let local = LocalDateTime::at_offset(seconds, offset);
-    write_civil_date(out, local.year, local.month, local.day);
-    out.push(b' ');
-    write_clock(
-        out,
-        local.hour.into(),
-        local.minute.into(),
-        local.second.into(),
-    );
 }
 
 /// The formats `StringCast.asDate` tries; an error names the key and says why.

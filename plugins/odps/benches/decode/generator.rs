@@ -9,6 +9,39 @@ use datax_odps::codec::encode::WireValue;
 const BASE_EPOCH_SECONDS: i64 = 1_482_710_400;
 const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
 
+/// The seed table's column types (bench/odps_read.py's and bench/odps_write.py's rows).
+pub const SEED_SHAPE: &[&str] = &["string", "bigint", "string", "double", "datetime", "string"];
+
+/// One column of every type the plugin reads and writes.
+pub const EVERY_TYPE: &[&str] = &[
+    "bigint",
+    "int",
+    "double",
+    "float",
+    "decimal(18,3)",
+    "boolean",
+    "string",
+    "varchar(16)",
+    "binary",
+    "datetime",
+    "date",
+    "timestamp",
+    "json",
+    "array<bigint>",
+    "map<string,double>",
+    "struct<a:bigint,b:string>",
+];
+
+/// Whether a table named `name` runs: `cargo bench … -- NAME` runs the tables whose name
+/// contains NAME (cargo itself adds `--bench`); no NAME runs all.
+pub fn chosen(name: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
+}
+
 /// One row of `types` (MaxCompute type names), `null_percent` of the cells NULL.
 pub fn generated_row(types: &[&str], seed: u64, row: u64, null_percent: u8) -> Vec<WireValue> {
     types

@@ -29,30 +29,13 @@ const TABLES: [Table; 2] = [
     // bench/odps_read.py's table, `aliyun_account.ak_biz_log_generated`.
     Table {
         name: "ak_biz_log_generated",
-        types: &["string", "bigint", "string", "double", "datetime", "string"],
+        types: generator::SEED_SHAPE,
         rows: 1_000_000,
         null_percent: 0,
     },
     Table {
         name: "every type, 10% NULL",
-        types: &[
-            "bigint",
-            "int",
-            "double",
-            "float",
-            "decimal(18,3)",
-            "boolean",
-            "string",
-            "varchar(16)",
-            "binary",
-            "datetime",
-            "date",
-            "timestamp",
-            "json",
-            "array<bigint>",
-            "map<string,double>",
-            "struct<a:bigint,b:string>",
-        ],
+        types: generator::EVERY_TYPE,
         rows: 200_000,
         null_percent: 10,
     },
@@ -84,21 +67,9 @@ fn decode(bytes: &[u8], fields: &[FieldTarget]) -> u64 {
 }
 
 fn main() {
-    // `cargo bench … -- NAME` runs the tables whose name contains NAME; cargo itself adds
-    // `--bench`.
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
-        .collect();
     println!("| table | columns | wire MB | records | MB/s (median) | records/s (median) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    let chosen = TABLES.iter().filter(|table| {
-        filters.is_empty()
-            || filters
-                .iter()
-                .any(|filter| table.name.contains(filter.as_str()))
-    });
-    for table in chosen {
+    for table in TABLES.iter().filter(|table| generator::chosen(table.name)) {
         let bytes = encode(table);
         let fields: Vec<FieldTarget> = table
             .types

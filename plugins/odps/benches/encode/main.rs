@@ -32,30 +32,13 @@ const TABLES: [Table; 2] = [
     // bench/odps_write.py's rows: the seed table's shape.
     Table {
         name: "ak_biz_log shape",
-        types: &["string", "bigint", "string", "double", "datetime", "string"],
+        types: generator::SEED_SHAPE,
         repeat: 10,
         null_percent: 0,
     },
     Table {
         name: "every type, 10% NULL",
-        types: &[
-            "bigint",
-            "int",
-            "double",
-            "float",
-            "decimal(18,3)",
-            "boolean",
-            "string",
-            "varchar(16)",
-            "binary",
-            "datetime",
-            "date",
-            "timestamp",
-            "json",
-            "array<bigint>",
-            "map<string,double>",
-            "struct<a:bigint,b:string>",
-        ],
+        types: generator::EVERY_TYPE,
         repeat: 4,
         null_percent: 10,
     },
@@ -91,24 +74,12 @@ fn thread_cpu_seconds() -> f64 {
 }
 
 fn main() {
-    // `cargo bench … -- NAME` runs the tables whose name contains NAME; cargo itself adds
-    // `--bench`.
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
-        .collect();
     println!(
         "| table | columns | wire MB | records | MB/s per CPU s (median) | records/s per CPU s \
          | MB/s wall (median) |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    let chosen = TABLES.iter().filter(|table| {
-        filters.is_empty()
-            || filters
-                .iter()
-                .any(|filter| table.name.contains(filter.as_str()))
-    });
-    for table in chosen {
+    for table in TABLES.iter().filter(|table| generator::chosen(table.name)) {
         let rows: Vec<Vec<WireValue>> = (0..ROWS)
             .map(|row| generator::generated_row(table.types, 7, row, table.null_percent))
             .collect();
