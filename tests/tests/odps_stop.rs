@@ -36,14 +36,13 @@ fn terminated_within_three_seconds(workspace: &Workspace, args: &[&str]) -> (Run
     (run, workspace.report())
 }
 
-#[test]
-fn sigterm_while_a_tunnel_read_hangs_exits_within_three_seconds_with_its_report() {
-    let sandbox = start_seed_sandbox();
-    sandbox.set_faults(vec![rule(FaultTarget::TunnelData, None, HANG)]);
+/// The seed job (odps → loghub) against `sandbox`, stopped as [`terminated_within_three_seconds`]
+/// checks.
+fn seed_job_terminated_within_three_seconds(sandbox: &SandboxHandle) -> (Run, Value) {
     let workspace = Workspace::new();
     let data_sources = repo_jobs().join("datasources.sandbox.json");
     let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
-    let (_, report) = terminated_within_three_seconds(
+    terminated_within_three_seconds(
         &workspace,
         &[
             seed_job().to_str().unwrap(),
@@ -54,7 +53,14 @@ fn sigterm_while_a_tunnel_read_hangs_exits_within_three_seconds_with_its_report(
             "--report-json",
             "report.json",
         ],
-    );
+    )
+}
+
+#[test]
+fn sigterm_while_a_tunnel_read_hangs_exits_within_three_seconds_with_its_report() {
+    let sandbox = start_seed_sandbox();
+    sandbox.set_faults(vec![rule(FaultTarget::TunnelData, None, HANG)]);
+    let (_, report) = seed_job_terminated_within_three_seconds(&sandbox);
     assert_eq!(report["records_read"], 0, "{report}");
     assert_eq!(report["records_acknowledged"], 0, "{report}");
     assert_eq!(report["status"], "failed", "{report}");
@@ -67,21 +73,7 @@ fn sigterm_while_a_tunnel_body_stalls_exits_within_three_seconds_with_its_report
     let sandbox = start_seed_sandbox();
     let stall = FaultAction::StallBody { after_bytes: 1_000 };
     sandbox.set_faults(vec![rule(FaultTarget::TunnelData, None, stall)]);
-    let workspace = Workspace::new();
-    let data_sources = repo_jobs().join("datasources.sandbox.json");
-    let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
-    let (run, report) = terminated_within_three_seconds(
-        &workspace,
-        &[
-            seed_job().to_str().unwrap(),
-            "--datasources",
-            data_sources.to_str().unwrap(),
-            "-p",
-            &address,
-            "--report-json",
-            "report.json",
-        ],
-    );
+    let (run, report) = seed_job_terminated_within_three_seconds(&sandbox);
     assert_eq!(report["status"], "failed", "{report}");
     assert!(
         sandbox.stats().count("tunnel", "fault:stall_body") > 0,
@@ -150,21 +142,7 @@ fn sigterm_while_the_job_retries_its_metadata_calls_exits_within_three_seconds()
         message: String::new(),
     };
     sandbox.set_faults(vec![rule(FaultTarget::Odps, None, busy)]);
-    let workspace = Workspace::new();
-    let data_sources = repo_jobs().join("datasources.sandbox.json");
-    let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
-    let (run, report) = terminated_within_three_seconds(
-        &workspace,
-        &[
-            seed_job().to_str().unwrap(),
-            "--datasources",
-            data_sources.to_str().unwrap(),
-            "-p",
-            &address,
-            "--report-json",
-            "report.json",
-        ],
-    );
+    let (run, report) = seed_job_terminated_within_three_seconds(&sandbox);
     assert_eq!(report["records_read"], 0, "{report}");
     run.assert_logged("retrying in 1 s");
 }
