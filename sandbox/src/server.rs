@@ -286,6 +286,9 @@ async fn accept_loop(
                 Err(_) => continue,
             },
         };
+        // As the services do: an answer's head and body go out without waiting for the
+        // client's delayed ACK (40 ms on a kept-alive connection under Nagle).
+        let _ = stream.set_nodelay(true);
         let state = state.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| serve(state.clone(), request));

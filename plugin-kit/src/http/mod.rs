@@ -3,9 +3,10 @@
 //! one cause-chain formatter ([`cause_chain`]). Retries are [`crate::retry`]'s, with a
 //! classifier each plugin writes over [`HttpError`].
 //!
-//! A plugin builds its client once per job or task and turns each answer into its value or an
-//! [`HttpError`]: a reqwest error with [`HttpError::from_reqwest`], an error answer with
-//! [`HttpError::Service`] from the service's own body (JSON, XML: the plugin's codec).
+//! A plugin job builds one client, on first use, and shares it with its tasks
+//! ([`SharedClient`]); each answer becomes its value or an [`HttpError`]: a reqwest error with
+//! [`HttpError::from_reqwest`], an error answer with [`HttpError::Service`] from the service's
+//! own body (JSON, XML: the plugin's codec).
 //!
 //! A blocking request cannot be interrupted, and a stop must not wait on the network: a task
 //! sends with [`send_cancellable`], which waits for the answer on the task's thread while the
@@ -14,10 +15,12 @@
 
 mod cancel;
 mod resolve;
+mod shared;
 
 pub use cancel::{
     cancellable_body, send_cancellable, text_cancellable, CancellableBody, BODY_CHUNK, CANCEL_CHECK,
 };
+pub use shared::SharedClient;
 
 use std::error::Error;
 use std::fmt;

@@ -10,7 +10,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use datax_loghub::encode_path::{BatchSink, Encoder, LogBatch, SendBuffers, Shipper, WriterConfig};
+use datax_loghub::encode_path::{
+    BatchSink, ClientSettings, Encoder, LogBatch, SendBuffers, Shipper, WriterConfig,
+};
 use datax_plugin_api::{Column, EpochTime, PluginError, Record};
 use serde_json::json;
 
@@ -102,7 +104,8 @@ fn main() {
         });
         let config = WriterConfig::parse(&parameter, false).expect("a valid parameter");
         let mut sink = SigningSink {
-            shipper: Shipper::new(&config).expect("an HTTP client"),
+            shipper: Shipper::new(&config, &ClientSettings::of_writer(&config).shared_http())
+                .expect("an HTTP client"),
             buffers: SendBuffers::default(),
             spares: Vec::new(),
             raw_bytes: 0,

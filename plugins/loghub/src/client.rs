@@ -5,10 +5,11 @@
 
 use std::cell::Cell;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use datax_plugin_api::{ErrorKind, PluginError};
-use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
+use datax_plugin_kit::http::{HttpError, ServiceError, SharedClient, TransportKind};
 use datax_plugin_kit::retry::{Jitter, RetryError, RetryLogic, RetryPolicy};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{
@@ -171,8 +172,8 @@ pub struct ClientSettings<'a> {
     pub request_timeout: Duration,
 }
 
-/// Signs and sends Log Service requests. Shared by a task's sending threads: the HTTP
-/// client pools their connections.
+/// Signs and sends Log Service requests. Shared by a task's sending threads; its HTTP client
+/// is the job's, whose pool keeps the connections of every task.
 pub struct LoghubClient {
     http: Client,
     base_url: String,
@@ -210,33 +211,47 @@ impl<'a> Body<'a> {
     }
 }
 
-impl LoghubClient {
-    pub fn new(config: &WriterConfig) -> Result<Self, String> {
-        LoghubClient::connect(&ClientSettings {
+impl<'a> ClientSettings<'a> {
+    /// A writer's settings.
+    pub fn of_writer(config: &'a WriterConfig) -> Self {
+        ClientSettings {
             endpoint: &config.endpoint,
             credentials: &config.credentials,
             logstore: &config.logstore,
             connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
-        })
+        }
     }
 
-    pub fn connect(config: &ClientSettings<'_>) -> Result<Self, String> {
-        let http = http::client_builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| format!("cannot set up the HTTP client: {error}"))?;
+    /// The job's one HTTP client with these timeouts, built when a task first sends.
+    pub fn shared_http(&self) -> Arc<SharedClient> {
+        let (connect, request) = (self.connect_timeout, self.request_timeout);
+        SharedClient::new(move |builder| {
+            builder
+                .connect_timeout(connect)
+                .timeout(request)
+                .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
+        })
+    }
+}
+
+impl LoghubClient {
+    /// A writer's client, on the job's HTTP client.
+    pub fn new(config: &WriterConfig, http: &SharedClient) -> Result<Self, PluginError> {
+        LoghubClient::connect(&ClientSettings::of_writer(config), http)
+    }
+
+    /// A client for `config`'s logstore on the job's HTTP client (built now if it is the
+    /// first).
+    pub fn connect(config: &ClientSettings<'_>, http: &SharedClient) -> Result<Self, PluginError> {
         let host_header = match &config.endpoint.host_header {
-            Some(host) => Some(
-                HeaderValue::from_str(host)
-                    .map_err(|_| format!("\"{host}\" is not a valid Host header"))?,
-            ),
+            Some(host) => Some(HeaderValue::from_str(host).map_err(|_| {
+                PluginError::config(format!("\"{host}\" is not a valid Host header"))
+            })?),
             None => None,
         };
         Ok(LoghubClient {
-            http,
+            http: http.get()?,
             base_url: config.endpoint.base_url.clone(),
             logstore_path: format!("/logstores/{}", config.logstore),
             host_header,

@@ -6,6 +6,7 @@
 //! key; none prints a secret.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs, UdpSocket};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use datax_plugin_api::PluginError;
@@ -389,8 +390,14 @@ fn time_source(p: &Parameter, columns: &[String], warn: bool) -> Result<TimeSour
 /// This machine's primary IPv4 address, the default LogGroup `source`, found as the Log
 /// Service Python SDK does (`Util.get_host_ip`): connecting a UDP socket only picks the route
 /// and the local address, it sends nothing. Without a route (a sandbox), the host name's
-/// IPv4 address, else `127.0.0.1` (the SDK's fallback).
+/// IPv4 address, else `127.0.0.1` (the SDK's fallback). Looked up once: every task's
+/// configuration asks, and a job may have thousands of tasks.
 pub fn primary_ipv4() -> String {
+    static PRIMARY: OnceLock<String> = OnceLock::new();
+    PRIMARY.get_or_init(look_up_primary_ipv4).clone()
+}
+
+fn look_up_primary_ipv4() -> String {
     let routed = || {
         let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
         // A documentation address (RFC 5737): any routed address picks the default route.

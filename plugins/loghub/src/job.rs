@@ -1,12 +1,16 @@
 //! The loghubwriter job: checks the parameter at init, the connection with `datax check`, and
-//! gives every task the same parameter.
+//! gives every task the same parameter and the job's one HTTP client.
+
+use std::sync::Arc;
 
 use datax_plugin_api::{PluginError, WriterJob};
 use datax_plugin_kit::config;
+use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 use datax_plugin_kit::text::ColumnSettings;
 use serde::{Deserialize, Serialize};
 
+use crate::client::ClientSettings;
 use crate::config::{Parameter, WriterConfig};
 use crate::shipper::Shipper;
 use crate::task::LoghubWriterTask;
@@ -24,6 +28,8 @@ struct TaskConfig {
 pub struct LoghubWriterJob {
     parameter: Parameter,
     common_column: ColumnSettings,
+    /// The job's one HTTP client, shared by its tasks, built when first used.
+    http: Arc<SharedClient>,
 }
 
 impl WriterJob for LoghubWriterJob {
@@ -64,17 +70,19 @@ impl WriterJob for LoghubWriterJob {
         let parsed = config::parse::<Parameter>(parameter, "parameter")?;
         let common_column = parsed.common_column.clone();
         let parameter = parsed.log_warnings();
-        WriterConfig::new(&parameter, &common_column, true)?;
+        let config = WriterConfig::new(&parameter, &common_column, true)?;
+        let http = ClientSettings::of_writer(&config).shared_http();
         Ok(LoghubWriterJob {
             parameter,
             common_column,
+            http,
         })
     }
 
     /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
     fn check(&mut self) -> Result<(), PluginError> {
         let config = WriterConfig::new(&self.parameter, &self.common_column, false)?;
-        let shipper = Shipper::new(&config).map_err(PluginError::config)?;
+        let shipper = Shipper::new(&config, &self.http)?;
         let shards = shipper.list_shards(&JobStop)?;
         datax_plugin_api::log::info(format!(
             "logstore {} of project {} has {} writable shards",
@@ -96,11 +104,8 @@ impl WriterJob for LoghubWriterJob {
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
         let task_config: TaskConfig = config::task_from_json(task_config)?;
-        LoghubWriterTask::new(WriterConfig::new(
-            &task_config.parameter,
-            &task_config.common_column,
-            false,
-        )?)
+        let config = WriterConfig::new(&task_config.parameter, &task_config.common_column, false)?;
+        Ok(LoghubWriterTask::new(config, Arc::clone(&self.http)))
     }
 }
 
@@ -143,6 +148,7 @@ mod tests {
         let job = LoghubWriterJob {
             parameter: Parameter::default(),
             common_column: ColumnSettings::default(),
+            http: SharedClient::new(|builder| builder),
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(

@@ -20,6 +20,7 @@ mod task;
 /// compression → MD5 → signed request.
 #[doc(hidden)]
 pub mod encode_path {
+    pub use crate::client::ClientSettings;
     pub use crate::codec::{BatchSink, Encoder, LogBatch};
     pub use crate::config::WriterConfig;
     pub use crate::shipper::{SendBuffers, Shipper};

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use datax_plugin_api::{ErrorKind, PluginError};
-use datax_plugin_kit::http::{HttpError, TransportKind};
+use datax_plugin_kit::http::{HttpError, SharedClient, TransportKind};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError};
 
 use crate::client::{
@@ -62,9 +62,10 @@ pub struct Shipper {
 }
 
 impl Shipper {
-    pub fn new(config: &WriterConfig) -> Result<Self, String> {
+    /// A task's shipper on the job's HTTP client.
+    pub fn new(config: &WriterConfig, http: &SharedClient) -> Result<Self, PluginError> {
         Ok(Shipper {
-            client: LoghubClient::new(config)?,
+            client: LoghubClient::new(config, http)?,
             trailer: group_trailer(&config.topic, &config.source),
             target: format!(
                 "logstore {} of project {} at {}",

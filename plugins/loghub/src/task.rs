@@ -23,6 +23,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError
 use datax_plugin_api::{
     Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterTask,
 };
+use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::Cancellation;
 
 use crate::codec::{BatchSink, Encoder, LogBatch};
@@ -40,20 +41,20 @@ const IN_FLIGHT_CHECK: Duration = Duration::from_millis(200);
 /// How long a stopped task waits for the answers of requests in flight before leaving them.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// A task: the encoder runs on the task's thread, the shipper is shared by its sending
-/// threads.
+/// A task: the encoder runs on the task's thread; the shipper, made when the task starts on
+/// the job's HTTP client, is shared by its sending threads.
 pub struct LoghubWriterTask {
     encoder: Encoder,
-    shipper: Arc<Shipper>,
+    http: Arc<SharedClient>,
 }
 
 impl LoghubWriterTask {
-    pub fn new(config: WriterConfig) -> Result<Self, PluginError> {
-        let shipper = Shipper::new(&config).map_err(PluginError::config)?;
-        Ok(LoghubWriterTask {
+    /// Costs no connection and no thread: the host creates every task at the job's start.
+    pub fn new(config: WriterConfig, http: Arc<SharedClient>) -> Self {
+        LoghubWriterTask {
             encoder: Encoder::new(config),
-            shipper: Arc::new(shipper),
-        })
+            http,
+        }
     }
 }
 
@@ -63,17 +64,15 @@ impl WriterTask for LoghubWriterTask {
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        let written = self.route_and_send(receiver, context);
+        let shipper = Arc::new(Shipper::new(self.encoder.config(), &self.http)?);
+        let written = self.route_and_send(&shipper, receiver, context);
         // Counted whether or not the task succeeded: what the service acknowledged tells
         // what a failed or stopped task delivered, retries explain a slow or failed task.
-        context.acknowledge(self.shipper.accepted());
-        context.add_possible_duplicates(self.shipper.possible_duplicates());
+        context.acknowledge(shipper.accepted());
+        context.add_possible_duplicates(shipper.possible_duplicates());
         for (name, amount) in [
-            (RETRIES_COUNTER, self.shipper.retries()),
-            (
-                LIST_SHARDS_RETRIES_COUNTER,
-                self.shipper.list_shards_retries(),
-            ),
+            (RETRIES_COUNTER, shipper.retries()),
+            (LIST_SHARDS_RETRIES_COUNTER, shipper.list_shards_retries()),
             (UNPARSEABLE_TIME_COUNTER, self.encoder.unparseable_times()),
         ] {
             if amount > 0 {
@@ -83,7 +82,7 @@ impl WriterTask for LoghubWriterTask {
         written?;
         datax_plugin_api::log::info(format!(
             "{} logs sent to logstore {} of project {}",
-            self.shipper.accepted(),
+            shipper.accepted(),
             self.encoder.config().logstore,
             self.encoder.config().project
         ));
@@ -94,14 +93,15 @@ impl WriterTask for LoghubWriterTask {
 impl LoghubWriterTask {
     fn route_and_send(
         &mut self,
+        shipper: &Arc<Shipper>,
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
         if self.encoder.config().hash_key {
-            let shards = self.shipper.list_shards(&*context)?;
+            let shards = shipper.list_shards(&*context)?;
             self.encoder.route_to(shards);
         }
-        encode_while_sending(&mut self.encoder, &self.shipper, receiver, context)
+        encode_while_sending(&mut self.encoder, shipper, receiver, context)
     }
 }
 

@@ -4,10 +4,11 @@
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use datax_plugin_api::{log, ErrorKind, PluginError};
-use datax_plugin_kit::http::{self, HttpError, ServiceError, TransportKind};
+use datax_plugin_kit::http::{self, HttpError, ServiceError, SharedClient, TransportKind};
 use datax_plugin_kit::retry::{retry, Cancellation, Jitter, RetryError, RetryLogic, RetryPolicy};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -224,22 +225,27 @@ pub(crate) struct Target<'a> {
     pub params: &'a [(&'a str, &'a str)],
 }
 
-impl OdpsClient {
-    /// The client; without a tunnel endpoint it asks the service for one, retrying as long as
-    /// `cancellation` lets it.
-    pub fn new(
-        settings: ClientSettings,
-        cancellation: &dyn Cancellation,
-    ) -> Result<OdpsClient, PluginError> {
-        let http = http::client_builder()
+/// A job's one HTTP client, shared by its tasks and built when first used.
+pub fn shared_http() -> Arc<SharedClient> {
+    SharedClient::new(|builder| {
+        builder
             .connect_timeout(Duration::from_secs(10))
             // Per read in the blocking client: a body may take as long as it needs while it moves.
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("datax-rs-odps/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| PluginError::io(format!("cannot set up HTTP: {error}")))?;
+    })
+}
+
+impl OdpsClient {
+    /// The client, on the job's HTTP client; without a tunnel endpoint it asks the service
+    /// for one, retrying as long as `cancellation` lets it.
+    pub fn new(
+        settings: ClientSettings,
+        http: &SharedClient,
+        cancellation: &dyn Cancellation,
+    ) -> Result<OdpsClient, PluginError> {
         let mut client = OdpsClient {
-            http,
+            http: http.get()?,
             credentials: settings.credentials,
             tunnel: settings.rest.clone(),
             rest: settings.rest,

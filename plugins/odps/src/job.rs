@@ -1,11 +1,14 @@
 //! The odpsreader job: resolves the table, its partitions and download sessions and cuts
 //! row ranges into task configurations (datax-engine.md §7.2, §7.3).
 
+use std::sync::Arc;
+
 use datax_plugin_api::{log, PluginError, ReaderJob};
 use datax_plugin_kit::config;
+use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 
-use crate::client::{describe_table, ClientSettings, OdpsClient};
+use crate::client::{self, describe_table, ClientSettings, OdpsClient};
 use crate::columns::ColumnPlan;
 use crate::config::{Parameter, ReaderConfig, SplitMode};
 use crate::partition;
@@ -20,6 +23,8 @@ pub struct OdpsReaderJob {
     config: ReaderConfig,
     /// Resolved in `prepare`.
     resolved: Option<Resolved>,
+    /// The job's one HTTP client, shared by its tasks.
+    http: Arc<SharedClient>,
 }
 
 struct Resolved {
@@ -63,6 +68,7 @@ impl ReaderJob for OdpsReaderJob {
             parameter,
             config,
             resolved: None,
+            http: client::shared_http(),
         })
     }
 
@@ -129,7 +135,7 @@ impl ReaderJob for OdpsReaderJob {
     }
 
     fn task(&self, task_config: &str) -> Result<OdpsReaderTask, PluginError> {
-        OdpsReaderTask::from_config(task_config)
+        OdpsReaderTask::from_config(task_config, Arc::clone(&self.http))
     }
 }
 
@@ -142,7 +148,7 @@ impl OdpsReaderJob {
             max_retries,
             ..config.client_settings(None)?
         };
-        let client = OdpsClient::new(settings, &JobStop)?;
+        let client = OdpsClient::new(settings, &self.http, &JobStop)?;
         let schema = client.table_schema(&config.table, &JobStop)?;
         // Unknown columns fail here, before any session exists.
         ColumnPlan::resolve(&config.columns, &schema, None)?;

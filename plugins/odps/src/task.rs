@@ -4,13 +4,14 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use datax_plugin_api::{
     log, ErrorKind, PluginError, ReaderTask, Record, RecordSender, TaskContext,
 };
 use datax_plugin_kit::config;
-use datax_plugin_kit::http::HttpError;
+use datax_plugin_kit::http::{HttpError, SharedClient};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic};
 use serde::{Deserialize, Serialize};
 
@@ -62,10 +63,12 @@ pub struct OdpsReaderTask {
     partition: Option<String>,
     session: Option<SessionRange>,
     plan: ColumnPlan,
+    /// The job's HTTP client, first used when the task starts.
+    http: Arc<SharedClient>,
 }
 
 impl OdpsReaderTask {
-    pub fn from_config(text: &str) -> Result<Self, PluginError> {
+    pub fn from_config(text: &str, http: Arc<SharedClient>) -> Result<Self, PluginError> {
         let task: TaskConfig = config::task_from_json(text)?;
         let config = ReaderConfig::new(&task.parameter)?;
         let plan = ColumnPlan::resolve(&config.columns, &task.schema, task.partition.as_deref())?;
@@ -76,6 +79,7 @@ impl OdpsReaderTask {
             partition: task.partition,
             session: task.session,
             plan,
+            http,
         })
     }
 
@@ -141,7 +145,7 @@ impl ReaderTask for OdpsReaderTask {
             return Ok(()); // successOnNoPartition: nothing to read
         }
         let settings = self.config.client_settings(Some(&self.tunnel_server))?;
-        let client = OdpsClient::new(settings, &*context)?;
+        let client = OdpsClient::new(settings, &self.http, &*context)?;
         let read = self.read_session(&client, sender, context);
         // Counted whether or not the task succeeded: retries explain a slow or failed task.
         if client.metadata_retries() > 0 {

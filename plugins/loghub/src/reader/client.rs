@@ -15,7 +15,7 @@ use crate::client::{
     PullBuffers, Retry,
 };
 use datax_plugin_api::PluginError;
-use datax_plugin_kit::http::{HttpError, ServiceError};
+use datax_plugin_kit::http::{HttpError, ServiceError, SharedClient};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic, RetryPolicy};
 
 /// Where a cursor starts.
@@ -97,9 +97,9 @@ pub struct LogstoreReader {
 }
 
 impl LogstoreReader {
-    pub fn new(config: &ReaderConfig) -> Result<Self, PluginError> {
-        let client =
-            LoghubClient::connect(&config.client_settings()).map_err(PluginError::config)?;
+    /// A reader of `config`'s logstore on the job's HTTP client.
+    pub fn new(config: &ReaderConfig, http: &SharedClient) -> Result<Self, PluginError> {
+        let client = LoghubClient::connect(&config.client_settings(), http)?;
         Ok(LogstoreReader {
             target: client.describe(&config.project),
             client,

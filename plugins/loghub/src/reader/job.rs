@@ -1,8 +1,11 @@
 //! The loghubreader job: checks the parameter at init, the connection with `datax check`, and
 //! splits the logstore into one task per shard with logs in the range.
 
+use std::sync::Arc;
+
 use datax_plugin_api::{PluginError, ReaderJob};
 use datax_plugin_kit::config;
+use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +24,8 @@ pub struct LoghubReaderJob {
     parameter: Parameter,
     /// Shared by the job's tasks, in turn.
     buffers: BufferPool,
+    /// The job's one HTTP client, shared by its tasks.
+    http: Arc<SharedClient>,
 }
 
 impl ReaderJob for LoghubReaderJob {
@@ -51,17 +56,20 @@ impl ReaderJob for LoghubReaderJob {
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
-        ReaderConfig::new(&parameter)?;
+        let http = ReaderConfig::new(&parameter)?
+            .client_settings()
+            .shared_http();
         Ok(LoghubReaderJob {
             parameter,
             buffers: BufferPool::default(),
+            http,
         })
     }
 
     /// ListShards: the endpoint answers, the keys sign, the project and logstore exist.
     fn check(&mut self) -> Result<(), PluginError> {
         let config = ReaderConfig::new(&self.parameter)?;
-        let reader = LogstoreReader::new(&config)?;
+        let reader = LogstoreReader::new(&config, &self.http)?;
         let shards = reader.shards(&JobStop)?;
         datax_plugin_api::log::info(format!("{} has {} shards", reader.target(), shards.len()));
         Ok(())
@@ -72,7 +80,7 @@ impl ReaderJob for LoghubReaderJob {
     /// and are skipped, but one task always stays (as DataX).
     fn split(&mut self, _advice: usize) -> Result<Vec<String>, PluginError> {
         let config = ReaderConfig::new(&self.parameter)?;
-        let reader = LogstoreReader::new(&config)?;
+        let reader = LogstoreReader::new(&config, &self.http)?;
         let listed: Vec<u32> = reader
             .shards(&JobStop)?
             .iter()
@@ -117,7 +125,8 @@ impl ReaderJob for LoghubReaderJob {
 
     fn task(&self, task_config: &str) -> Result<LoghubReaderTask, PluginError> {
         let TaskConfig { parameter, shard } = config::task_from_json(task_config)?;
-        LoghubReaderTask::new(ReaderConfig::new(&parameter)?, shard, self.buffers.clone())
+        let config = ReaderConfig::new(&parameter)?;
+        LoghubReaderTask::new(config, &self.http, shard, self.buffers.clone())
     }
 }
 
@@ -147,6 +156,7 @@ mod tests {
         let job = LoghubReaderJob {
             parameter: Parameter::default(),
             buffers: BufferPool::default(),
+            http: SharedClient::new(|builder| builder),
         };
         let error = job.task(r#"{"parameter": {}}"#).err().unwrap();
         assert!(

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
 use datax_plugin_api::{ErrorKind, PluginError, ReaderTask, RecordSender, TaskContext};
+use datax_plugin_kit::http::SharedClient;
 
 use super::client::{CursorAt, LogstoreReader, Pull};
 use super::codec::{self, Group, Log, RecordBuilder};
@@ -66,9 +67,14 @@ pub struct LoghubReaderTask {
 }
 
 impl LoghubReaderTask {
-    pub fn new(config: ReaderConfig, shard: u32, pool: BufferPool) -> Result<Self, PluginError> {
+    pub fn new(
+        config: ReaderConfig,
+        http: &SharedClient,
+        shard: u32,
+        pool: BufferPool,
+    ) -> Result<Self, PluginError> {
         Ok(LoghubReaderTask {
-            reader: LogstoreReader::new(&config)?,
+            reader: LogstoreReader::new(&config, http)?,
             pool,
             shard,
             batch_size: config.batch_size,

@@ -8,9 +8,10 @@
 
 use datax_plugin_api::{log, PluginError, WriterJob};
 use datax_plugin_kit::config;
+use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 
-use crate::client::{describe_table, ClientSettings, OdpsClient};
+use crate::client::{self, describe_table, ClientSettings, OdpsClient};
 use crate::partition;
 use crate::schema::TableSchema;
 
@@ -33,6 +34,8 @@ pub struct OdpsWriterJob {
     config: WriterConfig,
     /// Set by `prepare`.
     prepared: Option<Prepared>,
+    /// The job's one HTTP client, shared by its tasks.
+    http: Arc<SharedClient>,
 }
 
 struct Prepared {
@@ -94,6 +97,7 @@ impl WriterJob for OdpsWriterJob {
             common_column,
             config,
             prepared: None,
+            http: client::shared_http(),
         })
     }
 
@@ -160,7 +164,7 @@ impl WriterJob for OdpsWriterJob {
             Sessions::Single(_) => None,
             Sessions::ByPartition(sessions) => Some(sessions.clone()),
         };
-        OdpsWriterTask::from_config(task_config, sessions)
+        OdpsWriterTask::from_config(task_config, sessions, Arc::clone(&self.http))
     }
 
     /// Every task succeeded: publish their blocks.
@@ -278,7 +282,7 @@ impl OdpsWriterJob {
             max_retries,
             ..self.config.client_settings(None)?
         };
-        OdpsClient::new(settings, &JobStop)
+        OdpsClient::new(settings, &self.http, &JobStop)
     }
 
     fn described(&self, resolved: &Resolved) -> String {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use datax_plugin_api::{log, PluginError, Record, RecordReceiver, TaskContext, WriterTask};
 use datax_plugin_kit::config;
-use datax_plugin_kit::http::HttpError;
+use datax_plugin_kit::http::{HttpError, SharedClient};
 use serde::{Deserialize, Serialize};
 
 use crate::client::OdpsClient;
@@ -63,12 +63,15 @@ pub struct OdpsWriterTask {
     limits: Vec<ValueLimit>,
     /// With dynamic partitions, the job's sessions.
     sessions: Option<Arc<PartitionSessions>>,
+    /// The job's HTTP client, first used when the task starts.
+    http: Arc<SharedClient>,
 }
 
 impl OdpsWriterTask {
     pub fn from_config(
         task_config: &str,
         sessions: Option<Arc<PartitionSessions>>,
+        http: Arc<SharedClient>,
     ) -> Result<Self, PluginError> {
         let task: TaskConfig = config::task_from_json(task_config)?;
         let config = WriterConfig::new(&task.parameter)?;
@@ -86,6 +89,7 @@ impl OdpsWriterTask {
             positions,
             limits,
             sessions,
+            http,
         })
     }
 
@@ -141,7 +145,7 @@ impl WriterTask for OdpsWriterTask {
             .config
             .client_settings(Some(&self.task.tunnel_server))?;
         let uploader = BlockUploader {
-            client: OdpsClient::new(settings, &*context)?,
+            client: OdpsClient::new(settings, &self.http, &*context)?,
             table: &self.config.table,
             compression: self.config.compression,
         };
