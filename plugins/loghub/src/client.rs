@@ -717,6 +717,44 @@ mod tests {
     }
 
     #[test]
+    fn an_attempt_the_stop_cut_short_is_a_stop_not_a_failure() {
+        let cut_short = HttpError::Transport {
+            kind: TransportKind::Cancelled,
+            message: "the job is stopping".into(),
+        };
+        for failed in [
+            RetryError::Failed {
+                error: cut_short.clone(),
+                retries: 7,
+            },
+            RetryError::Cancelled {
+                error: cut_short,
+                retries: 0,
+            },
+        ] {
+            let stopped = retries_exhausted("PullLogs of shard 0", failed).unwrap_err();
+            assert_eq!(stopped.kind, ErrorKind::CANCELLED);
+            assert!(
+                stopped.message.contains("PullLogs of shard 0"),
+                "{stopped:?}"
+            );
+        }
+        let broken = HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: "reset".into(),
+        };
+        let (error, after) = retries_exhausted(
+            "PullLogs",
+            RetryError::Failed {
+                error: broken.clone(),
+                retries: 2,
+            },
+        )
+        .unwrap();
+        assert_eq!((error, after.as_str()), (broken, " after 3 attempts"));
+    }
+
+    #[test]
     fn a_hash_finds_its_shard_or_the_first() {
         let shard = |begin: &str, end: &str| Shard {
             begin_key: begin.to_string(),
