@@ -486,6 +486,43 @@ fn sigterm_while_the_job_retries_list_shards_exits_within_three_seconds() {
     assert!(sandbox.stats().count("sls", "ServerBusy") >= 2);
 }
 
+/// A stop does not wait on a PullLogs that hangs (issue 13, finding 7): SIGTERM while every
+/// pull answers 30 s late (the client's timeout is 60 s) ends the job within seconds, its
+/// report written.
+#[test]
+fn sigterm_while_pull_logs_hangs_exits_within_three_seconds_with_its_report() {
+    let sandbox = start();
+    fill_numbered(&sandbox, 4);
+    sandbox.set_faults(vec![sometimes(
+        FaultTarget::SlsPullLogs,
+        1.0,
+        0,
+        FaultAction::Delay { millis: 30_000 },
+    )]);
+    let workspace = Workspace::new();
+    let reader = loghub_reader(&sandbox, json!({"column": ["id"]}));
+    let job = workspace.write_json(
+        "job.json",
+        &datax_job(reader, printing_writer(), json!({"speed": {"channel": 3}})),
+    );
+    let (run, stopping) = workspace.terminate_after(
+        &[job.to_str().unwrap(), "--report-json", "report.json"],
+        Duration::from_millis(1500),
+    );
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        stopping < Duration::from_secs(3),
+        "stopped in {stopping:?}: {}",
+        run.stderr
+    );
+    assert_eq!(workspace.report()["records_read"], 0);
+    assert!(
+        sandbox.stats().faults_injected >= 1,
+        "{:?}",
+        sandbox.stats()
+    );
+}
+
 #[test]
 fn loghub_to_loghub_copies_a_logstore_exactly() {
     let sandbox = start();

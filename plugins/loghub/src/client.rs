@@ -2,6 +2,11 @@
 //! failed attempt is classified for the retry policy of sls-putlogs.md §8 (applied by
 //! [`crate::shipper`]). Shared by the writer (PutLogs, ListShards) and the reader
 //! (ListShards, GetCursor, PullLogs).
+//!
+//! Every request and its answer's body go through the kit's cancellable calls
+//! ([`http::send_cancellable`], [`http::cancellable_body`]): a stop does not wait on a
+//! ListShards, GetCursor or PullLogs that hangs, it ends the attempt at once with a cancelled
+//! error, never retried.
 
 use std::cell::Cell;
 use std::io::Read;
@@ -9,9 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use datax_plugin_api::{ErrorKind, PluginError};
-use datax_plugin_kit::http::{HttpError, ServiceError, SharedClient, TransportKind};
-use datax_plugin_kit::retry::{Jitter, RetryError, RetryLogic, RetryPolicy};
-use reqwest::blocking::{Client, RequestBuilder};
+use datax_plugin_kit::http::{self, HttpError, ServiceError, SharedClient, TransportKind};
+use datax_plugin_kit::retry::{
+    Cancellation, Jitter, NeverCancelled, RetryError, RetryLogic, RetryPolicy,
+};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH,
     CONTENT_TYPE, DATE, HOST,
@@ -73,15 +80,24 @@ pub fn next_quota_delay(quota_errors: &Cell<u32>) -> Duration {
 }
 
 /// The error of a request that ran out of retries, and ` after N attempts` when it was
-/// retried; a stopped retry is the cancellation error naming `call`.
+/// retried; a stopped retry, or an attempt the stop cut short, is the cancellation error
+/// naming `call`.
 pub fn retries_exhausted(
     call: &str,
     failed: RetryError<HttpError>,
 ) -> Result<(HttpError, String), PluginError> {
     match failed {
-        RetryError::Cancelled { .. } => Err(PluginError::new(
+        RetryError::Cancelled { .. }
+        | RetryError::Failed {
+            error:
+                HttpError::Transport {
+                    kind: TransportKind::Cancelled,
+                    ..
+                },
+            ..
+        } => Err(PluginError::new(
             ErrorKind::CANCELLED,
-            format!("stopped while retrying {call}"),
+            format!("stopped while {call} was in flight or retrying"),
         )),
         RetryError::Failed { error, retries: 0 } => Ok((error, String::new())),
         RetryError::Failed { error, retries } => {
@@ -276,9 +292,12 @@ impl LoghubClient {
     }
 
     /// One PutLogs of `body` to the shard holding `route_key`, or load-balanced. Returns the
-    /// request id.
+    /// request id. Not cancelled: a stopped writer task waits a grace period for the answers
+    /// in flight (their logs may be acknowledged), then leaves their detached threads
+    /// ([`crate::task`]).
     pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, HttpError> {
-        let (request_id, _) = execute(self.put_logs_request(body, route_key)?)?;
+        let request = self.put_logs_request(body, route_key)?;
+        let (request_id, _) = execute(request, &NeverCancelled)?;
         Ok(request_id)
     }
 
@@ -305,8 +324,8 @@ impl LoghubClient {
     }
 
     /// The logstore's writable shards.
-    pub fn list_shards(&self) -> Result<Vec<Shard>, HttpError> {
-        let (shards, request_id) = self.list_all_shards()?;
+    pub fn list_shards(&self, cancellation: &dyn Cancellation) -> Result<Vec<Shard>, HttpError> {
+        let (shards, request_id) = self.list_all_shards(cancellation)?;
         let writable: Vec<Shard> = shards
             .into_iter()
             .filter(|shard| shard.status == "readwrite")
@@ -319,9 +338,12 @@ impl LoghubClient {
     }
 
     /// Every shard of the logstore, read-only ones too, with the request id.
-    pub fn list_all_shards(&self) -> Result<(Vec<ListedShard>, String), HttpError> {
+    pub fn list_all_shards(
+        &self,
+        cancellation: &dyn Cancellation,
+    ) -> Result<(Vec<ListedShard>, String), HttpError> {
         let path = format!("{}/shards", self.logstore_path);
-        let (request_id, text) = execute(self.request("GET", &path, &[], None)?)?;
+        let (request_id, text) = execute(self.request("GET", &path, &[], None)?, cancellation)?;
         let bad = |what: &str| bad_response(&request_id, &format!("ListShards: {what}"));
         let listed: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| bad("the answer is not JSON"))?;
@@ -345,10 +367,15 @@ impl LoghubClient {
     }
 
     /// GetCursor, as the SDKs' `get_cursor`: `from` is `begin`, `end` or Unix seconds.
-    pub fn get_cursor(&self, shard: u32, from: &str) -> Result<String, HttpError> {
+    pub fn get_cursor(
+        &self,
+        shard: u32,
+        from: &str,
+        cancellation: &dyn Cancellation,
+    ) -> Result<String, HttpError> {
         let path = format!("{}/shards/{shard}", self.logstore_path);
         let request = self.request("GET", &path, &[("type", "cursor"), ("from", from)], None)?;
-        let (request_id, text) = execute(request)?;
+        let (request_id, text) = execute(request, cancellation)?;
         serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|answer| answer["cursor"].as_str().map(str::to_string))
@@ -364,6 +391,7 @@ impl LoghubClient {
         count: u32,
         end_cursor: &str,
         buffers: &mut PullBuffers,
+        cancellation: &dyn Cancellation,
     ) -> Result<Pulled, HttpError> {
         let path = format!("{}/shards/{shard}", self.logstore_path);
         let count = count.to_string();
@@ -377,7 +405,7 @@ impl LoghubClient {
             .request("GET", &path, &query, None)?
             .header(ACCEPT, CONTENT_TYPE_PROTOBUF)
             .header(ACCEPT_ENCODING, "lz4");
-        let headers = execute_into(request, &mut buffers.received)?;
+        let headers = execute_into(request, &mut buffers.received, cancellation)?;
         let request_id = header_text(&headers, "x-log-requestid");
         let bad = |what: String| bad_response(&request_id, &format!("PullLogs: {what}"));
         let number = |name: &str| {
@@ -505,60 +533,58 @@ impl LoghubClient {
     }
 }
 
-/// Sends `request`; the request id and the answer's body.
-fn execute(request: RequestBuilder) -> Result<(String, String), HttpError> {
-    let (headers, body) = execute_bytes(request)?;
-    let request_id = header_text(&headers, "x-log-requestid");
-    Ok((request_id, String::from_utf8_lossy(&body).into_owned()))
+/// Sends `request`; the request id and the text of a 200 answer, or the service's error.
+fn execute(
+    request: RequestBuilder,
+    cancellation: &dyn Cancellation,
+) -> Result<(String, String), HttpError> {
+    let response = send(request, cancellation)?;
+    let request_id = header_text(response.headers(), "x-log-requestid");
+    Ok((request_id, http::text_cancellable(response, cancellation)?))
 }
 
 /// Sends `request`; the headers of a 200 answer, its body read into `body` (its memory
 /// reused), or the service's error.
-fn execute_into(request: RequestBuilder, body: &mut Vec<u8>) -> Result<HeaderMap, HttpError> {
-    let mut response = request
-        .send()
-        .map_err(|error| HttpError::from_reqwest(&error))?;
-    let status = response.status().as_u16();
-    if status != 200 {
-        let request_id = header_text(response.headers(), "x-log-requestid");
-        let text = response.text().unwrap_or_default();
-        return Err(service_error(status, &text, request_id));
-    }
+fn execute_into(
+    request: RequestBuilder,
+    body: &mut Vec<u8>,
+    cancellation: &dyn Cancellation,
+) -> Result<HeaderMap, HttpError> {
+    let mut response = send(request, cancellation)?;
+    let headers = std::mem::take(response.headers_mut());
     body.clear();
-    response.read_to_end(body).map_err(|error| {
-        match error
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-        {
-            Some(inner) => HttpError::from_reqwest(inner),
-            None => HttpError::Transport {
-                kind: TransportKind::Closed,
-                message: format!("the connection failed: {error}"),
-            },
-        }
-    })?;
-    Ok(std::mem::take(response.headers_mut()))
+    http::cancellable_body(response, cancellation)?
+        .read_to_end(body)
+        .map_err(body_error)?;
+    Ok(headers)
 }
 
-/// Sends `request`; the headers and body of a 200 answer, or the service's error.
-fn execute_bytes(request: RequestBuilder) -> Result<(HeaderMap, Vec<u8>), HttpError> {
-    let response = request
-        .send()
-        .map_err(|error| HttpError::from_reqwest(&error))?;
+/// Sends `request`: the answer of a 200, else the service's error.
+fn send(request: RequestBuilder, cancellation: &dyn Cancellation) -> Result<Response, HttpError> {
+    let response = http::send_cancellable(request, cancellation)?;
     let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .map_err(|error| HttpError::from_reqwest(&error))?;
     if status == 200 {
-        return Ok((headers, body.to_vec()));
+        return Ok(response);
     }
-    let request_id = header_text(&headers, "x-log-requestid");
-    Err(service_error(
-        status,
-        &String::from_utf8_lossy(&body),
-        request_id,
-    ))
+    let request_id = header_text(response.headers(), "x-log-requestid");
+    let text = http::text_cancellable(response, cancellation)?;
+    Err(service_error(status, &text, request_id))
+}
+
+/// A body read that failed: the stop or the body's thread ([`http::cancellable_body`]), or
+/// the connection as reqwest saw it.
+fn body_error(error: std::io::Error) -> HttpError {
+    let inner = error.get_ref();
+    if let Some(stopped_or_broken) = inner.and_then(|inner| inner.downcast_ref::<HttpError>()) {
+        return stopped_or_broken.clone();
+    }
+    match inner.and_then(|inner| inner.downcast_ref::<reqwest::Error>()) {
+        Some(inner) => HttpError::from_reqwest(inner),
+        None => HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: format!("the connection failed: {error}"),
+        },
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> String {
@@ -688,6 +714,44 @@ mod tests {
         ] {
             assert_eq!(classify(&service(status, code)), Retry::Fail, "{code}");
         }
+    }
+
+    #[test]
+    fn an_attempt_the_stop_cut_short_is_a_stop_not_a_failure() {
+        let cut_short = HttpError::Transport {
+            kind: TransportKind::Cancelled,
+            message: "the job is stopping".into(),
+        };
+        for failed in [
+            RetryError::Failed {
+                error: cut_short.clone(),
+                retries: 7,
+            },
+            RetryError::Cancelled {
+                error: cut_short,
+                retries: 0,
+            },
+        ] {
+            let stopped = retries_exhausted("PullLogs of shard 0", failed).unwrap_err();
+            assert_eq!(stopped.kind, ErrorKind::CANCELLED);
+            assert!(
+                stopped.message.contains("PullLogs of shard 0"),
+                "{stopped:?}"
+            );
+        }
+        let broken = HttpError::Transport {
+            kind: TransportKind::Closed,
+            message: "reset".into(),
+        };
+        let (error, after) = retries_exhausted(
+            "PullLogs",
+            RetryError::Failed {
+                error: broken.clone(),
+                retries: 2,
+            },
+        )
+        .unwrap();
+        assert_eq!((error, after.as_str()), (broken, " after 3 attempts"));
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl Shipper {
                     wait.as_millis()
                 ));
             },
-            |_| self.client.list_shards(),
+            |_| self.client.list_shards(cancellation),
         )
         .map_err(|failed| self.failure("ListShards", failed))
     }

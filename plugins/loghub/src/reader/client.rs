@@ -120,7 +120,9 @@ impl LogstoreReader {
     /// Every shard, read-only ones too.
     pub fn shards(&self, cancellation: &dyn Cancellation) -> Result<Vec<ListedShard>, PluginError> {
         self.call("ListShards", cancellation, || {
-            self.client.list_all_shards().map(|(shards, _)| shards)
+            self.client
+                .list_all_shards(cancellation)
+                .map(|(shards, _)| shards)
         })
     }
 
@@ -132,7 +134,7 @@ impl LogstoreReader {
     ) -> Result<String, PluginError> {
         let from = at.query_value();
         self.call(&format!("GetCursor of shard {shard}"), cancellation, || {
-            self.client.get_cursor(shard, &from)
+            self.client.get_cursor(shard, &from, cancellation)
         })
     }
 
@@ -149,9 +151,8 @@ impl LogstoreReader {
         cancellation: &dyn Cancellation,
     ) -> Result<Pull, PluginError> {
         self.call(&format!("PullLogs of shard {shard}"), cancellation, || {
-            let pulled = self
-                .client
-                .pull_logs(shard, cursor, count, end_cursor, buffers)?;
+            let pulled =
+                (self.client).pull_logs(shard, cursor, count, end_cursor, buffers, cancellation)?;
             let bad = |message: String| {
                 HttpError::Service(ServiceError {
                     status: 200,

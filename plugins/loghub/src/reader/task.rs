@@ -10,8 +10,8 @@
 //!
 //! Cancellation is waited on, never polled: the task's thread waits out its backoffs in the
 //! host's wait, and the converting thread learns it from a send that fails; either one
-//! stopping ends the other at its next hand-over (a request in flight ends within
-//! `requestTimeout`).
+//! stopping ends the other at its next hand-over. A request in flight, or its body, is left
+//! at once ([`crate::client`]).
 
 use std::sync::{Arc, Mutex};
 
