@@ -85,10 +85,37 @@ pub fn cancellable_body(
     response: Response,
     cancellation: &dyn Cancellation,
 ) -> Result<CancellableBody<'_>, HttpError> {
+    spawn_body_reader(response, cancellation, ChunkBy::Read)
+}
+
+/// [`cancellable_body`] for a caller that reads the whole body before using any of it: the
+/// thread hands over full chunks rather than each network read, so the task wakes once per
+/// [`BODY_CHUNK`] instead of once per packet burst.
+pub fn cancellable_whole_body(
+    response: Response,
+    cancellation: &dyn Cancellation,
+) -> Result<CancellableBody<'_>, HttpError> {
+    spawn_body_reader(response, cancellation, ChunkBy::Fill)
+}
+
+/// What makes a chunk for the task.
+#[derive(Clone, Copy)]
+enum ChunkBy {
+    /// Each network read: bytes reach the task as they arrive.
+    Read,
+    /// Reads until [`BODY_CHUNK`] bytes or the end of the body.
+    Fill,
+}
+
+fn spawn_body_reader(
+    response: Response,
+    cancellation: &dyn Cancellation,
+    chunk_by: ChunkBy,
+) -> Result<CancellableBody<'_>, HttpError> {
     let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
     std::thread::Builder::new()
         .name("http-body".to_string())
-        .spawn(move || read_chunks(response, chunks))
+        .spawn(move || read_chunks(response, chunks, chunk_by))
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Closed,
             message: format!("cannot start a body thread: {error}"),
@@ -109,7 +136,7 @@ pub fn text_cancellable(
     cancellation: &dyn Cancellation,
 ) -> Result<String, HttpError> {
     let mut body = Vec::new();
-    cancellable_body(response, cancellation)?
+    cancellable_whole_body(response, cancellation)?
         .read_to_end(&mut body)
         .map_err(
             |error| match error.get_ref().and_then(|inner| inner.downcast_ref()) {
@@ -123,25 +150,38 @@ pub fn text_cancellable(
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The body thread: each read's bytes as one chunk, then an empty chunk at the end (a
-/// disconnect without it is a failure), or the read's error.
-fn read_chunks(mut response: Response, chunks: SyncSender<io::Result<Vec<u8>>>) {
+/// The body thread: chunks as `chunk_by` says, then an empty chunk at the end (a disconnect
+/// without it is a failure), or the read's error.
+fn read_chunks(mut response: Response, chunks: SyncSender<io::Result<Vec<u8>>>, chunk_by: ChunkBy) {
     loop {
-        let mut chunk = vec![0; BODY_CHUNK];
-        let read = match response.read(&mut chunk) {
-            Ok(size) => {
-                chunk.truncate(size);
-                Ok(chunk)
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => Err(error),
-        };
+        let read = read_chunk(&mut response, chunk_by);
         let last = !matches!(&read, Ok(chunk) if !chunk.is_empty());
         // A send fails when the task dropped the body: the response closes with this thread.
         if chunks.send(read).is_err() || last {
             return;
         }
     }
+}
+
+/// One chunk, empty only at the end of the body.
+fn read_chunk(response: &mut Response, chunk_by: ChunkBy) -> io::Result<Vec<u8>> {
+    let mut chunk = vec![0; BODY_CHUNK];
+    let mut filled = 0;
+    while filled < chunk.len() {
+        match response.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(size) => {
+                filled += size;
+                if matches!(chunk_by, ChunkBy::Read) {
+                    break;
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    chunk.truncate(filled);
+    Ok(chunk)
 }
 
 /// A response body read by a thread of its own ([`cancellable_body`]).
