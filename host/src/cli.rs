@@ -171,6 +171,18 @@ pub struct JobArgs {
     /// (Chinese labels, `[job-0] INFO  JobContainer - …` lines) that schedulers scrape.
     #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = Summary::English)]
     pub summary: Summary,
+
+    /// Keep the run's state in DIR/state.json (created; see docs/resume.md): per task, how
+    /// many records the writer made durable. Written atomically at most every second, when a
+    /// task ends and at the end, so that a run killed at any instant can be resumed.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// Continue the run whose state is in --state DIR: finished tasks are skipped, the others
+    /// start after what their writer made durable. Without a state there, the run starts
+    /// from the beginning.
+    #[arg(long, requires = "state")]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

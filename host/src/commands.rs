@@ -16,6 +16,7 @@ use datax_plugin_api::ffi::LogLevel;
 use serde_json::json;
 
 use crate::cli::{CheckArgs, JobArgs, Summary};
+use crate::engine::resume::StateOptions;
 use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
 use crate::logger;
@@ -163,6 +164,11 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
         }
     }
+    let state = open_state(args)?;
+    if let Some(finished) = state.as_ref().and_then(already_committed) {
+        logger::info("datax", finished);
+        return Ok(0);
+    }
     let mut prepared = prepare(args, cli_plugin_dirs)?;
     let transformers = std::mem::take(&mut prepared.transformers);
     let plugins = prepared.plugins()?;
@@ -181,6 +187,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         // DataX has no status line (its scrapers read the log), nor has a log shipper.
         status_bar: std::io::stderr().is_terminal() && !datax_layout && !logger::json_lines(),
         on_interval: outputs.observer(),
+        state,
     };
     let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
     let end = Local::now();
@@ -202,6 +209,45 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         }
         None => Ok(0),
     }
+}
+
+/// `--state DIR`, with the state found there on `--resume`.
+fn open_state(args: &JobArgs) -> Result<Option<StateOptions>> {
+    let Some(dir) = &args.state else {
+        return Ok(None);
+    };
+    let state = StateOptions::open(dir, args.resume)?;
+    match (&state.previous, args.resume) {
+        (None, true) => logger::info(
+            "datax",
+            format!(
+                "--resume: no state in {} yet; the run starts from the beginning",
+                dir.display()
+            ),
+        ),
+        (None, false) if state.path().exists() => logger::warn(
+            "datax",
+            format!(
+                "--state {}: the state there is replaced; the run starts from the beginning                  (give --resume to continue it)",
+                dir.display()
+            ),
+        ),
+        _ => {}
+    }
+    Ok(Some(state))
+}
+
+/// What to say instead of running when the state to resume records a committed job: its
+/// data is all written, and running it again (its `prepare` included) would only harm.
+fn already_committed(state: &StateOptions) -> Option<String> {
+    state
+        .previous
+        .as_ref()
+        .filter(|previous| previous.committed)?;
+    Some(format!(
+        "--resume: the state in {} records a job that finished and was committed; nothing          to resume (remove the state file to run the job again)",
+        state.path().display()
+    ))
 }
 
 /// `--dirty-file`, or `datax-dirty-<job>-<time>-<pid>.jsonl` here (with a warning when it

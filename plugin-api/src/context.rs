@@ -136,6 +136,14 @@ pub const EXPECTED_RECORDS_COUNTER: &str = "records expected";
 /// the writer's `post` ([`TaskContext::acknowledge_at_post`]).
 pub const ACKNOWLEDGED_AT_POST_COUNTER: &str = "records acknowledged at post";
 
+/// The counter a writer task reports its durable watermark to ([`TaskContext::mark_durable`]):
+/// the host keeps it per task for `--state`, not as a counter of the plugin's own.
+pub const DURABLE_RECORDS_COUNTER: &str = "records durable";
+
+/// The counter a reader task reports the records it skipped itself to
+/// ([`TaskContext::skipped_by_seek`]) when the host asked it to resume after a watermark.
+pub const SKIPPED_BY_SEEK_COUNTER: &str = "records skipped by seek";
+
 impl TaskContext {
     pub(crate) fn new(host: FfiTaskContextBox) -> Self {
         TaskContext { host }
@@ -198,6 +206,23 @@ impl TaskContext {
     /// [`Self::add_to_counter`] (no vtable grows), so older hosts show it as a counter.
     pub fn acknowledge_at_post(&mut self, records: u64) {
         self.add_to_counter(ACKNOWLEDGED_AT_POST_COUNTER, records);
+    }
+
+    /// Adds `records` to the task's durable watermark: the first records of the task (in the
+    /// order the writer received them) whose delivery the service has confirmed, counting
+    /// dirty ones as done. Only a contiguous prefix may be reported: after a crash, a resumed
+    /// run (`datax run --state DIR --resume`) starts the task after it. A writer whose
+    /// records become durable only at its `post` reports nothing. Carried by
+    /// [`Self::add_to_counter`] (no vtable grows), so older hosts show it as a counter.
+    pub fn mark_durable(&mut self, records: u64) {
+        self.add_to_counter(DURABLE_RECORDS_COUNTER, records);
+    }
+
+    /// Tells the host that this reader task, resuming, skipped its first `records` itself
+    /// (e.g. by moving a row range's start), before sending any record: the host then drops
+    /// only the rest of the watermark. Carried by [`Self::add_to_counter`].
+    pub fn skipped_by_seek(&mut self, records: u64) {
+        self.add_to_counter(SKIPPED_BY_SEEK_COUNTER, records);
     }
 
     /// Adds `records` a retried request may have stored twice: its earlier attempt timed out

@@ -33,7 +33,7 @@ mod record;
 
 pub use context::{
     RecordReceiver, RecordSender, TaskContext, ACKNOWLEDGED_AT_POST_COUNTER,
-    EXPECTED_RECORDS_COUNTER,
+    DURABLE_RECORDS_COUNTER, EXPECTED_RECORDS_COUNTER, SKIPPED_BY_SEEK_COUNTER,
 };
 pub use error::{ErrorKind, PluginError};
 pub use plugin::{ReaderJob, ReaderTask, Transformer, WriterJob, WriterTask};

@@ -14,9 +14,10 @@ use crossbeam_channel::{select, Receiver, Sender, TryRecvError, TrySendError};
 use datax_plugin_api::ffi::{BatchLimits, FfiRecordReceiver, FfiRecordSender, FfiTaskContext};
 use datax_plugin_api::{
     ErrorKind, PluginError, Record, RecordBatch, ACKNOWLEDGED_AT_POST_COUNTER,
-    EXPECTED_RECORDS_COUNTER,
+    DURABLE_RECORDS_COUNTER, EXPECTED_RECORDS_COUNTER, SKIPPED_BY_SEEK_COUNTER,
 };
 
+use super::resume::SKIPPED_ON_RESUME_COUNTER;
 use super::state::sleep_until;
 use super::throttle::Throttle;
 use super::transform::Outcome;
@@ -150,6 +151,21 @@ impl ChannelSender {
         outcome
     }
 
+    /// Resuming: drops the front of the batch that the writer made durable in an earlier run
+    /// and the reader did not skip itself.
+    fn drop_resumed(&self, batch: &mut RecordBatch) {
+        let runtime = &self.feed.runtime;
+        let dropped = runtime.resume.take_drop(self.task_id, batch.len() as u64) as usize;
+        if dropped == 0 {
+            return;
+        }
+        let bytes: u64 = batch.records.drain(..dropped).map(|r| r.byte_size()).sum();
+        batch.byte_size = batch.byte_size.saturating_sub(bytes);
+        runtime
+            .plugin_counters
+            .add(Kind::Reader, SKIPPED_ON_RESUME_COUNTER, dropped as u64);
+    }
+
     /// Moves the records kept to the front of `records`, counting in `tally`.
     fn transform_records(
         &self,
@@ -204,12 +220,17 @@ impl FfiRecordSender for ChannelSender {
             return RErr(cancelled());
         }
         if !runtime.transformers.is_empty() {
+            let read = batch.len();
             if let Err(error) = self.transform(&mut batch) {
                 return RErr(error);
             }
-            if batch.is_empty() {
-                return ROk(());
+            if batch.len() < read {
+                runtime.resume.unalign(self.task_id);
             }
+        }
+        self.drop_resumed(&mut batch);
+        if batch.is_empty() {
+            return ROk(());
         }
         let (records, bytes) = (batch.len() as u64, batch.byte_size);
         let start_at = runtime
@@ -223,6 +244,7 @@ impl FfiRecordSender for ChannelSender {
         if let Err(error) = self.feed.push(Message::Batch(batch)) {
             return RErr(error);
         }
+        runtime.resume.add_sent(self.task_id, records);
         let counters = &runtime.counters;
         counters.sent_records.fetch_add(records, Ordering::Relaxed);
         counters.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -318,6 +340,9 @@ fn collect_dirty(
     record: &Record,
     reason: &str,
 ) -> Result<(), PluginError> {
+    if side == Kind::Reader {
+        runtime.resume.unalign(task_id);
+    }
     match runtime
         .dirty
         .collect(&runtime.counters, side, task_id, record, reason)
@@ -375,6 +400,15 @@ impl FfiTaskContext for HostTaskContext {
             counters.expecting_tasks.fetch_add(1, Ordering::Relaxed);
         } else if self.side == Kind::Writer && name.as_str() == ACKNOWLEDGED_AT_POST_COUNTER {
             counters.delivery.stage(amount);
+        } else if self.side == Kind::Writer && name.as_str() == DURABLE_RECORDS_COUNTER {
+            if let Err(error) = self.runtime.resume.add_durable(self.task_id, amount) {
+                self.runtime.state.fail(format!("{error:#}"));
+            }
+        } else if self.side == Kind::Reader && name.as_str() == SKIPPED_BY_SEEK_COUNTER {
+            self.runtime.resume.skipped_by_seek(self.task_id, amount);
+            self.runtime
+                .plugin_counters
+                .add(Kind::Reader, SKIPPED_ON_RESUME_COUNTER, amount);
         } else {
             self.runtime
                 .plugin_counters
@@ -430,6 +464,7 @@ mod tests {
             dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
             transformers,
             transformer_counters: TransformerCounters::default(),
+            resume: crate::engine::resume::Resume::default(),
         })
     }
 

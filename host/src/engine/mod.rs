@@ -5,6 +5,7 @@ mod channel;
 mod dirty;
 pub mod metrics;
 pub mod report;
+pub mod resume;
 mod schedule;
 mod signals;
 mod state;
@@ -43,6 +44,8 @@ pub struct Runtime {
     /// The job's transformers, run by every reader task on what it sends.
     pub transformers: Chain,
     pub transformer_counters: TransformerCounters,
+    /// What `--state` keeps of each task (nothing without it).
+    pub resume: resume::Resume,
 }
 
 pub struct RunOptions {
@@ -53,6 +56,8 @@ pub struct RunOptions {
     /// Called with the counts so far at each report interval of the transfer (the report
     /// file and the metrics follow the run), on the monitor's thread.
     pub on_interval: Option<IntervalObserver>,
+    /// `--state DIR` (with the state found there on `--resume`).
+    pub state: Option<resume::StateOptions>,
 }
 
 pub type IntervalObserver = Box<dyn Fn(&Outcome) + Send + Sync>;
@@ -93,6 +98,7 @@ pub fn run(
         dirty: DirtyLog::new(options.dirty_file.clone(), &job.error_limit),
         transformers,
         transformer_counters: TransformerCounters::default(),
+        resume: resume::Resume::new(options.state.clone()),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
     for plugin in [plugins.reader, plugins.writer] {
@@ -103,6 +109,9 @@ pub fn run(
         runtime.state.fail(reason);
     }
     signal_watch.stop();
+    if let Err(error) = runtime.resume.save() {
+        runtime.state.fail(format!("{error:#}"));
+    }
     runtime.dirty.flush();
     runtime.outcome(false, &plan)
 }
@@ -129,7 +138,7 @@ impl Runtime {
 /// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then its
 /// `check` against the service (nothing is prepared or moved), then `destroy`.
 pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), JobError> {
-    let mut reader_job = init_reader(job, plugins)?;
+    let mut reader_job = init_reader(job, plugins, &resume::Resume::default())?;
     let writer_job = init_writer(job, plugins);
     let reader_checked = match &writer_job {
         Ok(_) => reader_job
@@ -186,6 +195,9 @@ pub enum JobError {
     /// The tasks stopped the job: the first failure they recorded.
     #[error("{0}")]
     TasksFailed(String),
+    /// `--state`: the state could not be written, or is another job's.
+    #[error("{0}")]
+    State(String),
 }
 
 fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> JobError {
@@ -198,10 +210,15 @@ fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> JobEr
     }
 }
 
-fn init_reader(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiReaderJobBox, JobError> {
+/// The reader job, told the watermarks of the tasks it may seek in when resuming.
+fn init_reader(
+    job: &JobConfig,
+    plugins: &JobPlugins<'_>,
+    resume: &resume::Resume,
+) -> Result<FfiReaderJobBox, JobError> {
     plugins
         .reader
-        .new_reader_job(&job.plugin_parameter(&job.reader))
+        .new_reader_job(&resume.reader_parameter(job.plugin_parameter(&job.reader)))
         .map_err(|error| step_error(&job.reader, Kind::Reader, "init", error))
 }
 
@@ -219,7 +236,7 @@ fn run_lifecycle(
     runtime: &Arc<Runtime>,
     plan: &mut Plan,
 ) -> Result<(), JobError> {
-    let mut reader_job = init_reader(job, plugins)?;
+    let mut reader_job = init_reader(job, plugins, &runtime.resume)?;
     let mut writer_job = match init_writer(job, plugins) {
         Ok(writer_job) => writer_job,
         Err(reason) => {
@@ -256,6 +273,40 @@ fn run_lifecycle(
         }
     }
     outcome
+}
+
+/// Sets up `--state` for the split; returns the tasks a resumed run skips (done before).
+fn start_resume(
+    job: &JobConfig,
+    runtime: &Runtime,
+    reader_configs: &[abi_stable::std_types::RString],
+    writer_configs: &[abi_stable::std_types::RString],
+) -> Result<Vec<u32>, JobError> {
+    if !runtime.resume.is_kept() {
+        return Ok(Vec::new());
+    }
+    let fingerprints = reader_configs
+        .iter()
+        .zip(writer_configs)
+        .map(|(reader, writer)| resume::task_fingerprint(reader, writer))
+        .collect();
+    let state_error = |error: anyhow::Error| JobError::State(format!("{error:#}"));
+    let done = runtime
+        .resume
+        .start(&job.reader.plugin, &job.writer.plugin, fingerprints)
+        .map_err(state_error)?;
+    runtime.resume.save().map_err(state_error)?;
+    if !done.is_empty() {
+        logger::info(
+            "datax",
+            format!(
+                "resuming: {} of {} tasks finished before and are skipped",
+                done.len(),
+                reader_configs.len()
+            ),
+        );
+    }
+    Ok(done)
 }
 
 fn transfer(
@@ -298,10 +349,14 @@ fn transfer(
             reader_tasks: reader_configs.len(),
         });
     }
+    let done = start_resume(job, runtime, &reader_configs, &writer_configs)?;
     let mut pairs = Vec::with_capacity(reader_configs.len());
     for (index, (reader_config, writer_config)) in
         reader_configs.iter().zip(&writer_configs).enumerate()
     {
+        if done.contains(&(index as u32)) {
+            continue;
+        }
         // A signal during setup stops it: each task's `init` may take a while.
         if runtime.state.is_cancelled() {
             return Err(JobError::TasksFailed(
@@ -359,6 +414,11 @@ fn transfer(
         .into_result()
         .map_err(|error| writer_error("post", error))?;
     runtime.counters.delivery.publish_staged();
+    runtime.resume.committed();
+    runtime
+        .resume
+        .save()
+        .map_err(|error| JobError::State(format!("{error:#}")))?;
     reader_job
         .post()
         .into_result()

@@ -50,7 +50,10 @@ impl Schedule<'_> {
     /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
     pub fn run(&self, pairs: Vec<PairTasks>, plan: &mut Plan) {
         let started = Instant::now();
-        let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
+        // By task id: a resumed run skips the tasks done before.
+        let ids = pairs.iter().map(|pair| pair.task_id as usize + 1).max();
+        let progress: Vec<Arc<PairProgress>> =
+            (0..ids.unwrap_or(0)).map(|_| Arc::default()).collect();
         let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
         thread::scope(|scope| {
@@ -170,6 +173,16 @@ impl Schedule<'_> {
                 .counters
                 .finished_tasks
                 .fetch_add(1, Ordering::Relaxed);
+            runtime.resume.finished(task_id);
+        }
+        self.save_state();
+    }
+
+    /// Writes `--state` (see [`super::resume::Resume::save`]); a state that cannot be written
+    /// fails the job: a crash would leave nothing to resume from.
+    fn save_state(&self) {
+        if let Err(error) = self.runtime.resume.save() {
+            self.runtime.state.fail(format!("{error:#}"));
         }
     }
 

@@ -18,6 +18,8 @@ mod schema;
 mod secret;
 
 use datax_plugin_api::PluginError;
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -34,6 +36,10 @@ pub struct Parsed<P> {
     /// The job's `common.column`, which the host passes inside the parameter
     /// ([`crate::text::style`]); default when the job has none.
     pub common_column: ColumnSettings,
+    /// Records each reader task may skip when the host resumes a run (`--resume`): task id to
+    /// the task's durable watermark. Empty unless resuming. A task that skips records itself
+    /// tells the host with `TaskContext::skipped_by_seek`; the host drops the rest.
+    pub resume_skip: BTreeMap<u32, u64>,
 }
 
 impl<P> Parsed<P> {
@@ -96,9 +102,12 @@ pub fn from_value<P: DeserializeOwned>(
     let Some(object) = value.as_object_mut() else {
         return Err(ConfigError::new(what, lenient::wrong(&value, "an object")));
     };
-    let common_column = match object.remove(HOST_KEY) {
-        Some(host) => host_column_settings(host)?,
-        None => ColumnSettings::default(),
+    let (common_column, resume_skip) = match object.remove(HOST_KEY) {
+        Some(host) => (
+            host_column_settings(host.clone())?,
+            host_resume_skip(&host)?,
+        ),
+        None => (ColumnSettings::default(), BTreeMap::new()),
     };
     let mut ignored = Vec::new();
     let mut note_ignored = |path: serde_ignored::Path| ignored.push(path_text(&path));
@@ -118,7 +127,29 @@ pub fn from_value<P: DeserializeOwned>(
         value: parsed,
         warnings,
         common_column,
+        resume_skip,
     })
+}
+
+/// `{"resume": {"skipRecords": {"<task id>": K}}}` as the host writes it when resuming.
+fn host_resume_skip(host: &Value) -> Result<BTreeMap<u32, u64>, ConfigError> {
+    let Some(skips) = host.pointer("/resume/skipRecords") else {
+        return Ok(BTreeMap::new());
+    };
+    let wrong = || {
+        ConfigError::new(
+            "_datax.resume.skipRecords",
+            "expected {\"<task id>\": records}",
+        )
+    };
+    let object = skips.as_object().ok_or_else(wrong)?;
+    object
+        .iter()
+        .map(|(task, records)| {
+            let task = task.parse::<u32>().map_err(|_| wrong())?;
+            Ok((task, records.as_u64().ok_or_else(wrong)?))
+        })
+        .collect()
 }
 
 /// `{"column": {...}}` as the host writes it; errors name the job's keys (`common.column.…`).

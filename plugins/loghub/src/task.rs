@@ -16,6 +16,7 @@
 //! threads are detached: a thread whose request still hangs then ends with its request, its
 //! logs not acknowledged, so the job's report counts them as not confirmed.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -140,11 +141,14 @@ fn encode_while_sending(
             stopped_at: None,
             backoffs: Backoffs(vec![None; threads]),
             spares: Vec::new(),
+            unshipped_from: 0,
+            max_in_flight: threads,
+            watermark: Watermark::default(),
             context,
         },
     };
     let encoded = encode_all(encoder, receiver, &mut handoff);
-    handoff.finish(encoded)
+    handoff.finish(encoded, encoder.unshipped_from())
 }
 
 fn encode_all(
@@ -162,6 +166,8 @@ fn encode_all(
                     .collect_dirty(std::mem::take(record), reason)?;
             }
         }
+        handoff.returns.unshipped_from = encoder.unshipped_from();
+        handoff.returns.mark_durable(handoff.returns.unshipped_from);
     }
     encoder.flush(handoff)
 }
@@ -254,6 +260,8 @@ impl BatchSink for Handoff<'_> {
     /// Queues `batch`, waiting while one is queued already. Fails with a sending thread's
     /// error once one has failed, and when the job stops.
     fn ship(&mut self, batch: LogBatch, route_key: Option<String>) -> Result<(), PluginError> {
+        self.returns.wait_for_window()?;
+        self.returns.watermark.shipped(batch.first_record);
         let mut shipment = Shipment { batch, route_key };
         loop {
             self.returns.take_returned()?;
@@ -288,10 +296,16 @@ impl BatchSink for Handoff<'_> {
 }
 
 impl Handoff<'_> {
-    /// Closes the queue and waits for the sending threads (see [`Returns::wait_for_all`]).
-    fn finish(self, encoded: Result<(), PluginError>) -> Result<(), PluginError> {
-        let Handoff { queue, returns } = self;
+    /// Closes the queue and waits for the sending threads (see [`Returns::wait_for_all`]);
+    /// `unshipped_from` is the first record the encoder did not ship.
+    fn finish(
+        self,
+        encoded: Result<(), PluginError>,
+        unshipped_from: u64,
+    ) -> Result<(), PluginError> {
+        let Handoff { queue, mut returns } = self;
         drop(queue);
+        returns.unshipped_from = unshipped_from;
         returns.wait_for_all(encoded)
     }
 }
@@ -307,7 +321,65 @@ struct Returns<'a> {
     backoffs: Backoffs,
     /// Emptied batches to build the next ones in.
     spares: Vec<LogBatch>,
+    watermark: Watermark,
+    /// Batches shipped past the watermark at most (`maxInFlight`).
+    max_in_flight: usize,
+    /// The first record the encoder had not shipped when it last said (at each batch of
+    /// records, and once it finished): the watermark cannot pass it.
+    unshipped_from: u64,
     context: &'a mut TaskContext,
+}
+
+/// The task's durable watermark: batches are acknowledged out of order across the sending
+/// threads, so it advances only over the prefix of records that are all acknowledged or
+/// dirty, up to the first record of the oldest batch not yet acknowledged. It also keeps the
+/// window: at most `maxInFlight` batches are shipped past the watermark, so that a crash sends
+/// again at most that many on resume, even when one slow request holds the prefix back.
+#[derive(Default)]
+struct Watermark {
+    /// The batches shipped since the oldest one not acknowledged, in shipping order: each
+    /// batch's first record, and whether it was acknowledged.
+    window: VecDeque<(u64, bool)>,
+    /// What the host was told so far.
+    reported: u64,
+}
+
+impl Watermark {
+    fn shipped(&mut self, first_record: u64) {
+        self.window.push_back((first_record, false));
+    }
+
+    fn acknowledged(&mut self, first_record: u64) {
+        if let Some(batch) = self
+            .window
+            .iter_mut()
+            .find(|(first, acked)| *first == first_record && !acked)
+        {
+            batch.1 = true;
+        }
+        while self.window.front().is_some_and(|(_, acked)| *acked) {
+            self.window.pop_front();
+        }
+    }
+
+    /// Batches shipped past the watermark (acknowledged or not).
+    fn in_window(&self) -> usize {
+        self.window.len()
+    }
+
+    /// The records that became durable since the last call, given the first record the
+    /// encoder has not shipped.
+    fn advance(&mut self, unshipped_from: u64) -> u64 {
+        let floor = self
+            .window
+            .iter()
+            .filter(|(_, acked)| !acked)
+            .map(|(first, _)| *first)
+            .fold(unshipped_from, u64::min);
+        let advanced = floor.saturating_sub(self.reported);
+        self.reported = self.reported.max(floor);
+        advanced
+    }
 }
 
 /// When each sending thread's latest backoff ends (past: it is sending again, or idle).
@@ -341,6 +413,31 @@ fn job_stopping() -> PluginError {
 }
 
 impl Returns<'_> {
+    /// Tells the host the records durable since it was last told, `unshipped_from` being the
+    /// first record the encoder has not shipped.
+    fn mark_durable(&mut self, unshipped_from: u64) {
+        let advanced = self.watermark.advance(unshipped_from);
+        if advanced > 0 {
+            self.context.mark_durable(advanced);
+        }
+    }
+
+    /// Waits until fewer than `maxInFlight` batches are past the watermark, taking what the
+    /// sending threads say meanwhile; fails as [`BatchSink::ship`] does.
+    fn wait_for_window(&mut self) -> Result<(), PluginError> {
+        loop {
+            self.take_returned()?;
+            if self.watermark.in_window() < self.max_in_flight {
+                return Ok(());
+            }
+            match self.events.recv_timeout(IN_FLIGHT_CHECK) {
+                Ok(event) => self.handle(event)?,
+                Err(RecvTimeoutError::Timeout) => self.stop_if_cancelled()?,
+                Err(RecvTimeoutError::Disconnected) => return Err(self.senders_gone()),
+            }
+        }
+    }
+
     /// Takes what the sending threads said so far.
     fn take_returned(&mut self) -> Result<(), PluginError> {
         while let Ok(event) = self.events.try_recv() {
@@ -360,7 +457,11 @@ impl Returns<'_> {
                     let record = Record::new(values.into_iter().map(Column::string).collect());
                     self.context.collect_dirty(record, log.reason)?;
                 }
+                self.watermark.acknowledged(batch.first_record);
                 self.spares.push(batch);
+                // At once, not at the next batch of records: the encoder may be waiting on a
+                // free sending thread, and the host keeps the watermark as it goes.
+                self.mark_durable(self.unshipped_from);
             }
             Event::Failed(error) => {
                 self.stop();
@@ -453,6 +554,7 @@ impl Returns<'_> {
                 first_error.get_or_insert(error);
             }
         }
+        self.mark_durable(self.unshipped_from);
         first_error.map_or(Ok(()), Err)
     }
 }
@@ -496,6 +598,28 @@ mod tests {
             })
             .collect();
         assert_eq!(told, [3, 3]);
+    }
+
+    #[test]
+    fn the_watermark_moves_over_the_acknowledged_prefix_only() {
+        let mut watermark = Watermark::default();
+        for first in [0, 10, 20] {
+            watermark.shipped(first);
+        }
+        // Records 30.. are still being encoded.
+        watermark.acknowledged(10);
+        watermark.acknowledged(20);
+        assert_eq!(watermark.advance(30), 0, "batch 0 is still in flight");
+        assert_eq!(
+            watermark.in_window(),
+            3,
+            "acknowledged past the watermark still count"
+        );
+        watermark.acknowledged(0);
+        assert_eq!(watermark.in_window(), 0);
+        assert_eq!(watermark.advance(30), 30);
+        assert_eq!(watermark.advance(30), 0, "told once");
+        assert_eq!(watermark.advance(35), 5, "dirty records need no batch");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The odpsreader job: resolves the table, its partitions and download sessions and cuts
 //! row ranges into task configurations (datax-engine.md §7.2, §7.3).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datax_plugin_api::{log, PluginError, ReaderJob};
@@ -20,6 +21,8 @@ const PARTITIONS_SHOWN: usize = 10;
 
 pub struct OdpsReaderJob {
     parameter: Parameter,
+    /// Rows each task skips when the host resumes a run: task id to its durable watermark.
+    resume_skip: Arc<BTreeMap<u32, u64>>,
     config: ReaderConfig,
     /// Resolved in `prepare`.
     resolved: Option<Resolved>,
@@ -60,12 +63,15 @@ impl ReaderJob for OdpsReaderJob {
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {
-        let parameter = config::parse::<Parameter>(parameter, "parameter")?.log_warnings();
+        let parsed = config::parse::<Parameter>(parameter, "parameter")?;
+        let resume_skip = Arc::new(parsed.resume_skip.clone());
+        let parameter = parsed.log_warnings();
         let config = ReaderConfig::new(&parameter)?;
         config.connection.note_public_endpoint();
         config.client_settings(None)?;
         Ok(OdpsReaderJob {
             parameter,
+            resume_skip,
             config,
             resolved: None,
             http: client::shared_http(),
@@ -135,7 +141,11 @@ impl ReaderJob for OdpsReaderJob {
     }
 
     fn task(&self, task_config: &str) -> Result<OdpsReaderTask, PluginError> {
-        OdpsReaderTask::from_config(task_config, Arc::clone(&self.http))
+        OdpsReaderTask::from_config(
+            task_config,
+            Arc::clone(&self.http),
+            Arc::clone(&self.resume_skip),
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! the last record it received (datax-engine.md §7.4, odps-tunnel.md §7).
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
@@ -65,10 +66,16 @@ pub struct OdpsReaderTask {
     plan: ColumnPlan,
     /// The job's HTTP client, first used when the task starts.
     http: Arc<SharedClient>,
+    /// Rows to skip per task id when the host resumes a run (the job's, shared).
+    resume_skip: Arc<BTreeMap<u32, u64>>,
 }
 
 impl OdpsReaderTask {
-    pub fn from_config(text: &str, http: Arc<SharedClient>) -> Result<Self, PluginError> {
+    pub fn from_config(
+        text: &str,
+        http: Arc<SharedClient>,
+        resume_skip: Arc<BTreeMap<u32, u64>>,
+    ) -> Result<Self, PluginError> {
         let task: TaskConfig = config::task_from_json(text)?;
         let config = ReaderConfig::new(&task.parameter)?;
         let plan = ColumnPlan::resolve(&config.columns, &task.schema, task.partition.as_deref())?;
@@ -80,6 +87,7 @@ impl OdpsReaderTask {
             session: task.session,
             plan,
             http,
+            resume_skip,
         })
     }
 
@@ -100,6 +108,22 @@ impl OdpsReaderTask {
                 (session.id, 0, session.record_count)
             }
         };
+        // Resuming: the first rows are durable at the writer already; the range's start moves
+        // past them, and the host is told before any record is sent.
+        let skip = self
+            .resume_skip
+            .get(&context.task_id())
+            .copied()
+            .unwrap_or(0)
+            .min(count);
+        if skip > 0 {
+            context.skipped_by_seek(skip);
+            log::info(format!(
+                "{}: resuming after {skip} rows already written",
+                self.describe()
+            ));
+        }
+        let (start, count) = (start + skip, count - skip);
         context.expect_records(count);
         if count == 0 {
             log::info(format!("{} has no rows to read", self.describe()));

@@ -135,14 +135,22 @@ impl WriterTask for StreamWriterTask {
     ) -> Result<(), PluginError> {
         let mut written = 0;
         let outcome = match &self.sink {
-            Sink::Discard => discard_all(receiver, &mut written),
+            Sink::Discard => discard_all(receiver, context, &mut written),
             Sink::Stdout => {
-                self.write_batches(receiver, context, "stdout", &mut written, |lines| {
-                    // One locked write per batch: lines from concurrent tasks never mix.
-                    let mut stdout = io::stdout().lock();
-                    stdout.write_all(lines)?;
-                    stdout.flush()
-                })
+                let durable = true;
+                self.write_batches(
+                    receiver,
+                    context,
+                    "stdout",
+                    &mut written,
+                    durable,
+                    |lines| {
+                        // One locked write per batch: lines from concurrent tasks never mix.
+                        let mut stdout = io::stdout().lock();
+                        stdout.write_all(lines)?;
+                        stdout.flush()
+                    },
+                )
             }
             Sink::File(path) => self.write_file(path, receiver, context, &mut written),
         };
@@ -151,9 +159,16 @@ impl WriterTask for StreamWriterTask {
     }
 }
 
-fn discard_all(receiver: &mut RecordReceiver, written: &mut u64) -> Result<(), PluginError> {
+/// Discarded records are as done as they will ever be: each batch is durable at once.
+fn discard_all(
+    receiver: &mut RecordReceiver,
+    context: &mut TaskContext,
+    written: &mut u64,
+) -> Result<(), PluginError> {
     while let Some(batch) = receiver.recv()? {
-        *written += batch.records.len() as u64;
+        let records = batch.records.len() as u64;
+        *written += records;
+        context.mark_durable(records);
     }
     Ok(())
 }
@@ -173,9 +188,16 @@ impl StreamWriterTask {
         datax_plugin_api::log::info(format!("writing to {target}"));
         let mut file = BufWriter::with_capacity(1 << 20, file);
         let mut buffered = 0;
-        let outcome = self.write_batches(receiver, context, &target, &mut buffered, |lines| {
-            file.write_all(lines)
-        });
+        // A file is written anew by every run, so none of it is durable for a resumed run.
+        let durable = false;
+        let outcome = self.write_batches(
+            receiver,
+            context,
+            &target,
+            &mut buffered,
+            durable,
+            |lines| file.write_all(lines),
+        );
         file.flush().map_err(|error| io_error(error, &target))?;
         *written = buffered;
         outcome
@@ -183,19 +205,21 @@ impl StreamWriterTask {
 
     /// Formats each batch into one buffer and hands it to `write`, counting its records in
     /// `written` once it took them; a record without a text (a `NaN` or infinite double) is
-    /// dirty.
+    /// dirty. With `durable` (`write` flushes), each batch is reported durable once written.
     fn write_batches(
         &self,
         receiver: &mut RecordReceiver,
         context: &mut TaskContext,
         target: &str,
         written: &mut u64,
+        durable: bool,
         mut write: impl FnMut(&[u8]) -> io::Result<()>,
     ) -> Result<(), PluginError> {
         let mut lines = Vec::with_capacity(1 << 16);
         while let Some(batch) = receiver.recv()? {
             lines.clear();
             let mut records = 0;
+            let received = batch.records.len() as u64;
             for record in batch.records.iter_mut() {
                 match write_record(&mut lines, record, &self.field_delimiter, &self.text_style) {
                     Ok(()) => records += 1,
@@ -204,6 +228,9 @@ impl StreamWriterTask {
             }
             write(&lines).map_err(|error| io_error(error, target))?;
             *written += records;
+            if durable {
+                context.mark_durable(received);
+            }
         }
         Ok(())
     }

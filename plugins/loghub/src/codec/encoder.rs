@@ -41,6 +41,10 @@ pub struct Encoder {
     value: Vec<u8>,
     /// Logs that got the current time because their time column did not parse.
     unparseable_times: u64,
+    /// Records given to [`Encoder::encode`] so far (dirty ones too): the next one's number.
+    next_record: u64,
+    /// Per builder, the number of the first record of the batch it is building.
+    first_records: Vec<Option<u64>>,
 }
 
 impl Encoder {
@@ -51,6 +55,8 @@ impl Encoder {
             shards: Vec::new(),
             value: Vec::with_capacity(256),
             unparseable_times: 0,
+            next_record: 0,
+            first_records: vec![None],
             config,
         }
     }
@@ -64,6 +70,8 @@ impl Encoder {
         now: u32,
         sink: &mut impl BatchSink,
     ) -> Result<Option<String>, PluginError> {
+        let number = self.next_record;
+        self.next_record += 1;
         let shard = match self.begin_log(record, now) {
             Ok(shard) => shard,
             Err(reason) => return Ok(Some(reason)),
@@ -76,6 +84,7 @@ impl Encoder {
         }
         let builder = &mut self.builders[shard];
         builder.finish_log();
+        self.first_records[shard].get_or_insert(number);
         // A log over the cap fills a batch on its own.
         if builder.log_count() >= self.config.batch_size || builder.raw_size() >= MAX_RAW_BYTES {
             self.ship(shard, sink)?;
@@ -97,6 +106,16 @@ impl Encoder {
         &self.config
     }
 
+    /// The number of the first record not yet in a shipped batch nor dirty: every record
+    /// before it was shipped or found dirty.
+    pub fn unshipped_from(&self) -> u64 {
+        self.first_records
+            .iter()
+            .flatten()
+            .copied()
+            .fold(self.next_record, u64::min)
+    }
+
     /// Logs so far that got the current time because their time column did not parse.
     pub fn unparseable_times(&self) -> u64 {
         self.unparseable_times
@@ -106,11 +125,14 @@ impl Encoder {
     pub fn route_to(&mut self, shards: Vec<Shard>) {
         let builder = || LogGroupBuilder::new(&self.config.topic, &self.config.source);
         self.builders = shards.iter().map(|_| builder()).collect();
+        self.first_records = vec![None; shards.len()];
         self.shards = shards;
     }
 
     fn ship(&mut self, shard: usize, sink: &mut impl BatchSink) -> Result<(), PluginError> {
-        let batch = self.builders[shard].take_batch(sink.empty_batch());
+        let mut batch = self.builders[shard].take_batch(sink.empty_batch());
+        // A shipped batch always holds a record; 0 would only hold the watermark back.
+        batch.first_record = self.first_records[shard].take().unwrap_or(0);
         let route_key = self.shards.get(shard).map(|shard| shard.begin_key.clone());
         sink.ship(batch, route_key)
     }

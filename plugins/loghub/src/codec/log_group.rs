@@ -57,6 +57,9 @@ pub fn group_trailer(topic: &str, source: &str) -> Vec<u8> {
 pub struct LogBatch {
     logs: Vec<u8>,
     log_ends: Vec<usize>,
+    /// The task's number (from 0, in the order the writer received them) of the first record
+    /// in the batch: the durable watermark cannot pass it until the batch is acknowledged.
+    pub first_record: u64,
 }
 
 impl LogBatch {
