@@ -526,7 +526,9 @@ mod tests {
             error.contains("it has 1 tasks, this run 2; tasks that differ: 1"),
             "{error}"
         );
-        check_matches(&previous, "job-a", &tasks, path).unwrap();
+        let edited = check_matches(&previous, "job-a", &tasks, path).unwrap_err();
+        assert!(edited.to_string().contains("tasks that differ: 1"), "{edited}");
+        check_matches(&previous, "job-a", &tasks[..1], path).unwrap();
     }
 
     #[test]
