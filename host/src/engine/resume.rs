@@ -527,7 +527,10 @@ mod tests {
             "{error}"
         );
         let edited = check_matches(&previous, "job-a", &tasks, path).unwrap_err();
-        assert!(edited.to_string().contains("tasks that differ: 1"), "{edited}");
+        assert!(
+            edited.to_string().contains("tasks that differ: 1"),
+            "{edited}"
+        );
         check_matches(&previous, "job-a", &tasks[..1], path).unwrap();
     }
 

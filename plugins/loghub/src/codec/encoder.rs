@@ -396,6 +396,25 @@ mod tests {
     }
 
     #[test]
+    fn batches_know_their_first_record_and_dirty_records_are_not_held_back() {
+        let mut encoder = encoder(json!({"batchSize": 2}));
+        let mut shipped = Shipped::default();
+        let good = |id| record(id, Column::string("x"));
+        let dirty = Record::new(vec![Column::string("only one column")]);
+        for record in [good("0"), dirty.clone(), good("2"), good("3")] {
+            encoder.encode(&record, 7, &mut shipped).unwrap();
+        }
+        assert_eq!(shipped.sizes(), [2]);
+        assert_eq!(shipped.batches[0].first_record, 0);
+        assert_eq!(encoder.unshipped_from(), 3, "record 3 waits in a batch");
+        encoder.encode(&dirty, 7, &mut shipped).unwrap();
+        assert_eq!(encoder.unshipped_from(), 3);
+        encoder.flush(&mut shipped).unwrap();
+        assert_eq!(shipped.batches[1].first_record, 3);
+        assert_eq!(encoder.unshipped_from(), 5, "all shipped or dirty");
+    }
+
+    #[test]
     fn batches_hold_batch_size_logs() {
         let mut encoder = encoder(json!({"batchSize": 2}));
         let records: Vec<Record> = (0..5)
