@@ -10,4 +10,4 @@ cargo build --release --workspace
 export RESUME_SOAK_ROWS="${RESUME_SOAK_ROWS:-1000000}"
 export RESUME_SOAK_TRIALS="${RESUME_SOAK_TRIALS:-10}"
 cargo test --release -p datax-e2e --test resume_kill -- --ignored resume_soak --nocapture \
-    2>&1 | grep -E '^(random seed|trial:|[0-9]+ rows,|test result)'
+    2>&1 | grep --line-buffered -E '^(random seed|trial:|[0-9]+ rows,|test result)'
