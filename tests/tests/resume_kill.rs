@@ -301,3 +301,53 @@ fn a_state_of_another_job_or_version_is_refused() {
     let run = Run::from(workspace.datax().args(&resumed).output().unwrap());
     run.assert_failure("is version 2; this datax reads version 1 only");
 }
+
+/// A reader that cannot seek (streamreader ignores `_datax.resume`) is resumed by the engine,
+/// which drops the task's first K records before the writer; the summary says how many.
+#[test]
+fn the_engine_drops_what_a_reader_that_cannot_seek_reads_again() {
+    let workspace = Workspace::new();
+    let job = datax_job(
+        json!({"name": "streamreader", "parameter": {
+            "sliceRecordCount": 5000,
+            "column": [{"type": "long", "incr": "0,1"}, {"type": "string", "value": "x"}]}}),
+        json!({"name": "streamwriter", "parameter": {"print": true}}),
+        json!({"speed": {"channel": 1}}),
+    );
+    let job = workspace.write_json("stream.json", &job);
+    let state_dir = workspace.path("state");
+    let args = [
+        job.to_str().unwrap(),
+        "--state",
+        state_dir.to_str().unwrap(),
+    ];
+    let first = workspace.run(&args);
+    first.assert_success();
+    assert_eq!(first.stdout.lines().count(), 5000);
+    let state_file = state_dir.join("state.json");
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(
+        state["tasks"]["0"]["durable"], 5000,
+        "stdout is flushed per batch"
+    );
+    // As if the run had died after the writer flushed 1234 records.
+    state["committed"] = json!(false);
+    state["tasks"]["0"]["durable"] = json!(1234);
+    state["tasks"]["0"]["done"] = json!(false);
+    std::fs::write(&state_file, state.to_string()).unwrap();
+
+    let mut resumed_args = args.to_vec();
+    resumed_args.push("--resume");
+    let resumed = workspace.run(&resumed_args);
+    resumed.assert_success();
+    let lines: Vec<&str> = resumed.stdout.lines().collect();
+    assert_eq!(lines.len(), 5000 - 1234);
+    assert_eq!(lines[0], "1234\tx");
+    assert_eq!(lines[lines.len() - 1], "4999\tx");
+    resumed.assert_logged("records skipped on resume");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(state["tasks"]["0"]["durable"], 5000);
+    assert_eq!(state["committed"], true);
+}
