@@ -14,7 +14,7 @@ pub mod transform;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use datax_job_config::{JobConfig, Step};
@@ -23,8 +23,9 @@ use datax_plugin_api::PluginError;
 
 use crate::logger;
 use crate::plugins::{Kind, LoadedPlugin};
+use channel::Capacity;
 use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
-use schedule::{PairTasks, Schedule};
+use schedule::{PairTasks, PendingPair, Schedule};
 use state::JobState;
 use stats::{
     Counters, Delivery, PluginCounterTotals, PluginCounters, Snapshot, TransformerCounters,
@@ -258,6 +259,53 @@ fn run_lifecycle(
     outcome
 }
 
+/// Makes a pair's reader and writer tasks when a channel picks the pair up, as DataX's task
+/// group does, not all at the job's start: a job of thousands of partitions then holds only
+/// the running pairs' tasks (and their parsed configurations), and the channels share the
+/// work of making them instead of the main thread doing it before anything moves.
+pub struct TaskMaker<'a> {
+    /// The plugin jobs are `Send`, not `Sync`: one channel at a time makes its tasks.
+    jobs: Mutex<(&'a mut FfiReaderJobBox, &'a mut FfiWriterJobBox)>,
+    reader: &'a Step,
+    writer: &'a Step,
+}
+
+impl TaskMaker<'_> {
+    /// The pair's tasks, or the job's failure naming the task whose `init` failed.
+    fn make(&self, pair: PendingPair) -> Result<PairTasks, JobError> {
+        let index = pair.task_id;
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let (reader_job, writer_job) = &*jobs;
+        let reader = reader_job
+            .new_task(pair.reader_config.as_rstr())
+            .into_result()
+            .map_err(|error| {
+                step_error(
+                    self.reader,
+                    Kind::Reader,
+                    &format!("task {index} init"),
+                    error,
+                )
+            })?;
+        let writer = writer_job
+            .new_task(pair.writer_config.as_rstr())
+            .into_result()
+            .map_err(|error| {
+                step_error(
+                    self.writer,
+                    Kind::Writer,
+                    &format!("task {index} init"),
+                    error,
+                )
+            })?;
+        Ok(PairTasks {
+            task_id: index,
+            reader,
+            writer,
+        })
+    }
+}
+
 fn transfer(
     job: &JobConfig,
     options: &RunOptions,
@@ -298,28 +346,16 @@ fn transfer(
             reader_tasks: reader_configs.len(),
         });
     }
-    let mut pairs = Vec::with_capacity(reader_configs.len());
-    for (index, (reader_config, writer_config)) in
-        reader_configs.iter().zip(&writer_configs).enumerate()
-    {
-        // A signal during setup stops it: each task's `init` may take a while.
-        if runtime.state.is_cancelled() {
-            return Err(JobError::TasksFailed(
-                "stopped while the tasks were being set up".to_string(),
-            ));
-        }
-        pairs.push(PairTasks {
+    let pairs: Vec<PendingPair> = reader_configs
+        .into_iter()
+        .zip(writer_configs)
+        .enumerate()
+        .map(|(index, (reader_config, writer_config))| PendingPair {
             task_id: index as u32,
-            reader: reader_job
-                .new_task(reader_config.as_rstr())
-                .into_result()
-                .map_err(|error| reader_error(&format!("task {index} init"), error))?,
-            writer: writer_job
-                .new_task(writer_config.as_rstr())
-                .into_result()
-                .map_err(|error| writer_error(&format!("task {index} init"), error))?,
-        });
-    }
+            reader_config,
+            writer_config,
+        })
+        .collect();
     plan.tasks = pairs.len();
     plan.channels = job.speed.channels.min(pairs.len()).max(1);
     logger::info(
@@ -338,6 +374,15 @@ fn transfer(
         speed: &job.speed,
         reader_name: &job.reader.plugin,
         writer_name: &job.writer.plugin,
+        tasks: &TaskMaker {
+            jobs: Mutex::new((reader_job, writer_job)),
+            reader: &job.reader,
+            writer: &job.writer,
+        },
+        capacity: Capacity {
+            batches: schedule::CHANNEL_BATCHES,
+            bytes: job.channel_byte_capacity.unwrap_or(schedule::CHANNEL_BYTES),
+        },
     }
     .run(pairs, plan);
     logger::debug(

@@ -7,28 +7,40 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::RString;
 use crossbeam_channel::RecvTimeoutError;
 use datax_job_config::{ErrorLimit, Speed};
 use datax_plugin_api::ffi::{
     FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
 };
 
-use super::channel::{
-    ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress,
-};
+use super::channel::{open, Capacity, HostTaskContext, Message, PairProgress};
 use super::dirty::check_percentage;
 use super::report::{progress_line, status_message};
 use super::stats::Snapshot;
 use super::throttle::Throttle;
-use super::{Plan, RunOptions, Runtime};
+use super::{Plan, RunOptions, Runtime, TaskMaker};
 use crate::logger;
 use crate::plugins::Kind;
 
 /// Batches a channel holds before its reader blocks: with batches of up to 1,024 records this
 /// is DataX's 512-record channel scaled to keep both threads busy.
-const CHANNEL_CAPACITY: usize = 8;
+pub const CHANNEL_BATCHES: usize = 8;
+
+/// Bytes a channel holds before its reader blocks, unless the job sets
+/// `core.transport.channel.byteCapacity`: DataX's `Channel` default when `core.json` has no
+/// value (its `core.json` sets 64 MiB). It is the batch count's worth of full 1 MiB batches,
+/// so narrow records never meet it; wide ones (10 KB and up) meet it before the count.
+pub const CHANNEL_BYTES: u64 = 8 << 20;
 
 const STATUS_BAR_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A pair not started yet: the task configurations its plugins' `split` returned.
+pub struct PendingPair {
+    pub task_id: u32,
+    pub reader_config: RString,
+    pub writer_config: RString,
+}
 
 pub struct PairTasks {
     pub task_id: u32,
@@ -44,11 +56,14 @@ pub struct Schedule<'a> {
     pub speed: &'a Speed,
     pub reader_name: &'a str,
     pub writer_name: &'a str,
+    pub tasks: &'a TaskMaker<'a>,
+    /// What each pair's channel holds.
+    pub capacity: Capacity,
 }
 
 impl Schedule<'_> {
     /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
-    pub fn run(&self, pairs: Vec<PairTasks>, plan: &mut Plan) {
+    pub fn run(&self, pairs: Vec<PendingPair>, plan: &mut Plan) {
         let started = Instant::now();
         let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
         let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
@@ -60,7 +75,14 @@ impl Schedule<'_> {
                 let spawned = thread::Builder::new()
                     .name(format!("channel-{channel}"))
                     .spawn_scoped(scope, move || {
-                        while let Some(pair) = self.next_pair(queue) {
+                        while let Some(pending) = self.next_pair(queue) {
+                            let pair = match self.tasks.make(pending) {
+                                Ok(pair) => pair,
+                                Err(failure) => {
+                                    self.runtime.state.fail(failure);
+                                    break;
+                                }
+                            };
                             let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
                             self.run_pair(pair, pair_progress);
                         }
@@ -78,7 +100,8 @@ impl Schedule<'_> {
         plan.transfer_time = started.elapsed();
     }
 
-    fn next_pair(&self, queue: &Mutex<VecDeque<PairTasks>>) -> Option<PairTasks> {
+    /// The next pair to run; none once the job is stopping, so a stop makes no more tasks.
+    fn next_pair(&self, queue: &Mutex<VecDeque<PendingPair>>) -> Option<PendingPair> {
         if self.runtime.state.is_cancelled() {
             return None;
         }
@@ -92,36 +115,13 @@ impl Schedule<'_> {
             writer: mut writer_task,
         } = pair;
         let runtime = self.runtime;
-        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
-        let (returning, returned) = crossbeam_channel::unbounded();
-        let feed = Feed {
-            tx,
-            runtime: Arc::clone(runtime),
-            pair: Arc::clone(&progress),
-        };
-        let sender = FfiRecordSender_TO::from_value(
-            ChannelSender {
-                feed: feed.clone(),
-                // DataX's `Channel` is one per task, with its limits counted from the start.
-                channel_throttle: Throttle::new(
-                    self.speed.byte_per_channel,
-                    self.speed.record_per_channel,
-                ),
-                returned,
-                task_id,
-            },
-            TD_Opaque,
-        );
-        let receiver = FfiRecordReceiver_TO::from_value(
-            ChannelReceiver {
-                rx,
-                returning,
-                runtime: Arc::clone(runtime),
-                pair: Arc::clone(&progress),
-                ended: None,
-            },
-            TD_Opaque,
-        );
+        // DataX's `Channel` is one per task, with its limits counted from the start.
+        let channel_throttle =
+            Throttle::new(self.speed.byte_per_channel, self.speed.record_per_channel);
+        let (sender, receiver) = open(self.capacity, channel_throttle, task_id, runtime, &progress);
+        let feed = sender.feed.clone();
+        let sender = FfiRecordSender_TO::from_value(sender, TD_Opaque);
+        let receiver = FfiRecordReceiver_TO::from_value(receiver, TD_Opaque);
         let context = |side| {
             FfiTaskContext_TO::from_value(
                 HostTaskContext {
