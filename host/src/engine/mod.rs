@@ -271,10 +271,16 @@ pub struct TaskMaker<'a> {
 }
 
 impl TaskMaker<'_> {
-    /// The pair's tasks, or the job's failure naming the task whose `init` failed.
-    fn make(&self, pair: PendingPair) -> Result<PairTasks, JobError> {
+    /// The pair's tasks, or the job's failure naming the task whose `init` failed; `None`
+    /// when the job is stopping. A channel may have waited for another's `init` (a slow one
+    /// takes a while): the stop is looked at again once it is this channel's turn, so a
+    /// stop waits for one `init` at most, not for every channel's.
+    fn make(&self, pair: PendingPair, state: &JobState) -> Result<Option<PairTasks>, JobError> {
         let index = pair.task_id;
         let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_cancelled() {
+            return Ok(None);
+        }
         let (reader_job, writer_job) = &*jobs;
         let reader = reader_job
             .new_task(pair.reader_config.as_rstr())
@@ -298,11 +304,11 @@ impl TaskMaker<'_> {
                     error,
                 )
             })?;
-        Ok(PairTasks {
+        Ok(Some(PairTasks {
             task_id: index,
             reader,
             writer,
-        })
+        }))
     }
 }
 

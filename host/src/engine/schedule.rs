@@ -35,6 +35,15 @@ pub const CHANNEL_BYTES: u64 = 8 << 20;
 
 const STATUS_BAR_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A pair's reader task, run on its channel's reader thread: whether it read all its data.
+type ReadJob<'scope> = Box<dyn FnOnce() -> bool + Send + 'scope>;
+
+/// A channel's reader thread: where its pairs' reader tasks go, and whether each read all.
+struct ReaderThread<'scope> {
+    jobs: crossbeam_channel::Sender<ReadJob<'scope>>,
+    read: crossbeam_channel::Receiver<bool>,
+}
+
 /// A pair not started yet: the task configurations its plugins' `split` returned.
 pub struct PendingPair {
     pub task_id: u32,
@@ -75,16 +84,18 @@ impl Schedule<'_> {
                 let spawned = thread::Builder::new()
                     .name(format!("channel-{channel}"))
                     .spawn_scoped(scope, move || {
+                        let reader = self.start_reader_thread(scope, channel);
                         while let Some(pending) = self.next_pair(queue) {
-                            let pair = match self.tasks.make(pending) {
-                                Ok(pair) => pair,
+                            let pair = match self.tasks.make(pending, &self.runtime.state) {
+                                Ok(Some(pair)) => pair,
+                                Ok(None) => break,
                                 Err(failure) => {
                                     self.runtime.state.fail(failure);
                                     break;
                                 }
                             };
                             let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
-                            self.run_pair(pair, pair_progress);
+                            self.run_pair(pair, pair_progress, &reader);
                         }
                         drop(done_tx);
                     });
@@ -100,6 +111,34 @@ impl Schedule<'_> {
         plan.transfer_time = started.elapsed();
     }
 
+    /// The channel's reader thread, which runs its pairs' reader tasks one after the other
+    /// while the channel's own thread runs their writer tasks: one thread per channel, not
+    /// one started and ended per pair (a job of thousands of small partitions spent a good
+    /// part of its time doing that). It ends when the channel drops its `jobs`.
+    fn start_reader_thread<'scope>(
+        &'scope self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        channel: usize,
+    ) -> ReaderThread<'scope> {
+        let (jobs, inbox) = crossbeam_channel::bounded::<ReadJob<'scope>>(0);
+        let (read_tx, read) = crossbeam_channel::bounded(1);
+        let spawned = thread::Builder::new()
+            .name(format!("reader-{channel}"))
+            .spawn_scoped(scope, move || {
+                for job in inbox {
+                    if read_tx.send(job()).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            self.runtime.state.fail(format!(
+                "cannot start the reader thread of channel {channel}: {error}"
+            ));
+        }
+        ReaderThread { jobs, read }
+    }
+
     /// The next pair to run; none once the job is stopping, so a stop makes no more tasks.
     fn next_pair(&self, queue: &Mutex<VecDeque<PendingPair>>) -> Option<PendingPair> {
         if self.runtime.state.is_cancelled() {
@@ -108,7 +147,12 @@ impl Schedule<'_> {
         queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
 
-    fn run_pair(&self, pair: PairTasks, progress: Arc<PairProgress>) {
+    fn run_pair<'scope>(
+        &'scope self,
+        pair: PairTasks,
+        progress: Arc<PairProgress>,
+        reader: &ReaderThread<'scope>,
+    ) {
         let PairTasks {
             task_id,
             reader: mut reader_task,
@@ -134,36 +178,33 @@ impl Schedule<'_> {
         };
         let (reader_context, writer_context) = (context(Kind::Reader), context(Kind::Writer));
         progress.running.store(true, Ordering::SeqCst);
-        let finished = thread::scope(|scope| {
-            let reader = thread::Builder::new()
-                .name(format!("reader-{task_id}"))
-                .spawn_scoped(scope, move || {
-                    let end = reader_task.start_read(sender, reader_context).into_result();
-                    let read_all = end.is_ok();
-                    if let Err(error) = &end {
-                        self.task_failed(Kind::Reader, task_id, error.clone());
-                    }
-                    feed.pair.reader_done.store(true, Ordering::SeqCst);
-                    // A writer that is gone or a job that is stopping needs no end.
-                    let _ = feed.push(Message::End(end));
-                    read_all
-                });
-            // Without its thread the reader's feed is dropped unsent: the writer then sees
-            // a channel closed with no end, a failure.
-            if let Err(error) = &reader {
-                runtime
-                    .state
-                    .fail(format!("cannot start reader task {task_id}: {error}"));
+        let read = move || {
+            let end = reader_task.start_read(sender, reader_context).into_result();
+            let read_all = end.is_ok();
+            if let Err(error) = &end {
+                self.task_failed(Kind::Reader, task_id, error.clone());
             }
-            let written = writer_task
-                .start_write(receiver, writer_context)
-                .into_result();
-            if let Err(error) = &written {
-                self.task_failed(Kind::Writer, task_id, error.clone());
-            }
-            let read_all = reader.is_ok_and(|reader| reader.join().unwrap_or(false));
-            read_all && written.is_ok()
-        });
+            feed.pair.reader_done.store(true, Ordering::SeqCst);
+            // A writer that is gone or a job that is stopping needs no end.
+            let _ = feed.push(Message::End(end));
+            read_all
+        };
+        // Without its thread the reader's feed is dropped unsent: the writer then sees a
+        // channel closed with no end, a failure.
+        let reading = reader.jobs.send(Box::new(read)).is_ok();
+        if !reading {
+            runtime.state.fail(format!(
+                "cannot start reader task {task_id}: its thread is gone"
+            ));
+        }
+        let written = writer_task
+            .start_write(receiver, writer_context)
+            .into_result();
+        if let Err(error) = &written {
+            self.task_failed(Kind::Writer, task_id, error.clone());
+        }
+        let read_all = reading && reader.read.recv().unwrap_or(false);
+        let finished = read_all && written.is_ok();
         progress.running.store(false, Ordering::SeqCst);
         if finished {
             runtime

@@ -1,7 +1,7 @@
 //! Request-level cancellation for the blocking client.
 //!
-//! Ownership: the request moves to a thread of its own, which sends it and hands the answer
-//! back over a one-slot channel. The task's thread waits on that channel and looks at its
+//! Ownership: the request moves to a thread of its own (an idle one of a pool's, see
+//! [`super::workers`]), which sends it and hands the answer back over a one-slot channel. The task's thread waits on that channel and looks at its
 //! cancellation every [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited
 //! on at once). Once cancelled it returns and drops its end: the request's thread then ends
 //! with its request (the blocking client's own timeout bounds it), and its answer, if one
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use reqwest::blocking::{RequestBuilder, Response};
 
+use super::workers::WORKERS;
 use super::{HttpError, TransportKind};
 use crate::retry::Cancellation;
 
@@ -35,9 +36,8 @@ pub fn send_cancellable(
         return Err(cancelled());
     }
     let (answer, answered) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("http-request".to_string())
-        .spawn(move || {
+    WORKERS
+        .run("http-request", move || {
             // The receiver is gone when the task stopped waiting: nothing to do then.
             let _ = answer.send(request.send());
         })
@@ -113,9 +113,8 @@ fn spawn_body_reader(
     chunk_by: ChunkBy,
 ) -> Result<CancellableBody<'_>, HttpError> {
     let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
-    std::thread::Builder::new()
-        .name("http-body".to_string())
-        .spawn(move || read_chunks(response, chunks, chunk_by))
+    WORKERS
+        .run("http-body", move || read_chunks(response, chunks, chunk_by))
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Closed,
             message: format!("cannot start a body thread: {error}"),

@@ -16,6 +16,7 @@
 mod cancel;
 mod resolve;
 mod shared;
+mod workers;
 
 pub use cancel::{
     cancellable_body, cancellable_whole_body, send_cancellable, text_cancellable, CancellableBody,

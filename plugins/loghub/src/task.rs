@@ -1,7 +1,7 @@
-//! A loghubwriter task: its thread turns records into batches of logs while `maxInFlight`
-//! sending threads send them, each with one request in flight; one more batch waits queued,
-//! so a slow round trip does not stall the channel. Once one batch fails for good, or the job
-//! stops, the other threads stop retrying.
+//! A loghubwriter task: its thread turns records into batches of logs while up to
+//! `maxInFlight` sending threads (started as the batches need them) send them, each with one
+//! request in flight; one more batch waits queued, so a slow round trip does not stall the
+//! channel. Once one batch fails for good, or the job stops, the other threads stop retrying.
 //!
 //! Cancellation is waited on, never polled. The sending threads wait (for work, and between
 //! retries) on the task's stop channel, which the task's thread closes. The task's thread
@@ -49,7 +49,7 @@ pub struct LoghubWriterTask {
 }
 
 impl LoghubWriterTask {
-    /// Costs no connection and no thread: the host creates every task at the job's start.
+    /// Costs no connection and no thread until the task starts.
     pub fn new(config: WriterConfig, http: Arc<SharedClient>) -> Self {
         LoghubWriterTask {
             encoder: Encoder::new(config),
@@ -116,35 +116,62 @@ fn encode_while_sending(
     let (queue, inbox) = crossbeam_channel::bounded::<Shipment>(1);
     let (events_sender, events) = crossbeam_channel::unbounded();
     let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
-    for index in 0..threads {
-        let cancellation = SenderCancellation {
-            index,
-            stop: stopped.clone(),
-            events: events_sender.clone(),
-        };
-        let (inbox, shipper) = (inbox.clone(), Arc::clone(shipper));
-        // Detached (see the module's notes); dropping `stop` on an error here ends the
-        // threads already started.
-        std::thread::Builder::new()
-            .name(format!("loghub-send-{index}"))
-            .spawn(move || send_batches(&shipper, inbox, cancellation))
-            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
-    }
-    // Only the sending threads hold these ends now: `events` closes when they all stop.
-    drop((inbox, events_sender, stopped));
     let mut handoff = Handoff {
         queue,
+        starter: Some(SenderStarter {
+            shipper: Arc::clone(shipper),
+            inbox,
+            stopped,
+            events: events_sender,
+            started: 0,
+            most: threads,
+        }),
+        shipped: 0,
         returns: Returns {
             events,
             stop: Some(stop),
             stopped_at: None,
             backoffs: Backoffs(vec![None; threads]),
             spares: Vec::new(),
+            sent: 0,
             context,
         },
     };
     let encoded = encode_all(encoder, receiver, &mut handoff);
     handoff.finish(encoded)
+}
+
+/// Starts the sending threads as the batches need them, up to `maxInFlight`: a task of a few
+/// logs (a small partition) starts one, not `maxInFlight`. Holds ends of the task's channels
+/// for the threads still to start: dropped once they all have, or when the task finishes, so
+/// that the queue and the events close when the started threads are done.
+struct SenderStarter {
+    shipper: Arc<Shipper>,
+    inbox: Receiver<Shipment>,
+    stopped: Receiver<Never>,
+    events: Sender<Event>,
+    started: usize,
+    most: usize,
+}
+
+impl SenderStarter {
+    fn start_one(&mut self) -> Result<(), PluginError> {
+        let index = self.started;
+        let cancellation = SenderCancellation {
+            index,
+            stop: self.stopped.clone(),
+            events: self.events.clone(),
+        };
+        let (inbox, shipper) = (self.inbox.clone(), Arc::clone(&self.shipper));
+        // Detached (see the module's notes); dropping `stop` on an error ends the threads
+        // already started.
+        std::thread::Builder::new()
+            .name(format!("loghub-send-{index}"))
+            .spawn(move || send_batches(&shipper, inbox, cancellation))
+            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
+        self.started += 1;
+        Ok(())
+    }
 }
 
 fn encode_all(
@@ -243,6 +270,10 @@ fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: Send
 /// The encoding thread's ends of the channels to the sending threads.
 struct Handoff<'a> {
     queue: Sender<Shipment>,
+    /// `None` once every sending thread has started.
+    starter: Option<SenderStarter>,
+    /// Batches put in the queue so far.
+    shipped: usize,
     returns: Returns<'a>,
 }
 
@@ -255,6 +286,9 @@ impl BatchSink for Handoff<'_> {
     /// error once one has failed, and when the job stops.
     fn ship(&mut self, batch: LogBatch, route_key: Option<String>) -> Result<(), PluginError> {
         let mut shipment = Shipment { batch, route_key };
+        self.returns.take_returned()?;
+        self.start_a_sender_if_all_are_busy()?;
+        self.shipped += 1;
         loop {
             self.returns.take_returned()?;
             shipment = match self.queue.try_send(shipment) {
@@ -288,10 +322,30 @@ impl BatchSink for Handoff<'_> {
 }
 
 impl Handoff<'_> {
+    /// Starts one more sending thread when each started one has a batch (sent or queued) not
+    /// yet back: the batch being shipped would otherwise wait for a thread to free up.
+    fn start_a_sender_if_all_are_busy(&mut self) -> Result<(), PluginError> {
+        let Some(starter) = &mut self.starter else {
+            return Ok(());
+        };
+        if self.shipped - self.returns.sent >= starter.started {
+            starter.start_one()?;
+            if starter.started == starter.most {
+                self.starter = None;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes the queue and waits for the sending threads (see [`Returns::wait_for_all`]).
     fn finish(self, encoded: Result<(), PluginError>) -> Result<(), PluginError> {
-        let Handoff { queue, returns } = self;
-        drop(queue);
+        let Handoff {
+            queue,
+            starter,
+            returns,
+            ..
+        } = self;
+        drop((queue, starter));
         returns.wait_for_all(encoded)
     }
 }
@@ -307,6 +361,8 @@ struct Returns<'a> {
     backoffs: Backoffs,
     /// Emptied batches to build the next ones in.
     spares: Vec<LogBatch>,
+    /// Batches the sending threads have sent.
+    sent: usize,
     context: &'a mut TaskContext,
 }
 
@@ -361,6 +417,7 @@ impl Returns<'_> {
                     self.context.collect_dirty(record, log.reason)?;
                 }
                 self.spares.push(batch);
+                self.sent += 1;
             }
             Event::Failed(error) => {
                 self.stop();
