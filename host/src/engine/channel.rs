@@ -430,6 +430,7 @@ mod tests {
             dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
             transformers,
             transformer_counters: TransformerCounters::default(),
+            completed_tasks: Default::default(),
         })
     }
 

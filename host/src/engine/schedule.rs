@@ -50,18 +50,23 @@ impl Schedule<'_> {
     /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
     pub fn run(&self, pairs: Vec<PairTasks>, plan: &mut Plan) {
         let started = Instant::now();
+        let task_ids: Vec<u32> = pairs.iter().map(|pair| pair.task_id).collect();
         let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
-        let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
+        let queue = Mutex::new(
+            pairs
+                .into_iter()
+                .zip(progress.iter().cloned())
+                .collect::<VecDeque<_>>(),
+        );
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
         thread::scope(|scope| {
             for channel in 0..plan.channels {
                 let done_tx = done_tx.clone();
-                let (queue, progress) = (&queue, &progress);
+                let queue = &queue;
                 let spawned = thread::Builder::new()
                     .name(format!("channel-{channel}"))
                     .spawn_scoped(scope, move || {
-                        while let Some(pair) = self.next_pair(queue) {
-                            let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
+                        while let Some((pair, pair_progress)) = self.next_pair(queue) {
                             self.run_pair(pair, pair_progress);
                         }
                         drop(done_tx);
@@ -73,12 +78,15 @@ impl Schedule<'_> {
                 }
             }
             drop(done_tx);
-            self.monitor(&done_rx, &progress, plan, started);
+            self.monitor(&done_rx, &progress, &task_ids, plan, started);
         });
         plan.transfer_time = started.elapsed();
     }
 
-    fn next_pair(&self, queue: &Mutex<VecDeque<PairTasks>>) -> Option<PairTasks> {
+    fn next_pair(
+        &self,
+        queue: &Mutex<VecDeque<(PairTasks, Arc<PairProgress>)>>,
+    ) -> Option<(PairTasks, Arc<PairProgress>)> {
         if self.runtime.state.is_cancelled() {
             return None;
         }
@@ -170,6 +178,11 @@ impl Schedule<'_> {
                 .counters
                 .finished_tasks
                 .fetch_add(1, Ordering::Relaxed);
+            runtime
+                .completed_tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(task_id);
         }
     }
 
@@ -194,6 +207,7 @@ impl Schedule<'_> {
         &self,
         done: &crossbeam_channel::Receiver<()>,
         progress: &[Arc<PairProgress>],
+        task_ids: &[u32],
         plan: &Plan,
         started: Instant,
     ) {
@@ -234,6 +248,7 @@ impl Schedule<'_> {
             if stall_at.is_some() && idle >= self.options.stall_timeout {
                 self.runtime.state.fail(stall_message(
                     progress,
+                    task_ids,
                     self.reader_name,
                     self.writer_name,
                     idle,
@@ -309,6 +324,7 @@ impl Mark {
 /// Names the side that holds a stalled job, as DataX's WaitWriterTime/WaitReaderTime would.
 fn stall_message(
     progress: &[Arc<PairProgress>],
+    task_ids: &[u32],
     reader_name: &str,
     writer_name: &str,
     idle: Duration,
@@ -316,9 +332,9 @@ fn stall_message(
     let seconds = idle.as_secs();
     let stuck: Vec<String> = progress
         .iter()
-        .enumerate()
-        .filter(|(_, pair)| pair.running.load(Ordering::SeqCst))
-        .map(|(task_id, pair)| {
+        .zip(task_ids)
+        .filter(|(pair, _)| pair.running.load(Ordering::SeqCst))
+        .map(|(pair, task_id)| {
             if pair.reader_blocked.load(Ordering::Relaxed) {
                 format!(
                     "writer task {task_id} ('{writer_name}') took no record for {seconds}s while \
