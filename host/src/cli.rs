@@ -213,6 +213,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
     pub datasources: Option<PathBuf>,
 
+    /// How many tasks to ask the reader's `split` for (1 to 10000; default the job's channel
+    /// count): a plan for N shards wants at least N. The reader decides in the end (odps: one
+    /// row range each; loghub: one per shard of the logstore). Each shard still runs up to
+    /// the job's channel count of tasks at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub tasks: Option<u64>,
+
     /// Where the plan is written (mode 0600: task configurations may hold credentials).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,

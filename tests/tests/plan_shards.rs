@@ -5,12 +5,11 @@
 //! and a plan of another version are refused, naming what is wrong.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use datax_e2e::seed::{
-    assert_every_row_arrived, seed_sandbox_config, seed_variant, start_seed_sandbox, ROWS,
-    SEED_KEYS,
+    assert_every_row_arrived, seed_job, seed_sandbox_config, start_seed_sandbox, ROWS, SEED_KEYS,
 };
 use datax_e2e::{datax_job, repo_jobs, sandbox_data_sources, Run, Workspace};
 use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
@@ -63,11 +62,10 @@ fn seed_data_sources() -> PathBuf {
     repo_jobs().join("datasources.sandbox.json")
 }
 
-/// The seed job (DataWorks 1.0, odps → loghub) with 8 channels: 8 row ranges, 2 a shard.
+/// The seed job (DataWorks 1.0, odps → loghub, one channel) planned for 8 tasks: 8 row
+/// ranges, 2 a shard.
 fn plan_seed(workspace: &Workspace, sandbox: &SandboxHandle) -> Run {
-    let job = seed_variant(workspace, "seed-8.json", |job| {
-        job["configuration"]["setting"]["speed"]["concurrent"] = json!("8");
-    });
+    let job = seed_job();
     let address = format!("-Dsandbox=127.0.0.1:{}", sandbox.port());
     let sources = seed_data_sources();
     workspace.run(&[
@@ -77,6 +75,8 @@ fn plan_seed(workspace: &Workspace, sandbox: &SandboxHandle) -> Run {
         sources.to_str().unwrap(),
         "-p",
         &address,
+        "--tasks",
+        "8",
         "-o",
         "plan.json",
     ])
@@ -271,18 +271,19 @@ fn a_shard_that_was_stopped_makes_finish_fail_naming_it_and_commit_nothing() {
         .into_iter()
         .map(|index| start_shard(&workspace, index, &[]))
         .collect();
-    let (stopped, _) = workspace.terminate_after(
-        &[
-            "run",
-            "--plan",
-            "plan.json",
-            "--shard",
-            "2/4",
-            "--report-json",
-            "shard-2.json",
-        ],
-        Duration::from_millis(1500),
-    );
+    // Stopped once it moves records: its first report says `running`.
+    let shard = start_shard(&workspace, 2, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !workspace.path("shard-2.json").exists() {
+        assert!(Instant::now() < deadline, "shard 2 wrote no report");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &shard.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let stopped = Run::from(shard.wait_with_output().expect("the shard stops"));
     assert_eq!(stopped.code, Some(143), "{}", stopped.stderr);
     for child in children.drain(..) {
         let run = Run::from(child.wait_with_output().unwrap());

@@ -38,7 +38,11 @@ pub fn plan(args: &PlanArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     )?;
     let prepared = prepare_source(&source, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
-    let tasks = engine::plan(&prepared.job, &plugins)?;
+    let mut job = prepared.job.clone();
+    if let Some(tasks) = args.tasks {
+        job.speed.channels = tasks as usize;
+    }
+    let tasks = engine::plan(&job, &plugins)?;
     let now = Utc::now();
     let plan = PlanFile {
         format: FORMAT.to_string(),
