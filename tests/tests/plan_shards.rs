@@ -355,3 +355,45 @@ fn a_missing_or_repeated_report_and_another_plan_version_are_refused() {
     run.assert_failure(expected);
     assert!(!Path::new(&workspace.path("r.json")).exists());
 }
+
+/// An odps writer with `supportDynamicPartition` opens its partitions' sessions in its tasks,
+/// which only their own process could commit: `datax plan` refuses it, writing no plan.
+#[test]
+fn a_dynamic_partition_writer_is_refused_at_plan_time() {
+    let mut config = seed_sandbox_config(10);
+    let tables = config["odps"]["projects"][0]["tables"]
+        .as_array_mut()
+        .unwrap();
+    let mut dynamic = tables[0].clone();
+    dynamic["name"] = json!("by_day");
+    dynamic["columns"].as_array_mut().unwrap().truncate(5);
+    dynamic["partitions"] = json!([]);
+    tables.push(dynamic);
+    let sandbox =
+        Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).expect("starts");
+    let workspace = Workspace::new();
+    let sources = workspace.write_json("sources.json", &sandbox_data_sources(&sandbox));
+    let job = json!({"job": {
+        "setting": {"speed": {"channel": 2}},
+        "content": [{
+            "reader": {"name": "odpsreader", "parameter": {
+                "datasource": "odps", "table": "ak_biz_log_detail", "partition": ["pt=20161226"],
+                "column": ["*"]}},
+            "writer": {"name": "odpswriter", "parameter": {
+                "datasource": "odps", "table": "by_day", "supportDynamicPartition": true,
+                "column": ["col0", "col1", "col2", "col3", "col4", "pt"]}}
+        }]
+    }});
+    let job = workspace.write_json("dynamic.json", &job);
+    workspace
+        .run(&[
+            "plan",
+            job.to_str().unwrap(),
+            "--datasources",
+            sources.to_str().unwrap(),
+            "-o",
+            "plan.json",
+        ])
+        .assert_failure("supportDynamicPartition: a job whose partitions come from the records' values cannot run from a plan");
+    assert!(!workspace.path("plan.json").exists());
+}
