@@ -115,7 +115,7 @@ fn the_seed_job_in_four_shards_moves_every_row_once_and_finish_reports_the_whole
 
     let sources = seed_data_sources();
     run_all_shards(&workspace, &["--datasources", sources.to_str().unwrap()]);
-    let mut read = 0;
+    let (mut read, mut per_task) = (0, 0);
     for index in 0..SHARDS {
         let report = workspace.read_json(&format!("shard-{index}.json"));
         assert_eq!(report["status"], "succeeded", "{report}");
@@ -123,8 +123,14 @@ fn the_seed_job_in_four_shards_moves_every_row_once_and_finish_reports_the_whole
         assert_eq!(report["plan"]["tasks"], json!(tasks), "{report}");
         assert_eq!(report["plan"]["tasks_completed"], json!(tasks), "{report}");
         read += report["records_read"].as_u64().unwrap();
+        for task in report["plan"]["task_counts"].as_array().unwrap() {
+            assert_eq!(task["completed"], true, "{task}");
+            assert_eq!(task["records_sent"], task["records_received"], "{task}");
+            per_task += task["records_sent"].as_u64().unwrap();
+        }
     }
     assert_eq!(read, ROWS, "the shards read the table once between them");
+    assert_eq!(per_task, ROWS, "the tasks' own counts add up");
     let arrivals = assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
     assert!(arrivals.values().all(|&n| n == 1), "no row twice");
 
@@ -248,14 +254,14 @@ fn odps_to_odps_in_four_shards_is_in_the_table_only_after_finish_commits_it() {
     );
 }
 
-/// A stream job of 4 tasks of 4,000 records, at most 1,000 records a second in each process:
-/// a shard of one task runs for about four seconds.
+/// A stream job of 4 tasks of 4,000 records, at most 4,000 records a second for the job, so
+/// 1,000 in each of the 4 shards: a shard of one task runs for about four seconds.
 fn plan_stream(workspace: &Workspace) {
     let job = datax_job(
         json!({"name": "streamreader", "parameter": {
             "column": [{"type": "long", "value": 1}], "sliceRecordCount": 4000}}),
         json!({"name": "streamwriter", "parameter": {"print": false}}),
-        json!({"speed": {"channel": 4, "record": 1000}}),
+        json!({"speed": {"channel": 4, "record": 4000}}),
     );
     let job = workspace.write_json("stream.json", &job);
     workspace
@@ -305,6 +311,7 @@ fn a_shard_that_was_stopped_makes_finish_fail_naming_it_and_commit_nothing() {
 fn a_missing_or_repeated_report_and_another_plan_version_are_refused() {
     let workspace = Workspace::new();
     plan_stream(&workspace);
+    let started = Instant::now();
     let children: Vec<Child> = (0..SHARDS)
         .map(|index| start_shard(&workspace, index, &[]))
         .collect();
@@ -312,6 +319,13 @@ fn a_missing_or_repeated_report_and_another_plan_version_are_refused() {
         let run = Run::from(child.wait_with_output().unwrap());
         assert_eq!(run.code, Some(0), "{}", run.stderr);
     }
+    // The job's 4,000 records a second are shared: each shard's 4,000 records take about 4 s
+    // at its 1,000 a second (1 s if each shard had the job's whole limit).
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "4 shards at once took {took:?}"
+    );
 
     finish(&workspace, &reports(&[0, 1, 3]), &[])
         .assert_failure("tasks [2] not reported done (shard 2/4: no report given)");

@@ -46,8 +46,21 @@ pub struct Runtime {
     /// The job's transformers, run by every reader task on what it sends.
     pub transformers: Chain,
     pub transformer_counters: TransformerCounters,
-    /// The ids of the task pairs that finished without failing, in the order they did.
-    pub completed_tasks: Mutex<Vec<u32>>,
+    /// Each task pair that ran, in the order they ended.
+    pub task_counts: Mutex<Vec<TaskCounts>>,
+}
+
+/// What one task pair did (a plan's shard reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TaskCounts {
+    pub id: u32,
+    /// Both sides finished without failing.
+    pub completed: bool,
+    /// Records (and their bytes) the reader sent to the channel (dirty ones not included).
+    pub records_sent: u64,
+    pub bytes_sent: u64,
+    /// Records handed to the writer.
+    pub records_received: u64,
 }
 
 pub struct RunOptions {
@@ -75,8 +88,8 @@ pub struct Outcome {
     pub tasks: usize,
     pub transfer_time: Duration,
     pub dirty_file: Option<PathBuf>,
-    /// The ids of the task pairs that finished without failing, ascending.
-    pub completed_tasks: Vec<u32>,
+    /// Each task pair that ran, by id.
+    pub task_counts: Vec<TaskCounts>,
     /// Records the writer's service stored but only its `post` publishes, still unpublished
     /// (a plan's shard, which has no `post`).
     pub staged_records: u64,
@@ -150,7 +163,7 @@ fn run_with(
         dirty: DirtyLog::new(options.dirty_file.clone(), &job.error_limit),
         transformers,
         transformer_counters: TransformerCounters::default(),
-        completed_tasks: Mutex::default(),
+        task_counts: Mutex::default(),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
     for plugin in [plugins.reader, plugins.writer] {
@@ -220,14 +233,14 @@ impl Runtime {
             tasks: plan.tasks,
             transfer_time: plan.transfer_time,
             dirty_file: self.dirty.written_path().map(PathBuf::from),
-            completed_tasks: {
-                let mut ids = self
-                    .completed_tasks
+            task_counts: {
+                let mut counts = self
+                    .task_counts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                ids.sort_unstable();
-                ids
+                counts.sort_unstable_by_key(|task| task.id);
+                counts
             },
             staged_records: self.counters.delivery.staged(),
         }

@@ -20,7 +20,7 @@ use super::dirty::check_percentage;
 use super::report::{progress_line, status_message};
 use super::stats::Snapshot;
 use super::throttle::Throttle;
-use super::{Plan, RunOptions, Runtime};
+use super::{Plan, RunOptions, Runtime, TaskCounts};
 use crate::logger;
 use crate::plugins::Kind;
 
@@ -178,12 +178,18 @@ impl Schedule<'_> {
                 .counters
                 .finished_tasks
                 .fetch_add(1, Ordering::Relaxed);
-            runtime
-                .completed_tasks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(task_id);
         }
+        runtime
+            .task_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(TaskCounts {
+                id: task_id,
+                completed: finished,
+                records_sent: progress.sent_records.load(Ordering::Relaxed),
+                bytes_sent: progress.sent_bytes.load(Ordering::Relaxed),
+                records_received: progress.received_records.load(Ordering::Relaxed),
+            });
     }
 
     fn task_failed(&self, side: Kind, task_id: u32, error: datax_plugin_api::PluginError) {

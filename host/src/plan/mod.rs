@@ -139,7 +139,13 @@ impl ShardOfPlan {
             "shard": self.shard.index,
             "shards": self.shard.count,
             "tasks": self.tasks,
-            "tasks_completed": outcome.completed_tasks,
+            "tasks_completed": outcome
+                .task_counts
+                .iter()
+                .filter(|task| task.completed)
+                .map(|task| task.id)
+                .collect::<Vec<_>>(),
+            "task_counts": outcome.task_counts,
             "snapshot": outcome.snapshot,
             "records_staged": outcome.staged_records,
         })
@@ -167,10 +173,16 @@ pub fn run_shard(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let shard = Shard::parse(spec, std::env::var(INDEX_VARIABLE).ok().as_deref())?;
     check_outputs(args)?;
     let plan = PlanFile::read(plan_path)?;
-    let prepared = prepare_source(
+    let mut prepared = prepare_source(
         &source_of(&plan, args.datasources.as_deref())?,
         cli_plugin_dirs,
     )?;
+    // The job's rate limits (`byte`, `record`, `mbps`) are the whole job's; the N shards may
+    // all run at once, so each takes an Nth. Per-channel limits stay as they are.
+    let share = |limit: Option<u64>| limit.map(|limit| limit.div_ceil(shard.count.into()).max(1));
+    let speed = &mut prepared.job.speed;
+    speed.byte_per_sec = share(speed.byte_per_sec);
+    speed.record_per_sec = share(speed.record_per_sec);
     let ids = shard.task_ids(plan.tasks.len());
     logger::info(
         "datax",
@@ -461,7 +473,7 @@ pub fn finish(args: &FinishArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         tasks: plan.tasks.len(),
         transfer_time: Duration::from_secs_f64(transfer_seconds.max(0.0)),
         dirty_file: dirty_files.first().cloned(),
-        completed_tasks: Vec::new(),
+        task_counts: Vec::new(),
         staged_records: 0,
     };
     let outputs = Arc::new(RunOutputs {
