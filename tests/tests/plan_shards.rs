@@ -1,7 +1,8 @@
 //! Plan once, run shards, finish once (issue 18, docs/plan-and-shards.md): `datax plan`
 //! writes every task's configuration, four `datax run --plan … --shard i/4` processes run
 //! against one sandbox at once, and `datax finish` checks their reports, runs the writer's
-//! commit and reports the whole job. A shard that failed, a report missing or given twice,
+//! commit and reports the whole job (odps → loghub, loghub → stream, odps → odps). A shard
+//! that failed, a report missing or given twice,
 //! and a plan of another version are refused, naming what is wrong.
 
 use std::path::{Path, PathBuf};
@@ -83,7 +84,8 @@ fn plan_seed(workspace: &Workspace, sandbox: &SandboxHandle) -> Run {
 }
 
 #[test]
-fn the_seed_job_in_four_shards_moves_every_row_once_and_finish_reports_the_whole_job() {
+fn the_seed_job_in_four_shards_moves_every_row_once_and_the_loghub_reader_reads_it_back_in_shards()
+{
     let sandbox = start_seed_sandbox();
     let workspace = Workspace::new();
     let planned = plan_seed(&workspace, &sandbox);
@@ -159,6 +161,40 @@ fn the_seed_job_in_four_shards_moves_every_row_once_and_finish_reports_the_whole
         .find(|line| line.starts_with("Records read"))
         .unwrap_or_else(|| panic!("a summary: {}", finished.stderr));
     assert!(line.ends_with(&format!(" {ROWS}")), "{line}");
+
+    // The loghub reader's tasks (one per shard of the logstore) run from a plan too: the
+    // logs just written, read back in four shards (some may have no task).
+    let back = Workspace::new();
+    let sources = back.write_json("sources.json", &sandbox_data_sources(&sandbox));
+    let job = back.write_json(
+        "back.json",
+        &datax_job(
+            json!({"name": "loghubreader", "parameter": {
+                "datasource": "sls", "logstore": "ak_biz_log", "column": SEED_KEYS}}),
+            json!({"name": "streamwriter", "parameter": {"print": false}}),
+            json!({"speed": {"channel": 2}}),
+        ),
+    );
+    let sources = sources.to_str().unwrap();
+    back.run(&[
+        "plan",
+        job.to_str().unwrap(),
+        "--datasources",
+        sources,
+        "-o",
+        "plan.json",
+    ])
+    .assert_success();
+    run_all_shards(&back, &["--datasources", sources]);
+    finish(
+        &back,
+        &reports(&[0, 1, 2, 3]),
+        &["--datasources", sources, "--report-json", "job.json"],
+    )
+    .assert_success();
+    let report = back.read_json("job.json");
+    assert_eq!(report["records_read"], ROWS, "{report}");
+    assert_eq!(report["records_written"], ROWS, "{report}");
 }
 
 /// Every row of `table` (partition `pt=20161226`) as streamwriter writes them, sorted; none
