@@ -2,8 +2,8 @@
 //! writes every task's configuration, four `datax run --plan … --shard i/4` processes run
 //! against one sandbox at once, and `datax finish` checks their reports, runs the writer's
 //! commit and reports the whole job (odps → loghub, loghub → stream, odps → odps). A shard
-//! that failed, a report missing or given twice,
-//! and a plan of another version are refused, naming what is wrong.
+//! that failed, a report missing or given twice, and a plan of another version are refused,
+//! naming what is wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -243,14 +243,14 @@ struct ShardSection {
     records_staged: u64,
 }
 
-/// A report file read, with its shard section.
-struct Read {
+/// A shard's report given to `finish`, read, with its `plan` section.
+struct GivenReport {
     file: PathBuf,
     report: ShardReport,
     section: ShardSection,
 }
 
-impl Read {
+impl GivenReport {
     fn name(&self) -> String {
         format!(
             "shard {}/{} ({})",
@@ -261,7 +261,7 @@ impl Read {
     }
 }
 
-fn read_report(file: &Path, plan: &PlanFile) -> Result<Read, String> {
+fn read_report(file: &Path, plan: &PlanFile) -> Result<GivenReport, String> {
     let shown = file.display();
     let text = fs::read_to_string(file).map_err(|error| format!("report {shown}: {error}"))?;
     let mut report: ShardReport = serde_json::from_str(&text)
@@ -275,7 +275,7 @@ fn read_report(file: &Path, plan: &PlanFile) -> Result<Read, String> {
             section.id, plan.id
         ));
     }
-    Ok(Read {
+    Ok(GivenReport {
         file: file.to_path_buf(),
         report,
         section,
@@ -283,10 +283,10 @@ fn read_report(file: &Path, plan: &PlanFile) -> Result<Read, String> {
 }
 
 /// Why the shards' reports do not add up to the whole plan done once; empty when they do.
-fn coverage_problems(plan: &PlanFile, reads: &[Read]) -> Vec<String> {
+fn coverage_problems(plan: &PlanFile, reads: &[GivenReport]) -> Vec<String> {
     let mut problems = Vec::new();
     let shards = reads.first().map_or(0, |read| read.section.shards);
-    let mut by_index: BTreeMap<u32, Vec<&Read>> = BTreeMap::new();
+    let mut by_index: BTreeMap<u32, Vec<&GivenReport>> = BTreeMap::new();
     for read in reads {
         if read.section.shards != shards {
             problems.push(format!(
@@ -322,7 +322,7 @@ fn coverage_problems(plan: &PlanFile, reads: &[Read]) -> Vec<String> {
             ));
         }
     }
-    let mut done: Vec<Vec<&Read>> = vec![Vec::new(); plan.tasks.len()];
+    let mut done: Vec<Vec<&GivenReport>> = vec![Vec::new(); plan.tasks.len()];
     for read in reads {
         for &id in &read.section.tasks_completed {
             match done.get_mut(id as usize) {
@@ -355,6 +355,7 @@ fn coverage_problems(plan: &PlanFile, reads: &[Read]) -> Vec<String> {
     for (index, ids) in missing {
         let whose = match by_index.get(&index) {
             Some(reads) => reads[0].name(),
+            None if shards == 0 => "no shard's report could be read".to_string(),
             None => format!("shard {index}/{shards}: no report given"),
         };
         problems.push(format!("tasks {ids:?} not reported done ({whose})"));
