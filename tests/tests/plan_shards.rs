@@ -344,13 +344,26 @@ fn a_shard_that_was_stopped_makes_finish_fail_naming_it_and_commit_nothing() {
 }
 
 #[test]
-fn a_missing_or_repeated_report_and_another_plan_version_are_refused() {
+fn a_missing_or_repeated_report_and_another_plan_version_are_refused_and_the_index_may_come_from_kubernetes(
+) {
     let workspace = Workspace::new();
     plan_stream(&workspace);
     let started = Instant::now();
-    let children: Vec<Child> = (0..SHARDS)
+    let mut children: Vec<Child> = (0..SHARDS - 1)
         .map(|index| start_shard(&workspace, index, &[]))
         .collect();
+    // The last as a Kubernetes Indexed Job's pod runs it: its index from the environment.
+    children.push(
+        workspace
+            .datax()
+            .env("JOB_COMPLETION_INDEX", "3")
+            .args(["run", "--plan", "plan.json", "--shard", "/4"])
+            .args(["--report-json", "shard-3.json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("datax starts"),
+    );
     for child in children {
         let run = Run::from(child.wait_with_output().unwrap());
         assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -363,6 +376,10 @@ fn a_missing_or_repeated_report_and_another_plan_version_are_refused() {
         "4 shards at once took {took:?}"
     );
 
+    assert_eq!(
+        workspace.read_json("shard-3.json")["plan"]["tasks"],
+        json!([3])
+    );
     finish(&workspace, &reports(&[0, 1, 3]), &[])
         .assert_failure("tasks [2] not reported done (shard 2/4: no report given)");
     finish(&workspace, &reports(&[0, 1, 2, 3, 1]), &[])
