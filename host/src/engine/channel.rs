@@ -40,6 +40,10 @@ pub struct PairProgress {
     /// The writer is waiting on an empty channel: the reader is the slow side.
     pub writer_waiting: AtomicBool,
     pub running: AtomicBool,
+    /// This pair's records and bytes sent by its reader (not dirty), and handed to its writer.
+    pub sent_records: AtomicU64,
+    pub sent_bytes: AtomicU64,
+    pub received_records: AtomicU64,
 }
 
 fn cancelled() -> PluginError {
@@ -328,6 +332,9 @@ impl FfiRecordSender for ChannelSender {
         counters.sent_records.fetch_add(records, Ordering::Relaxed);
         counters.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
         counters.last_move.stamp();
+        let pair = &self.feed.pair;
+        pair.sent_records.fetch_add(records, Ordering::Relaxed);
+        pair.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
         ROk(())
     }
 }
@@ -413,6 +420,9 @@ impl FfiRecordReceiver for ChannelReceiver {
                     .received_bytes
                     .fetch_add(batch.byte_size, Ordering::Relaxed);
                 counters.last_move.stamp();
+                self.pair
+                    .received_records
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 ROk(ROption::RSome(batch))
             }
             Ok(None) => ROk(ROption::RNone),
@@ -541,6 +551,7 @@ mod tests {
             dirty: DirtyLog::new(std::env::temp_dir().join("unused-dirty.jsonl"), &no_limit),
             transformers,
             transformer_counters: TransformerCounters::default(),
+            task_counts: Default::default(),
         })
     }
 

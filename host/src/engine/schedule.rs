@@ -19,7 +19,7 @@ use super::dirty::check_percentage;
 use super::report::{progress_line, status_message};
 use super::stats::Snapshot;
 use super::throttle::Throttle;
-use super::{Plan, RunOptions, Runtime, TaskMaker};
+use super::{Plan, RunOptions, Runtime, TaskCounts, TaskMaker};
 use crate::logger;
 use crate::plugins::Kind;
 
@@ -74,18 +74,24 @@ impl Schedule<'_> {
     /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
     pub fn run(&self, pairs: Vec<PendingPair>, plan: &mut Plan) {
         let started = Instant::now();
+        let task_ids: Vec<u32> = pairs.iter().map(|pair| pair.task_id).collect();
         let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
-        let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
+        let queue = Mutex::new(
+            pairs
+                .into_iter()
+                .zip(progress.iter().cloned())
+                .collect::<VecDeque<_>>(),
+        );
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
         thread::scope(|scope| {
             for channel in 0..plan.channels {
                 let done_tx = done_tx.clone();
-                let (queue, progress) = (&queue, &progress);
+                let queue = &queue;
                 let spawned = thread::Builder::new()
                     .name(format!("channel-{channel}"))
                     .spawn_scoped(scope, move || {
                         let reader = self.start_reader_thread(scope, channel);
-                        while let Some(pending) = self.next_pair(queue) {
+                        while let Some((pending, pair_progress)) = self.next_pair(queue) {
                             let pair = match self.tasks.make(pending, &self.runtime.state) {
                                 Ok(Some(pair)) => pair,
                                 Ok(None) => break,
@@ -94,7 +100,6 @@ impl Schedule<'_> {
                                     break;
                                 }
                             };
-                            let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
                             self.run_pair(pair, pair_progress, &reader);
                         }
                         drop(done_tx);
@@ -106,7 +111,7 @@ impl Schedule<'_> {
                 }
             }
             drop(done_tx);
-            self.monitor(&done_rx, &progress, plan, started);
+            self.monitor(&done_rx, &progress, &task_ids, plan, started);
         });
         plan.transfer_time = started.elapsed();
     }
@@ -140,7 +145,10 @@ impl Schedule<'_> {
     }
 
     /// The next pair to run; none once the job is stopping, so a stop makes no more tasks.
-    fn next_pair(&self, queue: &Mutex<VecDeque<PendingPair>>) -> Option<PendingPair> {
+    fn next_pair(
+        &self,
+        queue: &Mutex<VecDeque<(PendingPair, Arc<PairProgress>)>>,
+    ) -> Option<(PendingPair, Arc<PairProgress>)> {
         if self.runtime.state.is_cancelled() {
             return None;
         }
@@ -212,6 +220,17 @@ impl Schedule<'_> {
                 .finished_tasks
                 .fetch_add(1, Ordering::Relaxed);
         }
+        runtime
+            .task_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(TaskCounts {
+                id: task_id,
+                completed: finished,
+                records_sent: progress.sent_records.load(Ordering::Relaxed),
+                bytes_sent: progress.sent_bytes.load(Ordering::Relaxed),
+                records_received: progress.received_records.load(Ordering::Relaxed),
+            });
     }
 
     fn task_failed(&self, side: Kind, task_id: u32, error: datax_plugin_api::PluginError) {
@@ -235,6 +254,7 @@ impl Schedule<'_> {
         &self,
         done: &crossbeam_channel::Receiver<()>,
         progress: &[Arc<PairProgress>],
+        task_ids: &[u32],
         plan: &Plan,
         started: Instant,
     ) {
@@ -275,6 +295,7 @@ impl Schedule<'_> {
             if stall_at.is_some() && idle >= self.options.stall_timeout {
                 self.runtime.state.fail(stall_message(
                     progress,
+                    task_ids,
                     self.reader_name,
                     self.writer_name,
                     idle,
@@ -350,6 +371,7 @@ impl Mark {
 /// Names the side that holds a stalled job, as DataX's WaitWriterTime/WaitReaderTime would.
 fn stall_message(
     progress: &[Arc<PairProgress>],
+    task_ids: &[u32],
     reader_name: &str,
     writer_name: &str,
     idle: Duration,
@@ -357,9 +379,9 @@ fn stall_message(
     let seconds = idle.as_secs();
     let stuck: Vec<String> = progress
         .iter()
-        .enumerate()
-        .filter(|(_, pair)| pair.running.load(Ordering::SeqCst))
-        .map(|(task_id, pair)| {
+        .zip(task_ids)
+        .filter(|(pair, _)| pair.running.load(Ordering::SeqCst))
+        .map(|(pair, task_id)| {
             if pair.reader_blocked.load(Ordering::Relaxed) {
                 format!(
                     "writer task {task_id} ('{writer_name}') took no record for {seconds}s while \

@@ -34,6 +34,19 @@ pub struct Parsed<P> {
     /// The job's `common.column`, which the host passes inside the parameter
     /// ([`crate::text::style`]); default when the job has none.
     pub common_column: ColumnSettings,
+    /// Set when the host runs tasks of a plan (`datax run --plan`, `datax finish`): this
+    /// side's task configurations as `split` wrote them in another process, from which the
+    /// plugin rebuilds what its `prepare` set up (it is not called again).
+    pub restore: Option<Restore>,
+}
+
+/// What the host hands a job that runs from a plan instead of `prepare` + `split`
+/// (`{"_datax": {"restore": {"taskConfigs": [...]}}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restore {
+    /// Every task configuration of this side, in task id order (also those another shard runs).
+    pub task_configs: Vec<String>,
 }
 
 impl<P> Parsed<P> {
@@ -96,9 +109,9 @@ pub fn from_value<P: DeserializeOwned>(
     let Some(object) = value.as_object_mut() else {
         return Err(ConfigError::new(what, lenient::wrong(&value, "an object")));
     };
-    let common_column = match object.remove(HOST_KEY) {
-        Some(host) => host_column_settings(host)?,
-        None => ColumnSettings::default(),
+    let (common_column, restore) = match object.remove(HOST_KEY) {
+        Some(mut host) => (host_column_settings(&mut host)?, host_restore(&mut host)?),
+        None => (ColumnSettings::default(), None),
     };
     let mut ignored = Vec::new();
     let mut note_ignored = |path: serde_ignored::Path| ignored.push(path_text(&path));
@@ -118,16 +131,27 @@ pub fn from_value<P: DeserializeOwned>(
         value: parsed,
         warnings,
         common_column,
+        restore,
     })
 }
 
 /// `{"column": {...}}` as the host writes it; errors name the job's keys (`common.column.…`).
-fn host_column_settings(mut host: Value) -> Result<ColumnSettings, ConfigError> {
+fn host_column_settings(host: &mut Value) -> Result<ColumnSettings, ConfigError> {
     match host.get_mut("column").map(Value::take) {
         Some(column) => from_value::<ColumnSettings>(column, "common.column")
             .map(|parsed| parsed.value)
             .map_err(|error| ConfigError::new(join("common.column", &error.path), error.message)),
         None => Ok(ColumnSettings::default()),
+    }
+}
+
+/// `{"restore": {"taskConfigs": [...]}}` as the host writes it for a plan's tasks.
+fn host_restore(host: &mut Value) -> Result<Option<Restore>, ConfigError> {
+    match host.get_mut("restore").map(Value::take) {
+        Some(restore) => serde_json::from_value(restore)
+            .map(Some)
+            .map_err(|error| ConfigError::new(join(HOST_KEY, "restore"), error.to_string())),
+        None => Ok(None),
     }
 }
 
