@@ -35,6 +35,19 @@ pub fn send_cancellable(
     if cancellation.is_cancelled() {
         return Err(cancelled());
     }
+    send_in_background(request)?.wait(cancellation)
+}
+
+/// A request sent by [`send_in_background`], its answer not waited for yet.
+pub struct PendingAnswer {
+    answered: Receiver<reqwest::Result<Response>>,
+}
+
+/// Sends `request` on a thread of its own and returns at once, so that the caller can do
+/// other work (read the previous answer's body) while the request makes its round trip;
+/// [`PendingAnswer::wait`] then waits as [`send_cancellable`] does. Dropping the pending
+/// answer drops the answer when it comes, and its connection.
+pub fn send_in_background(request: RequestBuilder) -> Result<PendingAnswer, HttpError> {
     let (answer, answered) = mpsc::sync_channel(1);
     WORKERS
         .run("http-request", move || {
@@ -45,18 +58,26 @@ pub fn send_cancellable(
             kind: TransportKind::Connect,
             message: format!("cannot start a request thread: {error}"),
         })?;
-    loop {
-        match answered.recv_timeout(CANCEL_CHECK) {
-            Ok(sent) => return sent.map_err(|error| HttpError::from_reqwest(&error)),
-            Err(RecvTimeoutError::Timeout) if cancellation.is_cancelled() => {
-                return Err(cancelled())
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(HttpError::Transport {
-                    kind: TransportKind::Closed,
-                    message: "the request's thread ended without an answer".to_string(),
-                })
+    Ok(PendingAnswer { answered })
+}
+
+impl PendingAnswer {
+    /// The answer (its status and headers), unless `cancellation` says the task stops
+    /// first: then [`TransportKind::Cancelled`] within [`CANCEL_CHECK`].
+    pub fn wait(self, cancellation: &dyn Cancellation) -> Result<Response, HttpError> {
+        loop {
+            match self.answered.recv_timeout(CANCEL_CHECK) {
+                Ok(sent) => return sent.map_err(|error| HttpError::from_reqwest(&error)),
+                Err(RecvTimeoutError::Timeout) if cancellation.is_cancelled() => {
+                    return Err(cancelled())
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(HttpError::Transport {
+                        kind: TransportKind::Closed,
+                        message: "the request's thread ended without an answer".to_string(),
+                    })
+                }
             }
         }
     }
