@@ -1,9 +1,9 @@
 //! Request-level cancellation for the blocking client.
 //!
 //! Ownership: the request moves to a thread of its own (an idle one of a pool's, see
-//! [`super::workers`]), which sends it and hands the answer back over a one-slot channel. The task's thread waits on that channel and looks at its
-//! cancellation every [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited
-//! on at once). Once cancelled it returns and drops its end: the request's thread then ends
+//! [`super::workers`]), which sends it and hands the answer back over a one-slot channel.
+//! The task's thread waits on that channel and looks at its cancellation every
+//! [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited on at once). Once cancelled it returns and drops its end: the request's thread then ends
 //! with its request (the blocking client's own timeout bounds it), and its answer, if one
 //! comes, is dropped with the connection.
 //!
@@ -25,8 +25,8 @@ use crate::retry::Cancellation;
 pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// Sends `request` and waits for its answer (its status and headers; the caller reads the
-/// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the task stops first: then
-/// [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
+/// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the
+/// task stops first: then [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
 /// caller's to read.
 pub fn send_cancellable(
     request: RequestBuilder,
