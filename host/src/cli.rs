@@ -74,6 +74,13 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Plan a job for shards: parse it, prepare and split both plugins once, and write every
+    /// task's configuration to a plan file (docs/plan-and-shards.md). Run the shards with
+    /// `datax run --plan FILE --shard I/N`, then `datax finish`.
+    Plan(PlanArgs),
+    /// Finish a planned job once its shards have run: check that every task was reported
+    /// done exactly once, run the writer's commit (`post`) and print the job's summary.
+    Finish(FinishArgs),
     /// Print a job skeleton from the plugins' own templates.
     Template {
         /// The reader's data source type or DataX name (`odps`, `streamreader`).
@@ -125,6 +132,16 @@ pub struct NewPluginArgs {
 pub struct JobArgs {
     /// The job file (DataX, DataWorks 1.0 or 2.0 shape).
     pub job: Option<PathBuf>,
+
+    /// Run one shard of a plan written by `datax plan` instead of a job file (with --shard
+    /// and --report-json; the plan holds the job and its parameters).
+    #[arg(long, value_name = "FILE", conflicts_with = "job", requires = "shard")]
+    pub plan: Option<PathBuf>,
+
+    /// With --plan: run the plan's tasks whose id modulo N is I (I from 0 to N-1). `/N` takes
+    /// I from the JOB_COMPLETION_INDEX environment variable, as a Kubernetes Indexed Job sets it.
+    #[arg(long, value_name = "I/N", requires = "plan")]
+    pub shard: Option<String>,
 
     /// Parameters in DataX's style: -p "-Dbizdate=20240101 -Dtable=t1".
     #[arg(
@@ -183,6 +200,64 @@ pub struct JobArgs {
     /// from the beginning.
     #[arg(long, requires = "state")]
     pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The job file (DataX, DataWorks 1.0 or 2.0 shape).
+    pub job: PathBuf,
+
+    /// Parameters in DataX's style: -p "-Dbizdate=20240101 -Dtable=t1".
+    #[arg(
+        short = 'p',
+        long = "params",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    pub datax_params: Vec<String>,
+
+    /// A parameter: --param bizdate=20240101 (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// Data sources that DataWorks jobs name by `datasource`; not copied into the plan: the
+    /// shards and `datax finish` are given the same file.
+    #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
+    pub datasources: Option<PathBuf>,
+
+    /// How many tasks to ask the reader's `split` for (1 to 10000; default the job's channel
+    /// count): a plan for N shards wants at least N. The reader decides in the end (odps: one
+    /// row range each; loghub: one per shard of the logstore). Each shard still runs up to
+    /// the job's channel count of tasks at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub tasks: Option<u64>,
+
+    /// Where the plan is written (mode 0600: task configurations may hold credentials).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// The plan the shards ran.
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// Every shard's --report-json file.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// The data sources file the plan was made with, when it was made with one.
+    #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
+    pub datasources: Option<PathBuf>,
+
+    /// Write the whole job's JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+
+    /// The layout of the log and the final summary (as for `datax run`).
+    #[arg(long, value_name = "LAYOUT", value_enum, default_value_t = Summary::English)]
+    pub summary: Summary,
 }
 
 #[derive(Debug, Args)]

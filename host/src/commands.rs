@@ -23,15 +23,45 @@ use crate::logger;
 use crate::outputs::{exit_code, RunOutputs, EXIT_FAILED};
 use crate::plugins::{plugin_dirs, Kind, LoadedPlugin, Registry};
 
-struct PreparedJob {
-    path: PathBuf,
-    job: JobConfig,
-    transformers: Chain,
+pub(crate) struct PreparedJob {
+    pub path: PathBuf,
+    pub job: JobConfig,
+    pub transformers: Chain,
     registry: Registry,
 }
 
+/// A job as given: its file's text and the parameters and data sources it is read with.
+pub(crate) struct JobSource {
+    pub path: PathBuf,
+    pub text: String,
+    /// `-p` arguments, in order.
+    pub datax_params: Vec<String>,
+    /// `--param` pairs, in order.
+    pub params: Vec<String>,
+    pub datasources: Option<PathBuf>,
+}
+
+impl JobSource {
+    pub fn read(
+        path: &Path,
+        datax_params: &[String],
+        params: &[String],
+        datasources: Option<&Path>,
+    ) -> Result<JobSource> {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read job file {}", path.display()))?;
+        Ok(JobSource {
+            path: path.to_path_buf(),
+            text,
+            datax_params: datax_params.to_vec(),
+            params: params.to_vec(),
+            datasources: datasources.map(Path::to_path_buf),
+        })
+    }
+}
+
 impl PreparedJob {
-    fn plugins(&self) -> Result<JobPlugins<'_>> {
+    pub fn plugins(&self) -> Result<JobPlugins<'_>> {
         let name_key = match self.job.shape {
             JobShape::DataX => "name",
             JobShape::DataWorks1 => "plugin",
@@ -52,16 +82,29 @@ impl PreparedJob {
 /// Reads, substitutes and normalises the job, installs its secret scrubber, loads plugins.
 fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
     let path = args.job.clone().ok_or_else(|| anyhow!("give a job file"))?;
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("cannot read job file {}", path.display()))?;
+    let source = JobSource::read(
+        &path,
+        &args.datax_params,
+        &args.params,
+        args.datasources.as_deref(),
+    )?;
+    prepare_source(&source, cli_plugin_dirs)
+}
+
+/// [`prepare`] for a job already read (`datax plan`, or the job a plan holds).
+pub(crate) fn prepare_source(
+    source: &JobSource,
+    cli_plugin_dirs: &[PathBuf],
+) -> Result<PreparedJob> {
+    let (path, text) = (source.path.clone(), &source.text);
     let mut params = Params::new();
-    for datax_args in &args.datax_params {
+    for datax_args in &source.datax_params {
         params.add_datax_args(datax_args).context("-p")?;
     }
-    for pair in &args.params {
+    for pair in &source.params {
         params.add_pair(pair).context("--param")?;
     }
-    let data_sources = args
+    let data_sources = source
         .datasources
         .as_deref()
         .map(|file| {
@@ -71,7 +114,7 @@ fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
                 .with_context(|| format!("data sources file {}", file.display()))
         })
         .transpose()?;
-    let loaded = load_job(&text, &params, data_sources.as_ref())
+    let loaded = load_job(text, &params, data_sources.as_ref())
         .with_context(|| format!("job file {}", path.display()))?;
     let scrubber = Scrubber::for_job(&loaded.job);
     logger::set_scrubber(move |text| scrubber.scrub(text));
@@ -151,10 +194,19 @@ fn exit_after(deadline: Duration) {
 
 pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let start = Local::now();
-    let datax_layout = args.summary == Summary::Datax;
-    logger::set_datax_layout(datax_layout);
-    // Output paths are checked before anything moves: a report that cannot be written after
-    // the data moved would have a scheduler rerun, and so duplicate, the whole job.
+    check_outputs(args)?;
+    let state = open_state(args)?;
+    if let Some(finished) = state.as_ref().and_then(already_committed) {
+        logger::info("datax", finished);
+        return Ok(0);
+    }
+    let prepared = prepare(args, cli_plugin_dirs)?;
+    run_prepared(args, prepared, None, state, start, engine::run)
+}
+
+/// Output paths are checked before anything moves: a report that cannot be written after
+/// the data moved would have a scheduler rerun, and so duplicate, the whole job.
+pub(crate) fn check_outputs(args: &JobArgs) -> Result<()> {
     for (flag, path) in [
         ("--report-json", &args.report_json),
         ("--metrics-file", &args.metrics_file),
@@ -164,12 +216,21 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
             check_writable(path).with_context(|| format!("{flag} {}", path.display()))?;
         }
     }
-    let state = open_state(args)?;
-    if let Some(finished) = state.as_ref().and_then(already_committed) {
-        logger::info("datax", finished);
-        return Ok(0);
-    }
-    let mut prepared = prepare(args, cli_plugin_dirs)?;
+    Ok(())
+}
+
+/// Runs a prepared job (or a plan's shard, `plan` describing it in the report) with
+/// `engine_run`, then writes the summary and the report files.
+pub(crate) fn run_prepared(
+    args: &JobArgs,
+    mut prepared: PreparedJob,
+    plan: Option<crate::plan::ShardOfPlan>,
+    state: Option<StateOptions>,
+    start: chrono::DateTime<Local>,
+    engine_run: impl FnOnce(&JobConfig, Chain, &JobPlugins<'_>, &RunOptions) -> crate::engine::Outcome,
+) -> Result<u8> {
+    let datax_layout = args.summary == Summary::Datax;
+    logger::set_datax_layout(datax_layout);
     let transformers = std::mem::take(&mut prepared.transformers);
     let plugins = prepared.plugins()?;
     let outputs = Arc::new(RunOutputs {
@@ -179,6 +240,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         reader: prepared.job.reader.plugin.clone(),
         writer: prepared.job.writer.plugin.clone(),
         start,
+        plan,
     });
     let options = RunOptions {
         dirty_file: dirty_file(args, &prepared.path, &start),
@@ -189,17 +251,10 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         on_interval: outputs.observer(),
         state,
     };
-    let outcome = engine::run(&prepared.job, transformers, &plugins, &options);
+    let outcome = engine_run(&prepared.job, transformers, &plugins, &options);
     let end = Local::now();
     let report = outputs.report(&outcome, end);
-    if datax_layout {
-        // DataX logs its block as one line of JobContainer's, starting on the next line.
-        let block = report.datax_summary_block(&start, &end);
-        logger::info(logger::ENGINE, format!("\n{block}\n"));
-    } else {
-        let block = report.summary_block(&start, &end);
-        logger::print_block(LogLevel::Info, logger::ENGINE, &format!("\n{block}\n"));
-    }
+    print_summary(&report, datax_layout, &start, &end);
     outputs.write(&report)?;
     match &report.error {
         Some(reason) => {
@@ -212,7 +267,7 @@ pub fn run(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
 }
 
 /// `--state DIR`, with the state found there on `--resume`.
-fn open_state(args: &JobArgs) -> Result<Option<StateOptions>> {
+pub(crate) fn open_state(args: &JobArgs) -> Result<Option<StateOptions>> {
     let Some(dir) = &args.state else {
         return Ok(None);
     };
@@ -228,7 +283,8 @@ fn open_state(args: &JobArgs) -> Result<Option<StateOptions>> {
         (None, false) if state.path().exists() => logger::warn(
             "datax",
             format!(
-                "--state {}: the state there is replaced; the run starts from the beginning                  (give --resume to continue it)",
+                "--state {}: the state there is replaced; the run starts from the beginning \
+                 (give --resume to continue it)",
                 dir.display()
             ),
         ),
@@ -245,9 +301,27 @@ fn already_committed(state: &StateOptions) -> Option<String> {
         .as_ref()
         .filter(|previous| previous.committed)?;
     Some(format!(
-        "--resume: the state in {} records a job that finished and was committed; nothing          to resume (remove the state file to run the job again)",
+        "--resume: the state in {} records a job that finished and was committed; nothing \
+         to resume (remove the state file to run the job again)",
         state.path().display()
     ))
+}
+
+/// The summary block at the end of a run, in the layout asked for.
+pub(crate) fn print_summary(
+    report: &crate::engine::report::JobReport,
+    datax_layout: bool,
+    start: &chrono::DateTime<Local>,
+    end: &chrono::DateTime<Local>,
+) {
+    if datax_layout {
+        // DataX logs its block as one line of JobContainer's, starting on the next line.
+        let block = report.datax_summary_block(start, end);
+        logger::info(logger::ENGINE, format!("\n{block}\n"));
+    } else {
+        let block = report.summary_block(start, end);
+        logger::print_block(LogLevel::Info, logger::ENGINE, &format!("\n{block}\n"));
+    }
 }
 
 /// `--dirty-file`, or `datax-dirty-<job>-<time>-<pid>.jsonl` here (with a warning when it
@@ -272,7 +346,7 @@ fn dirty_file(args: &JobArgs, job_path: &Path, start: &chrono::DateTime<Local>) 
 /// Whether a file can be written at `path`, without truncating one that is there or leaving
 /// an empty one behind (a failed job leaves no empty report; the dirty-record file is only
 /// created for a first dirty record).
-fn check_writable(path: &Path) -> std::io::Result<()> {
+pub(crate) fn check_writable(path: &Path) -> std::io::Result<()> {
     if path.exists() {
         return OpenOptions::new().append(true).open(path).map(drop);
     }

@@ -3,6 +3,7 @@ mod commands;
 mod engine;
 mod logger;
 mod outputs;
+mod plan;
 mod plugin_new;
 mod plugins;
 
@@ -26,7 +27,9 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let outcome = match cli.command {
+        Some(Command::Run(args)) if args.plan.is_some() => plan::run_shard(&args, &cli.plugin_dirs),
         Some(Command::Run(args)) => commands::run(with_job(&args), &cli.plugin_dirs),
+        None if cli.run.plan.is_some() => plan::run_shard(&cli.run, &cli.plugin_dirs),
         None if cli.run.job.is_some() => commands::run(&cli.run, &cli.plugin_dirs),
         None => usage_error(
             ErrorKind::MissingRequiredArgument,
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
             with_job(&args.job);
             commands::check(&args, &cli.plugin_dirs)
         }
+        Some(Command::Plan(args)) => plan::plan(&args, &cli.plugin_dirs),
+        Some(Command::Finish(args)) => plan::finish(&args, &cli.plugin_dirs),
         Some(Command::Plugins) => commands::plugins(&cli.plugin_dirs),
         Some(Command::Plugin {
             command: PluginCommand::New(args),

@@ -14,6 +14,7 @@ use crate::engine::metrics::prometheus_text;
 use crate::engine::report::{self, DeliveryReport, JobReport};
 use crate::engine::{IntervalObserver, Outcome};
 use crate::logger;
+use crate::plan::ShardOfPlan;
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -26,6 +27,8 @@ pub struct RunOutputs {
     pub reader: String,
     pub writer: String,
     pub start: DateTime<Local>,
+    /// A plan's shard: what its report says of the plan, beside the counts.
+    pub plan: Option<ShardOfPlan>,
 }
 
 /// The process's exit code for a run that has ended this way.
@@ -78,6 +81,7 @@ impl RunOutputs {
             peak_memory_kib: report::peak_memory_kib(),
             plugin_counters: outcome.plugin_counters.clone(),
             transformers: outcome.transformers,
+            plan: self.plan.as_ref().map(|shard| shard.report(outcome)),
         }
     }
 

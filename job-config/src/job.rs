@@ -22,6 +22,8 @@ pub struct JobConfig {
     /// DataX's `transformer` chain, in order (DataWorks shapes have none).
     pub transformer: Vec<TransformerStep>,
     pub speed: Speed,
+    /// `core.transport.channel.byteCapacity` when the job sets it (DataX shape only).
+    pub channel_byte_capacity: Option<u64>,
     pub error_limit: ErrorLimit,
     /// DataX's `common.column`: the text forms of dates for every plugin.
     pub common_column: ColumnSettings,
@@ -113,6 +115,7 @@ pub fn load_job(
             Speed::from_dataworks(setting, parts.setting_path, &mut warnings)?
         }
     };
+    let channel_byte_capacity = crate::speed::channel_byte_capacity(parts.core.as_ref())?;
     let error_limit = ErrorLimit::read(setting, parts.setting_path, &mut warnings)?;
     let common_column = common::column_settings(parts.shape, &root)?;
     datasources::fill(&mut parts.reader, data_sources, &mut warnings)?;
@@ -131,6 +134,7 @@ pub fn load_job(
             writer: parts.writer,
             transformer: parts.transformer,
             speed,
+            channel_byte_capacity,
             error_limit,
             common_column,
         },

@@ -211,6 +211,19 @@ fn bounded(channels: u64, path: &str) -> Result<usize, JobError> {
     }
 }
 
+/// DataX's `core.transport.channel.byteCapacity`: the bytes a channel holds before its reader
+/// waits (DataX's `core.json` sets 64 MiB). `None` when the job does not set it, or sets it to
+/// zero or less: the engine's own default applies.
+pub(crate) fn channel_byte_capacity(core: Option<&Value>) -> Result<Option<u64>, JobError> {
+    let channel = core
+        .and_then(|c| c.get("transport"))
+        .and_then(|t| t.get("channel"))
+        .filter(|c| c.is_object());
+    channel.map_or(Ok(None), |channel| {
+        optional(channel, "byteCapacity", "core.transport.channel", as_i64).map(positive)
+    })
+}
+
 fn positive(value: Option<i64>) -> Option<u64> {
     value.filter(|v| *v > 0).map(|v| v as u64)
 }

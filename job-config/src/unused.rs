@@ -47,7 +47,7 @@ const DATAWORKS_SETTING: &[(&str, Known)] = &[
     ("jvmOption", Unused),
 ];
 
-/// DataX's `core.json` `core` tree: only the per-channel speed acts here.
+/// DataX's `core.json` `core` tree: only the per-channel speed and byte capacity act here.
 const CORE: &[(&str, Known)] = &[
     ("dataXServer", Unused),
     (
@@ -60,7 +60,7 @@ const CORE: &[(&str, Known)] = &[
                     ("speed", Tree(&[("byte", Used), ("record", Used)])),
                     ("flowControlInterval", Unused),
                     ("capacity", Unused),
-                    ("byteCapacity", Unused),
+                    ("byteCapacity", Used),
                 ]),
             ),
             ("exchanger", Unused),

@@ -286,3 +286,43 @@ fn a_byte_order_mark_is_skipped_with_a_warning() {
         "the job file starts with a UTF-8 byte order mark: skipped"
     );
 }
+
+#[test]
+fn datax_core_byte_capacity_sizes_each_channel_and_unset_or_non_positive_leaves_the_default() {
+    let capacity = |core: &str| datax(r#"{"channel": 2}"#, core).job.channel_byte_capacity;
+    assert_eq!(
+        capacity(r#", "core": {"transport": {"channel": {"byteCapacity": 1048576}}}"#),
+        Some(1_048_576)
+    );
+    assert_eq!(
+        capacity(r#", "core": {"transport": {"channel": {"byteCapacity": "67108864"}}}"#),
+        Some(67_108_864)
+    );
+    assert_eq!(
+        capacity(r#", "core": {"transport": {"channel": {"byteCapacity": -1}}}"#),
+        None
+    );
+    assert_eq!(capacity(CORE), None);
+    assert_eq!(capacity(""), None);
+    let loaded = datax(
+        r#"{"channel": 2}"#,
+        r#", "core": {"transport": {"channel": {"byteCapacity": 1048576}}}"#,
+    );
+    assert!(
+        loaded.warnings.iter().all(|w| !w.contains("byteCapacity")),
+        "{:?}",
+        loaded.warnings
+    );
+    let error = load_job(
+        r#"{"job": {"content": [{"reader": {"name": "streamreader"}, "writer": {"name": "streamwriter"}}]}, "core": {"transport": {"channel": {"byteCapacity": "lots"}}}}"#,
+        &Params::new(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("core.transport.channel.byteCapacity"),
+        "{error}"
+    );
+}

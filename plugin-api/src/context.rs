@@ -14,6 +14,9 @@ pub struct RecordSender {
     pending_bytes: u64,
     /// Records of batches the writer has finished with, for [`RecordSender::send_with`].
     spare: RVec<Record>,
+    /// The bytes of the batches put in `spare` since it was last empty: what it may keep
+    /// alive (its records keep their column buffers).
+    spare_bytes: u64,
     reusing: bool,
 }
 
@@ -26,6 +29,7 @@ impl RecordSender {
             pending: Vec::with_capacity(limits.max_records as usize),
             pending_bytes: 0,
             spare: RVec::new(),
+            spare_bytes: 0,
             reusing: false,
         }
     }
@@ -53,8 +57,10 @@ impl RecordSender {
     ) -> Result<(), PluginError> {
         self.reusing = true;
         if self.spare.is_empty() {
+            self.spare_bytes = 0;
             if let ROption::RSome(batch) = self.host.reclaim() {
                 self.spare = batch.records;
+                self.spare_bytes = batch.byte_size;
             }
         }
         let mut record = self.spare.pop().unwrap_or_default();
@@ -64,10 +70,19 @@ impl RecordSender {
 
     pub fn flush(&mut self) -> Result<(), PluginError> {
         // Free what the writer handed back here, on the thread that allocated it, unless
-        // `send_with` will reuse it (up to two batches' worth).
+        // `send_with` will reuse it (up to two batches' worth, in records and in bytes: wide
+        // records kept for reuse would otherwise hold their buffers).
         let spare_limit = 2 * self.limits.max_records as usize;
+        let spare_bytes_limit = 2 * self.limits.max_bytes;
+        if self.spare.is_empty() {
+            self.spare_bytes = 0;
+        }
         while let ROption::RSome(batch) = self.host.reclaim() {
-            if self.reusing && self.spare.len() < spare_limit {
+            if self.reusing
+                && self.spare.len() < spare_limit
+                && self.spare_bytes + batch.byte_size <= spare_bytes_limit
+            {
+                self.spare_bytes += batch.byte_size;
                 self.spare.extend(batch.records);
             }
         }

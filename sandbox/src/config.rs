@@ -34,6 +34,12 @@ pub struct SandboxConfig {
     /// Both services allow 15 minutes (odps-tunnel.md §7, sls-putlogs.md §2.3).
     #[serde(default = "default_max_clock_skew_secs")]
     pub max_clock_skew_secs: u64,
+    /// A simulated network round trip: every MaxCompute and Log Service request waits this
+    /// long (after its body arrived) before it is served; the control API does not. Each
+    /// request waits on its own timer, so requests in flight together are each delayed
+    /// once, not one after another. `0` (default): answer at once.
+    #[serde(default)]
+    pub latency_ms: u64,
 }
 
 fn default_max_clock_skew_secs() -> u64 {

@@ -1,4 +1,5 @@
-//! `datax-sandbox --config sandbox.json [--port 0] [--ports-file F] [--data-dir D]`:
+//! `datax-sandbox --config sandbox.json [--port 0] [--ports-file F] [--data-dir D]
+//! [--faults JSON] [--latency-ms MS]`:
 //! serves until SIGTERM or Ctrl-C.
 
 use std::io::Write;
@@ -29,6 +30,10 @@ struct Args {
     /// Fault plan as a JSON list of rules, replacing the configuration's.
     #[arg(long)]
     faults: Option<String>,
+    /// Simulated round trip in milliseconds added to every MaxCompute and Log Service
+    /// request. Overrides the configuration's `latency_ms`.
+    #[arg(long)]
+    latency_ms: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,6 +47,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(dir) = args.data_dir {
         config.data_dir = Some(dir);
+    }
+    if let Some(latency_ms) = args.latency_ms {
+        config.latency_ms = latency_ms;
     }
     if let Some(plan) = &args.faults {
         config.faults = serde_json::from_str::<Vec<FaultRule>>(plan).context("--faults")?;

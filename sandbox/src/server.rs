@@ -366,7 +366,12 @@ async fn serve(
         body,
         has_content_length,
     };
-    let reply = if request.path.starts_with("/_sandbox/") || request.path == "/_sandbox" {
+    let is_control = request.path.starts_with("/_sandbox/") || request.path == "/_sandbox";
+    if !is_control && state.config.latency_ms > 0 {
+        // A timer, not a blocked worker: requests delayed together finish together.
+        tokio::time::sleep(Duration::from_millis(state.config.latency_ms)).await;
+    }
+    let reply = if is_control {
         control::handle(&state, &request)
     } else if request.path.starts_with("/api/") {
         odps::handle_rest(&state, &request).await

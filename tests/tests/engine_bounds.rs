@@ -104,7 +104,8 @@ fn a_zero_or_negative_rate_limit_is_said_to_mean_no_limit() {
 #[test]
 fn a_signal_stops_a_slow_setup_between_tasks() {
     let workspace = Workspace::new();
-    // 200 tasks taking 100 ms each to set up: 20 s unless the signal stops the setup.
+    // 200 tasks taking 100 ms each to set up, on 200 channels waiting on each other's
+    // `init`: 20 s unless the signal stops the setup.
     let job = workspace.write_json(
         "job.json",
         &datax_job(
@@ -122,5 +123,8 @@ fn a_signal_stops_a_slow_setup_between_tasks() {
         stopping < Duration::from_secs(3),
         "stopped after {stopping:?}"
     );
-    assert_eq!(workspace.report()["records_read"], 0);
+    // Each channel makes its pair's tasks when it picks the pair up, one `init` at a time:
+    // the pairs made before the signal ran (a record each), no other was made after it.
+    let read = workspace.report()["records_read"].as_u64().unwrap();
+    assert!(read < 30, "{read} tasks ran: made after the signal");
 }

@@ -30,6 +30,9 @@ const ACCESS_KEY: &str = "sandbox-access-key";
 /// Rows of the generated tables below; big enough for several chunks of the body buffer.
 const GENERATED_ROWS: u64 = 20_000;
 
+/// Rows of `three_chunks`: a task reads a million rows per request, so three requests.
+const THREE_CHUNKS_ROWS: u64 = 2_000_001;
+
 /// A sandbox with a two-level partitioned table, generated tables and every column type.
 fn start_custom_sandbox() -> SandboxHandle {
     start_custom_sandbox_with_wire(json!({}))
@@ -64,6 +67,8 @@ fn start_custom_sandbox_with_wire(wire: Value) -> SandboxHandle {
                 {"spec": "pt=1", "rows": GENERATED_ROWS, "seed": 1},
                 {"spec": "pt=2", "rows": GENERATED_ROWS, "seed": 2}
              ]},
+            {"name": "three_chunks", "columns": [{"name": "key", "type": "string"}],
+             "rows": THREE_CHUNKS_ROWS, "seed": 3},
             {"name": "types",
              "columns": [
                 {"name": "c_bigint", "type": "bigint"}, {"name": "c_int", "type": "int"},
@@ -855,6 +860,33 @@ fn faults_in_the_middle_of_large_bodies_on_two_channels_give_every_row_once() {
                 "{outcome} fired (compress: {compress})"
             );
         }
+    }
+}
+
+/// One task reads three chunks with all three requests in flight at once: its rows come in
+/// row order, each once, and requests sent ahead that failed are sent again.
+#[test]
+fn chunks_read_with_requests_in_flight_keep_their_order_and_retry_failures() {
+    let sandbox = start_custom_sandbox();
+    // The first two data requests to arrive: the first chunk's and one sent ahead.
+    sandbox.set_faults(vec![rule(json!({
+        "target": "tunnel_data",
+        "action": {"type": "error", "status": 503, "code": "ServerBusy"},
+        "count": 2
+    }))]);
+    let (run, lines) = read_lines(
+        reader(&sandbox, "three_chunks", json!({"maxInFlight": 3})),
+        json!({}),
+    );
+    run.assert_success();
+    assert_eq!(sandbox.stats().count("tunnel", "ServerBusy"), 2);
+    assert_eq!(lines.len() as u64, THREE_CHUNKS_ROWS, "records read");
+    for (expected, line) in lines.iter().enumerate() {
+        let row = line
+            .strip_prefix('r')
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|number| number.parse::<usize>().ok());
+        assert_eq!(row, Some(expected), "line {expected}: {line}");
     }
 }
 

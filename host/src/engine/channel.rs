@@ -5,7 +5,7 @@
 //! order the reader produced them. A side blocked on the channel also waits on the job's
 //! cancellation channel in the same `select!`: nothing wakes on a timer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,10 @@ pub struct PairProgress {
     /// The writer is waiting on an empty channel: the reader is the slow side.
     pub writer_waiting: AtomicBool,
     pub running: AtomicBool,
+    /// This pair's records and bytes sent by its reader (not dirty), and handed to its writer.
+    pub sent_records: AtomicU64,
+    pub sent_bytes: AtomicU64,
+    pub received_records: AtomicU64,
 }
 
 fn cancelled() -> PluginError {
@@ -75,30 +79,131 @@ fn elapsed_nanos(since: Instant) -> u64 {
     since.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
 }
 
+/// How much a pair's channel holds before its reader waits: whichever limit comes first.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacity {
+    pub batches: usize,
+    pub bytes: u64,
+}
+
+/// A pair's channel: the reader's and the writer's ends.
+pub fn open(
+    capacity: Capacity,
+    channel_throttle: Throttle,
+    task_id: u32,
+    runtime: &Arc<Runtime>,
+    pair: &Arc<PairProgress>,
+) -> (ChannelSender, ChannelReceiver) {
+    let (tx, rx) = crossbeam_channel::bounded(capacity.batches);
+    let (returning, returned) = crossbeam_channel::unbounded();
+    let (room_made, room) = crossbeam_channel::bounded(1);
+    let bytes = Arc::new(QueuedBytes::new(capacity.bytes));
+    let feed = Feed {
+        tx,
+        bytes: Arc::clone(&bytes),
+        room,
+        runtime: Arc::clone(runtime),
+        pair: Arc::clone(pair),
+    };
+    let sender = ChannelSender {
+        feed,
+        channel_throttle,
+        returned,
+        task_id,
+    };
+    let receiver = ChannelReceiver {
+        rx,
+        bytes,
+        room_made,
+        returning,
+        runtime: Arc::clone(runtime),
+        pair: Arc::clone(pair),
+        ended: None,
+    };
+    (sender, receiver)
+}
+
+/// The bytes of the batches queued in a pair's channel, against its byte capacity
+/// (DataX's `core.transport.channel.byteCapacity`): wide records fill a channel's bytes long
+/// before its batch count, and the count alone would let it hold capacity × 1 MiB and more.
+pub struct QueuedBytes {
+    capacity: u64,
+    queued: AtomicU64,
+}
+
+impl QueuedBytes {
+    pub fn new(capacity: u64) -> Self {
+        QueuedBytes {
+            capacity,
+            queued: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a batch of `bytes` fits now. An empty channel takes any batch, so that one
+    /// batch larger than the capacity still moves (alone).
+    fn has_room_for(&self, bytes: u64) -> bool {
+        let queued = self.queued.load(Ordering::SeqCst);
+        queued == 0 || queued.saturating_add(bytes) <= self.capacity
+    }
+}
+
 /// The reader's end of a pair's channel: the plugin's sender and the reader thread (for the
 /// final [`Message::End`]) each hold one.
 #[derive(Clone)]
 pub struct Feed {
     pub tx: Sender<Message>,
+    pub bytes: Arc<QueuedBytes>,
+    /// A token each time the writer takes a batch (at most one waits): a reader waiting for
+    /// bytes to be freed looks again. Closed when the writer is gone.
+    pub room: Receiver<()>,
     pub runtime: Arc<Runtime>,
     pub pair: Arc<PairProgress>,
 }
 
 impl Feed {
-    /// Puts `message` in the channel, waiting while it is full until the writer takes one or
-    /// the job is cancelled.
+    /// Puts `message` in the channel, waiting while it is full (in batches or in bytes) until
+    /// the writer takes one or the job is cancelled.
     pub fn push(&self, message: Message) -> Result<(), PluginError> {
+        if let Message::Batch(batch) = &message {
+            self.reserve_bytes(batch.byte_size)?;
+        }
         let message = match self.tx.try_send(message) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Disconnected(_)) => return Err(writer_gone()),
             Err(TrySendError::Full(message)) => message,
         };
+        self.blocked(|| {
+            select! {
+                send(self.tx, message) -> sent => sent.map_err(|_| writer_gone()),
+                recv(self.runtime.state.cancellation()) -> _ => Err(cancelled()),
+            }
+        })
+    }
+
+    /// Counts `bytes` as queued once they fit under the byte capacity. Only the reader's
+    /// thread adds, so room seen here stays room until the batch is in.
+    fn reserve_bytes(&self, bytes: u64) -> Result<(), PluginError> {
+        if !self.bytes.has_room_for(bytes) {
+            self.blocked(|| {
+                while !self.bytes.has_room_for(bytes) {
+                    select! {
+                        recv(self.room) -> token => token.map_err(|_| writer_gone())?,
+                        recv(self.runtime.state.cancellation()) -> _ => return Err(cancelled()),
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        self.bytes.queued.fetch_add(bytes, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Runs `wait` as the reader waiting on its writer: the monitor sees the reader blocked,
+    /// and the time counts as waiting on the writer.
+    fn blocked(&self, wait: impl FnOnce() -> Result<(), PluginError>) -> Result<(), PluginError> {
         let waiting_since = Instant::now();
         self.pair.reader_blocked.store(true, Ordering::Relaxed);
-        let outcome = select! {
-            send(self.tx, message) -> sent => sent.map_err(|_| writer_gone()),
-            recv(self.runtime.state.cancellation()) -> _ => Err(cancelled()),
-        };
+        let outcome = wait();
         self.pair.reader_blocked.store(false, Ordering::Relaxed);
         let counters = &self.runtime.counters;
         counters.wakeups.fetch_add(1, Ordering::Relaxed);
@@ -249,12 +354,18 @@ impl FfiRecordSender for ChannelSender {
         counters.sent_records.fetch_add(records, Ordering::Relaxed);
         counters.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
         counters.last_move.stamp();
+        let pair = &self.feed.pair;
+        pair.sent_records.fetch_add(records, Ordering::Relaxed);
+        pair.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
         ROk(())
     }
 }
 
 pub struct ChannelReceiver {
     pub rx: Receiver<Message>,
+    pub bytes: Arc<QueuedBytes>,
+    /// Tells a reader waiting for bytes that a batch left the channel (see [`Feed::room`]).
+    pub room_made: Sender<()>,
     /// Where finished batches go back to the reader (unbounded: the reader drains it at every
     /// batch it sends, so it holds about a channel's worth).
     pub returning: Sender<RecordBatch>,
@@ -280,7 +391,14 @@ impl ChannelReceiver {
             Err(TryRecvError::Empty) => self.wait()?,
         };
         match message {
-            Message::Batch(batch) => Ok(Some(batch)),
+            Message::Batch(batch) => {
+                self.bytes
+                    .queued
+                    .fetch_sub(batch.byte_size, Ordering::SeqCst);
+                // Full: a token is already waiting for the reader, which looks again anyway.
+                let _ = self.room_made.try_send(());
+                Ok(Some(batch))
+            }
             Message::End(end) => {
                 let end = end.map_err(|cause| reader_failed(&cause));
                 self.ended = Some(end.clone());
@@ -324,6 +442,9 @@ impl FfiRecordReceiver for ChannelReceiver {
                     .received_bytes
                     .fetch_add(batch.byte_size, Ordering::Relaxed);
                 counters.last_move.stamp();
+                self.pair
+                    .received_records
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 ROk(ROption::RSome(batch))
             }
             Ok(None) => ROk(ROption::RNone),
@@ -465,6 +586,7 @@ mod tests {
             transformers,
             transformer_counters: TransformerCounters::default(),
             resume: crate::engine::resume::Resume::default(),
+            task_counts: Default::default(),
         })
     }
 
@@ -472,29 +594,18 @@ mod tests {
         pair_in(&runtime(), capacity)
     }
 
-    fn pair_in(runtime: &Arc<Runtime>, capacity: usize) -> (ChannelSender, ChannelReceiver) {
-        let progress = Arc::new(PairProgress::default());
-        let (tx, rx) = crossbeam_channel::bounded(capacity);
-        let (returning, returned) = crossbeam_channel::unbounded();
-        let feed = Feed {
-            tx,
-            runtime: Arc::clone(runtime),
-            pair: Arc::clone(&progress),
+    fn pair_in(runtime: &Arc<Runtime>, batches: usize) -> (ChannelSender, ChannelReceiver) {
+        let capacity = Capacity {
+            batches,
+            bytes: u64::MAX,
         };
-        let receiver = ChannelReceiver {
-            rx,
-            returning,
-            runtime: Arc::clone(runtime),
-            pair: progress,
-            ended: None,
-        };
-        let sender = ChannelSender {
-            feed,
-            channel_throttle: Throttle::new(None, None),
-            returned,
-            task_id: 0,
-        };
-        (sender, receiver)
+        open(
+            capacity,
+            Throttle::new(None, None),
+            0,
+            runtime,
+            &Arc::default(),
+        )
     }
 
     fn batch(value: i64) -> RecordBatch {
@@ -568,6 +679,82 @@ mod tests {
         assert!(received.unwrap_err().is_cancelled());
         assert_eq!(runtime.counters.wakeups.load(Ordering::Relaxed), 2);
         drop((full_receiver, empty_sender));
+    }
+
+    fn sized(value: i64, byte_size: u64) -> RecordBatch {
+        RecordBatch {
+            byte_size,
+            ..batch(value)
+        }
+    }
+
+    fn bytes_pair(runtime: &Arc<Runtime>, bytes: u64) -> (ChannelSender, ChannelReceiver) {
+        let capacity = Capacity { batches: 8, bytes };
+        open(
+            capacity,
+            Throttle::new(None, None),
+            0,
+            runtime,
+            &Arc::default(),
+        )
+    }
+
+    #[test]
+    fn a_reader_waits_while_the_queued_bytes_would_pass_the_byte_capacity() {
+        let runtime = runtime();
+        let (mut sender, mut receiver) = bytes_pair(&runtime, 1000);
+        sender.send(sized(1, 600)).unwrap();
+        sender.send(sized(2, 400)).unwrap();
+        let blocked = thread::spawn(move || {
+            let sent = sender.send(sized(3, 1)).into_result();
+            (sender, sent)
+        });
+        thread::sleep(Duration::from_millis(200));
+        assert!(!blocked.is_finished(), "1,001 bytes would be queued");
+        assert!(receiver.pair.reader_blocked.load(Ordering::Relaxed));
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(sized(1, 600)));
+        let (sender, sent) = blocked.join().unwrap();
+        sent.unwrap();
+        assert_eq!(sender.feed.bytes.queued.load(Ordering::SeqCst), 401);
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(sized(2, 400)));
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(sized(3, 1)));
+        assert_eq!(sender.feed.bytes.queued.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_byte_capacity_moves_alone() {
+        let runtime = runtime();
+        let (mut sender, mut receiver) = bytes_pair(&runtime, 100);
+        sender.send(sized(1, 5000)).unwrap();
+        let blocked = thread::spawn(move || sender.send(sized(2, 5000)).into_result());
+        thread::sleep(Duration::from_millis(200));
+        assert!(!blocked.is_finished(), "the channel holds one already");
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(sized(1, 5000)));
+        blocked.join().unwrap().unwrap();
+        assert_eq!(receiver.recv().unwrap(), ROption::RSome(sized(2, 5000)));
+    }
+
+    #[test]
+    fn a_reader_waiting_for_bytes_stops_when_the_job_does_or_the_writer_leaves() {
+        let runtime = runtime();
+        let (mut sender, receiver) = bytes_pair(&runtime, 10);
+        sender.send(sized(1, 10)).unwrap();
+        let blocked = thread::spawn(move || sender.send(sized(2, 10)).into_result());
+        thread::sleep(Duration::from_millis(100));
+        let cancelled_at = Instant::now();
+        runtime.state.fail("stop");
+        assert!(blocked.join().unwrap().unwrap_err().is_cancelled());
+        assert!(cancelled_at.elapsed() < Duration::from_millis(100));
+        drop(receiver);
+
+        let runtime = self::runtime();
+        let (mut sender, receiver) = bytes_pair(&runtime, 10);
+        sender.send(sized(1, 10)).unwrap();
+        let blocked = thread::spawn(move || sender.send(sized(2, 10)).into_result());
+        thread::sleep(Duration::from_millis(100));
+        drop(receiver);
+        let error = blocked.join().unwrap().unwrap_err();
+        assert!(error.message.contains("writer"), "{error}");
     }
 
     #[test]

@@ -15,17 +15,21 @@ pub mod transform;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use abi_stable::std_types::RString;
 use datax_job_config::{JobConfig, Step};
 use datax_plugin_api::ffi::{FfiReaderJobBox, FfiWriterJobBox};
 use datax_plugin_api::PluginError;
+use datax_plugin_kit::text::style::HOST_KEY;
+use serde_json::{json, Value};
 
 use crate::logger;
 use crate::plugins::{Kind, LoadedPlugin};
+use channel::Capacity;
 use dirty::{check_error_limit, DirtyLog, ErrorLimitExceeded};
-use schedule::{PairTasks, Schedule};
+use schedule::{PairTasks, PendingPair, Schedule};
 use state::JobState;
 use stats::{
     Counters, Delivery, PluginCounterTotals, PluginCounters, Snapshot, TransformerCounters,
@@ -46,6 +50,34 @@ pub struct Runtime {
     pub transformer_counters: TransformerCounters,
     /// What `--state` keeps of each task (nothing without it).
     pub resume: resume::Resume,
+    /// Each task pair that ran, in the order they ended.
+    pub task_counts: Mutex<Vec<TaskCounts>>,
+}
+
+/// What one task pair did (a plan's shard reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TaskCounts {
+    pub id: u32,
+    /// Both sides finished without failing.
+    pub completed: bool,
+    /// Records (and their bytes) the reader sent to the channel (dirty ones not included).
+    pub records_sent: u64,
+    pub bytes_sent: u64,
+    /// Records handed to the writer.
+    pub records_received: u64,
+}
+
+impl TaskCounts {
+    /// A task a resumed run skips: its earlier run completed it.
+    fn done_before(id: u32) -> Self {
+        TaskCounts {
+            id,
+            completed: true,
+            records_sent: 0,
+            bytes_sent: 0,
+            records_received: 0,
+        }
+    }
 }
 
 pub struct RunOptions {
@@ -75,6 +107,11 @@ pub struct Outcome {
     pub tasks: usize,
     pub transfer_time: Duration,
     pub dirty_file: Option<PathBuf>,
+    /// Each task pair that ran, by id.
+    pub task_counts: Vec<TaskCounts>,
+    /// Records the writer's service stored but only its `post` publishes, still unpublished
+    /// (a plan's shard, which has no `post`).
+    pub staged_records: u64,
 }
 
 /// The two plugins of a job, with the job-file names users will recognise in messages.
@@ -90,6 +127,71 @@ pub fn run(
     plugins: &JobPlugins<'_>,
     options: &RunOptions,
 ) -> Outcome {
+    run_with(job, transformers, plugins, options, |runtime, plan| {
+        with_jobs(
+            job,
+            plugins,
+            None,
+            Some(&runtime.resume),
+            |reader_job, writer_job| transfer(job, options, runtime, plan, reader_job, writer_job),
+        )
+    })
+}
+
+/// Runs the tasks `ids` of a plan's `tasks` (one shard of `datax run --plan`): each side's
+/// job is restored from its task configurations instead of prepared, no `post` runs, and the
+/// outcome lists the tasks that completed.
+pub fn run_shard(
+    job: &JobConfig,
+    transformers: Chain,
+    plugins: &JobPlugins<'_>,
+    options: &RunOptions,
+    tasks: &SplitTasks,
+    ids: &[u32],
+) -> Outcome {
+    run_with(job, transformers, plugins, options, |runtime, plan| {
+        let resume = Some(&runtime.resume);
+        with_jobs(
+            job,
+            plugins,
+            Some(tasks),
+            resume,
+            |reader_job, writer_job| {
+                let done = start_resume(job, runtime, tasks)?;
+                // Done in the run this one resumes: completed, with what this run moved (nothing).
+                lock(&runtime.task_counts).extend(
+                    ids.iter()
+                        .filter(|id| done.contains(id))
+                        .map(|&id| TaskCounts::done_before(id)),
+                );
+                let selected = ids.iter().filter(|id| !done.contains(id)).map(|&id| {
+                    let index = id as usize;
+                    (id, &tasks.reader[index], &tasks.writer[index])
+                });
+                let what = "this shard runs";
+                run_tasks(
+                    job,
+                    options,
+                    runtime,
+                    plan,
+                    (reader_job, writer_job),
+                    selected,
+                    what,
+                )?;
+                check_error_limit(&job.error_limit, &runtime.counters.snapshot())?;
+                Ok(())
+            },
+        )
+    })
+}
+
+fn run_with(
+    job: &JobConfig,
+    transformers: Chain,
+    plugins: &JobPlugins<'_>,
+    options: &RunOptions,
+    lifecycle: impl FnOnce(&Arc<Runtime>, &mut Plan) -> Result<(), JobError>,
+) -> Outcome {
     let runtime = Arc::new(Runtime {
         state: JobState::new(),
         counters: Counters::default(),
@@ -99,13 +201,14 @@ pub fn run(
         transformers,
         transformer_counters: TransformerCounters::default(),
         resume: resume::Resume::new(options.state.clone()),
+        task_counts: Mutex::default(),
     });
     let signal_watch = signals::watch(Arc::clone(&runtime));
     for plugin in [plugins.reader, plugins.writer] {
         plugin.install_job_stop(state::job_stop(&runtime.state));
     }
     let mut plan = Plan::default();
-    if let Err(reason) = run_lifecycle(job, plugins, options, &runtime, &mut plan) {
+    if let Err(reason) = lifecycle(&runtime, &mut plan) {
         runtime.state.fail(reason);
     }
     signal_watch.stop();
@@ -114,6 +217,46 @@ pub fn run(
     }
     runtime.dirty.flush();
     runtime.outcome(false, &plan)
+}
+
+/// Every task configuration of a job, as `split` wrote them: task `i` pairs `reader[i]`
+/// with `writer[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitTasks {
+    pub reader: Vec<String>,
+    pub writer: Vec<String>,
+}
+
+/// `datax plan`: both jobs' `init`, `prepare` and `split`, as a run does them, then `destroy`
+/// (no task runs, no `post`). Both jobs are then restored from the configurations once, as a
+/// shard will, so that a plugin that cannot run from a plan says so now.
+pub fn plan(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<SplitTasks, JobError> {
+    let tasks = with_jobs(job, plugins, None, None, |reader_job, writer_job| {
+        prepare_and_split(job, reader_job, writer_job)
+    })?;
+    with_jobs(job, plugins, Some(&tasks), None, |_, _| Ok(()))?;
+    Ok(tasks)
+}
+
+/// `datax finish`: the writer's `post` then the reader's, once for the whole plan, after the
+/// errorLimit verdict over every shard's counts (`total`).
+pub fn finish(
+    job: &JobConfig,
+    plugins: &JobPlugins<'_>,
+    tasks: &SplitTasks,
+    total: &Snapshot,
+) -> Result<(), JobError> {
+    check_error_limit(&job.error_limit, total)?;
+    with_jobs(job, plugins, Some(tasks), None, |reader_job, writer_job| {
+        writer_job
+            .post()
+            .into_result()
+            .map_err(|error| step_error(&job.writer, Kind::Writer, "post", error))?;
+        reader_job
+            .post()
+            .into_result()
+            .map_err(|error| step_error(&job.reader, Kind::Reader, "post", error))
+    })
 }
 
 impl Runtime {
@@ -131,6 +274,12 @@ impl Runtime {
             tasks: plan.tasks,
             transfer_time: plan.transfer_time,
             dirty_file: self.dirty.written_path().map(PathBuf::from),
+            task_counts: {
+                let mut counts = lock(&self.task_counts).clone();
+                counts.sort_unstable_by_key(|task| task.id);
+                counts
+            },
+            staged_records: self.counters.delivery.staged(),
         }
     }
 }
@@ -138,8 +287,8 @@ impl Runtime {
 /// Runs `datax check`'s part of the lifecycle: each plugin's `init` validation, then its
 /// `check` against the service (nothing is prepared or moved), then `destroy`.
 pub fn check(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<(), JobError> {
-    let mut reader_job = init_reader(job, plugins, &resume::Resume::default())?;
-    let writer_job = init_writer(job, plugins);
+    let mut reader_job = init_reader(job, plugins, None, None)?;
+    let writer_job = init_writer(job, plugins, None);
     let reader_checked = match &writer_job {
         Ok(_) => reader_job
             .check()
@@ -210,49 +359,72 @@ fn step_error(step: &Step, kind: Kind, stage: &str, error: PluginError) -> JobEr
     }
 }
 
-/// The reader job, told the watermarks of the tasks it may seek in when resuming.
+/// The parameter `step`'s plugin is given; from a plan, with this side's task configurations
+/// under `_datax.restore` (the plugin kit hands them to the plugin, plugin-kit config::Restore).
+fn job_parameter(job: &JobConfig, step: &Step, restore: Option<&[String]>) -> String {
+    let parameter = job.plugin_parameter(step);
+    let Some(task_configs) = restore else {
+        return parameter;
+    };
+    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(&parameter) else {
+        return parameter;
+    };
+    let host = object
+        .entry(HOST_KEY)
+        .or_insert_with(|| Value::Object(Default::default()));
+    host["restore"] = json!({ "taskConfigs": task_configs });
+    Value::Object(object).to_string()
+}
+
+/// The reader job; when resuming, told the watermarks of the tasks it may seek in.
 fn init_reader(
     job: &JobConfig,
     plugins: &JobPlugins<'_>,
-    resume: &resume::Resume,
+    restore: Option<&SplitTasks>,
+    resume: Option<&resume::Resume>,
 ) -> Result<FfiReaderJobBox, JobError> {
+    let restore = restore.map(|tasks| tasks.reader.as_slice());
+    let parameter = job_parameter(job, &job.reader, restore);
+    let parameter = match resume {
+        Some(resume) => resume.reader_parameter(parameter),
+        None => parameter,
+    };
     plugins
         .reader
-        .new_reader_job(&resume.reader_parameter(job.plugin_parameter(&job.reader)))
+        .new_reader_job(&parameter)
         .map_err(|error| step_error(&job.reader, Kind::Reader, "init", error))
 }
 
-fn init_writer(job: &JobConfig, plugins: &JobPlugins<'_>) -> Result<FfiWriterJobBox, JobError> {
+fn init_writer(
+    job: &JobConfig,
+    plugins: &JobPlugins<'_>,
+    restore: Option<&SplitTasks>,
+) -> Result<FfiWriterJobBox, JobError> {
+    let restore = restore.map(|tasks| tasks.writer.as_slice());
     plugins
         .writer
-        .new_writer_job(&job.plugin_parameter(&job.writer))
+        .new_writer_job(&job_parameter(job, &job.writer, restore))
         .map_err(|error| step_error(&job.writer, Kind::Writer, "init", error))
 }
 
-fn run_lifecycle(
+/// Both jobs' `init` (from a plan's tasks when `restore` is given), `body`, then `destroy`
+/// whatever happened, as DataX does.
+fn with_jobs<T>(
     job: &JobConfig,
     plugins: &JobPlugins<'_>,
-    options: &RunOptions,
-    runtime: &Arc<Runtime>,
-    plan: &mut Plan,
-) -> Result<(), JobError> {
-    let mut reader_job = init_reader(job, plugins, &runtime.resume)?;
-    let mut writer_job = match init_writer(job, plugins) {
+    restore: Option<&SplitTasks>,
+    resume: Option<&resume::Resume>,
+    body: impl FnOnce(&mut FfiReaderJobBox, &mut FfiWriterJobBox) -> Result<T, JobError>,
+) -> Result<T, JobError> {
+    let mut reader_job = init_reader(job, plugins, restore, resume)?;
+    let mut writer_job = match init_writer(job, plugins, restore) {
         Ok(writer_job) => writer_job,
         Err(reason) => {
             let _ = reader_job.destroy();
             return Err(reason);
         }
     };
-    let outcome = transfer(
-        job,
-        options,
-        runtime,
-        plan,
-        &mut reader_job,
-        &mut writer_job,
-    );
-    // DataX destroys both jobs whatever happened before.
+    let outcome = body(&mut reader_job, &mut writer_job);
     for (step, kind, destroyed) in [
         (
             &job.writer,
@@ -279,15 +451,15 @@ fn run_lifecycle(
 fn start_resume(
     job: &JobConfig,
     runtime: &Runtime,
-    reader_configs: &[abi_stable::std_types::RString],
-    writer_configs: &[abi_stable::std_types::RString],
+    tasks: &SplitTasks,
 ) -> Result<Vec<u32>, JobError> {
     if !runtime.resume.is_kept() {
         return Ok(Vec::new());
     }
-    let fingerprints = reader_configs
+    let fingerprints = tasks
+        .reader
         .iter()
-        .zip(writer_configs)
+        .zip(&tasks.writer)
         .map(|(reader, writer)| resume::task_fingerprint(reader, writer))
         .collect();
     let state_error = |error: anyhow::Error| JobError::State(format!("{error:#}"));
@@ -302,11 +474,64 @@ fn start_resume(
             format!(
                 "resuming: {} of {} tasks finished before and are skipped",
                 done.len(),
-                reader_configs.len()
+                tasks.reader.len()
             ),
         );
     }
     Ok(done)
+}
+
+/// Makes a pair's reader and writer tasks when a channel picks the pair up, as DataX's task
+/// group does, not all at the job's start: a job of thousands of partitions then holds only
+/// the running pairs' tasks (and their parsed configurations), and the channels share the
+/// work of making them instead of the main thread doing it before anything moves.
+pub struct TaskMaker<'a> {
+    /// The plugin jobs are `Send`, not `Sync`: one channel at a time makes its tasks.
+    jobs: Mutex<(&'a mut FfiReaderJobBox, &'a mut FfiWriterJobBox)>,
+    reader: &'a Step,
+    writer: &'a Step,
+}
+
+impl TaskMaker<'_> {
+    /// The pair's tasks, or the job's failure naming the task whose `init` failed; `None`
+    /// when the job is stopping. A channel may have waited for another's `init` (a slow one
+    /// takes a while): the stop is looked at again once it is this channel's turn, so a
+    /// stop waits for one `init` at most, not for every channel's.
+    fn make(&self, pair: PendingPair, state: &JobState) -> Result<Option<PairTasks>, JobError> {
+        let index = pair.task_id;
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_cancelled() {
+            return Ok(None);
+        }
+        let (reader_job, writer_job) = &*jobs;
+        let reader = reader_job
+            .new_task(pair.reader_config.as_rstr())
+            .into_result()
+            .map_err(|error| {
+                step_error(
+                    self.reader,
+                    Kind::Reader,
+                    &format!("task {index} init"),
+                    error,
+                )
+            })?;
+        let writer = writer_job
+            .new_task(pair.writer_config.as_rstr())
+            .into_result()
+            .map_err(|error| {
+                step_error(
+                    self.writer,
+                    Kind::Writer,
+                    &format!("task {index} init"),
+                    error,
+                )
+            })?;
+        Ok(Some(PairTasks {
+            task_id: index,
+            reader,
+            writer,
+        }))
+    }
 }
 
 fn transfer(
@@ -317,6 +542,50 @@ fn transfer(
     reader_job: &mut FfiReaderJobBox,
     writer_job: &mut FfiWriterJobBox,
 ) -> Result<(), JobError> {
+    let tasks = prepare_and_split(job, reader_job, writer_job)?;
+    let done = start_resume(job, runtime, &tasks)?;
+    let all = (0u32..)
+        .zip(&tasks.reader)
+        .zip(&tasks.writer)
+        .map(|((id, reader), writer)| (id, reader, writer))
+        .filter(|(id, _, _)| !done.contains(id));
+    let what = format!("reader '{}' split into", job.reader.plugin);
+    run_tasks(
+        job,
+        options,
+        runtime,
+        plan,
+        (reader_job, writer_job),
+        all,
+        &what,
+    )?;
+    // DataX checks the limits after the tasks and before `post`, so a failed check
+    // skips the writer's commit step.
+    check_error_limit(&job.error_limit, &runtime.counters.snapshot())?;
+    writer_job
+        .post()
+        .into_result()
+        .map_err(|error| step_error(&job.writer, Kind::Writer, "post", error))?;
+    runtime.counters.delivery.publish_staged();
+    runtime.resume.committed();
+    runtime
+        .resume
+        .save()
+        .map_err(|error| JobError::State(format!("{error:#}")))?;
+    reader_job
+        .post()
+        .into_result()
+        .map_err(|error| step_error(&job.reader, Kind::Reader, "post", error))?;
+    Ok(())
+}
+
+/// Both jobs' `prepare`, then `split`: the task configurations, as many for the writer as
+/// for the reader.
+fn prepare_and_split(
+    job: &JobConfig,
+    reader_job: &mut FfiReaderJobBox,
+    writer_job: &mut FfiWriterJobBox,
+) -> Result<SplitTasks, JobError> {
     let reader_error = |stage: &str, error| step_error(&job.reader, Kind::Reader, stage, error);
     let writer_error = |stage: &str, error| step_error(&job.writer, Kind::Writer, stage, error);
 
@@ -349,39 +618,37 @@ fn transfer(
             reader_tasks: reader_configs.len(),
         });
     }
-    let done = start_resume(job, runtime, &reader_configs, &writer_configs)?;
-    let mut pairs = Vec::with_capacity(reader_configs.len());
-    for (index, (reader_config, writer_config)) in
-        reader_configs.iter().zip(&writer_configs).enumerate()
-    {
-        if done.contains(&(index as u32)) {
-            continue;
-        }
-        // A signal during setup stops it: each task's `init` may take a while.
-        if runtime.state.is_cancelled() {
-            return Err(JobError::TasksFailed(
-                "stopped while the tasks were being set up".to_string(),
-            ));
-        }
-        pairs.push(PairTasks {
-            task_id: index as u32,
-            reader: reader_job
-                .new_task(reader_config.as_rstr())
-                .into_result()
-                .map_err(|error| reader_error(&format!("task {index} init"), error))?,
-            writer: writer_job
-                .new_task(writer_config.as_rstr())
-                .into_result()
-                .map_err(|error| writer_error(&format!("task {index} init"), error))?,
-        });
-    }
+    Ok(SplitTasks {
+        reader: reader_configs.iter().map(|c| c.to_string()).collect(),
+        writer: writer_configs.iter().map(|c| c.to_string()).collect(),
+    })
+}
+
+/// Runs the task pairs `tasks` names (id, reader configuration, writer configuration) to
+/// their end; each pair's tasks are made when a channel picks it up ([`TaskMaker`]).
+fn run_tasks<'t>(
+    job: &JobConfig,
+    options: &RunOptions,
+    runtime: &Arc<Runtime>,
+    plan: &mut Plan,
+    (reader_job, writer_job): (&mut FfiReaderJobBox, &mut FfiWriterJobBox),
+    tasks: impl Iterator<Item = (u32, &'t String, &'t String)>,
+    what: &str,
+) -> Result<(), JobError> {
+    let pairs: Vec<PendingPair> = tasks
+        .map(|(task_id, reader_config, writer_config)| PendingPair {
+            task_id,
+            reader_config: RString::from(reader_config.as_str()),
+            writer_config: RString::from(writer_config.as_str()),
+        })
+        .collect();
     plan.tasks = pairs.len();
     plan.channels = job.speed.channels.min(pairs.len()).max(1);
     logger::info(
         "datax",
         format!(
-            "reader '{}' split into {} tasks; running {} channels",
-            job.reader.plugin, plan.tasks, plan.channels
+            "{what} {} tasks; running {} channels",
+            plan.tasks, plan.channels
         ),
     );
     logger::info("datax", throttle::describe(&job.speed));
@@ -393,6 +660,15 @@ fn transfer(
         speed: &job.speed,
         reader_name: &job.reader.plugin,
         writer_name: &job.writer.plugin,
+        tasks: &TaskMaker {
+            jobs: Mutex::new((reader_job, writer_job)),
+            reader: &job.reader,
+            writer: &job.writer,
+        },
+        capacity: Capacity {
+            batches: schedule::CHANNEL_BATCHES,
+            bytes: job.channel_byte_capacity.unwrap_or(schedule::CHANNEL_BYTES),
+        },
     }
     .run(pairs, plan);
     logger::debug(
@@ -403,25 +679,13 @@ fn transfer(
         ),
     );
 
-    if let Some(failure) = runtime.state.failure() {
-        return Err(JobError::TasksFailed(failure));
+    match runtime.state.failure() {
+        Some(failure) => Err(JobError::TasksFailed(failure)),
+        None => Ok(()),
     }
-    // DataX checks the limits after the tasks and before `post`, so a failed check
-    // skips the writer's commit step.
-    check_error_limit(&job.error_limit, &runtime.counters.snapshot())?;
-    writer_job
-        .post()
-        .into_result()
-        .map_err(|error| writer_error("post", error))?;
-    runtime.counters.delivery.publish_staged();
-    runtime.resume.committed();
-    runtime
-        .resume
-        .save()
-        .map_err(|error| JobError::State(format!("{error:#}")))?;
-    reader_job
-        .post()
-        .into_result()
-        .map_err(|error| reader_error("post", error))?;
-    Ok(())
+}
+
+/// The guarded value; a panicked holder's value is still whole here (plain pushes).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

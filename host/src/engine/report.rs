@@ -162,6 +162,9 @@ pub struct JobReport {
     pub plugin_counters: PluginCounterTotals,
     /// What the transformer chain did (all zero without one).
     pub transformers: TransformerTotals,
+    /// A plan's shard or `datax finish`: the plan, the tasks, the shards (docs/plan-and-shards.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<serde_json::Value>,
 }
 
 /// What was delivered, beside what was handed to the writer.

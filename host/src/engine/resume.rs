@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use datax_plugin_kit::text::style::HOST_KEY;
@@ -120,9 +121,22 @@ pub fn load(path: &Path) -> Result<StateFile> {
     serde_json::from_value(value).with_context(|| format!("state file {}", path.display()))
 }
 
+/// How far a write of the state must reach before the run goes on.
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    /// On disk (file and folder synced).
+    Synced,
+    /// Renamed into place, which survives the process being killed at any instant (the
+    /// kernel holds the file); synced when the last sync is [`SYNC_INTERVAL`] old, so a
+    /// machine that loses power loses at most that much of the watermarks' progress (those
+    /// records are sent again, never lost: an older watermark is a smaller one).
+    WithinSyncInterval,
+}
+
 /// Writes `state` to `path` so that a crash at any instant leaves the old file or the new one
-/// whole: a temporary file in the same folder, synced, renamed over it, and the folder synced.
-pub fn save(path: &Path, state: &StateFile) -> Result<()> {
+/// whole: a temporary file in the same folder, renamed over it; with `sync`, the file is
+/// synced before the rename and the folder after it, so that a power loss does too.
+pub fn save(path: &Path, state: &StateFile, sync: bool) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| anyhow!("{} has no folder", path.display()))?;
@@ -131,11 +145,17 @@ pub fn save(path: &Path, state: &StateFile) -> Result<()> {
     let written = File::create(&temporary).and_then(|mut file| {
         file.write_all(&text)?;
         file.write_all(b"\n")?;
-        file.sync_all()
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(())
     });
     written
         .and_then(|()| fs::rename(&temporary, path))
-        .and_then(|()| File::open(dir)?.sync_all())
+        .and_then(|()| match sync {
+            true => File::open(dir)?.sync_all(),
+            false => Ok(()),
+        })
         .with_context(|| format!("cannot write the state file {}", path.display()))
 }
 
@@ -248,9 +268,12 @@ pub struct Resume {
     job: OnceLock<String>,
     tasks: OnceLock<Vec<TaskTrack>>,
     committed: AtomicBool,
-    /// Serialises the writes of the tasks' threads.
-    saving: Mutex<()>,
+    /// Serialises the writes of the tasks' threads; when the last synced write was.
+    saving: Mutex<Option<Instant>>,
 }
+
+/// How long a state written but not yet synced to disk may stand (see [`Resume::add_durable`]).
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Resume {
     pub fn new(options: Option<StateOptions>) -> Self {
@@ -359,7 +382,7 @@ impl Resume {
     pub fn add_durable(&self, task_id: u32, records: u64) -> Result<()> {
         if let Some(task) = self.task(task_id) {
             task.durable.fetch_add(records, Ordering::Relaxed);
-            return self.save();
+            return self.write(Durability::WithinSyncInterval);
         }
         Ok(())
     }
@@ -447,16 +470,31 @@ impl Resume {
         })
     }
 
-    /// Writes the state. Without `--state`, or before the tasks are known, does nothing.
+    /// Writes the state and syncs it to disk. Without `--state`, or before the tasks are
+    /// known, does nothing.
     pub fn save(&self) -> Result<()> {
+        self.write(Durability::Synced)
+    }
+
+    fn write(&self, durability: Durability) -> Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let _one_at_a_time = self.saving.lock().unwrap_or_else(|e| e.into_inner());
-        match self.snapshot() {
-            Some(state) => save(path, &state),
-            None => Ok(()),
+        let mut last_synced = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(state) = self.snapshot() else {
+            return Ok(());
+        };
+        let sync = match durability {
+            Durability::Synced => true,
+            Durability::WithinSyncInterval => {
+                last_synced.is_none_or(|synced| synced.elapsed() >= SYNC_INTERVAL)
+            }
+        };
+        save(path, &state, sync)?;
+        if sync {
+            *last_synced = Some(Instant::now());
         }
+        Ok(())
     }
 }
 
@@ -486,8 +524,8 @@ mod tests {
     fn a_saved_state_reads_back_and_replaces_the_old_one_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(STATE_FILE);
-        save(&path, &state("a")).unwrap();
-        save(&path, &state("b")).unwrap();
+        save(&path, &state("a"), true).unwrap();
+        save(&path, &state("b"), false).unwrap();
         assert_eq!(load(&path).unwrap(), state("b"));
         let left: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
@@ -560,7 +598,7 @@ mod tests {
         let resume = Resume::new(Some(options));
         let job = job_fingerprint("r", "w", &["f0".to_string()]);
         previous.job.clone_from(&job);
-        save(&resume.path.clone().unwrap(), &previous).unwrap();
+        save(&resume.path.clone().unwrap(), &previous, true).unwrap();
         let resume = Resume::new(Some(StateOptions::open(dir.path(), true).unwrap()));
         assert_eq!(resume.seekable_skips(), BTreeMap::from([(0, 7)]));
         assert!(resume

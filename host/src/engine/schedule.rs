@@ -7,28 +7,49 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::RString;
 use crossbeam_channel::RecvTimeoutError;
 use datax_job_config::{ErrorLimit, Speed};
 use datax_plugin_api::ffi::{
     FfiReaderTaskBox, FfiRecordReceiver_TO, FfiRecordSender_TO, FfiTaskContext_TO, FfiWriterTaskBox,
 };
 
-use super::channel::{
-    ChannelReceiver, ChannelSender, Feed, HostTaskContext, Message, PairProgress,
-};
+use super::channel::{open, Capacity, HostTaskContext, Message, PairProgress};
 use super::dirty::check_percentage;
 use super::report::{progress_line, status_message};
 use super::stats::Snapshot;
 use super::throttle::Throttle;
-use super::{Plan, RunOptions, Runtime};
+use super::{Plan, RunOptions, Runtime, TaskCounts, TaskMaker};
 use crate::logger;
 use crate::plugins::Kind;
 
 /// Batches a channel holds before its reader blocks: with batches of up to 1,024 records this
 /// is DataX's 512-record channel scaled to keep both threads busy.
-const CHANNEL_CAPACITY: usize = 8;
+pub const CHANNEL_BATCHES: usize = 8;
+
+/// Bytes a channel holds before its reader blocks, unless the job sets
+/// `core.transport.channel.byteCapacity`: DataX's `Channel` default when `core.json` has no
+/// value (its `core.json` sets 64 MiB). It is the batch count's worth of full 1 MiB batches,
+/// so narrow records never meet it; wide ones (10 KB and up) meet it before the count.
+pub const CHANNEL_BYTES: u64 = 8 << 20;
 
 const STATUS_BAR_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A pair's reader task, run on its channel's reader thread: whether it read all its data.
+type ReadJob<'scope> = Box<dyn FnOnce() -> bool + Send + 'scope>;
+
+/// A channel's reader thread: where its pairs' reader tasks go, and whether each read all.
+struct ReaderThread<'scope> {
+    jobs: crossbeam_channel::Sender<ReadJob<'scope>>,
+    read: crossbeam_channel::Receiver<bool>,
+}
+
+/// A pair not started yet: the task configurations its plugins' `split` returned.
+pub struct PendingPair {
+    pub task_id: u32,
+    pub reader_config: RString,
+    pub writer_config: RString,
+}
 
 pub struct PairTasks {
     pub task_id: u32,
@@ -44,28 +65,42 @@ pub struct Schedule<'a> {
     pub speed: &'a Speed,
     pub reader_name: &'a str,
     pub writer_name: &'a str,
+    pub tasks: &'a TaskMaker<'a>,
+    /// What each pair's channel holds.
+    pub capacity: Capacity,
 }
 
 impl Schedule<'_> {
     /// Runs the pairs on `plan.channels` threads, then notes the transfer time in `plan`.
-    pub fn run(&self, pairs: Vec<PairTasks>, plan: &mut Plan) {
+    pub fn run(&self, pairs: Vec<PendingPair>, plan: &mut Plan) {
         let started = Instant::now();
-        // By task id: a resumed run skips the tasks done before.
-        let ids = pairs.iter().map(|pair| pair.task_id as usize + 1).max();
-        let progress: Vec<Arc<PairProgress>> =
-            (0..ids.unwrap_or(0)).map(|_| Arc::default()).collect();
-        let queue = Mutex::new(pairs.into_iter().collect::<VecDeque<_>>());
+        let task_ids: Vec<u32> = pairs.iter().map(|pair| pair.task_id).collect();
+        let progress: Vec<Arc<PairProgress>> = pairs.iter().map(|_| Arc::default()).collect();
+        let queue = Mutex::new(
+            pairs
+                .into_iter()
+                .zip(progress.iter().cloned())
+                .collect::<VecDeque<_>>(),
+        );
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
         thread::scope(|scope| {
             for channel in 0..plan.channels {
                 let done_tx = done_tx.clone();
-                let (queue, progress) = (&queue, &progress);
+                let queue = &queue;
                 let spawned = thread::Builder::new()
                     .name(format!("channel-{channel}"))
                     .spawn_scoped(scope, move || {
-                        while let Some(pair) = self.next_pair(queue) {
-                            let pair_progress = Arc::clone(&progress[pair.task_id as usize]);
-                            self.run_pair(pair, pair_progress);
+                        let reader = self.start_reader_thread(scope, channel);
+                        while let Some((pending, pair_progress)) = self.next_pair(queue) {
+                            let pair = match self.tasks.make(pending, &self.runtime.state) {
+                                Ok(Some(pair)) => pair,
+                                Ok(None) => break,
+                                Err(failure) => {
+                                    self.runtime.state.fail(failure);
+                                    break;
+                                }
+                            };
+                            self.run_pair(pair, pair_progress, &reader);
                         }
                         drop(done_tx);
                     });
@@ -76,55 +111,69 @@ impl Schedule<'_> {
                 }
             }
             drop(done_tx);
-            self.monitor(&done_rx, &progress, plan, started);
+            self.monitor(&done_rx, &progress, &task_ids, plan, started);
         });
         plan.transfer_time = started.elapsed();
     }
 
-    fn next_pair(&self, queue: &Mutex<VecDeque<PairTasks>>) -> Option<PairTasks> {
+    /// The channel's reader thread, which runs its pairs' reader tasks one after the other
+    /// while the channel's own thread runs their writer tasks: one thread per channel, not
+    /// one started and ended per pair (a job of thousands of small partitions spent a good
+    /// part of its time doing that). It ends when the channel drops its `jobs`.
+    fn start_reader_thread<'scope>(
+        &'scope self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        channel: usize,
+    ) -> ReaderThread<'scope> {
+        let (jobs, inbox) = crossbeam_channel::bounded::<ReadJob<'scope>>(0);
+        let (read_tx, read) = crossbeam_channel::bounded(1);
+        let spawned = thread::Builder::new()
+            .name(format!("reader-{channel}"))
+            .spawn_scoped(scope, move || {
+                for job in inbox {
+                    if read_tx.send(job()).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            self.runtime.state.fail(format!(
+                "cannot start the reader thread of channel {channel}: {error}"
+            ));
+        }
+        ReaderThread { jobs, read }
+    }
+
+    /// The next pair to run; none once the job is stopping, so a stop makes no more tasks.
+    fn next_pair(
+        &self,
+        queue: &Mutex<VecDeque<(PendingPair, Arc<PairProgress>)>>,
+    ) -> Option<(PendingPair, Arc<PairProgress>)> {
         if self.runtime.state.is_cancelled() {
             return None;
         }
         queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
 
-    fn run_pair(&self, pair: PairTasks, progress: Arc<PairProgress>) {
+    fn run_pair<'scope>(
+        &'scope self,
+        pair: PairTasks,
+        progress: Arc<PairProgress>,
+        reader: &ReaderThread<'scope>,
+    ) {
         let PairTasks {
             task_id,
             reader: mut reader_task,
             writer: mut writer_task,
         } = pair;
         let runtime = self.runtime;
-        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
-        let (returning, returned) = crossbeam_channel::unbounded();
-        let feed = Feed {
-            tx,
-            runtime: Arc::clone(runtime),
-            pair: Arc::clone(&progress),
-        };
-        let sender = FfiRecordSender_TO::from_value(
-            ChannelSender {
-                feed: feed.clone(),
-                // DataX's `Channel` is one per task, with its limits counted from the start.
-                channel_throttle: Throttle::new(
-                    self.speed.byte_per_channel,
-                    self.speed.record_per_channel,
-                ),
-                returned,
-                task_id,
-            },
-            TD_Opaque,
-        );
-        let receiver = FfiRecordReceiver_TO::from_value(
-            ChannelReceiver {
-                rx,
-                returning,
-                runtime: Arc::clone(runtime),
-                pair: Arc::clone(&progress),
-                ended: None,
-            },
-            TD_Opaque,
-        );
+        // DataX's `Channel` is one per task, with its limits counted from the start.
+        let channel_throttle =
+            Throttle::new(self.speed.byte_per_channel, self.speed.record_per_channel);
+        let (sender, receiver) = open(self.capacity, channel_throttle, task_id, runtime, &progress);
+        let feed = sender.feed.clone();
+        let sender = FfiRecordSender_TO::from_value(sender, TD_Opaque);
+        let receiver = FfiRecordReceiver_TO::from_value(receiver, TD_Opaque);
         let context = |side| {
             FfiTaskContext_TO::from_value(
                 HostTaskContext {
@@ -137,36 +186,33 @@ impl Schedule<'_> {
         };
         let (reader_context, writer_context) = (context(Kind::Reader), context(Kind::Writer));
         progress.running.store(true, Ordering::SeqCst);
-        let finished = thread::scope(|scope| {
-            let reader = thread::Builder::new()
-                .name(format!("reader-{task_id}"))
-                .spawn_scoped(scope, move || {
-                    let end = reader_task.start_read(sender, reader_context).into_result();
-                    let read_all = end.is_ok();
-                    if let Err(error) = &end {
-                        self.task_failed(Kind::Reader, task_id, error.clone());
-                    }
-                    feed.pair.reader_done.store(true, Ordering::SeqCst);
-                    // A writer that is gone or a job that is stopping needs no end.
-                    let _ = feed.push(Message::End(end));
-                    read_all
-                });
-            // Without its thread the reader's feed is dropped unsent: the writer then sees
-            // a channel closed with no end, a failure.
-            if let Err(error) = &reader {
-                runtime
-                    .state
-                    .fail(format!("cannot start reader task {task_id}: {error}"));
+        let read = move || {
+            let end = reader_task.start_read(sender, reader_context).into_result();
+            let read_all = end.is_ok();
+            if let Err(error) = &end {
+                self.task_failed(Kind::Reader, task_id, error.clone());
             }
-            let written = writer_task
-                .start_write(receiver, writer_context)
-                .into_result();
-            if let Err(error) = &written {
-                self.task_failed(Kind::Writer, task_id, error.clone());
-            }
-            let read_all = reader.is_ok_and(|reader| reader.join().unwrap_or(false));
-            read_all && written.is_ok()
-        });
+            feed.pair.reader_done.store(true, Ordering::SeqCst);
+            // A writer that is gone or a job that is stopping needs no end.
+            let _ = feed.push(Message::End(end));
+            read_all
+        };
+        // Without its thread the reader's feed is dropped unsent: the writer then sees a
+        // channel closed with no end, a failure.
+        let reading = reader.jobs.send(Box::new(read)).is_ok();
+        if !reading {
+            runtime.state.fail(format!(
+                "cannot start reader task {task_id}: its thread is gone"
+            ));
+        }
+        let written = writer_task
+            .start_write(receiver, writer_context)
+            .into_result();
+        if let Err(error) = &written {
+            self.task_failed(Kind::Writer, task_id, error.clone());
+        }
+        let read_all = reading && reader.read.recv().unwrap_or(false);
+        let finished = read_all && written.is_ok();
         progress.running.store(false, Ordering::SeqCst);
         if finished {
             runtime
@@ -175,6 +221,13 @@ impl Schedule<'_> {
                 .fetch_add(1, Ordering::Relaxed);
             runtime.resume.finished(task_id);
         }
+        super::lock(&runtime.task_counts).push(TaskCounts {
+            id: task_id,
+            completed: finished,
+            records_sent: progress.sent_records.load(Ordering::Relaxed),
+            bytes_sent: progress.sent_bytes.load(Ordering::Relaxed),
+            records_received: progress.received_records.load(Ordering::Relaxed),
+        });
         self.save_state();
     }
 
@@ -207,6 +260,7 @@ impl Schedule<'_> {
         &self,
         done: &crossbeam_channel::Receiver<()>,
         progress: &[Arc<PairProgress>],
+        task_ids: &[u32],
         plan: &Plan,
         started: Instant,
     ) {
@@ -247,6 +301,7 @@ impl Schedule<'_> {
             if stall_at.is_some() && idle >= self.options.stall_timeout {
                 self.runtime.state.fail(stall_message(
                     progress,
+                    task_ids,
                     self.reader_name,
                     self.writer_name,
                     idle,
@@ -322,6 +377,7 @@ impl Mark {
 /// Names the side that holds a stalled job, as DataX's WaitWriterTime/WaitReaderTime would.
 fn stall_message(
     progress: &[Arc<PairProgress>],
+    task_ids: &[u32],
     reader_name: &str,
     writer_name: &str,
     idle: Duration,
@@ -329,9 +385,9 @@ fn stall_message(
     let seconds = idle.as_secs();
     let stuck: Vec<String> = progress
         .iter()
-        .enumerate()
-        .filter(|(_, pair)| pair.running.load(Ordering::SeqCst))
-        .map(|(task_id, pair)| {
+        .zip(task_ids)
+        .filter(|(pair, _)| pair.running.load(Ordering::SeqCst))
+        .map(|(pair, task_id)| {
             if pair.reader_blocked.load(Ordering::Relaxed) {
                 format!(
                     "writer task {task_id} ('{writer_name}') took no record for {seconds}s while \

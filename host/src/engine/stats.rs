@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plugins::Kind;
 
@@ -88,6 +88,11 @@ impl DeliveryCounters {
             .fetch_add(records, Ordering::Relaxed);
     }
 
+    /// Records staged and not yet published by a `post`.
+    pub fn staged(&self) -> u64 {
+        self.staged_records.load(Ordering::Relaxed)
+    }
+
     pub fn snapshot(&self) -> Delivery {
         Delivery {
             acknowledged_records: self
@@ -148,7 +153,7 @@ impl Counters {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub sent_records: u64,
     pub sent_bytes: u64,
@@ -199,7 +204,7 @@ pub struct PluginCounters {
     totals: Mutex<PluginCounterTotals>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginCounterTotals {
     pub reader: BTreeMap<String, u64>,
     pub writer: BTreeMap<String, u64>,
@@ -241,7 +246,7 @@ pub struct TransformerCounters {
     pub used_nanos: AtomicU64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TransformerTotals {
     pub success_records: u64,
     pub failed_records: u64,

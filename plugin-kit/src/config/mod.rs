@@ -40,6 +40,19 @@ pub struct Parsed<P> {
     /// the task's durable watermark. Empty unless resuming. A task that skips records itself
     /// tells the host with `TaskContext::skipped_by_seek`; the host drops the rest.
     pub resume_skip: BTreeMap<u32, u64>,
+    /// Set when the host runs tasks of a plan (`datax run --plan`, `datax finish`): this
+    /// side's task configurations as `split` wrote them in another process, from which the
+    /// plugin rebuilds what its `prepare` set up (it is not called again).
+    pub restore: Option<Restore>,
+}
+
+/// What the host hands a job that runs from a plan instead of `prepare` + `split`
+/// (`{"_datax": {"restore": {"taskConfigs": [...]}}}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restore {
+    /// Every task configuration of this side, in task id order (also those another shard runs).
+    pub task_configs: Vec<String>,
 }
 
 impl<P> Parsed<P> {
@@ -102,12 +115,13 @@ pub fn from_value<P: DeserializeOwned>(
     let Some(object) = value.as_object_mut() else {
         return Err(ConfigError::new(what, lenient::wrong(&value, "an object")));
     };
-    let (common_column, resume_skip) = match object.remove(HOST_KEY) {
-        Some(host) => (
-            host_column_settings(host.clone())?,
+    let (common_column, restore, resume_skip) = match object.remove(HOST_KEY) {
+        Some(mut host) => (
+            host_column_settings(&mut host)?,
+            host_restore(&mut host)?,
             host_resume_skip(&host)?,
         ),
-        None => (ColumnSettings::default(), BTreeMap::new()),
+        None => (ColumnSettings::default(), None, BTreeMap::new()),
     };
     let mut ignored = Vec::new();
     let mut note_ignored = |path: serde_ignored::Path| ignored.push(path_text(&path));
@@ -127,6 +141,7 @@ pub fn from_value<P: DeserializeOwned>(
         value: parsed,
         warnings,
         common_column,
+        restore,
         resume_skip,
     })
 }
@@ -153,12 +168,22 @@ fn host_resume_skip(host: &Value) -> Result<BTreeMap<u32, u64>, ConfigError> {
 }
 
 /// `{"column": {...}}` as the host writes it; errors name the job's keys (`common.column.…`).
-fn host_column_settings(mut host: Value) -> Result<ColumnSettings, ConfigError> {
+fn host_column_settings(host: &mut Value) -> Result<ColumnSettings, ConfigError> {
     match host.get_mut("column").map(Value::take) {
         Some(column) => from_value::<ColumnSettings>(column, "common.column")
             .map(|parsed| parsed.value)
             .map_err(|error| ConfigError::new(join("common.column", &error.path), error.message)),
         None => Ok(ColumnSettings::default()),
+    }
+}
+
+/// `{"restore": {"taskConfigs": [...]}}` as the host writes it for a plan's tasks.
+fn host_restore(host: &mut Value) -> Result<Option<Restore>, ConfigError> {
+    match host.get_mut("restore").map(Value::take) {
+        Some(restore) => serde_json::from_value(restore)
+            .map(Some)
+            .map_err(|error| ConfigError::new(join(HOST_KEY, "restore"), error.to_string())),
+        None => Ok(None),
     }
 }
 

@@ -228,3 +228,24 @@ fn the_hosts_settings_are_taken_out_before_the_plugin_reads_its_parameter() {
         "common.column.datetimeFormat: expected a string, found [..]"
     );
 }
+
+#[test]
+fn a_plans_task_configurations_reach_the_plugin_beside_the_column_settings() {
+    let value = json!({"project": "p", "_datax": {
+        "column": {"timeZone": "UTC"},
+        "restore": {"taskConfigs": ["{\"a\":1}", "{\"a\":2}"]}
+    }});
+    let parsed = from_value::<Parameter>(value, "parameter").unwrap();
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(parsed.common_column.time_zone.as_deref(), Some("UTC"));
+    let restore = parsed.restore.expect("restore");
+    assert_eq!(restore.task_configs, ["{\"a\":1}", "{\"a\":2}"]);
+    let plain = parse::<Parameter>(r#"{"project": "p"}"#, "parameter").unwrap();
+    assert_eq!(plain.restore, None);
+    let error = from_value::<Parameter>(
+        json!({"project": "p", "_datax": {"restore": {"taskConfigs": 3}}}),
+        "parameter",
+    )
+    .unwrap_err();
+    assert!(error.to_string().starts_with("_datax.restore: "), "{error}");
+}

@@ -1,9 +1,9 @@
 //! Request-level cancellation for the blocking client.
 //!
-//! Ownership: the request moves to a thread of its own, which sends it and hands the answer
-//! back over a one-slot channel. The task's thread waits on that channel and looks at its
-//! cancellation every [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited
-//! on at once). Once cancelled it returns and drops its end: the request's thread then ends
+//! Ownership: the request moves to a thread of its own (an idle one of a pool's, see
+//! [`super::workers`]), which sends it and hands the answer back over a one-slot channel.
+//! The task's thread waits on that channel and looks at its cancellation every
+//! [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited on at once). Once cancelled it returns and drops its end: the request's thread then ends
 //! with its request (the blocking client's own timeout bounds it), and its answer, if one
 //! comes, is dropped with the connection.
 //!
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use reqwest::blocking::{RequestBuilder, Response};
 
+use super::workers::WORKERS;
 use super::{HttpError, TransportKind};
 use crate::retry::Cancellation;
 
@@ -24,8 +25,8 @@ use crate::retry::Cancellation;
 pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// Sends `request` and waits for its answer (its status and headers; the caller reads the
-/// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the task stops first: then
-/// [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
+/// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the
+/// task stops first: then [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
 /// caller's to read.
 pub fn send_cancellable(
     request: RequestBuilder,
@@ -34,10 +35,22 @@ pub fn send_cancellable(
     if cancellation.is_cancelled() {
         return Err(cancelled());
     }
+    send_in_background(request)?.wait(cancellation)
+}
+
+/// A request sent by [`send_in_background`], its answer not waited for yet.
+pub struct PendingAnswer {
+    answered: Receiver<reqwest::Result<Response>>,
+}
+
+/// Sends `request` on a thread of its own and returns at once, so that the caller can do
+/// other work (read the previous answer's body) while the request makes its round trip;
+/// [`PendingAnswer::wait`] then waits as [`send_cancellable`] does. Dropping the pending
+/// answer drops the answer when it comes, and its connection.
+pub fn send_in_background(request: RequestBuilder) -> Result<PendingAnswer, HttpError> {
     let (answer, answered) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("http-request".to_string())
-        .spawn(move || {
+    WORKERS
+        .run("http-request", move || {
             // The receiver is gone when the task stopped waiting: nothing to do then.
             let _ = answer.send(request.send());
         })
@@ -45,18 +58,26 @@ pub fn send_cancellable(
             kind: TransportKind::Connect,
             message: format!("cannot start a request thread: {error}"),
         })?;
-    loop {
-        match answered.recv_timeout(CANCEL_CHECK) {
-            Ok(sent) => return sent.map_err(|error| HttpError::from_reqwest(&error)),
-            Err(RecvTimeoutError::Timeout) if cancellation.is_cancelled() => {
-                return Err(cancelled())
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(HttpError::Transport {
-                    kind: TransportKind::Closed,
-                    message: "the request's thread ended without an answer".to_string(),
-                })
+    Ok(PendingAnswer { answered })
+}
+
+impl PendingAnswer {
+    /// The answer (its status and headers), unless `cancellation` says the task stops
+    /// first: then [`TransportKind::Cancelled`] within [`CANCEL_CHECK`].
+    pub fn wait(self, cancellation: &dyn Cancellation) -> Result<Response, HttpError> {
+        loop {
+            match self.answered.recv_timeout(CANCEL_CHECK) {
+                Ok(sent) => return sent.map_err(|error| HttpError::from_reqwest(&error)),
+                Err(RecvTimeoutError::Timeout) if cancellation.is_cancelled() => {
+                    return Err(cancelled())
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(HttpError::Transport {
+                        kind: TransportKind::Closed,
+                        message: "the request's thread ended without an answer".to_string(),
+                    })
+                }
             }
         }
     }
@@ -113,9 +134,8 @@ fn spawn_body_reader(
     chunk_by: ChunkBy,
 ) -> Result<CancellableBody<'_>, HttpError> {
     let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
-    std::thread::Builder::new()
-        .name("http-body".to_string())
-        .spawn(move || read_chunks(response, chunks, chunk_by))
+    WORKERS
+        .run("http-body", move || read_chunks(response, chunks, chunk_by))
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Closed,
             message: format!("cannot start a body thread: {error}"),

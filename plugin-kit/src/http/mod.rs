@@ -16,10 +16,11 @@
 mod cancel;
 mod resolve;
 mod shared;
+mod workers;
 
 pub use cancel::{
-    cancellable_body, cancellable_whole_body, send_cancellable, text_cancellable, CancellableBody,
-    BODY_CHUNK, CANCEL_CHECK,
+    cancellable_body, cancellable_whole_body, send_cancellable, send_in_background,
+    text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK, CANCEL_CHECK,
 };
 pub use shared::SharedClient;
 

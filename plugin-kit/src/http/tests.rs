@@ -242,6 +242,38 @@ fn an_answer_before_cancellation_is_returned_whole() {
 }
 
 #[test]
+fn a_request_sent_in_the_background_makes_its_round_trip_while_the_caller_works() {
+    // The server answers 400 ms after the request came.
+    let (port, server) = serve_once(|mut socket| {
+        std::thread::sleep(Duration::from_millis(400));
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .unwrap();
+    });
+    let client = client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let pending = send_in_background(client.get(format!("http://127.0.0.1:{port}/"))).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "returned before the answer: {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(1000)); // the caller's other work
+    let waiting = std::time::Instant::now();
+    let response = pending.wait(&crate::retry::NeverCancelled).unwrap();
+    assert!(
+        waiting.elapsed() < Duration::from_millis(300),
+        "the answer had come meanwhile: {:?}",
+        waiting.elapsed()
+    );
+    assert_eq!(response.text().unwrap(), "ok");
+    server.join().unwrap();
+}
+
+#[test]
 fn a_cancelled_task_stops_waiting_for_a_body_that_stalls_after_its_headers() {
     // Headers and 5 of the 10 bytes promised, then nothing for 3 s.
     let (port, server) = serve_once(|mut socket| {

@@ -99,7 +99,22 @@ fn push_digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
     out.extend_from_slice(&digits[start..]);
 }
 
+/// `value` (below 100) as two ASCII digits.
+#[inline]
+fn two_digits(value: u16) -> [u8; 2] {
+    [b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]
+}
+
 fn write_civil_date(out: &mut Vec<u8>, year: i64, month: u32, day: u32) {
+    // Every date a table holds: written at once, not digit group by digit group.
+    if let (Ok(year @ 0..=9999), 1..=12, 1..=31) = (u16::try_from(year), month, day) {
+        let [y1, y2] = two_digits(year / 100);
+        let [y3, y4] = two_digits(year % 100);
+        let [m1, m2] = two_digits(month as u16);
+        let [d1, d2] = two_digits(day as u16);
+        out.extend_from_slice(&[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2]);
+        return;
+    }
     if year < 0 {
         out.push(b'-');
     }
@@ -111,6 +126,13 @@ fn write_civil_date(out: &mut Vec<u8>, year: i64, month: u32, day: u32) {
 }
 
 fn write_clock(out: &mut Vec<u8>, hour: u64, minute: u64, second: u64) {
+    if hour < 100 && minute < 100 && second < 100 {
+        let [h1, h2] = two_digits(hour as u16);
+        let [m1, m2] = two_digits(minute as u16);
+        let [s1, s2] = two_digits(second as u16);
+        out.extend_from_slice(&[h1, h2, b':', m1, m2, b':', s1, s2]);
+        return;
+    }
     push_digits(out, hour, 2);
     out.push(b':');
     push_digits(out, minute, 2);

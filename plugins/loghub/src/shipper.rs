@@ -12,7 +12,7 @@ use datax_plugin_kit::retry::{retry, Cancellation, RetryError};
 use crate::client::{
     classify, retries_exhausted, retry_policy, Body, LoghubClient, LoghubRetries, Retry, Shard,
 };
-use crate::codec::{group_trailer, Compression, Compressor, LogBatch};
+use crate::codec::{Compression, Compressor, LogBatch};
 use crate::config::WriterConfig;
 
 /// A log the service refused on its own (`PostBodyTooLarge` for a request of that one log):
@@ -33,10 +33,11 @@ enum Sent {
     },
 }
 
-/// One sending thread's reused buffers: the LogGroup's protobuf and its compressed form.
+/// One sending thread's reused buffers: the protobuf of a part of a batch (a whole batch is
+/// sent from its own bytes) and the compressed body.
 #[derive(Default)]
 pub struct SendBuffers {
-    raw: Vec<u8>,
+    part: Vec<u8>,
     compressor: Compressor,
 }
 
@@ -45,8 +46,6 @@ pub struct SendBuffers {
 /// are in flight while the task's thread encodes the next batch.
 pub struct Shipper {
     client: LoghubClient,
-    /// Topic and source, written after the logs of every group.
-    trailer: Vec<u8>,
     /// `logstore L of project P at URL`, for messages.
     target: String,
     compression: Compression,
@@ -66,7 +65,6 @@ impl Shipper {
     pub fn new(config: &WriterConfig, http: &SharedClient) -> Result<Self, PluginError> {
         Ok(Shipper {
             client: LoghubClient::new(config, http)?,
-            trailer: group_trailer(&config.topic, &config.source),
             target: format!(
                 "logstore {} of project {} at {}",
                 config.logstore, config.project, config.endpoint.base_url
@@ -128,16 +126,16 @@ impl Shipper {
     /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
     pub fn encode_body<'a>(
         &self,
-        batch: &LogBatch,
+        batch: &'a LogBatch,
         range: Range<usize>,
         buffers: &'a mut SendBuffers,
     ) -> Result<Body<'a>, PluginError> {
-        batch.encode_group(range, &self.trailer, &mut buffers.raw);
+        let raw = batch.encode_group(range, &mut buffers.part);
         let bytes = buffers
             .compressor
-            .compress(self.compression, &buffers.raw)
+            .compress(self.compression, raw)
             .map_err(|error| PluginError::io(format!("cannot compress a PutLogs body: {error}")))?;
-        Ok(Body::new(bytes, buffers.raw.len(), self.compression))
+        Ok(Body::new(bytes, raw.len(), self.compression))
     }
 
     /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);

@@ -1,7 +1,7 @@
-//! A loghubwriter task: its thread turns records into batches of logs while `maxInFlight`
-//! sending threads send them, each with one request in flight; one more batch waits queued,
-//! so a slow round trip does not stall the channel. Once one batch fails for good, or the job
-//! stops, the other threads stop retrying.
+//! A loghubwriter task: its thread turns records into batches of logs while up to
+//! `maxInFlight` sending threads (started as the batches need them) send them, each with one
+//! request in flight; one more batch waits queued, so a slow round trip does not stall the
+//! channel. Once one batch fails for good, or the job stops, the other threads stop retrying.
 //!
 //! Cancellation is waited on, never polled. The sending threads wait (for work, and between
 //! retries) on the task's stop channel, which the task's thread closes. The task's thread
@@ -50,7 +50,7 @@ pub struct LoghubWriterTask {
 }
 
 impl LoghubWriterTask {
-    /// Costs no connection and no thread: the host creates every task at the job's start.
+    /// Costs no connection and no thread until the task starts.
     pub fn new(config: WriterConfig, http: Arc<SharedClient>) -> Self {
         LoghubWriterTask {
             encoder: Encoder::new(config),
@@ -117,24 +117,17 @@ fn encode_while_sending(
     let (queue, inbox) = crossbeam_channel::bounded::<Shipment>(1);
     let (events_sender, events) = crossbeam_channel::unbounded();
     let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
-    for index in 0..threads {
-        let cancellation = SenderCancellation {
-            index,
-            stop: stopped.clone(),
-            events: events_sender.clone(),
-        };
-        let (inbox, shipper) = (inbox.clone(), Arc::clone(shipper));
-        // Detached (see the module's notes); dropping `stop` on an error here ends the
-        // threads already started.
-        std::thread::Builder::new()
-            .name(format!("loghub-send-{index}"))
-            .spawn(move || send_batches(&shipper, inbox, cancellation))
-            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
-    }
-    // Only the sending threads hold these ends now: `events` closes when they all stop.
-    drop((inbox, events_sender, stopped));
     let mut handoff = Handoff {
         queue,
+        starter: Some(SenderStarter {
+            shipper: Arc::clone(shipper),
+            inbox,
+            stopped,
+            events: events_sender,
+            started: 0,
+            most: threads,
+        }),
+        shipped: 0,
         returns: Returns {
             events,
             stop: Some(stop),
@@ -144,11 +137,45 @@ fn encode_while_sending(
             unshipped_from: 0,
             max_in_flight: threads,
             watermark: Watermark::default(),
+            sent: 0,
             context,
         },
     };
     let encoded = encode_all(encoder, receiver, &mut handoff);
     handoff.finish(encoded, encoder.unshipped_from())
+}
+
+/// Starts the sending threads as the batches need them, up to `maxInFlight`: a task of a few
+/// logs (a small partition) starts one, not `maxInFlight`. Holds ends of the task's channels
+/// for the threads still to start: dropped once they all have, or when the task finishes, so
+/// that the queue and the events close when the started threads are done.
+struct SenderStarter {
+    shipper: Arc<Shipper>,
+    inbox: Receiver<Shipment>,
+    stopped: Receiver<Never>,
+    events: Sender<Event>,
+    started: usize,
+    most: usize,
+}
+
+impl SenderStarter {
+    fn start_one(&mut self) -> Result<(), PluginError> {
+        let index = self.started;
+        let cancellation = SenderCancellation {
+            index,
+            stop: self.stopped.clone(),
+            events: self.events.clone(),
+        };
+        let (inbox, shipper) = (self.inbox.clone(), Arc::clone(&self.shipper));
+        // Detached (see the module's notes); dropping `stop` on an error ends the threads
+        // already started.
+        std::thread::Builder::new()
+            .name(format!("loghub-send-{index}"))
+            .spawn(move || send_batches(&shipper, inbox, cancellation))
+            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
+        self.started += 1;
+        Ok(())
+    }
 }
 
 fn encode_all(
@@ -249,6 +276,10 @@ fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: Send
 /// The encoding thread's ends of the channels to the sending threads.
 struct Handoff<'a> {
     queue: Sender<Shipment>,
+    /// `None` once every sending thread has started.
+    starter: Option<SenderStarter>,
+    /// Batches put in the queue so far.
+    shipped: usize,
     returns: Returns<'a>,
 }
 
@@ -263,6 +294,9 @@ impl BatchSink for Handoff<'_> {
         self.returns.wait_for_window()?;
         self.returns.watermark.shipped(batch.first_record);
         let mut shipment = Shipment { batch, route_key };
+        self.returns.take_returned()?;
+        self.start_a_sender_if_all_are_busy()?;
+        self.shipped += 1;
         loop {
             self.returns.take_returned()?;
             shipment = match self.queue.try_send(shipment) {
@@ -296,6 +330,21 @@ impl BatchSink for Handoff<'_> {
 }
 
 impl Handoff<'_> {
+    /// Starts one more sending thread when each started one has a batch (sent or queued) not
+    /// yet back: the batch being shipped would otherwise wait for a thread to free up.
+    fn start_a_sender_if_all_are_busy(&mut self) -> Result<(), PluginError> {
+        let Some(starter) = &mut self.starter else {
+            return Ok(());
+        };
+        if self.shipped - self.returns.sent >= starter.started {
+            starter.start_one()?;
+            if starter.started == starter.most {
+                self.starter = None;
+            }
+        }
+        Ok(())
+    }
+
     /// Closes the queue and waits for the sending threads (see [`Returns::wait_for_all`]);
     /// `unshipped_from` is the first record the encoder did not ship.
     fn finish(
@@ -303,8 +352,13 @@ impl Handoff<'_> {
         encoded: Result<(), PluginError>,
         unshipped_from: u64,
     ) -> Result<(), PluginError> {
-        let Handoff { queue, mut returns } = self;
-        drop(queue);
+        let Handoff {
+            queue,
+            starter,
+            mut returns,
+            ..
+        } = self;
+        drop((queue, starter));
         returns.unshipped_from = unshipped_from;
         returns.wait_for_all(encoded)
     }
@@ -327,6 +381,8 @@ struct Returns<'a> {
     /// The first record the encoder had not shipped when it last said (at each batch of
     /// records, and once it finished): the watermark cannot pass it.
     unshipped_from: u64,
+    /// Batches the sending threads have sent.
+    sent: usize,
     context: &'a mut TaskContext,
 }
 
@@ -462,6 +518,7 @@ impl Returns<'_> {
                 // At once, not at the next batch of records: the encoder may be waiting on a
                 // free sending thread, and the host keeps the watermark as it goes.
                 self.mark_durable(self.unshipped_from);
+                self.sent += 1;
             }
             Event::Failed(error) => {
                 self.stop();

@@ -286,13 +286,9 @@ impl OdpsClient {
         &self,
         method: Method,
         target: &Target<'_>,
-        accept_encoding: Option<&str>,
         cancellation: &dyn Cancellation,
     ) -> Result<Response, HttpError> {
         let mut request = self.request(method.clone(), target);
-        if let Some(encoding) = accept_encoding {
-            request = request.header("Accept-Encoding", encoding);
-        }
         if method == Method::POST {
             request = request.header("Content-Length", "0");
         }
@@ -398,7 +394,7 @@ impl OdpsClient {
             cancellation,
             on_retry,
             |_| {
-                let response = self.call(method.clone(), target, None, cancellation)?;
+                let response = self.call(method.clone(), target, cancellation)?;
                 http::text_cancellable(response, cancellation)
             },
         )
@@ -554,16 +550,15 @@ impl OdpsClient {
         Ok(session)
     }
 
-    /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4): the
-    /// response body, decompressed per its `Content-Encoding`. No retry: the reader resumes.
-    /// The wait for the answer, and for each part of the body, ends when `cancellation` says
-    /// the job stops.
-    pub fn open_data<'a>(
+    /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4), sent
+    /// without waiting for its answer, so that a task can keep the next rows' round trip in
+    /// flight while it decodes the current ones; [`PendingData::open`] waits for the answer
+    /// and opens the body. No retry: the reader resumes.
+    pub fn request_data(
         &self,
         table: &str,
         request: &DataRequest<'_>,
-        cancellation: &'a dyn Cancellation,
-    ) -> Result<Box<dyn Read + 'a>, HttpError> {
+    ) -> Result<PendingData, HttpError> {
         let row_range = format!("({},{})", request.start, request.count);
         let mut params = vec![
             ("data", ""),
@@ -576,13 +571,37 @@ impl OdpsClient {
         if let Some(spec) = request.partition {
             params.push(("partition", spec));
         }
-        let accept = request.compress.then_some("zstd, deflate");
         let target = Target {
             tunnel: true,
             segments: &self.table_path(table),
             params: &params,
         };
-        let response = self.call(Method::GET, &target, accept, cancellation)?;
+        let mut http_request = self.request(Method::GET, &target);
+        if request.compress {
+            http_request = http_request.header("Accept-Encoding", "zstd, deflate");
+        }
+        Ok(PendingData {
+            answer: http::send_in_background(http_request)?,
+        })
+    }
+}
+
+/// A data request in flight ([`OdpsClient::request_data`]).
+pub struct PendingData {
+    answer: http::PendingAnswer,
+}
+
+impl PendingData {
+    /// The rows' body, decompressed; neither the answer nor the body is waited for once
+    /// `cancellation` says the job stops.
+    pub fn open<'a>(
+        self,
+        cancellation: &'a dyn Cancellation,
+    ) -> Result<Box<dyn Read + 'a>, HttpError> {
+        let response = self.answer.wait(cancellation)?;
+        if !response.status().is_success() {
+            return Err(service_error(response, cancellation));
+        }
         let encoding = response
             .headers()
             .get("content-encoding")

@@ -24,6 +24,13 @@ pub const PUBLIC_ODPS_SERVER: &str = "http://service.odps.aliyun.com/api";
 const DEFAULT_MAX_RETRIES: u32 = 7;
 /// `maxRetryTime`'s range, as DataX's odpsreader.
 const MAX_RETRIES: std::ops::RangeInclusive<u64> = 1..=10;
+/// Data requests a reader task keeps in flight by default: the one being decoded and the
+/// next, so that a range's round trip overlaps the decoding of the range before it.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 2;
+/// `maxInFlight`'s range. Each request waiting for its turn holds at most its connection's
+/// buffers (a few hundred KiB; its body is read only when its turn comes): this bounds a
+/// task's memory.
+const MAX_IN_FLIGHT: std::ops::RangeInclusive<u64> = 1..=16;
 
 /// odpsreader's `parameter`, every key DataX's odpsreader reads and DataWorks' `datasource`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -90,6 +97,12 @@ pub struct Parameter {
     /// false).
     #[serde(default, deserialize_with = "lenient::bool")]
     pub success_on_no_partition: Option<bool>,
+    /// Not in DataX: data requests each task keeps in flight, 1 to 16 (default 2). A task
+    /// reads its rows in ranges of a million; while it decodes one range the requests for the
+    /// next ones make their round trips, so that a distant service's round trip is not
+    /// waited for once per range. 1 asks for each range only after the one before it.
+    #[serde(default, deserialize_with = "lenient::u64")]
+    pub max_in_flight: Option<u64>,
     /// Refused: this reader runs no SQL.
     #[serde(default)]
     pub pre_sql: Option<Value>,
@@ -130,6 +143,8 @@ pub struct ReaderConfig {
     pub compress: bool,
     pub package_authorized_project: Option<String>,
     pub success_on_no_partition: bool,
+    /// Data requests each task keeps in flight (`maxInFlight`).
+    pub max_in_flight: usize,
 }
 
 /// The connection keys both plugins read (`accessId`, `accessKey`, `securityToken`,
@@ -231,6 +246,7 @@ impl ReaderConfig {
                 .as_deref()
                 .map(|project| project.trim().to_string()),
             success_on_no_partition: p.success_on_no_partition.unwrap_or(false),
+            max_in_flight: max_in_flight(p.max_in_flight)?,
         })
     }
 
@@ -322,6 +338,21 @@ fn max_retries(retries: Option<u64>) -> Result<u32, ConfigError> {
                 "{retries} is outside {}..{}",
                 MAX_RETRIES.start(),
                 MAX_RETRIES.end()
+            ),
+        )),
+    }
+}
+
+fn max_in_flight(requests: Option<u64>) -> Result<usize, ConfigError> {
+    match requests {
+        None => Ok(DEFAULT_MAX_IN_FLIGHT),
+        Some(requests) if MAX_IN_FLIGHT.contains(&requests) => Ok(requests as usize),
+        Some(requests) => Err(ConfigError::new(
+            "maxInFlight",
+            format!(
+                "{requests} is outside {}..{}",
+                MAX_IN_FLIGHT.start(),
+                MAX_IN_FLIGHT.end()
             ),
         )),
     }
@@ -569,6 +600,14 @@ mod tests {
             "maxRetryTime: 11 is outside 1..10"
         );
         assert_eq!(
+            parse_with(json!({"maxInFlight": 0})).unwrap_err(),
+            "maxInFlight: 0 is outside 1..16"
+        );
+        assert_eq!(
+            parse_with(json!({"maxInFlight": 17})).unwrap_err(),
+            "maxInFlight: 17 is outside 1..16"
+        );
+        assert_eq!(
             parse_with(json!({"isCompress": "yes"})).unwrap_err(),
             "isCompress: expected true or false, found \"yes\""
         );
@@ -620,6 +659,9 @@ mod tests {
         assert_eq!(config.partitions, vec!["20240101"]);
         assert_eq!(config.connection.max_retries, 10);
         assert!(config.success_on_no_partition);
+        assert_eq!(config.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+        let config = parse_with(json!({"maxInFlight": "4"})).unwrap();
+        assert_eq!(config.max_in_flight, 4);
         let config = parse_with(json!({"column": [{"name": " b "}], "partition": " "})).unwrap();
         assert_eq!(config.columns, vec![ColumnSpec::Name("b".into())]);
         assert!(config.partitions.is_empty());

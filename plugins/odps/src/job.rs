@@ -59,7 +59,8 @@ impl ReaderJob for OdpsReaderJob {
     "splitMode": "record",
     "isCompress": false,
     "maxRetryTime": 7,
-    "successOnNoPartition": false
+    "successOnNoPartition": false,
+    "maxInFlight": 2
 }"#;
 
     fn init(parameter: &str) -> Result<Self, PluginError> {

@@ -1,8 +1,10 @@
-//! The odpsreader task: downloads its row range in chunks and resumes after failures from
-//! the last record it received (datax-engine.md §7.4, odps-tunnel.md §7).
+//! The odpsreader task: downloads its row range in chunks, the requests for the next chunks
+//! in flight while it decodes one (`maxInFlight`), and resumes after failures from the last
+//! record it received (datax-engine.md §7.4, odps-tunnel.md §7).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{
-    describe_table, plugin_error, retry_policy, DataRequest, OdpsClient, OdpsRetries,
+    describe_table, plugin_error, retry_policy, DataRequest, OdpsClient, OdpsRetries, PendingData,
 };
 use crate::codec::{DecodeError, RecordDecoder};
 use crate::columns::ColumnPlan;
@@ -25,7 +27,8 @@ use crate::config::{Parameter, ReaderConfig};
 use crate::schema::TableSchema;
 
 /// Rows per data request: small enough to check for cancellation and to keep a retry cheap,
-/// large enough that request overhead does not show.
+/// large enough that request overhead does not show; the next chunks' requests are sent
+/// ahead (`maxInFlight`), so their round trips do not show either.
 const CHUNK_ROWS: u64 = 1_000_000;
 
 /// Data requests sent again after a failure, shown in the job's summary.
@@ -137,16 +140,27 @@ impl OdpsReaderTask {
             columns: &columns,
         };
         let end = start + count;
-        let mut next = start;
-        while next < end {
+        let mut chunks = (start..end)
+            .step_by(CHUNK_ROWS as usize)
+            .map(|first| (first, CHUNK_ROWS.min(end - first)));
+        // In order: the chunk being read first. Dropped on return, a request still in
+        // flight is abandoned (its thread ends with it) and its connection closed.
+        let mut in_flight = VecDeque::with_capacity(self.config.max_in_flight);
+        loop {
+            while in_flight.len() < self.config.max_in_flight {
+                let Some((first, rows)) = chunks.next() else {
+                    break;
+                };
+                in_flight.push_back(range.send_ahead(first, rows));
+            }
+            let Some(chunk) = in_flight.pop_front() else {
+                return Ok(());
+            };
             if context.is_cancelled() {
                 return Err(stopping());
             }
-            let chunk = CHUNK_ROWS.min(end - next);
-            range.read(next, chunk, sender, context)?;
-            next += chunk;
+            range.read(chunk, sender, context)?;
         }
-        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -185,6 +199,13 @@ struct RangeReader<'a> {
     client: &'a OdpsClient,
     session_id: &'a str,
     columns: &'a str,
+}
+
+/// A chunk of rows and its first request, sent before the chunk's turn.
+struct Chunk {
+    start: u64,
+    count: u64,
+    first_request: Result<PendingData, HttpError>,
 }
 
 /// Why one data request ended early.
@@ -261,15 +282,32 @@ fn stopping() -> PluginError {
 }
 
 impl RangeReader<'_> {
-    /// Sends rows `start..start + count` exactly once each, re-requesting the rest after a
-    /// retryable failure.
+    /// Sends the request for rows `start..start + count` now, for [`RangeReader::read`] to
+    /// read when their turn comes.
+    fn send_ahead(&self, start: u64, count: u64) -> Chunk {
+        Chunk {
+            start,
+            count,
+            first_request: self
+                .client
+                .request_data(&self.task.config.table, &self.data_request(start, count)),
+        }
+    }
+
+    /// Sends the chunk's rows exactly once each, from its request sent ahead, re-requesting
+    /// the rest after a retryable failure.
     fn read(
         &self,
-        start: u64,
-        count: u64,
+        chunk: Chunk,
         sender: &mut RecordSender,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
+        let Chunk {
+            start,
+            count,
+            first_request,
+        } = chunk;
+        let first_request = Cell::new(Some(first_request));
         let done = Cell::new(0u64);
         let retries = Cell::new(0u64);
         let rows = || format!("rows {}..{}", start + done.get(), start + count);
@@ -289,7 +327,7 @@ impl RangeReader<'_> {
             &DataRetries,
             &shared,
             on_retry,
-            |_| self.attempt(start, count, &done, sender, &shared),
+            |_| self.attempt(start, count, &first_request, &done, sender, &shared),
         );
         let context = shared.0.into_inner();
         if retries.get() > 0 {
@@ -312,17 +350,25 @@ impl RangeReader<'_> {
         }
     }
 
-    /// One request for the rows `done` does not count yet.
+    /// One request for the rows `done` does not count yet: the one sent ahead the first
+    /// time, a new one after it.
     fn attempt(
         &self,
         start: u64,
         count: u64,
+        first_request: &Cell<Option<Result<PendingData, HttpError>>>,
         done: &Cell<u64>,
         sender: &mut RecordSender,
         context: &SharedContext<'_>,
     ) -> Result<(), Interruption> {
         let before = done.get();
-        match self.request(start + before, count - before, done, sender, context) {
+        let pending = first_request.take().unwrap_or_else(|| {
+            self.client.request_data(
+                &self.task.config.table,
+                &self.data_request(start + before, count - before),
+            )
+        });
+        match self.request(pending, count - before, done, sender, context) {
             Ok(()) => Ok(()),
             Err(cause) if done.get() == count && !matches!(cause, Cause::Fatal(_)) => {
                 // Every record arrived intact; only what followed them failed.
@@ -336,16 +382,19 @@ impl RangeReader<'_> {
         }
     }
 
-    /// One data request for rows `start..start + count`; `done` counts the records sent.
+    /// Reads the answer to one data request for `count` rows; `done` counts the records
+    /// sent. Neither the answer nor its body is waited for once the job stops.
     fn request(
         &self,
-        start: u64,
+        pending: Result<PendingData, HttpError>,
         count: u64,
         done: &Cell<u64>,
         sender: &mut RecordSender,
         context: &SharedContext<'_>,
     ) -> Result<(), Cause> {
-        let body = self.open(start, count, context)?;
+        let body = pending
+            .and_then(|pending| pending.open(context))
+            .map_err(Cause::Http)?;
         let mut decoder = RecordDecoder::new(body, self.task.plan.fields());
         loop {
             match decoder.next_is_record() {
@@ -371,26 +420,16 @@ impl RangeReader<'_> {
         Ok(())
     }
 
-    /// The body of rows `start..start + count`; neither its answer nor its body waited for
-    /// once the job stops.
-    fn open<'c>(
-        &self,
-        start: u64,
-        count: u64,
-        context: &'c SharedContext<'_>,
-    ) -> Result<impl Read + 'c, Cause> {
-        let task = self.task;
-        let request = DataRequest {
+    /// The data request for rows `start..start + count`.
+    fn data_request(&self, start: u64, count: u64) -> DataRequest<'_> {
+        DataRequest {
             session_id: self.session_id,
-            partition: task.partition.as_deref(),
+            partition: self.task.partition.as_deref(),
             start,
             count,
             columns: self.columns,
-            compress: task.config.compress,
-        };
-        self.client
-            .open_data(&task.config.table, &request, context)
-            .map_err(Cause::Http)
+            compress: self.task.config.compress,
+        }
     }
 
     /// Decodes the next record straight into the sender's buffer; a dirty one goes to the

@@ -100,16 +100,20 @@ impl Compressor {
         raw: &'a [u8],
     ) -> std::io::Result<&'a [u8]> {
         let out = &mut self.out;
-        out.clear();
         match compression {
             Compression::None => return Ok(raw),
             Compression::Lz4 => {
-                out.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+                // Only lengthened (zeroed) when too short: the block overwrites what it needs.
+                let bound = lz4_flex::block::get_maximum_output_size(raw.len());
+                if out.len() < bound {
+                    out.resize(bound, 0);
+                }
                 let written = lz4_flex::block::compress_into(raw, out)
                     .map_err(|error| std::io::Error::other(error.to_string()))?;
-                out.truncate(written);
+                return Ok(&out[..written]);
             }
             Compression::Deflate => {
+                out.clear();
                 let mut encoder = flate2::write::ZlibEncoder::new(
                     std::mem::take(out),
                     flate2::Compression::default(),
@@ -122,6 +126,7 @@ impl Compressor {
                     Some(zstd) => zstd,
                     None => self.zstd.insert(zstd::bulk::Compressor::new(1)?),
                 };
+                out.clear();
                 out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
                 zstd.compress_to_buffer(raw, out)?;
             }

@@ -167,6 +167,12 @@ impl Encoder {
         let builder = &mut self.builders[shard];
         builder.begin_log(time, time_ns);
         for (index, (key, column)) in self.keys.iter().zip(columns.iter()).enumerate() {
+            // Text is its own text in every style: it goes from the record straight into the
+            // log, not through `value` (a copy per value was a tenth of the writer's time).
+            if let Column::String(text) | Column::Decimal(text) = column {
+                builder.add_content(key, text.as_bytes());
+                continue;
+            }
             self.value.clear();
             // The log begun is dropped by the next `begin_log`.
             self.config
@@ -364,8 +370,8 @@ mod tests {
             let mut group = Vec::new();
             let mut logs = Vec::new();
             for batch in &self.batches {
-                batch.encode_group(0..batch.len(), &[], &mut group);
-                logs.extend(LogGroup::decode(group.as_slice()).unwrap().logs);
+                let group = batch.encode_group(0..batch.len(), &mut group);
+                logs.extend(LogGroup::decode(group).unwrap().logs);
             }
             logs
         }

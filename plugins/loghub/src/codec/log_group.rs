@@ -40,7 +40,7 @@ pub fn encode_key(key: &str) -> Vec<u8> {
 
 /// The `Topic` and `Source` fields that end every group; an empty one is left out, as the
 /// SDKs do.
-pub fn group_trailer(topic: &str, source: &str) -> Vec<u8> {
+fn group_trailer(topic: &str, source: &str) -> Vec<u8> {
     let mut trailer = Vec::new();
     if !topic.is_empty() {
         put_bytes_field(&mut trailer, TAG_GROUP_TOPIC, topic.as_bytes());
@@ -55,6 +55,8 @@ pub fn group_trailer(topic: &str, source: &str) -> Vec<u8> {
 /// can be sent whole or split in parts. Moves to the sending thread as it is.
 #[derive(Default)]
 pub struct LogBatch {
+    /// The logs, then (once taken from the builder) the group's trailer: the whole group's
+    /// protobuf as it is sent, so that it needs no copy.
     logs: Vec<u8>,
     log_ends: Vec<usize>,
     /// The task's number (from 0, in the order the writer received them) of the first record
@@ -79,12 +81,17 @@ impl LogBatch {
         }
     }
 
-    /// Writes into `out` the LogGroup of the logs `range` (indexes in finish order) followed
-    /// by `trailer` (from [`group_trailer`]).
-    pub fn encode_group(&self, range: Range<usize>, trailer: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        out.extend_from_slice(&self.logs[self.start_of(range.start)..self.start_of(range.end)]);
-        out.extend_from_slice(trailer);
+    /// The LogGroup of the logs `range` (indexes in finish order), topic and source after
+    /// them: the batch's own bytes for all of its logs, else written into `part`.
+    pub fn encode_group<'a>(&'a self, range: Range<usize>, part: &'a mut Vec<u8>) -> &'a [u8] {
+        if range == (0..self.len()) {
+            return &self.logs;
+        }
+        let trailer = &self.logs[self.start_of(self.len())..];
+        part.clear();
+        part.extend_from_slice(&self.logs[self.start_of(range.start)..self.start_of(range.end)]);
+        part.extend_from_slice(trailer);
+        part
     }
 
     /// The content values of log `index`, in order: what a dirty record shows of a log the
@@ -211,11 +218,14 @@ impl LogGroupBuilder {
         self.batch.logs.len() + self.trailer.len()
     }
 
-    /// The logs built so far; building goes on in `reused`'s buffers (emptied here).
+    /// The logs built so far, the group's trailer after them; building goes on in `reused`'s
+    /// buffers (emptied here).
     pub fn take_batch(&mut self, mut reused: LogBatch) -> LogBatch {
         reused.logs.clear();
         reused.log_ends.clear();
-        std::mem::replace(&mut self.batch, reused)
+        let mut batch = std::mem::replace(&mut self.batch, reused);
+        batch.logs.extend_from_slice(&self.trailer);
+        batch
     }
 }
 
@@ -245,12 +255,12 @@ mod tests {
         let mut builder = p1_builder();
         let raw_size = builder.raw_size();
         let batch = builder.take_batch(LogBatch::default());
-        let mut body = Vec::new();
-        batch.encode_group(0..2, &group_trailer("datax", "10.0.0.1"), &mut body);
+        let mut part = Vec::new();
+        let body = batch.encode_group(0..2, &mut part);
         assert_eq!(body, hex(P1_WITHOUT_TAG));
         assert_eq!(raw_size, body.len());
         assert_eq!(builder.log_count(), 0, "building starts again empty");
-        let decoded = LogGroup::decode(body.as_slice()).unwrap();
+        let decoded = LogGroup::decode(body).unwrap();
         assert_eq!(decoded.logs[0].time_ns, Some(123_456_789));
         assert_eq!(decoded.logs[1].contents[1].value, "");
     }
@@ -259,15 +269,16 @@ mod tests {
     fn a_group_splits_into_parts_that_decode() {
         let mut builder = p1_builder();
         let batch = builder.take_batch(LogBatch::default());
-        let mut body = Vec::new();
-        batch.encode_group(1..2, &group_trailer("datax", "10.0.0.1"), &mut body);
-        let second = LogGroup::decode(body.as_slice()).unwrap();
+        let mut part = Vec::new();
+        let second = LogGroup::decode(batch.encode_group(1..2, &mut part)).unwrap();
         assert_eq!(second.logs.len(), 1);
         assert_eq!(second.logs[0].time, 1_700_000_001);
         assert_eq!(second.topic.as_deref(), Some("datax"));
-        batch.encode_group(0..1, &group_trailer("datax", "10.0.0.1"), &mut body);
         assert_eq!(
-            LogGroup::decode(body.as_slice()).unwrap().logs[0].time,
+            LogGroup::decode(batch.encode_group(0..1, &mut part))
+                .unwrap()
+                .logs[0]
+                .time,
             1_700_000_000
         );
     }

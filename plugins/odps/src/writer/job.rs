@@ -7,7 +7,7 @@
 //! registry (`sessions.rs`), and `post` commits each.
 
 use datax_plugin_api::{log, PluginError, WriterJob};
-use datax_plugin_kit::config;
+use datax_plugin_kit::config::{self, Restore};
 use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 
@@ -87,18 +87,23 @@ impl WriterJob for OdpsWriterJob {
     fn init(parameter: &str) -> Result<Self, PluginError> {
         let parsed = config::parse::<Parameter>(parameter, "parameter")?;
         let common_column = parsed.common_column.clone();
+        let restore = parsed.restore.clone();
         let parameter = parsed.log_warnings();
         let config = WriterConfig::new(&parameter)?;
         config.connection.note_public_endpoint();
         config.client_settings(None)?;
         TextStyle::new(&common_column)?;
-        Ok(OdpsWriterJob {
+        let mut job = OdpsWriterJob {
             parameter,
             common_column,
             config,
             prepared: None,
             http: client::shared_http(),
-        })
+        };
+        if let Some(restore) = restore {
+            job.prepared = Some(job.restored(&restore)?);
+        }
+        Ok(job)
     }
 
     /// Reads the table's metadata and checks the columns and the partition; changes nothing.
@@ -184,6 +189,48 @@ impl WriterJob for OdpsWriterJob {
 }
 
 impl OdpsWriterJob {
+    /// A plan's shard or its `datax finish` (another process than the one that ran
+    /// `prepare`): the session, table schema and partition `prepare` found, read back from the
+    /// task configurations `split` wrote. Dynamic partitions cannot run so: their sessions are
+    /// opened by the tasks and known only to the process that ran them.
+    fn restored(&self, restore: &Restore) -> Result<Prepared, PluginError> {
+        let mut tasks = restore
+            .task_configs
+            .iter()
+            .map(|text| config::task_from_json::<TaskConfig>(text));
+        let first = tasks
+            .next()
+            .ok_or_else(|| PluginError::config("the plan has no writer task"))??;
+        let Some(session_id) = first.session_id else {
+            return Err(PluginError::config(
+                "supportDynamicPartition: a job whose partitions come from the records' values \
+                 cannot run from a plan (each task opens its partitions' sessions, which only \
+                 its own process could commit); run it as one process",
+            ));
+        };
+        for task in tasks {
+            if task?.session_id.as_deref() != Some(session_id.as_str()) {
+                return Err(PluginError::config(
+                    "the plan's writer tasks name different upload sessions: it was not written \
+                     by one `datax plan`",
+                ));
+            }
+        }
+        let settings = ClientSettings {
+            max_retries: self.config.connection.max_retries,
+            ..self.config.client_settings(Some(&first.tunnel_server))?
+        };
+        Ok(Prepared {
+            client: OdpsClient::new(settings, &self.http, &JobStop)?,
+            resolved: Resolved {
+                schema: first.schema,
+                partition: first.partition,
+                dynamic: false,
+            },
+            sessions: Sessions::Single(session_id),
+        })
+    }
+
     /// The one session of a job without dynamic partitions.
     fn open_session(
         &self,
