@@ -76,7 +76,7 @@ def with_sandbox(rows: int, measure):
     return dict(result, first_record_s=first / 1000 - launched, sandbox_cpu=server)
 
 
-def run_datax(rows: int, channels: int) -> dict:
+def run_datax(rows: int, channels: int, state: bool = False) -> dict:
     def measure(work, endpoints, sandbox_pid):
         job = SEED_JOB
         if channels != 1:
@@ -85,9 +85,10 @@ def run_datax(rows: int, channels: int) -> dict:
             job = work / "seed-concurrent.json"
             job.write_text(json.dumps(seed))
         address = "127.0.0.1:%d" % endpoints["port"]
-        report, client, _ = run_datax_measured(
-            [job, "--datasources", DATA_SOURCES, "-p", "-Dsandbox=" + address],
-            work / "report.json", sandbox_pid)
+        args = [job, "--datasources", DATA_SOURCES, "-p", "-Dsandbox=" + address]
+        if state:
+            args += ["--state", work / "state"]
+        report, client, _ = run_datax_measured(args, work / "report.json", sandbox_pid)
         if report["records_written"] != rows:
             raise SystemExit("datax wrote %s of %d rows" % (report["records_written"], rows))
         return {"rate": report["records_per_second"], "bytes_rate": report["bytes_per_second"],
@@ -147,6 +148,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--peer-runs", type=int, default=2)
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--state", action="store_true",
+                        help="also run datax with --state (resume kept), alternating with the runs "
+                             "without it")
     parser.add_argument("--python-peer", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.python_peer:
@@ -157,14 +161,22 @@ def main() -> None:
 
     results = {}
     for channels in (1, 2):
-        results["datax", channels, args.rows] = [run_datax(args.rows, channels) for _ in range(args.runs)]
+        results["datax", channels, args.rows] = []
+        if args.state:
+            results["datax --state", channels, args.rows] = []
+        for _ in range(args.runs):
+            results["datax", channels, args.rows].append(run_datax(args.rows, channels))
+            if args.state:
+                results["datax --state", channels, args.rows].append(
+                    run_datax(args.rows, channels, state=True))
     results[PYTHON, 1, args.rows] = [run_python(args.rows) for _ in range(args.peer_runs)]
     if args.large_rows:
         for channels in (1, 2):
             results["datax", channels, args.large_rows] = [run_datax(args.large_rows, channels)]
 
     bytes_per_record = statistics.median(
-        run["bytes_per_record"] for key, runs in results.items() if key[0] == "datax" for run in runs)
+        run["bytes_per_record"] for key, runs in results.items() if key[0].startswith("datax")
+        for run in runs)
     peer = statistics.median(run["rate"] for run in results[PYTHON, 1, args.rows])
     print("median of the runs (datax %d, Python %d per row count); %d cores shared by client and "
           "sandbox; every run checked that the sandbox stored every row; %.1f bytes per record "
