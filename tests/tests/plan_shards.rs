@@ -464,3 +464,56 @@ fn a_dynamic_partition_writer_is_refused_at_plan_time() {
         .assert_failure("supportDynamicPartition: a job whose partitions come from the records' values cannot run from a plan");
     assert!(!workspace.path("plan.json").exists());
 }
+
+/// A shard keeps its own `--state`: run again with `--resume` after it finished, it moves
+/// nothing, reports the tasks its first run completed, and `finish` takes that report.
+#[test]
+fn a_shard_resumed_from_its_state_after_it_finished_moves_nothing_and_finish_takes_its_report() {
+    let sandbox = start_seed_sandbox();
+    let workspace = Workspace::new();
+    plan_seed(&workspace, &sandbox).assert_success();
+    let sources = seed_data_sources();
+    let sources = sources.to_str().unwrap();
+    let state = workspace.path("state-0");
+    let state = state.to_str().unwrap();
+    let shard_zero = |extra: &[&str]| {
+        let mut args = vec!["--datasources", sources, "--state", state];
+        args.extend(extra);
+        Run::from(
+            start_shard(&workspace, 0, &args)
+                .wait_with_output()
+                .expect("the shard ends"),
+        )
+    };
+    shard_zero(&[]).assert_success();
+    let stored = sandbox.logs("datax-demo", "ak_biz_log").len();
+    assert!(stored > 0, "shard 0 wrote its tasks' rows");
+
+    let resumed = shard_zero(&["--resume"]);
+    resumed.assert_success();
+    resumed.assert_logged("2 of 8 tasks finished before and are skipped");
+    assert_eq!(
+        sandbox.logs("datax-demo", "ak_biz_log").len(),
+        stored,
+        "the resumed shard sent nothing again"
+    );
+    let report = workspace.read_json("shard-0.json");
+    assert_eq!(report["status"], "succeeded", "{report}");
+    assert_eq!(report["records_read"], 0, "{report}");
+    assert_eq!(report["plan"]["tasks_completed"], json!([0, 4]), "{report}");
+
+    let others: Vec<Child> = (1..SHARDS)
+        .map(|index| start_shard(&workspace, index, &["--datasources", sources]))
+        .collect();
+    for child in others {
+        Run::from(child.wait_with_output().expect("the shard ends")).assert_success();
+    }
+    finish(
+        &workspace,
+        &reports(&[0, 1, 2, 3]),
+        &["--datasources", sources],
+    )
+    .assert_success();
+    let arrivals = assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
+    assert!(arrivals.values().all(|&n| n == 1), "no row twice");
+}
