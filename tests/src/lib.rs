@@ -205,6 +205,30 @@ impl Run {
     }
 }
 
+/// Every row an odpsreader with `parameter` reads, as streamwriter writes them (tab-separated),
+/// sorted; none when it wrote no file (an empty partition with `successOnNoPartition`).
+pub fn odps_rows(parameter: Value) -> Vec<String> {
+    let workspace = Workspace::new();
+    let job = datax_job(
+        serde_json::json!({"name": "odpsreader", "parameter": parameter}),
+        serde_json::json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
+        serde_json::json!({"speed": {"channel": 1}}),
+    );
+    let job = workspace.write_json("job.json", &job);
+    workspace.run(&[job.to_str().unwrap()]).assert_success();
+    let Ok(entries) = std::fs::read_dir(workspace.path("out")) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = entries
+        .flat_map(|entry| {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            text.lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// A DataX-shape job around two steps.
 pub fn datax_job(reader: Value, writer: Value, setting: Value) -> Value {
     serde_json::json!({

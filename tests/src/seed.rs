@@ -87,6 +87,20 @@ pub fn seed_sandbox_config(rows: u64) -> Value {
     })
 }
 
+/// [`seed_sandbox_config`] with a second table `copy` of the same shape and no partitions:
+/// where a job writes the source table back into the sandbox.
+pub fn seed_config_with_empty_copy(rows: u64, copy: &str) -> Value {
+    let mut config = seed_sandbox_config(rows);
+    let tables = config["odps"]["projects"][0]["tables"]
+        .as_array_mut()
+        .unwrap();
+    let mut table = tables[0].clone();
+    table["name"] = serde_json::json!(copy);
+    table["partitions"] = serde_json::json!([]);
+    tables.push(table);
+    config
+}
+
 pub fn seed_job() -> PathBuf {
     repo_jobs().join("odps-to-loghub.json")
 }

@@ -2,7 +2,7 @@
 //! MaxCompute through tunnel upload sessions; every row is read back through the sandbox's
 //! tunnel download by odpsreader.
 
-use datax_e2e::{datax_job, Run, Workspace};
+use datax_e2e::{datax_job, odps_rows, Run, Workspace};
 use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
 
@@ -115,27 +115,11 @@ fn write(workspace: &Workspace, reader: Value, writer: Value, setting: Value) ->
 
 /// Every row of `table` (`partition`), as streamwriter writes them (tab-separated, sorted).
 fn read_back(sandbox: &SandboxHandle, table: &str, partition: Option<&str>) -> Vec<String> {
-    let workspace = Workspace::new();
     let mut parameter = connection(sandbox, table);
     if let Some(spec) = partition {
         parameter["partition"] = json!(spec);
     }
-    let job = datax_job(
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
-        channels(1),
-    );
-    let job = workspace.write_json("job.json", &job);
-    workspace.run(&[job.to_str().unwrap()]).assert_success();
-    let mut lines: Vec<String> = std::fs::read_dir(workspace.path("out"))
-        .unwrap()
-        .flat_map(|entry| {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            text.lines().map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
+    odps_rows(parameter)
 }
 
 fn row(id: u64) -> String {

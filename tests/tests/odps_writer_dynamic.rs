@@ -3,7 +3,7 @@
 //! streamreader) and writes each into the partition its values name; every row is read back,
 //! with its partition, through odpsreader.
 
-use datax_e2e::{datax_job, Run, Workspace};
+use datax_e2e::{datax_job, odps_rows, Run, Workspace};
 use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
 
@@ -103,26 +103,10 @@ fn write(workspace: &Workspace, reader: Value, writer: Value, channels: u32) -> 
 
 /// Every row of `events` with its partition (`id name pt region`), sorted.
 fn read_back(sandbox: &SandboxHandle) -> Vec<String> {
-    let workspace = Workspace::new();
     let mut parameter = connection(sandbox, "events");
     parameter["partition"] = json!("pt=*,region=*");
     parameter["column"] = json!(["id", "name", "pt", "region"]);
-    let job = datax_job(
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
-        json!({"speed": {"channel": 1}}),
-    );
-    let job = workspace.write_json("job.json", &job);
-    workspace.run(&[job.to_str().unwrap()]).assert_success();
-    let mut lines: Vec<String> = std::fs::read_dir(workspace.path("out"))
-        .unwrap()
-        .flat_map(|entry| {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            text.lines().map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
+    odps_rows(parameter)
 }
 
 /// Rows 1 to 24 as `read_back` shows them, with `OLD_ROW` when `with_old`.

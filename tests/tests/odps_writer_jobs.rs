@@ -3,8 +3,8 @@
 //! loghubreader → odpswriter) gives back the original table value for value, and DataWorks'
 //! saved `dw1-loghub-to-odps-commented.json` runs with a data sources file and `-p`.
 
-use datax_e2e::seed::{assert_counts, run_seed, seed_job, seed_sandbox_config, ROWS};
-use datax_e2e::{datax_job, sandbox_data_sources, shared_jobs, Workspace};
+use datax_e2e::seed::{assert_counts, run_seed, seed_config_with_empty_copy, seed_job, ROWS};
+use datax_e2e::{odps_rows, sandbox_data_sources, shared_jobs, Workspace};
 use datax_sandbox::{AppendedGroup, AppendedLog, Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::json;
 
@@ -16,7 +16,6 @@ fn read_back(
     table: &str,
     partition: Option<&str>,
 ) -> Vec<String> {
-    let workspace = Workspace::new();
     let mut parameter = json!({
         "accessId": "sandbox-access-id", "accessKey": "sandbox-access-key",
         "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
@@ -25,22 +24,7 @@ fn read_back(
     if let Some(spec) = partition {
         parameter["partition"] = json!(spec);
     }
-    let job = datax_job(
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
-        json!({"speed": {"channel": 1}}),
-    );
-    let job = workspace.write_json("job.json", &job);
-    workspace.run(&[job.to_str().unwrap()]).assert_success();
-    let mut lines: Vec<String> = std::fs::read_dir(workspace.path("out"))
-        .unwrap()
-        .flat_map(|entry| {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            text.lines().map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
+    odps_rows(parameter)
 }
 
 /// The seed job copies `ak_biz_log_detail` into Log Service as text; the reverse job reads
@@ -49,14 +33,7 @@ fn read_back(
 /// row for row and value for value.
 #[test]
 fn odps_to_loghub_and_back_gives_the_original_table() {
-    let mut config = seed_sandbox_config(ROWS);
-    let tables = config["odps"]["projects"][0]["tables"]
-        .as_array_mut()
-        .unwrap();
-    let mut copy = tables[0].clone();
-    copy["name"] = json!("ak_biz_log_copy");
-    copy["partitions"] = json!([]);
-    tables.push(copy);
+    let config = seed_config_with_empty_copy(ROWS, "ak_biz_log_copy");
     let sandbox =
         Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).expect("starts");
     let workspace = Workspace::new();

@@ -10,9 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use datax_e2e::seed::{
-    assert_every_row_arrived, seed_job, seed_sandbox_config, start_seed_sandbox, ROWS, SEED_KEYS,
+    assert_every_row_arrived, seed_config_with_empty_copy, seed_job, seed_sandbox_config,
+    start_seed_sandbox, ROWS, SEED_KEYS,
 };
-use datax_e2e::{datax_job, repo_jobs, sandbox_data_sources, Run, Workspace};
+use datax_e2e::{datax_job, odps_rows, repo_jobs, sandbox_data_sources, Run, Workspace};
 use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
 
@@ -197,44 +198,9 @@ fn the_seed_job_in_four_shards_moves_every_row_once_and_the_loghub_reader_reads_
     assert_eq!(report["records_written"], ROWS, "{report}");
 }
 
-/// Every row of `table` (partition `pt=20161226`) as streamwriter writes them, sorted; none
-/// when the partition has none yet.
-fn read_back(sandbox: &SandboxHandle, table: &str) -> Vec<String> {
-    let workspace = Workspace::new();
-    let job = datax_job(
-        json!({"name": "odpsreader", "parameter": {
-            "accessId": "sandbox-access-id", "accessKey": "sandbox-access-key",
-            "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
-            "project": "aliyun_account", "table": table, "partition": "pt=20161226",
-            "column": ["*"], "successOnNoPartition": true}}),
-        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
-        json!({"speed": {"channel": 1}}),
-    );
-    let job = workspace.write_json("job.json", &job);
-    workspace.run(&[job.to_str().unwrap()]).assert_success();
-    let Ok(entries) = std::fs::read_dir(workspace.path("out")) else {
-        return Vec::new();
-    };
-    let mut lines: Vec<String> = entries
-        .flat_map(|entry| {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            text.lines().map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
-}
-
 #[test]
 fn odps_to_odps_in_four_shards_is_in_the_table_only_after_finish_commits_it() {
-    let mut config = seed_sandbox_config(ROWS);
-    let tables = config["odps"]["projects"][0]["tables"]
-        .as_array_mut()
-        .unwrap();
-    let mut copy = tables[0].clone();
-    copy["name"] = json!("ak_biz_log_copy");
-    copy["partitions"] = json!([]);
-    tables.push(copy);
+    let config = seed_config_with_empty_copy(ROWS, "ak_biz_log_copy");
     let sandbox =
         Sandbox::start(SandboxConfig::from_json(&config.to_string()).unwrap()).expect("starts");
     let workspace = Workspace::new();
@@ -516,4 +482,13 @@ fn a_shard_resumed_from_its_state_after_it_finished_moves_nothing_and_finish_tak
     .assert_success();
     let arrivals = assert_every_row_arrived(&sandbox.logs("datax-demo", "ak_biz_log"), &SEED_KEYS);
     assert!(arrivals.values().all(|&n| n == 1), "no row twice");
+}
+
+/// Every row of `table` (partition `pt=20161226`), sorted; none when the partition has none yet.
+fn read_back(sandbox: &SandboxHandle, table: &str) -> Vec<String> {
+    odps_rows(json!({
+        "accessId": "sandbox-access-id", "accessKey": "sandbox-access-key",
+        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
+        "project": "aliyun_account", "table": table, "partition": "pt=20161226",
+        "column": ["*"], "successOnNoPartition": true}))
 }

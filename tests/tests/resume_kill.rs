@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use datax_e2e::seed::{expected_log, seed_sandbox_config, seed_variant, SEED_KEYS};
-use datax_e2e::{datax_job, repo_jobs, sandbox_data_sources, Run, Workspace};
+use datax_e2e::seed::{
+    expected_log, seed_config_with_empty_copy, seed_sandbox_config, seed_variant, SEED_KEYS,
+};
+use datax_e2e::{datax_job, odps_rows, repo_jobs, sandbox_data_sources, Run, Workspace};
 use datax_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
 
@@ -188,46 +190,13 @@ fn resume_soak() {
     );
 }
 
-/// Every row of `table` as streamwriter writes them, sorted.
-fn read_back(sandbox: &SandboxHandle, table: &str) -> Vec<String> {
-    let workspace = Workspace::new();
-    let parameter = json!({
-        "accessId": "sandbox-access-id", "accessKey": "sandbox-access-key",
-        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
-        "project": "aliyun_account", "table": table, "column": ["*"], "partition": "pt=20161226",
-    });
-    let job = datax_job(
-        json!({"name": "odpsreader", "parameter": parameter}),
-        json!({"name": "streamwriter", "parameter": {"path": "out", "fileName": "rows"}}),
-        json!({"speed": {"channel": 1}}),
-    );
-    let job = workspace.write_json("job.json", &job);
-    workspace.run(&[job.to_str().unwrap()]).assert_success();
-    let mut lines: Vec<String> = std::fs::read_dir(workspace.path("out"))
-        .unwrap()
-        .flat_map(|entry| {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            text.lines().map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
-    lines.sort();
-    lines
-}
-
 /// odps → odps: the writer's rows become part of the table only at its commit, so a run killed
 /// before it left nothing, and the resumed run writes the whole table once.
 #[test]
 fn odps_to_odps_killed_and_resumed_ends_with_exactly_the_source_table() {
     let mut random = Random::from_clock();
     for _ in 0..2 {
-        let mut config = seed_sandbox_config(100_000);
-        let tables = config["odps"]["projects"][0]["tables"]
-            .as_array_mut()
-            .unwrap();
-        let mut copy = tables[0].clone();
-        copy["name"] = json!("ak_biz_log_copy");
-        copy["partitions"] = json!([]);
-        tables.push(copy);
+        let config = seed_config_with_empty_copy(100_000, "ak_biz_log_copy");
         let sandbox = sandbox_with(&config);
         let workspace = Workspace::new();
         let sources = workspace.write_json("sources.json", &sandbox_data_sources(&sandbox));
@@ -350,4 +319,13 @@ fn the_engine_drops_what_a_reader_that_cannot_seek_reads_again() {
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     assert_eq!(state["tasks"]["0"]["durable"], 5000);
     assert_eq!(state["committed"], true);
+}
+
+/// Every row of `table` (partition `pt=20161226`), sorted.
+fn read_back(sandbox: &SandboxHandle, table: &str) -> Vec<String> {
+    odps_rows(json!({
+        "accessId": "sandbox-access-id", "accessKey": "sandbox-access-key",
+        "odpsServer": sandbox.odps_endpoint(), "tunnelServer": sandbox.tunnel_endpoint(),
+        "project": "aliyun_account", "table": table, "column": ["*"], "partition": "pt=20161226",
+    }))
 }
