@@ -143,18 +143,8 @@ pub struct JobArgs {
     #[arg(long, value_name = "I/N", requires = "plan")]
     pub shard: Option<String>,
 
-    /// Parameters in DataX's style: -p "-Dbizdate=20240101 -Dtable=t1".
-    #[arg(
-        short = 'p',
-        long = "params",
-        value_name = "ARGS",
-        allow_hyphen_values = true
-    )]
-    pub datax_params: Vec<String>,
-
-    /// A parameter: --param bizdate=20240101 (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub parameters: ParamArgs,
 
     /// Data sources that DataWorks jobs name by `datasource` (JSON: {"NAME": {"type", "parameter"}}).
     #[arg(long, value_name = "FILE", env = "DATAX_DATASOURCES")]
@@ -202,11 +192,9 @@ pub struct JobArgs {
     pub resume: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// The job file (DataX, DataWorks 1.0 or 2.0 shape).
-    pub job: PathBuf,
-
+/// A job's parameters, substituted for `${name}` in its file (`datax run`, `datax plan`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct ParamArgs {
     /// Parameters in DataX's style: -p "-Dbizdate=20240101 -Dtable=t1".
     #[arg(
         short = 'p',
@@ -219,6 +207,21 @@ pub struct PlanArgs {
     /// A parameter: --param bizdate=20240101 (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+}
+
+impl ParamArgs {
+    pub fn is_empty(&self) -> bool {
+        self.datax_params.is_empty() && self.params.is_empty()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The job file (DataX, DataWorks 1.0 or 2.0 shape).
+    pub job: PathBuf,
+
+    #[command(flatten)]
+    pub parameters: ParamArgs,
 
     /// Data sources that DataWorks jobs name by `datasource`; not copied into the plan: the
     /// shards and `datax finish` are given the same file.

@@ -15,7 +15,7 @@ use datax_job_config::{
 use datax_plugin_api::ffi::LogLevel;
 use serde_json::json;
 
-use crate::cli::{CheckArgs, JobArgs, Summary};
+use crate::cli::{CheckArgs, JobArgs, ParamArgs, Summary};
 use crate::engine::resume::StateOptions;
 use crate::engine::transform::Chain;
 use crate::engine::{self, JobPlugins, RunOptions};
@@ -34,18 +34,14 @@ pub(crate) struct PreparedJob {
 pub(crate) struct JobSource {
     pub path: PathBuf,
     pub text: String,
-    /// `-p` arguments, in order.
-    pub datax_params: Vec<String>,
-    /// `--param` pairs, in order.
-    pub params: Vec<String>,
+    pub parameters: ParamArgs,
     pub datasources: Option<PathBuf>,
 }
 
 impl JobSource {
     pub fn read(
         path: &Path,
-        datax_params: &[String],
-        params: &[String],
+        parameters: &ParamArgs,
         datasources: Option<&Path>,
     ) -> Result<JobSource> {
         let text = fs::read_to_string(path)
@@ -53,8 +49,7 @@ impl JobSource {
         Ok(JobSource {
             path: path.to_path_buf(),
             text,
-            datax_params: datax_params.to_vec(),
-            params: params.to_vec(),
+            parameters: parameters.clone(),
             datasources: datasources.map(Path::to_path_buf),
         })
     }
@@ -82,12 +77,7 @@ impl PreparedJob {
 /// Reads, substitutes and normalises the job, installs its secret scrubber, loads plugins.
 fn prepare(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<PreparedJob> {
     let path = args.job.clone().ok_or_else(|| anyhow!("give a job file"))?;
-    let source = JobSource::read(
-        &path,
-        &args.datax_params,
-        &args.params,
-        args.datasources.as_deref(),
-    )?;
+    let source = JobSource::read(&path, &args.parameters, args.datasources.as_deref())?;
     prepare_source(&source, cli_plugin_dirs)
 }
 
@@ -98,10 +88,10 @@ pub(crate) fn prepare_source(
 ) -> Result<PreparedJob> {
     let (path, text) = (source.path.clone(), &source.text);
     let mut params = Params::new();
-    for datax_args in &source.datax_params {
+    for datax_args in &source.parameters.datax_params {
         params.add_datax_args(datax_args).context("-p")?;
     }
-    for pair in &source.params {
+    for pair in &source.parameters.params {
         params.add_pair(pair).context("--param")?;
     }
     let data_sources = source

@@ -16,7 +16,7 @@ use datax_plugin_api::ffi::LogLevel;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cli::{FinishArgs, JobArgs, PlanArgs, Summary};
+use crate::cli::{FinishArgs, JobArgs, ParamArgs, PlanArgs, Summary};
 use crate::commands::{
     check_outputs, check_writable, open_state, prepare_source, print_summary, run_prepared,
     JobSource,
@@ -31,12 +31,7 @@ use format::{PlanFile, PlannedJob, PlannedTask, Shard, FORMAT, INDEX_VARIABLE, V
 /// configuration to the plan file.
 pub fn plan(args: &PlanArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     check_writable(&args.output).with_context(|| format!("-o {}", args.output.display()))?;
-    let source = JobSource::read(
-        &args.job,
-        &args.datax_params,
-        &args.params,
-        args.datasources.as_deref(),
-    )?;
+    let source = JobSource::read(&args.job, &args.parameters, args.datasources.as_deref())?;
     let prepared = prepare_source(&source, cli_plugin_dirs)?;
     let plugins = prepared.plugins()?;
     let mut job = prepared.job.clone();
@@ -58,8 +53,8 @@ pub fn plan(args: &PlanArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         job: PlannedJob {
             file: source.path.clone(),
             text: source.text.clone(),
-            datax_params: source.datax_params.clone(),
-            params: source.params.clone(),
+            datax_params: source.parameters.datax_params.clone(),
+            params: source.parameters.params.clone(),
             datasources: source.datasources.is_some(),
             reader: prepared.job.reader.plugin.clone(),
             writer: prepared.job.writer.plugin.clone(),
@@ -120,8 +115,10 @@ fn source_of(plan: &PlanFile, datasources: Option<&Path>) -> Result<JobSource> {
     Ok(JobSource {
         path: plan.job.file.clone(),
         text: plan.job.text.clone(),
-        datax_params: plan.job.datax_params.clone(),
-        params: plan.job.params.clone(),
+        parameters: ParamArgs {
+            datax_params: plan.job.datax_params.clone(),
+            params: plan.job.params.clone(),
+        },
         datasources: datasources.map(Path::to_path_buf),
     })
 }
@@ -161,7 +158,7 @@ pub fn run_shard(args: &JobArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
         .plan
         .as_deref()
         .ok_or_else(|| anyhow!("give --plan FILE"))?;
-    if !args.datax_params.is_empty() || !args.params.is_empty() {
+    if !args.parameters.is_empty() {
         bail!("--plan: the plan holds the job's parameters; -p and --param are not taken with it");
     }
     if args.report_json.is_none() {
