@@ -171,6 +171,23 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Adds another part's counts (a plan's shards, summed by `datax finish`).
+    pub fn add(&mut self, part: &Snapshot) {
+        self.sent_records += part.sent_records;
+        self.sent_bytes += part.sent_bytes;
+        self.received_records += part.received_records;
+        self.received_bytes += part.received_bytes;
+        self.read_dirty_records += part.read_dirty_records;
+        self.read_dirty_bytes += part.read_dirty_bytes;
+        self.write_dirty_records += part.write_dirty_records;
+        self.write_dirty_bytes += part.write_dirty_bytes;
+        self.wait_writer_nanos += part.wait_writer_nanos;
+        self.wait_reader_nanos += part.wait_reader_nanos;
+        self.finished_tasks += part.finished_tasks;
+        self.expected_records += part.expected_records;
+        self.expecting_tasks += part.expecting_tasks;
+    }
+
     /// Every record a reader produced, good or dirty: DataX's "records read".
     pub fn records_read(&self) -> u64 {
         self.sent_records + self.read_dirty_records

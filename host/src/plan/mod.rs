@@ -362,22 +362,6 @@ fn coverage_problems(plan: &PlanFile, reads: &[GivenReport]) -> Vec<String> {
     problems
 }
 
-fn add_snapshot(total: &mut Snapshot, part: &Snapshot) {
-    total.sent_records += part.sent_records;
-    total.sent_bytes += part.sent_bytes;
-    total.received_records += part.received_records;
-    total.received_bytes += part.received_bytes;
-    total.read_dirty_records += part.read_dirty_records;
-    total.read_dirty_bytes += part.read_dirty_bytes;
-    total.write_dirty_records += part.write_dirty_records;
-    total.write_dirty_bytes += part.write_dirty_bytes;
-    total.wait_writer_nanos += part.wait_writer_nanos;
-    total.wait_reader_nanos += part.wait_reader_nanos;
-    total.finished_tasks += part.finished_tasks;
-    total.expected_records += part.expected_records;
-    total.expecting_tasks += part.expecting_tasks;
-}
-
 /// `datax finish --plan FILE REPORT…`: every task done exactly once, then the writer's
 /// `post` once, then the whole job's summary.
 pub fn finish(args: &FinishArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
@@ -413,7 +397,7 @@ pub fn finish(args: &FinishArgs, cli_plugin_dirs: &[PathBuf]) -> Result<u8> {
     let mut dirty_files = Vec::new();
     for read in &reads {
         let (report, section) = (&read.report, &read.section);
-        add_snapshot(&mut total, &section.snapshot);
+        total.add(&section.snapshot);
         staged += section.records_staged;
         if let Some(acknowledged) = report.records_acknowledged {
             *delivery.acknowledged_records.get_or_insert(0) += acknowledged;
