@@ -20,7 +20,8 @@ mod workers;
 
 pub use cancel::{
     cancellable_body, cancellable_whole_body, send_cancellable, send_in_background,
-    text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK, CANCEL_CHECK,
+    send_on_this_thread, text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK,
+    CANCEL_CHECK, READ_WITH_HEADERS,
 };
 pub use shared::SharedClient;
 
