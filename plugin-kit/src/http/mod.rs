@@ -24,6 +24,7 @@ pub use cancel::{
     CANCEL_CHECK, READ_WITH_HEADERS,
 };
 pub use shared::SharedClient;
+pub use workers::run_detached;
 
 use std::error::Error;
 use std::fmt;
