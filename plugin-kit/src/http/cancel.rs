@@ -8,7 +8,12 @@
 //! comes, is dropped with the connection.
 //!
 //! A body can stall after its headers as well: [`cancellable_body`] reads it on a thread of
-//! its own the same way, chunk by chunk into a bounded channel.
+//! its own the same way, chunk by chunk into a bounded channel. A small body (a
+//! `Content-Length` of at most [`READ_WITH_HEADERS`]: a session's JSON, a PutLogs answer, a
+//! small partition's rows) is read by the request's thread before it hands the answer over,
+//! so the task gets headers and body in one wake-up and its body needs no thread: a job of
+//! many small partitions sends a few such requests per partition, and each hop between
+//! threads costs more CPU than the request itself.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -26,8 +31,10 @@ pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// Sends `request` and waits for its answer (its status and headers; the caller reads the
 /// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the
-/// task stops first: then [`TransportKind::Cancelled`] at once. Any answer, an error status included, is the
-/// caller's to read.
+/// task stops first: then [`TransportKind::Cancelled`] at once. Any answer, an error status
+/// included, is the caller's to read. A body of at most [`READ_WITH_HEADERS`] bytes comes
+/// read already: a break or stall in it is this call's error (or cancellation), not the
+/// body's.
 pub fn send_cancellable(
     request: RequestBuilder,
     cancellation: &dyn Cancellation,
@@ -36,6 +43,17 @@ pub fn send_cancellable(
         return Err(cancelled());
     }
     send_in_background(request)?.wait(cancellation)
+}
+
+/// Sends `request` on the calling thread and waits for its answer, as [`send_cancellable`]
+/// does but without a thread of its own and without looking at any cancellation: only for a
+/// thread that a stop does not wait on (a writer's sending thread the task leaves behind
+/// after a grace period). The client's timeout bounds the wait.
+pub fn send_on_this_thread(request: RequestBuilder) -> Result<Response, HttpError> {
+    request
+        .send()
+        .and_then(read_small_body)
+        .map_err(|error| HttpError::from_reqwest(&error))
 }
 
 /// A request sent by [`send_in_background`], its answer not waited for yet.
@@ -52,7 +70,7 @@ pub fn send_in_background(request: RequestBuilder) -> Result<PendingAnswer, Http
     WORKERS
         .run("http-request", move || {
             // The receiver is gone when the task stopped waiting: nothing to do then.
-            let _ = answer.send(request.send());
+            let _ = answer.send(request.send().and_then(read_small_body));
         })
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Connect,
@@ -81,6 +99,32 @@ impl PendingAnswer {
             }
         }
     }
+}
+
+/// The most bytes of a body (by its `Content-Length`) the request's thread reads with the
+/// headers ([`send_cancellable`]); a longer body, or one of unknown length, streams through
+/// [`cancellable_body`].
+pub const READ_WITH_HEADERS: u64 = BODY_CHUNK as u64;
+
+/// Marks an answer whose body [`read_small_body`] holds in memory.
+#[derive(Clone, Copy)]
+struct BodyInMemory;
+
+/// `response` with its body read into memory when its `Content-Length` is at most
+/// [`READ_WITH_HEADERS`], else as it is. Runs on the request's thread, bounded by the
+/// client's timeout as any read of the body is.
+fn read_small_body(response: Response) -> reqwest::Result<Response> {
+    if !matches!(response.content_length(), Some(length) if length <= READ_WITH_HEADERS) {
+        return Ok(response);
+    }
+    let mut head = http::Response::new(());
+    *head.status_mut() = response.status();
+    *head.version_mut() = response.version();
+    *head.headers_mut() = response.headers().clone();
+    let body = response.bytes()?;
+    let (mut parts, ()) = head.into_parts();
+    parts.extensions.insert(BodyInMemory);
+    Ok(Response::from(http::Response::from_parts(parts, body)))
 }
 
 fn cancelled() -> HttpError {
@@ -133,6 +177,19 @@ fn spawn_body_reader(
     cancellation: &dyn Cancellation,
     chunk_by: ChunkBy,
 ) -> Result<CancellableBody<'_>, HttpError> {
+    if response.extensions().get::<BodyInMemory>().is_some() {
+        // Reading a body in memory does not wait on the network.
+        let body = response
+            .bytes()
+            .map_err(|error| HttpError::from_reqwest(&error))?;
+        return Ok(CancellableBody {
+            arriving: None,
+            chunk: body.into(),
+            position: 0,
+            ended: true,
+            cancellation,
+        });
+    }
     let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
     WORKERS
         .run("http-body", move || read_chunks(response, chunks, chunk_by))
@@ -141,7 +198,7 @@ fn spawn_body_reader(
             message: format!("cannot start a body thread: {error}"),
         })?;
     Ok(CancellableBody {
-        arriving,
+        arriving: Some(arriving),
         chunk: Vec::new(),
         position: 0,
         ended: false,
@@ -206,7 +263,8 @@ fn read_chunk(response: &mut Response, chunk_by: ChunkBy) -> io::Result<Vec<u8>>
 
 /// A response body read by a thread of its own ([`cancellable_body`]).
 pub struct CancellableBody<'a> {
-    arriving: Receiver<io::Result<Vec<u8>>>,
+    /// The body thread's chunks; `None` when the whole body is `chunk` already.
+    arriving: Option<Receiver<io::Result<Vec<u8>>>>,
     chunk: Vec<u8>,
     /// What of `chunk` the task has read.
     position: usize,
@@ -217,8 +275,11 @@ pub struct CancellableBody<'a> {
 impl CancellableBody<'_> {
     /// The next chunk, empty at the end of the body.
     fn next_chunk(&mut self) -> io::Result<Vec<u8>> {
+        let Some(arriving) = &self.arriving else {
+            return Ok(Vec::new());
+        };
         loop {
-            match self.arriving.recv_timeout(CANCEL_CHECK) {
+            match arriving.recv_timeout(CANCEL_CHECK) {
                 Ok(read) => return read,
                 Err(RecvTimeoutError::Timeout) if self.cancellation.is_cancelled() => {
                     return Err(io::Error::other(cancelled()))

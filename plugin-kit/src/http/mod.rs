@@ -20,9 +20,11 @@ mod workers;
 
 pub use cancel::{
     cancellable_body, cancellable_whole_body, send_cancellable, send_in_background,
-    text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK, CANCEL_CHECK,
+    send_on_this_thread, text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK,
+    CANCEL_CHECK, READ_WITH_HEADERS,
 };
 pub use shared::SharedClient;
+pub use workers::run_detached;
 
 use std::error::Error;
 use std::fmt;

@@ -275,11 +275,13 @@ fn a_request_sent_in_the_background_makes_its_round_trip_while_the_caller_works(
 
 #[test]
 fn a_cancelled_task_stops_waiting_for_a_body_that_stalls_after_its_headers() {
-    // Headers and 5 of the 10 bytes promised, then nothing for 3 s.
+    // Headers and 5 bytes of a body too long to come with them, then nothing for 3 s.
     let (port, server) = serve_once(|mut socket| {
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
-            .unwrap();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\nhello",
+            READ_WITH_HEADERS + 1
+        );
+        socket.write_all(head.as_bytes()).unwrap();
         std::thread::sleep(Duration::from_secs(3));
     });
     let client = client_builder()
@@ -342,12 +344,93 @@ fn a_body_larger_than_its_chunks_comes_whole_and_in_order() {
     server.join().unwrap();
     // A body cut short is an error, not an end.
     let (port, server) = serve_once(|mut socket| {
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
-            .unwrap();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\nhello",
+            READ_WITH_HEADERS + 1
+        );
+        socket.write_all(head.as_bytes()).unwrap();
     });
     let request = client().get(format!("http://127.0.0.1:{port}/"));
     let response = send_cancellable(request, &never).unwrap();
     server.join().unwrap();
     assert!(text_cancellable(response, &never).is_err());
+}
+
+#[test]
+fn a_small_body_comes_with_its_headers_and_reads_whole() {
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-id: 7\r\n\r\nhello")
+            .unwrap();
+    });
+    let never = crate::retry::NeverCancelled;
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &never).unwrap();
+    server.join().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-id"], "7");
+    let mut body = cancellable_body(response, &never).unwrap();
+    let mut received = Vec::new();
+    body.read_to_end(&mut received).unwrap();
+    assert_eq!(received, b"hello");
+    assert_eq!(
+        body.read(&mut [0u8; 4]).unwrap(),
+        0,
+        "the end stays the end"
+    );
+}
+
+#[test]
+fn a_small_body_cut_short_or_stalled_is_the_sends_error() {
+    let never = crate::retry::NeverCancelled;
+    // Cut short: the connection closes after 5 of 10 bytes.
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+            .unwrap();
+    });
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let error = send_cancellable(request, &never).unwrap_err();
+    server.join().unwrap();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Closed | TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Stalled: nothing after the 5 bytes for 3 s; the task is cancelled after 300 ms.
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let client = client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let cancellation = CancelledAfter(started + Duration::from_millis(300));
+    let request = client.get(format!("http://127.0.0.1:{port}/"));
+    let error = send_cancellable(request, &cancellation).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Cancelled,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        took < Duration::from_millis(300) + 2 * CANCEL_CHECK,
+        "{took:?}"
+    );
+    server.join().unwrap();
 }

@@ -4,7 +4,7 @@
 //! never waits behind another and the threads alive are at most the requests and bodies in
 //! flight at once plus the ones idle; a thread idle for [`IDLE_FOR`] ends. A job of many
 //! small partitions sends a few requests per partition: without the pool each one started
-//! and ended a thread.
+//! and ended a thread. A plugin's own detached threads run on it too ([`run_detached`]).
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +31,14 @@ pub struct Workers {
 
 /// The pool of a plugin library's requests.
 pub static WORKERS: Workers = Workers::new();
+
+/// Runs `job` on an idle thread of the pool the library's requests and bodies run on, or on a
+/// new thread named `name` when none is idle: for a plugin's own detached threads (a writer
+/// task's sending threads), so that a job of many short tasks does not start and end a thread
+/// per task. The thread is not joined; `job` must end by itself.
+pub fn run_detached(name: &str, job: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    WORKERS.run(name, job)
+}
 
 impl Workers {
     const fn new() -> Self {

@@ -295,9 +295,13 @@ impl LoghubClient {
     /// request id. Not cancelled: a stopped writer task waits a grace period for the answers
     /// in flight (their logs may be acknowledged), then leaves their detached threads
     /// ([`crate::task`]).
+    /// Sent on the calling thread (a sending thread), as nothing cancels it: a hop to another
+    /// thread and back would cost more CPU than a small PutLogs itself.
     pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, HttpError> {
         let request = self.put_logs_request(body, route_key)?;
-        let (request_id, _) = execute(request, &NeverCancelled)?;
+        let response = answer_of_200(http::send_on_this_thread(request)?, &NeverCancelled)?;
+        let request_id = header_text(response.headers(), "x-log-requestid");
+        http::text_cancellable(response, &NeverCancelled)?;
         Ok(request_id)
     }
 
@@ -561,7 +565,14 @@ fn execute_into(
 
 /// Sends `request`: the answer of a 200, else the service's error.
 fn send(request: RequestBuilder, cancellation: &dyn Cancellation) -> Result<Response, HttpError> {
-    let response = http::send_cancellable(request, cancellation)?;
+    answer_of_200(http::send_cancellable(request, cancellation)?, cancellation)
+}
+
+/// `response` if a 200, else the service's error read from it.
+fn answer_of_200(
+    response: Response,
+    cancellation: &dyn Cancellation,
+) -> Result<Response, HttpError> {
     let status = response.status().as_u16();
     if status == 200 {
         return Ok(response);

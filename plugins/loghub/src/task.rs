@@ -24,7 +24,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError
 use datax_plugin_api::{
     Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterTask,
 };
-use datax_plugin_kit::http::SharedClient;
+use datax_plugin_kit::http::{self, SharedClient};
 use datax_plugin_kit::retry::Cancellation;
 
 use crate::codec::{BatchSink, Encoder, LogBatch};
@@ -168,11 +168,12 @@ impl SenderStarter {
         };
         let (inbox, shipper) = (self.inbox.clone(), Arc::clone(&self.shipper));
         // Detached (see the module's notes); dropping `stop` on an error ends the threads
-        // already started.
-        std::thread::Builder::new()
-            .name(format!("loghub-send-{index}"))
-            .spawn(move || send_batches(&shipper, inbox, cancellation))
-            .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
+        // already started. On a pooled thread, idle once its task's batches are sent: the
+        // next task's sending thread, not a new one per task.
+        http::run_detached(&format!("loghub-send-{index}"), move || {
+            send_batches(&shipper, inbox, cancellation)
+        })
+        .map_err(|error| PluginError::io(format!("cannot start a sending thread: {error}")))?;
         self.started += 1;
         Ok(())
     }
