@@ -42,7 +42,7 @@ from pathlib import Path
 from common import (CONFIG, DATAX, build, children_cpu, human, sandbox_credential, start_sandbox,
                     stop, stored_log_count)
 from loghub_write import COLUMNS as LOGHUB_COLUMNS, NAMES as LOGHUB_NAMES, run_python_sdk
-from odps_read import PARTITION, PROJECT, TABLE, run_pyodps
+from odps_read import PARTITION, PROJECT, TABLE, run_pyodps, scratch_config as odps_scratch_config
 
 SLS_PROJECT, LOGSTORE = "datax-demo", "ak_biz_log"
 # About 106 bytes a row of the generated table (with block overhead): room for all of them.
@@ -50,16 +50,11 @@ CACHE_BYTES_PER_ROW = 128
 
 
 def scratch_config(work: Path, latency_ms: int, records: int) -> Path:
-    config = json.loads(CONFIG.read_text())
+    """odps_read's scratch sandbox (the generated partition at `records` rows, all cached),
+    every request held `latency_ms`."""
+    path = odps_scratch_config(work, records, max(64, records * CACHE_BYTES_PER_ROW >> 20))
+    config = json.loads(path.read_text())
     config["latency_ms"] = latency_ms
-    config["odps"]["record_cache_mib"] = max(64, records * CACHE_BYTES_PER_ROW >> 20)
-    for project in config["odps"]["projects"]:
-        for table in project["tables"]:
-            if project["name"] == PROJECT and table["name"] == TABLE:
-                for partition in table["partitions"]:
-                    if partition["spec"] == PARTITION:
-                        partition["rows"] = records
-    path = work / "sandbox.json"
     path.write_text(json.dumps(config))
     return path
 

@@ -21,27 +21,6 @@ fn rule(target: FaultTarget, action: FaultAction, count: Option<u64>) -> FaultRu
     }
 }
 
-fn p1_logs() -> Vec<u8> {
-    use prost::Message;
-    datax_sandbox::sls::proto::LogGroup {
-        logs: vec![datax_sandbox::sls::proto::Log {
-            time: Some(1_700_000_000),
-            contents: vec![datax_sandbox::sls::proto::LogContent {
-                key: Some("k".into()),
-                value: Some(b"v".to_vec()),
-            }],
-            time_ns: None,
-        }],
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
-
-/// PutLogs of [`p1_logs`] to the default logstore.
-fn put_p1_logs(sandbox: &SandboxHandle) -> Result<Reply, NoReply> {
-    PutLogs::new(sandbox.sls_endpoint(), p1_logs()).send()
-}
-
 /// Opens a session on the 10-row table and fetches all of it.
 fn fetch_detail(sandbox: &SandboxHandle, accept: Option<&str>) -> Result<Reply, NoReply> {
     detail_request(sandbox, accept).send()
@@ -81,12 +60,12 @@ fn error_for_the_next_k_requests_then_recovery() {
         Some(2),
     )]);
     for _ in 0..2 {
-        let reply = put_p1_logs(&sandbox).unwrap();
+        let reply = put_one_log(&sandbox).unwrap();
         assert_eq!(reply.status, 503);
         assert_eq!(reply.json()["errorCode"], "ServerBusy");
         assert!(reply.header("x-log-requestid").is_some());
     }
-    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
+    assert_eq!(put_one_log(&sandbox).unwrap().status, 200);
     assert!(sandbox.faults().is_empty());
     let stats = sandbox.stats();
     assert_eq!(stats.faults_injected, 2);
@@ -124,10 +103,10 @@ fn close_without_reply_and_delay() {
             Some(1),
         ),
     ]);
-    let closed = put_p1_logs(&sandbox);
+    let closed = put_one_log(&sandbox);
     assert!(closed.is_err(), "{:?}", closed.map(|r| r.status));
     let started = Instant::now();
-    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
+    assert_eq!(put_one_log(&sandbox).unwrap().status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(sandbox.stats().count("sls", "fault:close"), 1);
 }
@@ -238,10 +217,10 @@ fn dropped_putlogs_reply_makes_countable_duplicates() {
         FaultAction::DropReply,
         Some(1),
     )]);
-    let first = put_p1_logs(&sandbox);
+    let first = put_one_log(&sandbox);
     assert!(first.is_err(), "the reply must be dropped");
     // The client retries; the service does not deduplicate.
-    assert_eq!(put_p1_logs(&sandbox).unwrap().status, 200);
+    assert_eq!(put_one_log(&sandbox).unwrap().status, 200);
     let logs = sandbox.logs(SLS_PROJECT, LOGSTORE);
     assert_eq!(logs.len(), 2);
     assert_eq!(logs[0], logs[1]);

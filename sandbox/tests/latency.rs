@@ -15,30 +15,11 @@ fn start_with_latency() -> SandboxHandle {
     Sandbox::start(config).unwrap()
 }
 
-fn put_logs(sandbox: &SandboxHandle) -> u16 {
-    use prost::Message;
-    let group = datax_sandbox::sls::proto::LogGroup {
-        logs: vec![datax_sandbox::sls::proto::Log {
-            time: Some(1_700_000_000),
-            contents: vec![datax_sandbox::sls::proto::LogContent {
-                key: Some("k".into()),
-                value: Some(b"v".to_vec()),
-            }],
-            time_ns: None,
-        }],
-        ..Default::default()
-    };
-    PutLogs::new(sandbox.sls_endpoint(), group.encode_to_vec())
-        .send()
-        .unwrap()
-        .status
-}
-
 #[test]
 fn every_service_request_waits_the_latency_and_the_control_api_does_not() {
     let sandbox = start_with_latency();
     let started = Instant::now();
-    assert_eq!(put_logs(&sandbox), 200);
+    assert_eq!(put_one_log(&sandbox).unwrap().status, 200);
     assert!(started.elapsed() >= LATENCY, "{:?}", started.elapsed());
 
     let started = Instant::now();
@@ -70,7 +51,9 @@ fn requests_in_flight_together_are_delayed_together() {
     let sandbox = start_with_latency();
     let started = Instant::now();
     std::thread::scope(|scope| {
-        let senders: Vec<_> = (0..8).map(|_| scope.spawn(|| put_logs(&sandbox))).collect();
+        let senders: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| put_one_log(&sandbox).unwrap().status))
+            .collect();
         for sender in senders {
             assert_eq!(sender.join().unwrap(), 200);
         }

@@ -344,3 +344,20 @@ pub fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> PathBuf 
     std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
     path
 }
+
+/// PutLogs of one log (`k` = `v`) to the default logstore.
+pub fn put_one_log(sandbox: &SandboxHandle) -> Result<Reply, NoReply> {
+    use prost::Message;
+    let group = datax_sandbox::sls::proto::LogGroup {
+        logs: vec![datax_sandbox::sls::proto::Log {
+            time: Some(1_700_000_000),
+            contents: vec![datax_sandbox::sls::proto::LogContent {
+                key: Some("k".into()),
+                value: Some(b"v".to_vec()),
+            }],
+            time_ns: None,
+        }],
+        ..Default::default()
+    };
+    PutLogs::new(sandbox.sls_endpoint(), group.encode_to_vec()).send()
+}
