@@ -2,8 +2,8 @@
 //! DataX's text form of a column ([`text`]) and its calendar ([`calendar`]), one Java
 //! date-pattern engine ([`date`]), and one HTTP layer with a retry policy for the cloud
 //! plugins ([`http`], [`retry`]). The HTTP layer is the default feature `http`; a plugin that
-//! speaks no HTTP leaves it out (`default-features = false`) and builds without reqwest and
-//! tokio.
+//! speaks no HTTP leaves it out (`default-features = false`) and builds without ureq and
+//! rustls.
 //!
 //! A plugin's `parameter` is one struct, declared once; its doc comments are the docs:
 //!

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use datax_plugin_kit::http::{self, HttpError};
+use datax_plugin_kit::retry::NeverCancelled;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -72,15 +74,12 @@ fn serve_once(config: rustls::ServerConfig) -> (u16, JoinHandle<()>) {
     (port, server)
 }
 
-fn get(port: u16) -> Result<String, reqwest::Error> {
-    let client = datax_plugin_kit::http::client_builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    client
-        .get(format!("https://127.0.0.1:{port}/"))
-        .send()?
-        .error_for_status()?
-        .text()
+fn get(port: u16) -> Result<String, HttpError> {
+    let config = http::client_config().timeout_global(Some(Duration::from_secs(10)));
+    let request = http::build_client(config).get(format!("https://127.0.0.1:{port}/"));
+    let answer = http::send_on_this_thread(request)?;
+    assert!(answer.status().is_success(), "{answer:?}");
+    http::text_cancellable(answer, &NeverCancelled)
 }
 
 #[test]

@@ -3,24 +3,24 @@
 //! Ownership: the request moves to a thread of its own (an idle one of a pool's, see
 //! [`super::workers`]), which sends it and hands the answer back over a one-slot channel.
 //! The task's thread waits on that channel and looks at its cancellation every
-//! [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited on at once). Once cancelled it returns and drops its end: the request's thread then ends
-//! with its request (the blocking client's own timeout bounds it), and its answer, if one
-//! comes, is dropped with the connection.
+//! [`CANCEL_CHECK`] (a host's cancellation and a channel cannot be waited on at once). Once
+//! cancelled it returns and drops its end: the request's thread then ends with its request
+//! (the client's own timeouts bound it), and its answer, if one comes, is dropped with the
+//! connection.
 //!
 //! A body can stall after its headers as well: [`cancellable_body`] reads it on a thread of
-//! its own the same way, chunk by chunk into a bounded channel. A small body (a
-//! `Content-Length` of at most [`READ_WITH_HEADERS`]: a session's JSON, a PutLogs answer, a
-//! small partition's rows) is read by the request's thread before it hands the answer over,
-//! so the task gets headers and body in one wake-up and its body needs no thread: a job of
-//! many small partitions sends a few such requests per partition, and each hop between
-//! threads costs more CPU than the request itself.
+//! its own the same way, chunk by chunk into a bounded channel. The request's thread reads
+//! the first [`READ_WITH_HEADERS`] bytes of every body before it hands the answer over, so a
+//! small body (a session's JSON, a PutLogs answer, a small partition's rows, chunked or not)
+//! comes with its headers in one wake-up and needs no thread: a job of many small partitions
+//! sends a few such requests per partition, and each hop between threads costs more CPU than
+//! the request itself.
 
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
-use reqwest::blocking::{RequestBuilder, Response};
-
+use super::client::{RequestBuilder, Response, ResponseBody};
 use super::workers::WORKERS;
 use super::{HttpError, TransportKind};
 use crate::retry::Cancellation;
@@ -32,9 +32,8 @@ pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 /// Sends `request` and waits for its answer (its status and headers; the caller reads the
 /// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the
 /// task stops first: then [`TransportKind::Cancelled`] at once. Any answer, an error status
-/// included, is the caller's to read. A body of at most [`READ_WITH_HEADERS`] bytes comes
-/// read already: a break or stall in it is this call's error (or cancellation), not the
-/// body's.
+/// included, is the caller's to read. The body's first [`READ_WITH_HEADERS`] bytes come read
+/// already: a break or stall in them is this call's error (or cancellation), not the body's.
 pub fn send_cancellable(
     request: RequestBuilder,
     cancellation: &dyn Cancellation,
@@ -50,15 +49,12 @@ pub fn send_cancellable(
 /// thread that a stop does not wait on (a writer's sending thread the task leaves behind
 /// after a grace period). The client's timeout bounds the wait.
 pub fn send_on_this_thread(request: RequestBuilder) -> Result<Response, HttpError> {
-    request
-        .send()
-        .and_then(read_small_body)
-        .map_err(|error| HttpError::from_reqwest(&error))
+    request.send()?.with_body_read_ahead(READ_WITH_HEADERS)
 }
 
 /// A request sent by [`send_in_background`], its answer not waited for yet.
 pub struct PendingAnswer {
-    answered: Receiver<reqwest::Result<Response>>,
+    answered: Receiver<Result<Response, HttpError>>,
 }
 
 /// Sends `request` on a thread of its own and returns at once, so that the caller can do
@@ -70,7 +66,7 @@ pub fn send_in_background(request: RequestBuilder) -> Result<PendingAnswer, Http
     WORKERS
         .run("http-request", move || {
             // The receiver is gone when the task stopped waiting: nothing to do then.
-            let _ = answer.send(request.send().and_then(read_small_body));
+            let _ = answer.send(send_on_this_thread(request));
         })
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Connect,
@@ -85,7 +81,7 @@ impl PendingAnswer {
     pub fn wait(self, cancellation: &dyn Cancellation) -> Result<Response, HttpError> {
         loop {
             match self.answered.recv_timeout(CANCEL_CHECK) {
-                Ok(sent) => return sent.map_err(|error| HttpError::from_reqwest(&error)),
+                Ok(sent) => return sent,
                 Err(RecvTimeoutError::Timeout) if cancellation.is_cancelled() => {
                     return Err(cancelled())
                 }
@@ -101,31 +97,9 @@ impl PendingAnswer {
     }
 }
 
-/// The most bytes of a body (by its `Content-Length`) the request's thread reads with the
-/// headers ([`send_cancellable`]); a longer body, or one of unknown length, streams through
-/// [`cancellable_body`].
-pub const READ_WITH_HEADERS: u64 = BODY_CHUNK as u64;
-
-/// Marks an answer whose body [`read_small_body`] holds in memory.
-#[derive(Clone, Copy)]
-struct BodyInMemory;
-
-/// `response` with its body read into memory when its `Content-Length` is at most
-/// [`READ_WITH_HEADERS`], else as it is. Runs on the request's thread, bounded by the
-/// client's timeout as any read of the body is.
-fn read_small_body(response: Response) -> reqwest::Result<Response> {
-    if !matches!(response.content_length(), Some(length) if length <= READ_WITH_HEADERS) {
-        return Ok(response);
-    }
-    let mut head = http::Response::new(());
-    *head.status_mut() = response.status();
-    *head.version_mut() = response.version();
-    *head.headers_mut() = response.headers().clone();
-    let body = response.bytes()?;
-    let (mut parts, ()) = head.into_parts();
-    parts.extensions.insert(BodyInMemory);
-    Ok(Response::from(http::Response::from_parts(parts, body)))
-}
+/// The bytes of a body the request's thread reads with the headers ([`send_cancellable`]): a
+/// body no longer comes whole; the rest of a longer one streams through [`cancellable_body`].
+pub const READ_WITH_HEADERS: usize = BODY_CHUNK;
 
 fn cancelled() -> HttpError {
     HttpError::Transport {
@@ -177,29 +151,30 @@ fn spawn_body_reader(
     cancellation: &dyn Cancellation,
     chunk_by: ChunkBy,
 ) -> Result<CancellableBody<'_>, HttpError> {
-    if response.extensions().get::<BodyInMemory>().is_some() {
+    let body = match response.body {
         // Reading a body in memory does not wait on the network.
-        let body = response
-            .bytes()
-            .map_err(|error| HttpError::from_reqwest(&error))?;
-        return Ok(CancellableBody {
-            arriving: None,
-            chunk: body.into(),
-            position: 0,
-            ended: true,
-            cancellation,
-        });
-    }
+        ResponseBody::InMemory(body) => {
+            return Ok(CancellableBody {
+                arriving: None,
+                chunk: body,
+                position: 0,
+                ended: true,
+                cancellation,
+            })
+        }
+        ResponseBody::Streaming { read, rest } => (read, rest),
+    };
+    let (read, rest) = body;
     let (chunks, arriving) = mpsc::sync_channel(BODY_CHUNKS_AHEAD);
     WORKERS
-        .run("http-body", move || read_chunks(response, chunks, chunk_by))
+        .run("http-body", move || read_chunks(rest, chunks, chunk_by))
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Closed,
             message: format!("cannot start a body thread: {error}"),
         })?;
     Ok(CancellableBody {
         arriving: Some(arriving),
-        chunk: Vec::new(),
+        chunk: read,
         position: 0,
         ended: false,
         cancellation,
@@ -215,23 +190,16 @@ pub fn text_cancellable(
     let mut body = Vec::new();
     cancellable_whole_body(response, cancellation)?
         .read_to_end(&mut body)
-        .map_err(
-            |error| match error.get_ref().and_then(|inner| inner.downcast_ref()) {
-                Some(stopped_or_broken) => HttpError::clone(stopped_or_broken),
-                None => HttpError::Transport {
-                    kind: TransportKind::Closed,
-                    message: format!("reading the answer: {error}"),
-                },
-            },
-        )?;
+        .map_err(|error| HttpError::from_body_read(&error))?;
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// The body thread: chunks as `chunk_by` says, then an empty chunk at the end (a disconnect
-/// without it is a failure), or the read's error.
-fn read_chunks(mut response: Response, chunks: SyncSender<io::Result<Vec<u8>>>, chunk_by: ChunkBy) {
+/// without it is a failure), or the read's error as an [`HttpError`].
+fn read_chunks(mut body: impl Read, chunks: SyncSender<io::Result<Vec<u8>>>, chunk_by: ChunkBy) {
     loop {
-        let read = read_chunk(&mut response, chunk_by);
+        let read = read_chunk(&mut body, chunk_by)
+            .map_err(|error| io::Error::other(HttpError::from_body_read(&error)));
         let last = !matches!(&read, Ok(chunk) if !chunk.is_empty());
         // A send fails when the task dropped the body: the response closes with this thread.
         if chunks.send(read).is_err() || last {
@@ -241,11 +209,11 @@ fn read_chunks(mut response: Response, chunks: SyncSender<io::Result<Vec<u8>>>, 
 }
 
 /// One chunk, empty only at the end of the body.
-fn read_chunk(response: &mut Response, chunk_by: ChunkBy) -> io::Result<Vec<u8>> {
+fn read_chunk(body: &mut impl Read, chunk_by: ChunkBy) -> io::Result<Vec<u8>> {
     let mut chunk = vec![0; BODY_CHUNK];
     let mut filled = 0;
     while filled < chunk.len() {
-        match response.read(&mut chunk[filled..]) {
+        match body.read(&mut chunk[filled..]) {
             Ok(0) => break,
             Ok(size) => {
                 filled += size;

@@ -1,19 +1,20 @@
-//! One HTTP layer for the cloud plugins: a blocking reqwest client whose resolver tells an
-//! unknown host from a DNS hiccup ([`client_builder`]), one typed error ([`HttpError`]) and
-//! one cause-chain formatter ([`cause_chain`]). Retries are [`crate::retry`]'s, with a
-//! classifier each plugin writes over [`HttpError`].
+//! One HTTP layer for the cloud plugins: a blocking client (`ureq`, [`client_config`]) whose
+//! resolver tells an unknown host from a DNS hiccup, one typed error ([`HttpError`]) and one
+//! cause-chain formatter ([`cause_chain`]). Retries are [`crate::retry`]'s, with a classifier
+//! each plugin writes over [`HttpError`].
 //!
 //! A plugin job builds one client, on first use, and shares it with its tasks
-//! ([`SharedClient`]); each answer becomes its value or an [`HttpError`]: a reqwest error with
-//! [`HttpError::from_reqwest`], an error answer with [`HttpError::Service`] from the service's
-//! own body (JSON, XML: the plugin's codec).
+//! ([`SharedClient`]); each answer becomes its value or an [`HttpError`]: a failed request
+//! with [`HttpError::from_ureq`], an error answer with [`HttpError::Service`] from the
+//! service's own body (JSON, XML: the plugin's codec).
 //!
 //! A blocking request cannot be interrupted, and a stop must not wait on the network: a task
 //! sends with [`send_cancellable`], which waits for the answer on the task's thread while the
-//! request runs on a thread of its own, and returns as soon as the task is cancelled; its
-//! body is read the same way ([`cancellable_body`]).
+//! request runs on a pooled thread, and returns as soon as the task is cancelled; its body is
+//! read the same way ([`cancellable_body`]).
 
 mod cancel;
+mod client;
 mod resolve;
 mod shared;
 mod workers;
@@ -23,12 +24,16 @@ pub use cancel::{
     send_on_this_thread, text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK,
     CANCEL_CHECK, READ_WITH_HEADERS,
 };
+pub use client::{
+    build_client, client_config, Client, ClientConfig, RequestBuilder, Response,
+    IDLE_CONNECTIONS_PER_HOST,
+};
 pub use shared::SharedClient;
 pub use workers::run_detached;
 
 use std::error::Error;
 use std::fmt;
-use std::sync::Arc;
+use std::io;
 
 use datax_plugin_api::{ErrorKind, PluginError};
 
@@ -88,27 +93,65 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// A reqwest error (no answer, or an answer that broke off), classified by its kind and
-    /// its source chain, never by message text.
-    pub fn from_reqwest(error: &reqwest::Error) -> HttpError {
-        if let Some(unknown) = find_source::<UnknownHost>(error) {
-            // The whole chain: reqwest's top line names the URL asked for.
-            return HttpError::UnknownHost {
-                host: unknown.host.clone(),
-                message: format!("cannot connect: {}", cause_chain(error)),
-            };
-        }
-        let (kind, doing) = if error.is_timeout() {
-            (TransportKind::Timeout, "timed out")
-        } else if error.is_connect() {
-            (TransportKind::Connect, "cannot connect")
-        } else {
-            (TransportKind::Closed, "the connection failed")
+    /// A request that got no whole answer, classified by ureq's error and the I/O error
+    /// under it, never by message text.
+    pub fn from_ureq(error: &ureq::Error) -> HttpError {
+        HttpError::of_ureq(error, None)
+    }
+
+    /// [`HttpError::from_ureq`] for a request to `url` that was being sent: the message
+    /// names the URL.
+    pub(crate) fn sending_to(url: &str, error: &ureq::Error) -> HttpError {
+        HttpError::of_ureq(error, Some(url))
+    }
+
+    fn of_ureq(error: &ureq::Error, url: Option<&str>) -> HttpError {
+        let cause = match error {
+            // ureq's own text of an I/O error is "io: …".
+            ureq::Error::Io(io) => cause_chain(io),
+            other => cause_chain(other),
         };
-        HttpError::Transport {
-            kind,
-            message: format!("{doing}: {}", cause_chain(error)),
+        let cause = match url {
+            Some(url) => format!("error sending request for url ({url}): {cause}"),
+            None => cause,
+        };
+        let kind = match error {
+            ureq::Error::Io(io) => {
+                if let Some(unknown) = io.get_ref().and_then(|inner| inner.downcast_ref()) {
+                    let UnknownHost { host, .. } = unknown;
+                    return HttpError::UnknownHost {
+                        host: host.clone(),
+                        message: format!("cannot connect: {cause}"),
+                    };
+                }
+                io_kind(io)
+            }
+            ureq::Error::Timeout(_) => TransportKind::Timeout,
+            ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::BadUri(_)
+            | ureq::Error::Http(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::ConnectProxyFailed(_)
+            | ureq::Error::Tls(_)
+            | ureq::Error::Pem(_)
+            | ureq::Error::Rustls(_) => TransportKind::Connect,
+            _ => TransportKind::Closed,
+        };
+        transport(kind, &cause)
+    }
+
+    /// A body read that failed: a [`HttpError`] the kit put in the `io::Error` (a stop, a
+    /// body's thread gone), ureq's error under it, or the connection's own.
+    pub fn from_body_read(error: &io::Error) -> HttpError {
+        let inner = error.get_ref();
+        if let Some(known) = inner.and_then(|inner| inner.downcast_ref::<HttpError>()) {
+            return known.clone();
         }
+        if let Some(failed) = inner.and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+            return HttpError::from_ureq(failed);
+        }
+        transport(io_kind(error), &cause_chain(error))
     }
 
     /// The error kind a plugin reports by default: no answer is CONNECT, a refused credential
@@ -161,25 +204,30 @@ pub fn cause_chain(error: &(dyn Error + 'static)) -> String {
     text
 }
 
-/// The first error of type `E` in `error`'s source chain (itself included).
-pub fn find_source<'a, E: Error + 'static>(error: &'a (dyn Error + 'static)) -> Option<&'a E> {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if let Some(found) = error.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = error.source();
+/// Why an I/O error left a request without its answer.
+fn io_kind(error: &io::Error) -> TransportKind {
+    match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportKind::Timeout,
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::AddrNotAvailable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkDown => TransportKind::Connect,
+        _ => TransportKind::Closed,
     }
-    None
 }
 
-/// A blocking client builder with the kit's resolver; the plugin adds its timeouts and
-/// headers. It trusts the operating system's certificate store as well as the bundled roots
-/// (reqwest's `rustls-tls-native-roots`), so private CAs and TLS-inspecting proxies work.
-pub fn client_builder() -> reqwest::blocking::ClientBuilder {
-    reqwest::blocking::Client::builder().dns_resolver(Arc::new(resolve::Resolver {
-        lookup: resolve::getaddrinfo,
-    }))
+/// A transport error of `kind` whose message says what failed, then why.
+fn transport(kind: TransportKind, chain: &str) -> HttpError {
+    let doing = match kind {
+        TransportKind::Timeout => "timed out",
+        TransportKind::Connect => "cannot connect",
+        TransportKind::Closed | TransportKind::Cancelled => "the connection failed",
+    };
+    HttpError::Transport {
+        kind,
+        message: format!("{doing}: {chain}"),
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! The HTTP client's resolver: getaddrinfo through `dns-lookup`, so that a host that does not
 //! exist is told from a DNS hiccup by getaddrinfo's error code, and reported as an
-//! [`UnknownHost`] that [`super::HttpError::from_reqwest`] finds in the error's source chain.
+//! [`UnknownHost`] that [`super::HttpError::from_ureq`] finds in the error.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use dns_lookup::{AddrInfoHints, LookupErrorKind, SockType};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use http::Uri;
+use ureq::config::Config;
+use ureq::unversioned::resolver::{self, ResolvedSocketAddrs};
+use ureq::unversioned::transport::NextTimeout;
 
 /// The host name does not exist (NXDOMAIN, or no address records): no retry can help.
 #[derive(Debug, thiserror::Error)]
@@ -16,28 +19,50 @@ pub struct UnknownHost {
     source: io::Error,
 }
 
-/// What a lookup gives: addresses, an unknown host, or another (perhaps passing) failure.
-pub(crate) type LookupResult = Result<Vec<IpAddr>, Box<dyn std::error::Error + Send + Sync>>;
+/// What a lookup gives: addresses, an unknown host (an `io::Error` holding an
+/// [`UnknownHost`]), or another, perhaps passing, failure.
+pub(crate) type LookupResult = io::Result<Vec<IpAddr>>;
 
-/// Resolves with `lookup` on tokio's blocking pool (reqwest's blocking client runs on a tokio
-/// runtime, which a blocking getaddrinfo would stall).
+/// Resolves with `lookup` on the request's own thread (a blocking client has nothing else to
+/// do meanwhile); an address in the URL is taken as it is.
+#[derive(Debug)]
 pub(crate) struct Resolver {
     pub(crate) lookup: fn(&str) -> LookupResult,
 }
 
-impl Resolve for Resolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let lookup = self.lookup;
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let addresses = tokio::task::spawn_blocking(move || lookup(&host)).await??;
-            let addrs: Addrs = Box::new(
-                addresses
-                    .into_iter()
-                    .map(|address| SocketAddr::new(address, 0)),
-            );
-            Ok(addrs)
-        })
+impl resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        _config: &Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no host")))?;
+        let port = authority
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let host = authority.host();
+        let addresses = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            Ok(address) => vec![address],
+            Err(_) => (self.lookup)(host).map_err(ureq::Error::Io)?,
+        };
+        let mut resolved = self.empty();
+        for address in addresses {
+            // ureq keeps the first 16 addresses: the rest are left out.
+            if resolved.try_push(SocketAddr::new(address, port)).is_err() {
+                break;
+            }
+        }
+        if resolved.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(resolved)
     }
 }
 
@@ -49,27 +74,27 @@ pub(crate) fn getaddrinfo(host: &str) -> LookupResult {
         ..AddrInfoHints::default()
     };
     match dns_lookup::getaddrinfo(Some(host), None, Some(hints)) {
-        Ok(found) => Ok(found
+        Ok(found) => found
             .map(|info| info.map(|info| info.sockaddr.ip()))
-            .collect::<io::Result<Vec<_>>>()?),
+            .collect::<io::Result<Vec<_>>>(),
         Err(error)
             if matches!(
                 error.kind(),
                 LookupErrorKind::NoName | LookupErrorKind::NoData
             ) =>
         {
-            Err(Box::new(UnknownHost {
+            Err(io::Error::other(UnknownHost {
                 host: host.to_string(),
                 source: error.into(),
             }))
         }
-        Err(error) => Err(Box::new(io::Error::from(error))),
+        Err(error) => Err(io::Error::from(error)),
     }
 }
 
 #[cfg(test)]
 pub(crate) fn unknown_host_for_tests(host: &str) -> LookupResult {
-    Err(Box::new(UnknownHost {
+    Err(io::Error::other(UnknownHost {
         host: host.to_string(),
         source: io::Error::other("Name or service not known"),
     }))

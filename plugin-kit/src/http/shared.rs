@@ -2,33 +2,30 @@
 //!
 //! Ownership: a job makes one [`SharedClient`] from its settings and gives each task it
 //! creates a clone of the `Arc` (the job creates its tasks in the same library: nothing
-//! crosses the ABI). The reqwest client is built on the first [`SharedClient::get`], so a job
-//! whose tasks are all created at its start pays for none until one sends a request. Every
-//! `get` returns a clone of that one client: the clones share its connection pool (a task's
-//! connection is kept alive for the next task, and the pool holds at most as many
-//! connections as requests were in flight at once, about channels × requests per task) and
-//! its one runtime thread, which ends when the last clone is dropped.
+//! crosses the ABI). The client is built on the first [`SharedClient::get`], so a job whose
+//! tasks are all created at its start pays for none until one sends a request. Every `get`
+//! returns a clone of that one client: the clones share its connection pool (a task's
+//! connection is kept alive for the next task; the pool keeps at most
+//! [`super::IDLE_CONNECTIONS_PER_HOST`] idle connections per host). The client has no thread
+//! of its own: each request runs on the thread that sends it.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use datax_plugin_api::PluginError;
-use reqwest::blocking::{Client, ClientBuilder};
+use super::client::{build_client, client_config, Client, ClientConfig};
 
-use super::client_builder;
-
-type Configure = dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync;
+type Configure = dyn Fn(ClientConfig) -> ClientConfig + Send + Sync;
 
 /// A job's HTTP client, built on first use and shared by the job and its tasks.
 pub struct SharedClient {
-    /// The plugin's timeouts and headers over [`client_builder`].
+    /// The plugin's timeouts and user agent over [`client_config`].
     configure: Box<Configure>,
     built: Mutex<Option<Client>>,
 }
 
 impl SharedClient {
-    /// A client that `configure` sets up over [`client_builder`] when first asked for.
+    /// A client that `configure` sets up over [`client_config`] when first asked for.
     pub fn new(
-        configure: impl Fn(ClientBuilder) -> ClientBuilder + Send + Sync + 'static,
+        configure: impl Fn(ClientConfig) -> ClientConfig + Send + Sync + 'static,
     ) -> Arc<SharedClient> {
         Arc::new(SharedClient {
             configure: Box::new(configure),
@@ -36,19 +33,12 @@ impl SharedClient {
         })
     }
 
-    /// The job's client (a clone sharing its pool and runtime thread), built now if no one
-    /// asked before. A build that fails is tried again by the next call.
-    pub fn get(&self) -> Result<Client, PluginError> {
+    /// The job's client (a clone sharing its pool), built now if no one asked before.
+    pub fn get(&self) -> Client {
         // A panic elsewhere while holding the lock leaves `None` or a whole client: usable.
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = built.as_ref() {
-            return Ok(client.clone());
-        }
-        let client = (self.configure)(client_builder())
-            .build()
-            .map_err(|error| PluginError::io(format!("cannot set up the HTTP client: {error}")))?;
-        *built = Some(client.clone());
-        Ok(client)
+        let client = built.get_or_insert_with(|| build_client((self.configure)(client_config())));
+        client.clone()
     }
 }
 
@@ -65,17 +55,17 @@ mod tests {
     fn the_client_is_built_once_on_first_use() {
         let builds = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&builds);
-        let shared = SharedClient::new(move |builder| {
+        let shared = SharedClient::new(move |config| {
             counted.fetch_add(1, Ordering::Relaxed);
-            builder
+            config
         });
         assert_eq!(
             builds.load(Ordering::Relaxed),
             0,
             "nothing built before use"
         );
-        shared.get().unwrap();
-        shared.get().unwrap();
+        shared.get();
+        shared.get();
         assert_eq!(builds.load(Ordering::Relaxed), 1);
     }
 
@@ -99,11 +89,13 @@ mod tests {
                 let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
             }
         });
-        let shared = SharedClient::new(|builder| builder.timeout(Duration::from_secs(2)));
+        let shared =
+            SharedClient::new(|config| config.timeout_global(Some(Duration::from_secs(2))));
         for task in 0..2 {
-            let client = shared.get().unwrap();
-            let answer = client.get(format!("http://127.0.0.1:{port}/")).send();
-            assert_eq!(answer.unwrap().text().unwrap(), "ok", "task {task}");
+            let request = shared.get().get(format!("http://127.0.0.1:{port}/"));
+            let answer = crate::http::send_on_this_thread(request).unwrap();
+            let text = crate::http::text_cancellable(answer, &crate::retry::NeverCancelled);
+            assert_eq!(text.unwrap(), "ok", "task {task}");
         }
         server.join().unwrap();
     }

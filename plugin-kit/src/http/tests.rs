@@ -23,18 +23,21 @@ fn serve_once(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> (u16
     (port, server)
 }
 
-fn client() -> reqwest::blocking::Client {
-    client_builder()
-        .timeout(Duration::from_millis(500))
-        .build()
-        .unwrap()
+fn client() -> Client {
+    build_client(client_config().timeout_global(Some(Duration::from_millis(500))))
 }
 
-fn get(url: &str) -> Result<reqwest::blocking::Response, HttpError> {
-    client()
-        .get(url)
-        .send()
-        .map_err(|error| HttpError::from_reqwest(&error))
+/// A client that gives up on a request after 10 s.
+fn patient_client() -> Client {
+    build_client(client_config().timeout_global(Some(Duration::from_secs(10))))
+}
+
+fn get(url: &str) -> Result<Response, HttpError> {
+    send_on_this_thread(client().get(url))
+}
+
+fn text(response: Response) -> String {
+    text_cancellable(response, &crate::retry::NeverCancelled).unwrap()
 }
 
 #[test]
@@ -45,7 +48,7 @@ fn an_answer_comes_back_through_the_resolver() {
             .unwrap();
     });
     let response = get(&format!("http://localhost:{port}/")).unwrap();
-    assert_eq!(response.text().unwrap(), "ok");
+    assert_eq!(text(response), "ok");
     server.join().unwrap();
 }
 
@@ -105,26 +108,14 @@ fn no_answer_in_time_is_a_timeout() {
 
 #[test]
 fn an_unknown_host_is_found_by_its_error_type() {
-    let client = reqwest::blocking::Client::builder()
-        .dns_resolver(Arc::new(resolve::Resolver {
-            lookup: resolve::unknown_host_for_tests,
-        }))
-        .build()
-        .unwrap();
-    let error = client
-        .get("http://no-such-host.example:1/")
-        .send()
-        .unwrap_err();
-    match HttpError::from_reqwest(&error) {
+    let client = client::client_resolving_by(client_config(), resolve::unknown_host_for_tests);
+    let error = send_on_this_thread(client.get("http://no-such-host.example:1/")).unwrap_err();
+    match error {
         HttpError::UnknownHost { host, message } => {
             assert_eq!(host, "no-such-host.example");
             assert!(
                 message.contains("unknown host no-such-host.example"),
                 "{message}"
-            );
-            assert!(
-                message.contains("http://no-such-host.example:1/"),
-                "the URL asked for: {message}"
             );
         }
         other => panic!("{other:?}"),
@@ -165,8 +156,6 @@ fn the_cause_chain_names_each_cause_once() {
         cause_chain(&error),
         "error sending request: connection reset: peer gone"
     );
-    assert!(find_source::<Middle>(&error).is_some());
-    assert!(find_source::<UnknownHost>(&error).is_none());
 }
 
 /// Cancelled once `after` has passed since it was made.
@@ -205,7 +194,7 @@ fn an_answer_before_cancellation_is_returned_whole() {
     let request = client().get(format!("http://127.0.0.1:{port}/"));
     let response = send_cancellable(request, &crate::retry::NeverCancelled).unwrap();
     assert_eq!(response.status().as_u16(), 503);
-    assert_eq!(response.text().unwrap(), "busy");
+    assert_eq!(text(response), "busy");
     server.join().unwrap();
     // Already cancelled: nothing is sent.
     let cancelled = CancelledAfter(std::time::Instant::now());
@@ -228,10 +217,7 @@ fn a_request_sent_in_the_background_makes_its_round_trip_while_the_caller_works(
             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
             .unwrap();
     });
-    let client = client_builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = patient_client();
     let started = std::time::Instant::now();
     let pending = send_in_background(client.get(format!("http://127.0.0.1:{port}/"))).unwrap();
     assert!(
@@ -247,33 +233,32 @@ fn a_request_sent_in_the_background_makes_its_round_trip_while_the_caller_works(
         "the answer had come meanwhile: {:?}",
         waiting.elapsed()
     );
-    assert_eq!(response.text().unwrap(), "ok");
+    assert_eq!(text(response), "ok");
     server.join().unwrap();
 }
 
 #[test]
 fn a_cancelled_task_stops_waiting_for_a_body_that_stalls_after_its_headers() {
-    // Headers and 5 bytes of a body too long to come with them, then nothing for 3 s.
+    // Headers and more of a body than comes with them, then nothing for 3 s.
     let (port, server) = serve_once(|mut socket| {
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\nhello",
-            READ_WITH_HEADERS + 1
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            2 * READ_WITH_HEADERS
         );
         socket.write_all(head.as_bytes()).unwrap();
+        socket.write_all(&[b'.'; READ_WITH_HEADERS]).unwrap();
+        socket.write_all(b"hello").unwrap();
         std::thread::sleep(Duration::from_secs(3));
     });
-    let client = client_builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = patient_client();
     let started = std::time::Instant::now();
     let cancellation = CancelledAfter(started + Duration::from_millis(300));
     let request = client.get(format!("http://127.0.0.1:{port}/"));
     let response = send_cancellable(request, &cancellation).unwrap();
     let mut body = cancellable_body(response, &cancellation).unwrap();
-    let mut start = [0u8; 5];
+    let mut start = vec![0u8; READ_WITH_HEADERS + 5];
     body.read_exact(&mut start).unwrap();
-    assert_eq!(&start, b"hello");
+    assert!(start.ends_with(b".hello"));
     let error = body.read(&mut [0u8; 5]).unwrap_err();
     let took = started.elapsed();
     assert!(
@@ -323,10 +308,11 @@ fn a_body_larger_than_its_chunks_comes_whole_and_in_order() {
     // A body cut short is an error, not an end.
     let (port, server) = serve_once(|mut socket| {
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\nhello",
-            READ_WITH_HEADERS + 1
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            2 * READ_WITH_HEADERS
         );
         socket.write_all(head.as_bytes()).unwrap();
+        socket.write_all(&[b'.'; READ_WITH_HEADERS + 5]).unwrap();
     });
     let request = client().get(format!("http://127.0.0.1:{port}/"));
     let response = send_cancellable(request, &never).unwrap();
@@ -356,6 +342,30 @@ fn a_small_body_comes_with_its_headers_and_reads_whole() {
         0,
         "the end stays the end"
     );
+}
+
+#[test]
+fn a_small_chunked_body_comes_with_its_headers() {
+    // The whole body, then the connection stays open (kept alive) for a second.
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+    });
+    let request = client().get(format!("http://127.0.0.1:{port}/"));
+    let response = send_cancellable(request, &crate::retry::NeverCancelled).unwrap();
+    // In memory: read whole even by a task that stops now.
+    let stopping = CancelledAfter(std::time::Instant::now());
+    let mut received = Vec::new();
+    cancellable_body(response, &stopping)
+        .unwrap()
+        .read_to_end(&mut received)
+        .unwrap();
+    assert_eq!(received, b"hello");
+    server.join().unwrap();
 }
 
 #[test]
@@ -394,10 +404,7 @@ fn a_small_body_cut_short_or_stalled_is_the_sends_error() {
 /// Sends to the server on `port` (which holds its answer for seconds) from a task cancelled
 /// after 300 ms: the send ends cancelled, within one cancellation check of it.
 fn assert_send_cancelled_after_300_ms(port: u16) {
-    let client = client_builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let client = patient_client();
     let started = std::time::Instant::now();
     let cancellation = CancelledAfter(started + Duration::from_millis(300));
     let request = client.get(format!("http://127.0.0.1:{port}/"));

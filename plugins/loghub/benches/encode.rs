@@ -71,8 +71,6 @@ impl BatchSink for SigningSink {
             .shipper
             .client()
             .put_logs_request(&body, route_key.as_deref())
-            .map_err(|error| PluginError::io(error.to_string()))?
-            .build()
             .map_err(|error| PluginError::io(error.to_string()))?;
         black_box(request);
         self.signing += compressed.elapsed();

@@ -13,15 +13,16 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use datax_plugin_api::{ErrorKind, PluginError};
-use datax_plugin_kit::http::{self, HttpError, ServiceError, SharedClient, TransportKind};
-use datax_plugin_kit::retry::{
-    Cancellation, Jitter, NeverCancelled, RetryError, RetryLogic, RetryPolicy,
-};
-use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{
+use ::http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH,
     CONTENT_TYPE, DATE, HOST,
+};
+use datax_plugin_api::{ErrorKind, PluginError};
+use datax_plugin_kit::http::{
+    self, Client, HttpError, RequestBuilder, Response, ServiceError, SharedClient, TransportKind,
+};
+use datax_plugin_kit::retry::{
+    Cancellation, Jitter, NeverCancelled, RetryError, RetryLogic, RetryPolicy,
 };
 
 use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
@@ -242,10 +243,10 @@ impl<'a> ClientSettings<'a> {
     /// The job's one HTTP client with these timeouts, built when a task first sends.
     pub fn shared_http(&self) -> Arc<SharedClient> {
         let (connect, request) = (self.connect_timeout, self.request_timeout);
-        SharedClient::new(move |builder| {
-            builder
-                .connect_timeout(connect)
-                .timeout(request)
+        SharedClient::new(move |config| {
+            config
+                .timeout_connect(Some(connect))
+                .timeout_global(Some(request))
                 .user_agent(concat!("datax-rs-loghub/", env!("CARGO_PKG_VERSION")))
         })
     }
@@ -267,7 +268,7 @@ impl LoghubClient {
             None => None,
         };
         Ok(LoghubClient {
-            http: http.get()?,
+            http: http.get(),
             base_url: config.endpoint.base_url.clone(),
             logstore_path: format!("/logstores/{}", config.logstore),
             host_header,
@@ -559,7 +560,7 @@ fn execute_into(
     body.clear();
     http::cancellable_whole_body(response, cancellation)?
         .read_to_end(body)
-        .map_err(body_error)?;
+        .map_err(|error| HttpError::from_body_read(&error))?;
     Ok(headers)
 }
 
@@ -580,22 +581,6 @@ fn answer_of_200(
     let request_id = header_text(response.headers(), "x-log-requestid");
     let text = http::text_cancellable(response, cancellation)?;
     Err(service_error(status, &text, request_id))
-}
-
-/// A body read that failed: the stop or the body's thread ([`http::cancellable_body`]), or
-/// the connection as reqwest saw it.
-fn body_error(error: std::io::Error) -> HttpError {
-    let inner = error.get_ref();
-    if let Some(stopped_or_broken) = inner.and_then(|inner| inner.downcast_ref::<HttpError>()) {
-        return stopped_or_broken.clone();
-    }
-    match inner.and_then(|inner| inner.downcast_ref::<reqwest::Error>()) {
-        Some(inner) => HttpError::from_reqwest(inner),
-        None => HttpError::Transport {
-            kind: TransportKind::Closed,
-            message: format!("the connection failed: {error}"),
-        },
-    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> String {

@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use ::http::Method;
 use datax_plugin_api::{log, ErrorKind, PluginError};
-use datax_plugin_kit::http::{self, HttpError, ServiceError, SharedClient, TransportKind};
+use datax_plugin_kit::http::{
+    self, Client, HttpError, RequestBuilder, Response, ServiceError, SharedClient, TransportKind,
+};
 use datax_plugin_kit::retry::{retry, Cancellation, Jitter, RetryError, RetryLogic, RetryPolicy};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::auth::{self, Credentials};
@@ -227,11 +228,12 @@ pub(crate) struct Target<'a> {
 
 /// A job's one HTTP client, shared by its tasks and built when first used.
 pub fn shared_http() -> Arc<SharedClient> {
-    SharedClient::new(|builder| {
-        builder
-            .connect_timeout(Duration::from_secs(10))
-            // Per read in the blocking client: a body may take as long as it needs while it moves.
-            .timeout(Duration::from_secs(120))
+    SharedClient::new(|config| {
+        config
+            .timeout_connect(Some(Duration::from_secs(10)))
+            // Per read and write: a body may take as long as it needs while it moves.
+            .timeout_per_read(Some(Duration::from_secs(120)))
+            .timeout_per_write(Some(Duration::from_secs(120)))
             .user_agent(concat!("datax-rs-odps/", env!("CARGO_PKG_VERSION")))
     })
 }
@@ -245,7 +247,7 @@ impl OdpsClient {
         cancellation: &dyn Cancellation,
     ) -> Result<OdpsClient, PluginError> {
         let mut client = OdpsClient {
-            http: http.get()?,
+            http: http.get(),
             credentials: settings.credentials,
             tunnel: settings.rest.clone(),
             rest: settings.rest,

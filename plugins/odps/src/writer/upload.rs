@@ -5,7 +5,7 @@
 use datax_plugin_api::{log, PluginError};
 use datax_plugin_kit::http::HttpError;
 use datax_plugin_kit::retry::{retry, Cancellation};
-use reqwest::Method;
+use http::Method;
 use serde_json::Value;
 
 use crate::client::{describe_table, retry_failure, retry_policy, OdpsClient, OdpsRetries, Target};
