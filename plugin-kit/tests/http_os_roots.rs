@@ -48,7 +48,8 @@ fn private_ca() -> PrivateCa {
     }
 }
 
-/// Answers one HTTPS connection on loopback with `200 ok`, then stops.
+/// Answers one HTTPS connection on loopback with `200 ok`, a moment after the request, then
+/// stops.
 fn serve_once(config: rustls::ServerConfig) -> (u16, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -67,6 +68,9 @@ fn serve_once(config: rustls::ServerConfig) -> (u16, JoinHandle<()>) {
                 Ok(read) => request.extend_from_slice(&buffer[..read]),
             }
         }
+        // Longer than a task's wait on the network between looks at its cancellation: the
+        // TLS connection's reads wait in pieces and resume.
+        std::thread::sleep(3 * http::CANCEL_CHECK + Duration::from_millis(50));
         let _ =
             tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         let _ = tls.flush();
@@ -77,7 +81,7 @@ fn serve_once(config: rustls::ServerConfig) -> (u16, JoinHandle<()>) {
 fn get(port: u16) -> Result<String, HttpError> {
     let config = http::client_config().timeout_global(Some(Duration::from_secs(10)));
     let request = http::build_client(config).get(format!("https://127.0.0.1:{port}/"));
-    let answer = http::send_on_this_thread(request)?;
+    let answer = http::send_cancellable(request, &NeverCancelled)?;
     assert!(answer.status().is_success(), "{answer:?}");
     http::text_cancellable(answer, &NeverCancelled)
 }

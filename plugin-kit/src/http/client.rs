@@ -16,10 +16,11 @@ use http::{HeaderMap, Method, StatusCode};
 use ureq::config::ConfigBuilder;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::typestate::AgentScope;
-use ureq::unversioned::transport::DefaultConnector;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::Agent;
 
 use super::resolve;
+use super::watch::WatchConnector;
 use super::{HttpError, TransportKind};
 
 /// Idle connections a job's client keeps per host: enough for every channel's requests in
@@ -58,7 +59,11 @@ pub(super) fn client_resolving_by(
 ) -> Client {
     let resolver = resolve::Resolver { lookup };
     Client {
-        agent: Agent::with_parts(config.build(), DefaultConnector::new(), resolver),
+        agent: Agent::with_parts(
+            config.build(),
+            DefaultConnector::new().chain(WatchConnector),
+            resolver,
+        ),
     }
 }
 
@@ -134,6 +139,11 @@ impl RequestBuilder {
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
         self
+    }
+
+    /// Whether the request sends a body.
+    pub(crate) fn has_body(&self) -> bool {
+        !self.body.is_empty()
     }
 
     /// Sends the request on this thread and waits for its status and headers (the client's

@@ -8,21 +8,20 @@
 //! with [`HttpError::from_ureq`], an error answer with [`HttpError::Service`] from the
 //! service's own body (JSON, XML: the plugin's codec).
 //!
-//! A blocking request cannot be interrupted, and a stop must not wait on the network: a task
-//! sends with [`send_cancellable`], which waits for the answer on the task's thread while the
-//! request runs on a pooled thread, and returns as soon as the task is cancelled; its body is
-//! read the same way ([`cancellable_body`]).
+//! A stop must not wait on the network: a task sends with [`send_cancellable`] and reads
+//! bodies with [`cancellable_body`], which return within [`CANCEL_CHECK`] of the task's
+//! cancellation.
 
 mod cancel;
 mod client;
 mod resolve;
 mod shared;
+mod watch;
 mod workers;
 
 pub use cancel::{
-    cancellable_body, cancellable_whole_body, send_cancellable, send_in_background,
-    send_on_this_thread, text_cancellable, CancellableBody, PendingAnswer, BODY_CHUNK,
-    CANCEL_CHECK, READ_WITH_HEADERS,
+    cancellable_body, send_cancellable, send_in_background, send_on_this_thread, text_cancellable,
+    CancellableBody, PendingAnswer, CANCEL_CHECK, READ_WITH_HEADERS,
 };
 pub use client::{
     build_client, client_config, Client, ClientConfig, RequestBuilder, Response,
@@ -117,6 +116,10 @@ impl HttpError {
         };
         let kind = match error {
             ureq::Error::Io(io) => {
+                if let Some(known) = io.get_ref().and_then(|inner| inner.downcast_ref()) {
+                    // The kit's own (a stop ending a read, [`watch`]).
+                    return HttpError::clone(known);
+                }
                 if let Some(unknown) = io.get_ref().and_then(|inner| inner.downcast_ref()) {
                     let UnknownHost { host, .. } = unknown;
                     return HttpError::UnknownHost {

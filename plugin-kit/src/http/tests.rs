@@ -184,6 +184,37 @@ fn a_cancelled_task_stops_waiting_for_an_answer_at_once() {
 }
 
 #[test]
+fn a_cancelled_task_stops_waiting_for_the_answer_to_an_upload_at_once() {
+    // An upload runs on a pool thread; the server holds it for 3 s.
+    let (port, server) = serve_once(|socket| {
+        std::thread::sleep(Duration::from_secs(3));
+        drop(socket);
+    });
+    let started = std::time::Instant::now();
+    let cancellation = CancelledAfter(started + Duration::from_millis(300));
+    let request = patient_client()
+        .post(format!("http://127.0.0.1:{port}/"))
+        .body(vec![7u8; 1000]);
+    let error = send_cancellable(request, &cancellation).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error,
+            HttpError::Transport {
+                kind: TransportKind::Cancelled,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        took < Duration::from_millis(300) + 2 * CANCEL_CHECK,
+        "{took:?}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
 fn an_answer_before_cancellation_is_returned_whole() {
     let (port, server) = serve_once(|mut socket| {
         std::thread::sleep(Duration::from_millis(250));
@@ -279,8 +310,10 @@ fn a_cancelled_task_stops_waiting_for_a_body_that_stalls_after_its_headers() {
 }
 
 #[test]
-fn a_body_larger_than_its_chunks_comes_whole_and_in_order() {
-    let sent: Vec<u8> = (0..5 * BODY_CHUNK + 123).map(|i| (i % 251) as u8).collect();
+fn a_body_longer_than_what_comes_with_its_headers_comes_whole_and_in_order() {
+    let sent: Vec<u8> = (0..5 * READ_WITH_HEADERS + 123)
+        .map(|i| (i % 251) as u8)
+        .collect();
     let answer = sent.clone();
     let (port, server) = serve_once(move |mut socket| {
         let head = format!(

@@ -558,7 +558,7 @@ fn execute_into(
     let mut response = send(request, cancellation)?;
     let headers = std::mem::take(response.headers_mut());
     body.clear();
-    http::cancellable_whole_body(response, cancellation)?
+    http::cancellable_body(response, cancellation)?
         .read_to_end(body)
         .map_err(|error| HttpError::from_body_read(&error))?;
     Ok(headers)

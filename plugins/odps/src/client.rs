@@ -552,14 +552,16 @@ impl OdpsClient {
         Ok(session)
     }
 
-    /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4), sent
-    /// without waiting for its answer, so that a task can keep the next rows' round trip in
-    /// flight while it decodes the current ones; [`PendingData::open`] waits for the answer
-    /// and opens the body. No retry: the reader resumes.
+    /// `GET …?data&downloadid=&rowrange=(start,count)[&columns=][&partition=]` (§4).
+    /// `ahead`: sent now, on a pool thread, so that a task keeps the next rows' round trip in
+    /// flight while it decodes the current ones; else sent by [`PendingData::open`], on the
+    /// task's thread, which waits for the answer and opens the body either way. No retry:
+    /// the reader resumes.
     pub fn request_data(
         &self,
         table: &str,
         request: &DataRequest<'_>,
+        ahead: bool,
     ) -> Result<PendingData, HttpError> {
         let row_range = format!("({},{})", request.start, request.count);
         let mut params = vec![
@@ -582,15 +584,20 @@ impl OdpsClient {
         if request.compress {
             http_request = http_request.header("Accept-Encoding", "zstd, deflate");
         }
-        Ok(PendingData {
-            answer: http::send_in_background(http_request)?,
+        Ok(if ahead {
+            PendingData::InFlight(http::send_in_background(http_request)?)
+        } else {
+            PendingData::Unsent(Box::new(http_request))
         })
     }
 }
 
-/// A data request in flight ([`OdpsClient::request_data`]).
-pub struct PendingData {
-    answer: http::PendingAnswer,
+/// A data request ([`OdpsClient::request_data`]).
+pub enum PendingData {
+    /// Sent ahead, its answer not waited for yet.
+    InFlight(http::PendingAnswer),
+    /// To be sent when opened.
+    Unsent(Box<RequestBuilder>),
 }
 
 impl PendingData {
@@ -600,7 +607,10 @@ impl PendingData {
         self,
         cancellation: &'a dyn Cancellation,
     ) -> Result<Box<dyn Read + 'a>, HttpError> {
-        let response = self.answer.wait(cancellation)?;
+        let response = match self {
+            PendingData::InFlight(answer) => answer.wait(cancellation)?,
+            PendingData::Unsent(request) => http::send_cancellable(*request, cancellation)?,
+        };
         if !response.status().is_success() {
             return Err(service_error(response, cancellation));
         }

@@ -151,7 +151,9 @@ impl OdpsReaderTask {
                 let Some((first, rows)) = chunks.next() else {
                     break;
                 };
-                in_flight.push_back(range.send_ahead(first, rows));
+                // The next chunk to read is sent when read, on this thread: no hop.
+                let ahead = !in_flight.is_empty();
+                in_flight.push_back(range.request_chunk(first, rows, ahead));
             }
             let Some(chunk) = in_flight.pop_front() else {
                 return Ok(());
@@ -282,15 +284,17 @@ fn stopping() -> PluginError {
 }
 
 impl RangeReader<'_> {
-    /// Sends the request for rows `start..start + count` now, for [`RangeReader::read`] to
-    /// read when their turn comes.
-    fn send_ahead(&self, start: u64, count: u64) -> Chunk {
+    /// The request for rows `start..start + count`, sent now when `ahead` (else when read),
+    /// for [`RangeReader::read`] to read when their turn comes.
+    fn request_chunk(&self, start: u64, count: u64, ahead: bool) -> Chunk {
         Chunk {
             start,
             count,
-            first_request: self
-                .client
-                .request_data(&self.task.config.table, &self.data_request(start, count)),
+            first_request: self.client.request_data(
+                &self.task.config.table,
+                &self.data_request(start, count),
+                ahead,
+            ),
         }
     }
 
@@ -366,6 +370,7 @@ impl RangeReader<'_> {
             self.client.request_data(
                 &self.task.config.table,
                 &self.data_request(start + before, count - before),
+                false,
             )
         });
         match self.request(pending, count - before, done, sender, context) {
