@@ -8,7 +8,7 @@ use datax_plugin_kit::calendar::SECONDS_PER_DAY;
 use datax_plugin_kit::date::{DatePattern as TimeFormat, Zone};
 use datax_plugin_kit::write_text;
 
-use super::{encode_key, LogBatch, LogGroupBuilder};
+use super::{ContentKey, LogBatch, LogGroupBuilder};
 use crate::auth::md5_hex_lowercase;
 use crate::client::{shard_for, Shard};
 use crate::config::{TimeSource, WriterConfig};
@@ -33,7 +33,7 @@ pub trait BatchSink {
 pub struct Encoder {
     config: WriterConfig,
     /// Each column's content key, encoded once.
-    keys: Vec<Vec<u8>>,
+    keys: Vec<ContentKey>,
     /// One per shard of `shards`, or one load-balanced.
     builders: Vec<LogGroupBuilder>,
     shards: Vec<Shard>,
@@ -50,7 +50,11 @@ pub struct Encoder {
 impl Encoder {
     pub fn new(config: WriterConfig) -> Self {
         Encoder {
-            keys: config.columns.iter().map(|name| encode_key(name)).collect(),
+            keys: config
+                .columns
+                .iter()
+                .map(|name| ContentKey::new(name))
+                .collect(),
             builders: vec![LogGroupBuilder::new(&config.topic, &config.source)],
             shards: Vec::new(),
             value: Vec::with_capacity(256),
@@ -173,13 +177,12 @@ impl Encoder {
                 builder.add_content(key, text.as_bytes());
                 continue;
             }
-            self.value.clear();
-            // The log begun is dropped by the next `begin_log`.
-            self.config
-                .text_style
-                .write(&mut self.value, column)
+            // Other values are written straight into the log too. On an error the log
+            // begun is dropped by the next `begin_log`.
+            let style = &self.config.text_style;
+            builder
+                .add_content_with(key, |out| style.write(out, column))
                 .map_err(|refused| format!("column {}: {refused}", self.config.columns[index]))?;
-            builder.add_content(key, &self.value);
         }
         Ok(shard)
     }

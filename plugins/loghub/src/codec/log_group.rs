@@ -27,15 +27,40 @@ fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// The value length a content written in place makes room for up front.
+const SHORT_VALUE: usize = 32;
+
 fn varint_len(value: u64) -> usize {
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-/// A content key as written before each value: its tag, length and bytes, encoded once.
-pub fn encode_key(key: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + 2);
-    put_bytes_field(&mut out, TAG_CONTENT_KEY, key.as_bytes());
-    out
+/// A column's content key, encoded once: its `Key` field (tag, length, bytes) and, for a
+/// short key, everything a content writes before its value.
+pub struct ContentKey {
+    /// The `Key` field: tag, length and the key's bytes.
+    field: Vec<u8>,
+    /// `Contents` tag and length, the `Key` field, `Value` tag and length, the two lengths
+    /// left 0 to be filled in per value, and zeros after: copied whole (a copy of a fixed
+    /// size is a few moves, not a `memcpy` call), then cut to `field.len() + 4`.
+    prefix: Option<[u8; PREFIX]>,
+}
+
+/// The bytes [`ContentKey::prefix`] holds: keys up to 26 bytes fit.
+const PREFIX: usize = 32;
+
+impl ContentKey {
+    pub fn new(key: &str) -> Self {
+        let mut field = Vec::with_capacity(key.len() + 2);
+        put_bytes_field(&mut field, TAG_CONTENT_KEY, key.as_bytes());
+        let prefix = (field.len() + 4 <= PREFIX).then(|| {
+            let mut prefix = [0; PREFIX];
+            prefix[0] = TAG_LOG_CONTENTS;
+            prefix[2..2 + field.len()].copy_from_slice(&field);
+            prefix[2 + field.len()] = TAG_CONTENT_VALUE;
+            prefix
+        });
+        ContentKey { field, prefix }
+    }
 }
 
 /// The `Topic` and `Source` fields that end every group; an empty one is left out, as the
@@ -180,16 +205,77 @@ impl LogGroupBuilder {
         self.current_time_ns = time_ns;
     }
 
-    /// Adds `key = value` to the log begun; `encoded_key` comes from [`encode_key`].
-    pub fn add_content(&mut self, encoded_key: &[u8], value: &[u8]) {
+    /// Adds `key = value` to the log begun.
+    pub fn add_content(&mut self, key: &ContentKey, value: &[u8]) {
+        if key.field.len() + 2 + value.len() < 0x80 {
+            let value_start = self.begin_content(key, value.len());
+            self.current.extend_from_slice(value);
+            self.end_content(key, value_start);
+            return;
+        }
         let value_len = value.len() as u64;
-        let content_len = encoded_key.len() + 1 + varint_len(value_len) + value.len();
-        self.current.push(TAG_LOG_CONTENTS);
-        put_varint(&mut self.current, content_len as u64);
-        self.current.extend_from_slice(encoded_key);
-        self.current.push(TAG_CONTENT_VALUE);
-        put_varint(&mut self.current, value_len);
-        self.current.extend_from_slice(value);
+        let content_len = key.field.len() + 1 + varint_len(value_len) + value.len();
+        let out = &mut self.current;
+        out.push(TAG_LOG_CONTENTS);
+        put_varint(out, content_len as u64);
+        out.extend_from_slice(&key.field);
+        out.push(TAG_CONTENT_VALUE);
+        put_varint(out, value_len);
+        out.extend_from_slice(value);
+    }
+
+    /// Adds `key = ` the text `write` appends, written straight into the log (no copy of the
+    /// value). Returns what `write` returns; after an error the log begun holds a partial
+    /// content and must be dropped (`begin_log` does).
+    pub fn add_content_with<T>(
+        &mut self,
+        key: &ContentKey,
+        write: impl FnOnce(&mut Vec<u8>) -> T,
+    ) -> T {
+        let value_start = self.begin_content(key, SHORT_VALUE);
+        let outcome = write(&mut self.current);
+        if !self.end_content(key, value_start) {
+            // Too long for one-byte lengths: moved once to make room for longer ones.
+            let value = self.current.split_off(value_start);
+            self.current.truncate(value_start - key.field.len() - 4);
+            self.add_content(key, &value);
+        }
+        outcome
+    }
+
+    /// Writes what goes before a value, its lengths left 0, with room for `room` bytes of
+    /// value; returns where the value starts.
+    #[inline(always)]
+    fn begin_content(&mut self, key: &ContentKey, room: usize) -> usize {
+        let out = &mut self.current;
+        let value_start = out.len() + key.field.len() + 4;
+        out.reserve(PREFIX + room);
+        match &key.prefix {
+            Some(prefix) => {
+                out.extend_from_slice(prefix);
+                out.truncate(value_start);
+            }
+            None => {
+                out.extend_from_slice(&[TAG_LOG_CONTENTS, 0]);
+                out.extend_from_slice(&key.field);
+                out.extend_from_slice(&[TAG_CONTENT_VALUE, 0]);
+            }
+        }
+        value_start
+    }
+
+    /// Fills in the lengths of the content whose value starts at `value_start` and ends the
+    /// log begun; false (nothing filled in) when they do not fit one byte each.
+    #[inline(always)]
+    fn end_content(&mut self, key: &ContentKey, value_start: usize) -> bool {
+        let value_len = self.current.len() - value_start;
+        let content_len = key.field.len() + 2 + value_len;
+        if content_len >= 0x80 {
+            return false;
+        }
+        self.current[value_start - 1] = value_len as u8;
+        self.current[value_start - key.field.len() - 3] = content_len as u8;
+        true
     }
 
     /// Adds the log begun to the batch.
@@ -237,7 +323,7 @@ mod tests {
 
     fn p1_builder() -> LogGroupBuilder {
         let mut builder = LogGroupBuilder::new("datax", "10.0.0.1");
-        let (level, msg) = (encode_key("level"), encode_key("msg"));
+        let (level, msg) = (ContentKey::new("level"), ContentKey::new("msg"));
         builder.begin_log(1_700_000_000, Some(123_456_789));
         builder.add_content(&level, b"INFO");
         builder.add_content(&msg, "hello 世界".as_bytes());
@@ -287,7 +373,7 @@ mod tests {
     fn the_log_size_is_known_before_it_is_added() {
         let mut builder = LogGroupBuilder::new("", "");
         builder.begin_log(1, Some(5));
-        builder.add_content(&encode_key("k"), &[b'x'; 300]);
+        builder.add_content(&ContentKey::new("k"), &[b'x'; 300]);
         let expected = builder.current_log_size();
         builder.finish_log();
         assert_eq!(builder.raw_size(), expected);
@@ -301,10 +387,60 @@ mod tests {
         assert_eq!(batch.log_values(1), ["WARN", ""]);
         let mut builder = LogGroupBuilder::new("", "");
         builder.begin_log(u32::MAX, None);
-        builder.add_content(&encode_key("big"), &[b'x'; 70_000]);
+        builder.add_content(&ContentKey::new("big"), &[b'x'; 70_000]);
         builder.finish_log();
         let batch = builder.take_batch(LogBatch::default());
         assert_eq!(batch.log_values(0), ["x".repeat(70_000)]);
+    }
+
+    /// The protobuf of a content as prost writes it.
+    fn prost_content(key: &str, value: &[u8]) -> Vec<u8> {
+        use crate::codec::fixtures::{Content, Log};
+        let log = Log {
+            time: 7,
+            contents: vec![Content {
+                key: key.to_string(),
+                value: String::from_utf8(value.to_vec()).unwrap(),
+            }],
+            time_ns: None,
+        };
+        log.encode_to_vec()
+    }
+
+    /// Every way of adding a content gives prost's bytes, for short and long keys and for
+    /// values around the one-byte lengths (the value moved when written in place).
+    #[test]
+    fn contents_are_prost_byte_for_byte() {
+        for key in [
+            "",
+            "col0",
+            &"k".repeat(26),
+            &"k".repeat(27),
+            &"k".repeat(200),
+        ] {
+            let content_key = ContentKey::new(key);
+            for len in [
+                0, 1, 33, 97, 98, 99, 113, 114, 115, 116, 117, 118, 127, 128, 300, 20_000,
+            ] {
+                let value = vec![b'v'; len];
+                let expected = prost_content(key, &value);
+                let mut whole = LogGroupBuilder::new("", "");
+                whole.begin_log(7, None);
+                whole.add_content(&content_key, &value);
+                assert_eq!(whole.current, expected, "key {key:?}, value of {len} bytes");
+                let mut in_place = LogGroupBuilder::new("", "");
+                in_place.begin_log(7, None);
+                let returned = in_place.add_content_with(&content_key, |out| {
+                    out.extend_from_slice(&value);
+                    len
+                });
+                assert_eq!(returned, len);
+                assert_eq!(
+                    in_place.current, expected,
+                    "key {key:?}, {len} bytes in place"
+                );
+            }
+        }
     }
 
     #[test]

@@ -10,4 +10,4 @@ mod log_group;
 
 pub use compression::{Compression, Compressor};
 pub use encoder::{BatchSink, Encoder};
-pub use log_group::{encode_key, LogBatch, LogGroupBuilder};
+pub use log_group::{ContentKey, LogBatch, LogGroupBuilder};
