@@ -196,6 +196,15 @@ pub fn task_to_json<T: Serialize>(task: &T) -> Result<String, PluginError> {
 /// Reads a task configuration written by [`task_to_json`]; unknown keys are errors here,
 /// since the plugin wrote the text itself.
 pub fn task_from_json<T: DeserializeOwned>(text: &str) -> Result<T, PluginError> {
+    // Read straight from the text, once per task (a job of many small partitions makes
+    // thousands); only a text that fails is read again, with paths, for its message.
+    let mut unknown_key = false;
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let read = serde_ignored::deserialize(&mut reader, |_| unknown_key = true)
+        .and_then(|value| reader.end().map(|()| value));
+    if let (Ok(value), false) = (read, unknown_key) {
+        return Ok(value);
+    }
     let parsed = parse::<T>(text, "task configuration")
         .map_err(|error| PluginError::config(format!("task configuration: {error}")))?;
     match parsed.warnings.first() {

@@ -47,14 +47,24 @@ pub fn send_cancellable(
     if request.has_body() {
         return send_in_background(request)?.wait(cancellation);
     }
-    watching(cancellation, || send_on_this_thread(request))
+    send_on_this_thread(request, cancellation)
 }
 
-/// Sends `request` on the calling thread and waits for its answer, as [`send_cancellable`]
-/// does but without looking at any cancellation: only for a thread that a stop does not wait
-/// on (a writer's sending thread the task leaves behind after a grace period). The client's
-/// timeouts bound the wait.
-pub fn send_on_this_thread(request: RequestBuilder) -> Result<Response, HttpError> {
+/// Sends `request` on the calling thread, its body too, and waits for its answer; the waits
+/// for the answer end within [`CANCEL_CHECK`] of `waiting`'s cancellation, as
+/// [`send_cancellable`]'s do, but a write is never cut (the client's timeouts bound it). For
+/// a thread that sends a body itself rather than hand it to a pooled thread: a writer's
+/// sending thread, which nothing cancels ([`crate::retry::NeverCancelled`]), or a task that
+/// sends its one small batch.
+pub fn send_on_this_thread(
+    request: RequestBuilder,
+    waiting: &dyn Cancellation,
+) -> Result<Response, HttpError> {
+    watching(waiting, || send_here(request))
+}
+
+/// Sends `request` on this thread, nothing lent to its reads: they wait the client's timeouts.
+fn send_here(request: RequestBuilder) -> Result<Response, HttpError> {
     request.send()?.with_body_read_ahead(READ_WITH_HEADERS)
 }
 
@@ -72,7 +82,7 @@ pub fn send_in_background(request: RequestBuilder) -> Result<PendingAnswer, Http
     WORKERS
         .run("http-request", move || {
             // The receiver is gone when the task stopped waiting: nothing to do then.
-            let _ = answer.send(send_on_this_thread(request));
+            let _ = answer.send(send_here(request));
         })
         .map_err(|error| HttpError::Transport {
             kind: TransportKind::Connect,

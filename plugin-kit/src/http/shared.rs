@@ -93,7 +93,8 @@ mod tests {
             SharedClient::new(|config| config.timeout_global(Some(Duration::from_secs(2))));
         for task in 0..2 {
             let request = shared.get().get(format!("http://127.0.0.1:{port}/"));
-            let answer = crate::http::send_on_this_thread(request).unwrap();
+            let answer =
+                crate::http::send_on_this_thread(request, &crate::retry::NeverCancelled).unwrap();
             let text = crate::http::text_cancellable(answer, &crate::retry::NeverCancelled);
             assert_eq!(text.unwrap(), "ok", "task {task}");
         }

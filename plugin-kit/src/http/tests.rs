@@ -33,7 +33,7 @@ fn patient_client() -> Client {
 }
 
 fn get(url: &str) -> Result<Response, HttpError> {
-    send_on_this_thread(client().get(url))
+    send_on_this_thread(client().get(url), &crate::retry::NeverCancelled)
 }
 
 fn text(response: Response) -> String {
@@ -109,7 +109,11 @@ fn no_answer_in_time_is_a_timeout() {
 #[test]
 fn an_unknown_host_is_found_by_its_error_type() {
     let client = client::client_resolving_by(client_config(), resolve::unknown_host_for_tests);
-    let error = send_on_this_thread(client.get("http://no-such-host.example:1/")).unwrap_err();
+    let error = send_on_this_thread(
+        client.get("http://no-such-host.example:1/"),
+        &crate::retry::NeverCancelled,
+    )
+    .unwrap_err();
     match error {
         HttpError::UnknownHost { host, message } => {
             assert_eq!(host, "no-such-host.example");

@@ -21,9 +21,7 @@ use datax_plugin_api::{ErrorKind, PluginError};
 use datax_plugin_kit::http::{
     self, Client, HttpError, RequestBuilder, Response, ServiceError, SharedClient, TransportKind,
 };
-use datax_plugin_kit::retry::{
-    Cancellation, Jitter, NeverCancelled, RetryError, RetryLogic, RetryPolicy,
-};
+use datax_plugin_kit::retry::{Cancellation, Jitter, RetryError, RetryLogic, RetryPolicy};
 
 use crate::auth::{authorization, content_md5, Credentials, SignedRequest};
 use crate::codec::Compression;
@@ -293,16 +291,20 @@ impl LoghubClient {
     }
 
     /// One PutLogs of `body` to the shard holding `route_key`, or load-balanced. Returns the
-    /// request id. Not cancelled: a stopped writer task waits a grace period for the answers
-    /// in flight (their logs may be acknowledged), then leaves their detached threads
-    /// ([`crate::task`]).
-    /// Sent on the calling thread (a sending thread), as nothing cancels it: a hop to another
-    /// thread and back would cost more CPU than a small PutLogs itself.
-    pub fn put_logs(&self, body: &Body<'_>, route_key: Option<&str>) -> Result<String, HttpError> {
+    /// request id. Sent on the calling thread (a hop to another thread and back would cost
+    /// more CPU than a small PutLogs itself); the answer is waited for until `waiting` is
+    /// cancelled: a stopped writer task still takes the answers in flight for a grace period
+    /// (their logs may be acknowledged) ([`crate::task`]).
+    pub fn put_logs(
+        &self,
+        body: &Body<'_>,
+        route_key: Option<&str>,
+        waiting: &dyn Cancellation,
+    ) -> Result<String, HttpError> {
         let request = self.put_logs_request(body, route_key)?;
-        let response = answer_of_200(http::send_on_this_thread(request)?, &NeverCancelled)?;
+        let response = answer_of_200(http::send_on_this_thread(request, waiting)?, waiting)?;
         let request_id = header_text(response.headers(), "x-log-requestid");
-        http::text_cancellable(response, &NeverCancelled)?;
+        http::text_cancellable(response, waiting)?;
         Ok(request_id)
     }
 

@@ -60,6 +60,13 @@ pub struct Shipper {
     possible_duplicates: AtomicU64,
 }
 
+/// What ends a batch's sending: its retries (`retrying`), and its waits for an answer
+/// (`waiting`, which a stopped task gives a grace period, [`crate::task`]).
+struct Stops<'a> {
+    retrying: &'a dyn Cancellation,
+    waiting: &'a dyn Cancellation,
+}
+
 impl Shipper {
     /// A task's shipper on the job's HTTP client.
     pub fn new(config: &WriterConfig, http: &SharedClient) -> Result<Self, PluginError> {
@@ -139,22 +146,28 @@ impl Shipper {
     }
 
     /// Sends every log of `batch` to the shard of `route_key` (load-balanced without one);
-    /// stops retrying once `cancellation` says so. Returns the logs the service refused one
-    /// by one; any other failure fails the whole batch.
+    /// stops retrying once `cancellation` says so, and waiting for an answer once `waiting`
+    /// does. Returns the logs the service refused one by one; any other failure fails the
+    /// whole batch.
     pub fn ship(
         &self,
         batch: &LogBatch,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
         cancellation: &dyn Cancellation,
+        waiting: &dyn Cancellation,
     ) -> Result<Vec<RejectedLog>, PluginError> {
         let mut rejected = Vec::new();
+        let stops = Stops {
+            retrying: cancellation,
+            waiting,
+        };
         self.send(
             batch,
             0..batch.len(),
             route_key,
             buffers,
-            cancellation,
+            &stops,
             &mut rejected,
         )?;
         Ok(rejected)
@@ -168,11 +181,11 @@ impl Shipper {
         range: Range<usize>,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
-        cancellation: &dyn Cancellation,
+        stops: &Stops<'_>,
         rejected: &mut Vec<RejectedLog>,
     ) -> Result<(), PluginError> {
         let (error, raw_size) =
-            match self.put_with_retries(batch, range.clone(), route_key, buffers, cancellation)? {
+            match self.put_with_retries(batch, range.clone(), route_key, buffers, stops)? {
                 Sent::Accepted => return Ok(()),
                 Sent::TooLarge { error, raw_size } => (error, raw_size),
             };
@@ -187,7 +200,7 @@ impl Shipper {
                 range.start..middle,
                 route_key,
                 buffers,
-                cancellation,
+                stops,
                 rejected,
             )?;
             return self.send(
@@ -195,7 +208,7 @@ impl Shipper {
                 middle..range.end,
                 route_key,
                 buffers,
-                cancellation,
+                stops,
                 rejected,
             );
         }
@@ -218,7 +231,7 @@ impl Shipper {
         range: Range<usize>,
         route_key: Option<&str>,
         buffers: &mut SendBuffers,
-        cancellation: &dyn Cancellation,
+        stops: &Stops<'_>,
     ) -> Result<Sent, PluginError> {
         let body = self.encode_body(batch, range.clone(), buffers)?;
         // Each earlier attempt that may have been stored is one more possible copy.
@@ -235,9 +248,9 @@ impl Shipper {
         let sent = retry(
             &retry_policy(self.max_retries),
             &LoghubRetries::default(),
-            cancellation,
+            stops.retrying,
             on_retry,
-            |_| self.client.put_logs(&body, route_key),
+            |_| self.client.put_logs(&body, route_key, stops.waiting),
         );
         match sent {
             Ok(request_id) => {

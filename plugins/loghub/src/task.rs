@@ -2,6 +2,8 @@
 //! `maxInFlight` sending threads (started as the batches need them) send them, each with one
 //! request in flight; one more batch waits queued, so a slow round trip does not stall the
 //! channel. Once one batch fails for good, or the job stops, the other threads stop retrying.
+//! A task whose records all fit in one batch (a small partition) sends it from its own
+//! thread once they have come: no sending thread starts for it.
 //!
 //! Cancellation is waited on, never polled. The sending threads wait (for work, and between
 //! retries) on the task's stop channel, which the task's thread closes. The task's thread
@@ -17,7 +19,7 @@
 //! logs not acknowledged, so the job's report counts them as not confirmed.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError};
@@ -25,7 +27,7 @@ use datax_plugin_api::{
     Column, ErrorKind, PluginError, Record, RecordReceiver, TaskContext, WriterTask,
 };
 use datax_plugin_kit::http::{self, SharedClient};
-use datax_plugin_kit::retry::Cancellation;
+use datax_plugin_kit::retry::{Cancellation, NeverCancelled};
 
 use crate::codec::{BatchSink, Encoder, LogBatch};
 use crate::config::WriterConfig;
@@ -118,6 +120,8 @@ fn encode_while_sending(
     let (events_sender, events) = crossbeam_channel::unbounded();
     let (stop, stopped) = crossbeam_channel::bounded::<Never>(0);
     let mut handoff = Handoff {
+        shipper: Arc::clone(shipper),
+        finishing: false,
         queue,
         starter: Some(SenderStarter {
             shipper: Arc::clone(shipper),
@@ -197,6 +201,7 @@ fn encode_all(
         handoff.returns.unshipped_from = encoder.unshipped_from();
         handoff.returns.mark_durable(handoff.returns.unshipped_from);
     }
+    handoff.finishing = true;
     encoder.flush(handoff)
 }
 
@@ -250,6 +255,44 @@ impl Cancellation for SenderCancellation {
     }
 }
 
+/// The host's stop, [`STOP_GRACE`] late: what the task's own thread waits for an answer with,
+/// as it waits for a sending thread's answers.
+struct AfterGrace<'a> {
+    host: &'a dyn Cancellation,
+    /// When this first saw the host's stop.
+    stopped_at: OnceLock<Instant>,
+}
+
+impl AfterGrace<'_> {
+    /// When the grace ends, once the host has stopped.
+    fn grace_ends(&self) -> Option<Instant> {
+        self.host
+            .is_cancelled()
+            .then(|| *self.stopped_at.get_or_init(Instant::now) + STOP_GRACE)
+    }
+}
+
+impl Cancellation for AfterGrace<'_> {
+    fn wait_cancelled(&self, duration: Duration) -> bool {
+        let until = Instant::now() + duration;
+        if !self.host.wait_cancelled(duration) {
+            return false;
+        }
+        let grace_ends = self.grace_ends().unwrap_or(until);
+        std::thread::sleep(
+            until
+                .min(grace_ends)
+                .saturating_duration_since(Instant::now()),
+        );
+        self.is_cancelled()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.grace_ends()
+            .is_some_and(|grace_ends| Instant::now() >= grace_ends)
+    }
+}
+
 /// A sending thread: ships queued batches until the queue closes, the task stops it, or one
 /// fails.
 fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: SenderCancellation) {
@@ -263,7 +306,15 @@ fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: Send
                 Err(_) => return,
             },
         };
-        let event = match shipper.ship(&batch, route_key.as_deref(), &mut buffers, &cancellation) {
+        // A sending thread takes every answer that comes: the task stops waiting for it.
+        let sent = shipper.ship(
+            &batch,
+            route_key.as_deref(),
+            &mut buffers,
+            &cancellation,
+            &NeverCancelled,
+        );
+        let event = match sent {
             Ok(rejected) => Event::Sent(batch, rejected),
             Err(error) => Event::Failed(error),
         };
@@ -276,6 +327,9 @@ fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: Send
 
 /// The encoding thread's ends of the channels to the sending threads.
 struct Handoff<'a> {
+    shipper: Arc<Shipper>,
+    /// Set once the records have all come: what is shipped now are the last batches.
+    finishing: bool,
     queue: Sender<Shipment>,
     /// `None` once every sending thread has started.
     starter: Option<SenderStarter>,
@@ -292,6 +346,9 @@ impl BatchSink for Handoff<'_> {
     /// Queues `batch`, waiting while one is queued already. Fails with a sending thread's
     /// error once one has failed, and when the job stops.
     fn ship(&mut self, batch: LogBatch, route_key: Option<String>) -> Result<(), PluginError> {
+        if self.finishing && self.shipped == 0 {
+            return self.ship_on_this_thread(batch, route_key);
+        }
         self.returns.wait_for_window()?;
         self.returns.watermark.shipped(batch.first_record);
         let mut shipment = Shipment { batch, route_key };
@@ -331,6 +388,32 @@ impl BatchSink for Handoff<'_> {
 }
 
 impl Handoff<'_> {
+    /// Sends the task's first batch, shipped once every record has come (a task of a few
+    /// logs: a small partition), from this thread: no sending thread starts, and the answer
+    /// needs no hop back. As from a sending thread, the job's stop ends the retries at once
+    /// and the wait for the answer [`STOP_GRACE`] later.
+    fn ship_on_this_thread(
+        &mut self,
+        batch: LogBatch,
+        route_key: Option<String>,
+    ) -> Result<(), PluginError> {
+        self.returns.watermark.shipped(batch.first_record);
+        self.shipped += 1;
+        let mut buffers = SendBuffers::default();
+        let host = &*self.returns.context;
+        let waiting = AfterGrace {
+            host,
+            stopped_at: OnceLock::new(),
+        };
+        let sent = self
+            .shipper
+            .ship(&batch, route_key.as_deref(), &mut buffers, host, &waiting);
+        self.returns.handle(match sent {
+            Ok(rejected) => Event::Sent(batch, rejected),
+            Err(error) => Event::Failed(error),
+        })
+    }
+
     /// Starts one more sending thread when each started one has a batch (sent or queued) not
     /// yet back: the batch being shipped would otherwise wait for a thread to free up.
     fn start_a_sender_if_all_are_busy(&mut self) -> Result<(), PluginError> {

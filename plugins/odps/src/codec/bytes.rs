@@ -6,6 +6,9 @@ use std::io::{self, Read};
 use super::DecodeError;
 
 const BUFFER_SIZE: usize = 256 * 1024;
+/// The buffer's first size: a small answer (a small partition's rows) needs no more, and a
+/// long stream grows it to [`BUFFER_SIZE`] in two more reads.
+const FIRST_BUFFER_SIZE: usize = 16 * 1024;
 /// No MaxCompute value is larger (STRING and BINARY top out at 256 MiB); a larger length is
 /// a damaged stream, not a reason to allocate.
 const MAX_VALUE_BYTES: usize = 256 * 1024 * 1024;
@@ -14,7 +17,7 @@ const MAX_VALUE_BYTES: usize = 256 * 1024 * 1024;
 /// the buffer directly.
 pub(super) struct ByteReader<R> {
     inner: R,
-    buffer: Box<[u8]>,
+    buffer: Vec<u8>,
     start: usize,
     end: usize,
 }
@@ -23,7 +26,7 @@ impl<R: Read> ByteReader<R> {
     pub(super) fn new(inner: R) -> Self {
         ByteReader {
             inner,
-            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            buffer: Vec::new(),
             start: 0,
             end: 0,
         }
@@ -46,6 +49,10 @@ impl<R: Read> ByteReader<R> {
             self.buffer.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+        }
+        if self.buffer.len() < BUFFER_SIZE {
+            let grown = (self.buffer.len() * 4).clamp(FIRST_BUFFER_SIZE, BUFFER_SIZE);
+            self.buffer.resize(grown.max(wanted), 0);
         }
         while self.end < wanted {
             match self.inner.read(&mut self.buffer[self.end..]) {
@@ -128,7 +135,7 @@ impl<R: Read> ByteReader<R> {
         length: usize,
         use_bytes: impl FnOnce(&[u8]) -> T,
     ) -> Result<T, DecodeError> {
-        if length <= self.buffer.len() {
+        if length <= BUFFER_SIZE {
             if !self.fill_to(length)? {
                 return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
             }
