@@ -180,10 +180,22 @@ fn streamwriter_acknowledges_what_it_wrote() {
 /// written, with the logs in flight not confirmed.
 #[test]
 fn sigterm_while_putlogs_hangs_exits_within_five_seconds_with_its_report() {
+    assert_sigterm_while_putlogs_hangs(10_000);
+}
+
+/// As above for a task of one batch, which the writer sends from the task's own thread.
+#[test]
+fn sigterm_while_a_tasks_one_putlogs_hangs_exits_within_five_seconds() {
+    assert_sigterm_while_putlogs_hangs(300);
+}
+
+/// `records` numbered records to loghub in batches of 1,000, every PutLogs held for 30 s:
+/// SIGTERM after 1.5 s ends the job within 5 s, nothing acknowledged.
+fn assert_sigterm_while_putlogs_hangs(records: u64) {
     let sandbox = start_sandbox();
     let workspace = Workspace::new();
     sandbox.set_faults(vec![puts(None, FaultAction::Delay { millis: 30_000 })]);
-    let job = numbered_to_loghub(&sandbox, 10_000, json!({"batchSize": 1_000}));
+    let job = numbered_to_loghub(&sandbox, records, json!({"batchSize": 1_000}));
     let job = workspace.write_json("job.json", &job);
     let (run, stopping) = workspace.terminate_after(
         &[job.to_str().unwrap(), "--report-json", "report.json"],
