@@ -145,7 +145,7 @@ pub fn cancellable_body(
     })
 }
 
-/// The whole body as text (lossy UTF-8, as reqwest's `text` without a charset), unless the
+/// The whole body as text (lossy UTF-8), unless the
 /// task is cancelled first.
 pub fn text_cancellable(
     response: Response,

@@ -1,8 +1,7 @@
 //! The blocking client a plugin's requests go through: `ureq`, which sends on the calling
 //! thread and keeps no runtime or thread of its own, with the kit's resolver and TLS roots.
 //!
-//! A plugin builds a request as it did with reqwest's blocking client
-//! (`client.post(url).header(…).body(…)`) and hands it to [`super::send_cancellable`] or
+//! A plugin builds a request (`client.post(url).header(…).body(…)`) and hands it to [`super::send_cancellable`] or
 //! [`super::send_on_this_thread`]; the answer is a [`Response`] whose body the kit reads
 //! ([`super::cancellable_body`], [`super::text_cancellable`]).
 
@@ -32,8 +31,9 @@ pub type ClientConfig = ConfigBuilder<AgentScope>;
 
 /// The settings every plugin client starts from: error statuses are answers (the plugin reads
 /// the service's error body), the OS and the bundled TLS roots, connections kept for reuse,
-/// and the proxy of `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` as reqwest read them.
-/// The OS store is read here, once per client.
+/// and the proxy the environment names (the first of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`,
+/// for every scheme; not for `NO_PROXY`'s hosts). The OS store is read here, once per
+/// client.
 pub fn client_config() -> ClientConfig {
     Agent::config_builder()
         .http_status_as_error(false)
@@ -71,7 +71,7 @@ pub(super) fn client_resolving_by(
 /// client is built; `SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured) and Mozilla's roots
 /// bundled in the library, so a private CA works and a bare container still reaches the cloud.
 fn trusted_roots() -> Arc<Vec<Certificate<'static>>> {
-    // A certificate the store cannot read is skipped, as reqwest skipped it.
+    // A certificate the store cannot read is skipped.
     let system = rustls_native_certs::load_native_certs().certs;
     let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter();
     Arc::new(

@@ -191,8 +191,8 @@ impl HttpError {
     }
 }
 
-/// `error: cause: cause …`, each message once (reqwest's own text is often only "error
-/// sending request"; hyper repeats its cause's text in its own).
+/// `error: cause: cause …`, each message once (an error often repeats its cause's text in
+/// its own).
 pub fn cause_chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
