@@ -1,7 +1,7 @@
 //! The loghubwriter job: checks the parameter at init, the connection with `datax check`, and
 //! gives every task the same parameter and the job's one HTTP client.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use datax_plugin_api::{PluginError, WriterJob};
 use datax_plugin_kit::config;
@@ -30,6 +30,9 @@ pub struct LoghubWriterJob {
     common_column: ColumnSettings,
     /// The job's one HTTP client, shared by its tasks, built when first used.
     http: Arc<SharedClient>,
+    /// The last task configuration read, and the configuration it made: every task of a job
+    /// has the same one (the job's parameter), so a job of many partitions reads it once.
+    last_task: Mutex<Option<(String, WriterConfig)>>,
 }
 
 impl WriterJob for LoghubWriterJob {
@@ -76,6 +79,7 @@ impl WriterJob for LoghubWriterJob {
             parameter,
             common_column,
             http,
+            last_task: Mutex::new(None),
         })
     }
 
@@ -103,8 +107,20 @@ impl WriterJob for LoghubWriterJob {
     }
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
-        let task_config: TaskConfig = config::task_from_json(task_config)?;
-        let config = WriterConfig::new(&task_config.parameter, &task_config.common_column, false)?;
+        // A panic elsewhere while holding the lock leaves a whole entry or none: usable.
+        let mut last_task = self
+            .last_task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let config = match &*last_task {
+            Some((text, config)) if text == task_config => config.clone(),
+            _ => {
+                let read: TaskConfig = config::task_from_json(task_config)?;
+                let config = WriterConfig::new(&read.parameter, &read.common_column, false)?;
+                *last_task = Some((task_config.to_string(), config.clone()));
+                config
+            }
+        };
         Ok(LoghubWriterTask::new(config, Arc::clone(&self.http)))
     }
 }
@@ -148,7 +164,8 @@ mod tests {
         let job = LoghubWriterJob {
             parameter: Parameter::default(),
             common_column: ColumnSettings::default(),
-            http: SharedClient::new(|builder| builder),
+            http: SharedClient::new(|config| config),
+            last_task: Mutex::new(None),
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(
