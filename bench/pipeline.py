@@ -182,16 +182,17 @@ def main() -> None:
           "sandbox; every run checked that the sandbox stored every row; %.1f bytes per record "
           "(DataX's count)\n" % (args.runs, args.peer_runs, os.cpu_count(), bytes_per_record))
     print("| pipeline | channels | rows | records/s (median) | min | max | MB/s | vs Python "
-          "| time to first record | client CPU s | sandbox CPU s | peak RSS |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| time to first record | client CPU s | client CPU µs per row | sandbox CPU s | peak RSS |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (pipeline, channels, rows), runs in results.items():
         rates = [run["rate"] for run in runs]
         rate = statistics.median(rates)
-        print("| %s | %d | %s | %s | %s | %s | %.1f | %.1fx | %.2f s | %.1f | %.1f | %.1f MiB |" % (
+        client_cpu = statistics.median(run["client_cpu"] for run in runs)
+        print("| %s | %d | %s | %s | %s | %s | %.1f | %.1fx | %.2f s | %.2f | %.2f | %.1f | %.1f MiB |" % (
             pipeline, channels, format(rows, ","), human(rate), human(min(rates)), human(max(rates)),
             rate * bytes_per_record / 1e6, rate / peer,
             statistics.median(run["first_record_s"] for run in runs),
-            statistics.median(run["client_cpu"] for run in runs),
+            client_cpu, client_cpu / rows * 1e6,
             statistics.median(run["sandbox_cpu"] for run in runs),
             max(run["peak_kib"] for run in runs) / 1024))
 
