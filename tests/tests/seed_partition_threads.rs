@@ -1,11 +1,11 @@
 //! What a partition costs in threads: the seed pipeline (odps -> loghub) over a table of many
 //! small partitions runs one reader and one writer task per partition, and the process's
 //! threads must stay bounded by the channels, not grow with the tasks. Each plugin job shares
-//! one HTTP client (one runtime thread, one connection pool) with its tasks; before, every
+//! one HTTP client (one connection pool, no thread of its own) with its tasks; before, every
 //! task built its own, and a writer task built it when the job created it, at job start. A
-//! channel now also keeps one reader thread for all its pairs, a writer task starts its
-//! sending threads as its batches need them (one for a small partition, not `maxInFlight`),
-//! and requests and bodies run on a pool's idle threads rather than a new thread each.
+//! channel keeps one reader thread for all its pairs; a task sends its requests without a
+//! body, and reads every answer, on its own thread; and a writer task whose records fit in
+//! one batch (a small partition) sends it itself, starting no sending thread.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,13 +18,11 @@ use serde_json::json;
 const PARTITIONS: u64 = 200;
 const ROWS_PER_PARTITION: u64 = 5;
 const CHANNELS: u64 = 4;
-/// Threads a channel may account for with partitions this small: its own (the writer task's)
-/// and its reader thread, the writer's one sending thread (and the previous task's, ending),
-/// and the pool threads of the requests and bodies in flight: the reader's and the writer's,
-/// two each at most.
-const THREADS_PER_CHANNEL: u64 = 8;
-/// The host's own threads (main, logging, progress, signals) and the plugins' shared clients.
-const FIXED_THREADS: u64 = 16;
+/// Threads a channel may account for with partitions this small: its own (the writer task's),
+/// its reader thread, and one pool thread should a request go ahead.
+const THREADS_PER_CHANNEL: u64 = 3;
+/// The host's own threads (main, logging, progress, signals).
+const FIXED_THREADS: u64 = 6;
 
 /// `Threads:` of /proc/<pid>/status; `None` once the process is gone.
 fn threads_of(pid: u32) -> Option<u64> {
