@@ -79,7 +79,7 @@ fn serve_once(config: rustls::ServerConfig) -> (u16, JoinHandle<()>) {
 }
 
 fn get(port: u16) -> Result<String, HttpError> {
-    let config = http::client_config().timeout_global(Some(Duration::from_secs(10)));
+    let config = || http::client_config().timeout_global(Some(Duration::from_secs(10)));
     let request = http::build_client(config).get(format!("https://127.0.0.1:{port}/"));
     let answer = http::send_cancellable(request, &NeverCancelled)?;
     assert!(answer.status().is_success(), "{answer:?}");

@@ -18,8 +18,8 @@ use ureq::typestate::AgentScope;
 use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::Agent;
 
-use super::resolve;
 use super::watch::WatchConnector;
+use super::{proxy, resolve};
 use super::{HttpError, TransportKind};
 
 /// Idle connections a job's client keeps per host: enough for every channel's requests in
@@ -30,10 +30,8 @@ pub const IDLE_CONNECTIONS_PER_HOST: usize = 64;
 pub type ClientConfig = ConfigBuilder<AgentScope>;
 
 /// The settings every plugin client starts from: error statuses are answers (the plugin reads
-/// the service's error body), the OS and the bundled TLS roots, connections kept for reuse,
-/// and the proxy the environment names (the first of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`,
-/// for every scheme; not for `NO_PROXY`'s hosts). The OS store is read here, once per
-/// client.
+/// the service's error body), the OS and the bundled TLS roots, connections kept for reuse.
+/// The OS store is read here. The proxy is [`build_client`]'s.
 pub fn client_config() -> ClientConfig {
     Agent::config_builder()
         .http_status_as_error(false)
@@ -47,23 +45,28 @@ pub fn client_config() -> ClientConfig {
         .max_idle_age(Duration::from_secs(30))
 }
 
-/// Builds the client `config` describes, with the kit's resolver.
-pub fn build_client(config: ClientConfig) -> Client {
+/// Builds the client the settings `config` makes describe, with the kit's resolver and, for
+/// `http://` and `https://` URLs each, the proxy the environment names for the scheme
+/// ([`super::proxy`]).
+pub fn build_client(config: impl Fn() -> ClientConfig) -> Client {
     client_resolving_by(config, resolve::getaddrinfo)
 }
 
 /// [`build_client`] with the host names looked up by `lookup`.
 pub(super) fn client_resolving_by(
-    config: ClientConfig,
+    config: impl Fn() -> ClientConfig,
     lookup: fn(&str) -> resolve::LookupResult,
 ) -> Client {
-    let resolver = resolve::Resolver { lookup };
-    Client {
-        agent: Agent::with_parts(
-            config.build(),
+    let agent = |https: bool| {
+        Agent::with_parts(
+            config().proxy(proxy::from_env(https)).build(),
             DefaultConnector::new().chain(WatchConnector),
-            resolver,
-        ),
+            resolve::Resolver { lookup },
+        )
+    };
+    Client {
+        plain: agent(false),
+        tls: agent(true),
     }
 }
 
@@ -83,18 +86,25 @@ fn trusted_roots() -> Arc<Vec<Certificate<'static>>> {
     )
 }
 
-/// A job's HTTP client: cheap to clone, the clones share one connection pool.
+/// A job's HTTP client: cheap to clone, the clones share its connection pools.
 #[derive(Clone)]
 pub struct Client {
-    agent: Agent,
+    /// For `http://` URLs.
+    plain: Agent,
+    /// For `https://` URLs (each scheme may have a proxy of its own).
+    tls: Agent,
 }
 
 impl Client {
     /// A request of `method` to `url`.
     pub fn request(&self, method: Method, url: impl AsRef<str>) -> RequestBuilder {
+        let url = url.as_ref();
+        let https = url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         RequestBuilder {
-            agent: self.agent.clone(),
-            head: http::Request::builder().method(method).uri(url.as_ref()),
+            agent: if https { &self.tls } else { &self.plain }.clone(),
+            head: http::Request::builder().method(method).uri(url),
             body: Bytes::new(),
         }
     }

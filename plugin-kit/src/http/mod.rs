@@ -14,6 +14,7 @@
 
 mod cancel;
 mod client;
+mod proxy;
 mod resolve;
 mod shared;
 mod watch;

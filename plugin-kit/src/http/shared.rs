@@ -37,7 +37,8 @@ impl SharedClient {
     pub fn get(&self) -> Client {
         // A panic elsewhere while holding the lock leaves `None` or a whole client: usable.
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
-        let client = built.get_or_insert_with(|| build_client((self.configure)(client_config())));
+        let client =
+            built.get_or_insert_with(|| build_client(|| (self.configure)(client_config())));
         client.clone()
     }
 }
@@ -65,8 +66,10 @@ mod tests {
             "nothing built before use"
         );
         shared.get();
+        let first = builds.load(Ordering::Relaxed);
+        assert_eq!(first, 2, "set up once per scheme (http, https)");
         shared.get();
-        assert_eq!(builds.load(Ordering::Relaxed), 1);
+        assert_eq!(builds.load(Ordering::Relaxed), first, "not again");
     }
 
     /// The server keeps one connection and answers two requests on it: a second client that

@@ -24,12 +24,12 @@ fn serve_once(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> (u16
 }
 
 fn client() -> Client {
-    build_client(client_config().timeout_global(Some(Duration::from_millis(500))))
+    build_client(|| client_config().timeout_global(Some(Duration::from_millis(500))))
 }
 
 /// A client that gives up on a request after 10 s.
 fn patient_client() -> Client {
-    build_client(client_config().timeout_global(Some(Duration::from_secs(10))))
+    build_client(|| client_config().timeout_global(Some(Duration::from_secs(10))))
 }
 
 fn get(url: &str) -> Result<Response, HttpError> {
@@ -108,7 +108,7 @@ fn no_answer_in_time_is_a_timeout() {
 
 #[test]
 fn an_unknown_host_is_found_by_its_error_type() {
-    let client = client::client_resolving_by(client_config(), resolve::unknown_host_for_tests);
+    let client = client::client_resolving_by(client_config, resolve::unknown_host_for_tests);
     let error = send_on_this_thread(
         client.get("http://no-such-host.example:1/"),
         &crate::retry::NeverCancelled,
