@@ -34,9 +34,10 @@ pub const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// Sends `request` and waits for its answer (its status and headers; the caller reads the
 /// body, with [`cancellable_body`] or [`text_cancellable`]), unless `cancellation` says the
-/// task stops first: then [`TransportKind::Cancelled`] within [`CANCEL_CHECK`]. Any answer, an error status
-/// included, is the caller's to read. The body's first [`READ_WITH_HEADERS`] bytes come read
-/// already: a break or stall in them is this call's error (or cancellation), not the body's.
+/// task stops first: then [`TransportKind::Cancelled`] within [`CANCEL_CHECK`]. Any answer,
+/// an error status included, is the caller's to read. The body's first [`READ_WITH_HEADERS`]
+/// bytes come read already: a break or stall in them is this call's error (or cancellation),
+/// not the body's.
 pub fn send_cancellable(
     request: RequestBuilder,
     cancellation: &dyn Cancellation,

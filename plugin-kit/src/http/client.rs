@@ -1,9 +1,10 @@
 //! The blocking client a plugin's requests go through: `ureq`, which sends on the calling
 //! thread and keeps no runtime or thread of its own, with the kit's resolver and TLS roots.
 //!
-//! A plugin builds a request (`client.post(url).header(…).body(…)`) and hands it to [`super::send_cancellable`] or
-//! [`super::send_on_this_thread`]; the answer is a [`Response`] whose body the kit reads
-//! ([`super::cancellable_body`], [`super::text_cancellable`]).
+//! A plugin builds a request (`client.post(url).header(…).body(…)`) and hands it to
+//! [`super::send_cancellable`] or [`super::send_on_this_thread`]; the answer is a
+//! [`Response`] whose body the kit reads ([`super::cancellable_body`],
+//! [`super::text_cancellable`]).
 
 use std::io::Read;
 use std::sync::Arc;

@@ -642,7 +642,8 @@ impl Returns<'_> {
                 Err(RecvTimeoutError::Disconnected) => return Ok(None),
                 Err(RecvTimeoutError::Timeout) if self.stopped_at.is_some() => {
                     datax_plugin_api::log::warn(format!(
-                        "stopped without the answers of the PutLogs requests in flight                          (waited {} s); their logs count as not confirmed",
+                        "stopped without the answers of the PutLogs requests in flight \
+                         (waited {} s); their logs count as not confirmed",
                         STOP_GRACE.as_secs()
                     ));
                     return Ok(None);
