@@ -31,24 +31,19 @@ pub const IDLE_CONNECTIONS_PER_HOST: usize = 64;
 pub type ClientConfig = ConfigBuilder<AgentScope>;
 
 /// The settings every plugin client starts from: error statuses are answers (the plugin reads
-/// the service's error body), the OS and the bundled TLS roots, connections kept for reuse.
-/// The OS store is read here. The proxy is [`build_client`]'s.
+/// the service's error body), connections kept for reuse. The TLS roots and the proxy are
+/// [`build_client`]'s.
 pub fn client_config() -> ClientConfig {
     Agent::config_builder()
         .http_status_as_error(false)
-        .tls_config(
-            TlsConfig::builder()
-                .root_certs(RootCerts::Specific(trusted_roots()))
-                .build(),
-        )
         .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
         .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
         .max_idle_age(Duration::from_secs(30))
 }
 
-/// Builds the client the settings `config` makes describe, with the kit's resolver and, for
-/// `http://` and `https://` URLs each, the proxy the environment names for the scheme
-/// ([`super::proxy`]).
+/// Builds the client the settings `config` makes describe, with the kit's resolver, the OS
+/// and the bundled TLS roots (the OS store is read here) and, for `http://` and `https://`
+/// URLs each, the proxy the environment names for the scheme ([`super::proxy`]).
 pub fn build_client(config: impl Fn() -> ClientConfig) -> Client {
     client_resolving_by(config, resolve::getaddrinfo)
 }
@@ -58,9 +53,16 @@ pub(super) fn client_resolving_by(
     config: impl Fn() -> ClientConfig,
     lookup: fn(&str) -> resolve::LookupResult,
 ) -> Client {
+    // Read once for both schemes' agents.
+    let tls = TlsConfig::builder()
+        .root_certs(RootCerts::Specific(trusted_roots()))
+        .build();
     let agent = |https: bool| {
+        let config = config()
+            .tls_config(tls.clone())
+            .proxy(proxy::from_env(https));
         Agent::with_parts(
-            config().proxy(proxy::from_env(https)).build(),
+            config.build(),
             DefaultConnector::new().chain(WatchConnector),
             resolve::Resolver { lookup },
         )
