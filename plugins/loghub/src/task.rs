@@ -124,7 +124,6 @@ fn encode_while_sending(
         finishing: false,
         queue,
         starter: Some(SenderStarter {
-            shipper: Arc::clone(shipper),
             inbox,
             stopped,
             events: events_sender,
@@ -154,7 +153,6 @@ fn encode_while_sending(
 /// for the threads still to start: dropped once they all have, or when the task finishes, so
 /// that the queue and the events close when the started threads are done.
 struct SenderStarter {
-    shipper: Arc<Shipper>,
     inbox: Receiver<Shipment>,
     stopped: Receiver<Never>,
     events: Sender<Event>,
@@ -163,14 +161,14 @@ struct SenderStarter {
 }
 
 impl SenderStarter {
-    fn start_one(&mut self) -> Result<(), PluginError> {
+    fn start_one(&mut self, shipper: &Arc<Shipper>) -> Result<(), PluginError> {
         let index = self.started;
         let cancellation = SenderCancellation {
             index,
             stop: self.stopped.clone(),
             events: self.events.clone(),
         };
-        let (inbox, shipper) = (self.inbox.clone(), Arc::clone(&self.shipper));
+        let (inbox, shipper) = (self.inbox.clone(), Arc::clone(shipper));
         // Detached (see the module's notes); dropping `stop` on an error ends the threads
         // already started. On a pooled thread, idle once its task's batches are sent: the
         // next task's sending thread, not a new one per task.
@@ -327,6 +325,8 @@ fn send_batches(shipper: &Shipper, inbox: Receiver<Shipment>, cancellation: Send
 
 /// The encoding thread's ends of the channels to the sending threads.
 struct Handoff<'a> {
+    /// The task's shipper: the sending threads' it starts, and this thread's for a task of
+    /// one batch.
     shipper: Arc<Shipper>,
     /// Set once the records have all come: what is shipped now are the last batches.
     finishing: bool,
@@ -421,7 +421,7 @@ impl Handoff<'_> {
             return Ok(());
         };
         if self.shipped - self.returns.sent >= starter.started {
-            starter.start_one()?;
+            starter.start_one(&self.shipper)?;
             if starter.started == starter.most {
                 self.starter = None;
             }
