@@ -122,6 +122,9 @@ impl RecordReceiver {
     pub fn recv(&mut self) -> Result<Option<&mut RecordBatch>, PluginError> {
         self.release_current();
         self.current = self.host.recv().into_result()?.into_option();
+        if let Some(batch) = &self.current {
+            batch.prefetch();
+        }
         Ok(self.current.as_mut())
     }
 

@@ -171,6 +171,41 @@ impl RecordBatch {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+
+    /// Asks the CPU to start loading every value's bytes (their first and last cache lines)
+    /// and, on the way, loads the records' columns. A batch arrives from the reader's thread,
+    /// its memory in another core's cache: fetched as the writer reaches each value, every
+    /// load was waited on alone (a fifth of the seed's loghub writer thread); asked for all
+    /// at once, the loads overlap. Wide values are not fetched whole: the rest of a value
+    /// streams in as it is copied.
+    pub(crate) fn prefetch(&self) {
+        for record in self.records.iter() {
+            for column in record.columns.iter() {
+                let bytes = match column {
+                    Column::String(text) | Column::Decimal(text) => text.as_bytes(),
+                    Column::Bytes(bytes) => bytes.as_slice(),
+                    _ => continue,
+                };
+                if let (Some(first), Some(last)) = (bytes.first(), bytes.last()) {
+                    prefetch_line(first);
+                    prefetch_line(last);
+                }
+            }
+        }
+    }
+}
+
+/// A hint to load the cache line holding `byte`; it never faults and changes nothing.
+#[inline(always)]
+fn prefetch_line(byte: &u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` only hints the cache; `byte` is a valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = byte;
 }
 
 impl From<Vec<Record>> for RecordBatch {
