@@ -7,7 +7,7 @@
 //! [`super::text_cancellable`]).
 
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -42,34 +42,40 @@ pub fn client_config() -> ClientConfig {
 }
 
 /// Builds the client the settings `config` makes describe, with the kit's resolver, the OS
-/// and the bundled TLS roots (the OS store is read here) and, for `http://` and `https://`
-/// URLs each, the proxy the environment names for the scheme ([`super::proxy`]).
-pub fn build_client(config: impl Fn() -> ClientConfig) -> Client {
+/// and the bundled TLS roots and, for `http://` and `https://` URLs each, the proxy the
+/// environment names for the scheme ([`super::proxy`]). The `https://` side, and with it the
+/// reading of the OS certificate store, waits for the first `https://` request: a job whose
+/// endpoints are all `http://` (VPC and intranet endpoints, the sandbox) never pays for it.
+pub fn build_client(config: impl Fn() -> ClientConfig + Send + Sync + 'static) -> Client {
     client_resolving_by(config, resolve::getaddrinfo)
 }
 
 /// [`build_client`] with the host names looked up by `lookup`.
 pub(super) fn client_resolving_by(
-    config: impl Fn() -> ClientConfig,
+    config: impl Fn() -> ClientConfig + Send + Sync + 'static,
     lookup: fn(&str) -> resolve::LookupResult,
 ) -> Client {
-    // Read once for both schemes' agents.
-    let tls = TlsConfig::builder()
-        .root_certs(RootCerts::Specific(trusted_roots()))
-        .build();
-    let agent = |https: bool| {
-        let config = config()
-            .tls_config(tls.clone())
-            .proxy(proxy::from_env(https));
+    let agent = move |https: bool| {
+        let mut config = config().proxy(proxy::from_env(https));
+        // An `http://` request redirected to `https://` stays with its agent: that one
+        // trusts ureq's bundled roots, not the OS store.
+        if https {
+            let tls = TlsConfig::builder()
+                .root_certs(RootCerts::Specific(trusted_roots()))
+                .build();
+            config = config.tls_config(tls);
+        }
         Agent::with_parts(
             config.build(),
             DefaultConnector::new().chain(WatchConnector),
             resolve::Resolver { lookup },
         )
     };
+    let agent = Arc::new(agent);
+    let plain = agent(false);
     Client {
-        plain: agent(false),
-        tls: agent(true),
+        plain,
+        tls: Arc::new(LazyLock::new(Box::new(move || agent(true)))),
     }
 }
 
@@ -94,9 +100,11 @@ fn trusted_roots() -> Arc<Vec<Certificate<'static>>> {
 pub struct Client {
     /// For `http://` URLs.
     plain: Agent,
-    /// For `https://` URLs (each scheme may have a proxy of its own).
-    tls: Agent,
+    /// For `https://` URLs (each scheme may have a proxy of its own), made on first use.
+    tls: Arc<LazyLock<Agent, MakeAgent>>,
 }
+
+type MakeAgent = Box<dyn FnOnce() -> Agent + Send>;
 
 impl Client {
     /// A request of `method` to `url`.
@@ -106,7 +114,7 @@ impl Client {
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         RequestBuilder {
-            agent: if https { &self.tls } else { &self.plain }.clone(),
+            agent: if https { &*self.tls } else { &self.plain }.clone(),
             head: http::Request::builder().method(method).uri(url),
             body: Bytes::new(),
         }

@@ -18,7 +18,7 @@ type Configure = dyn Fn(ClientConfig) -> ClientConfig + Send + Sync;
 /// A job's HTTP client, built on first use and shared by the job and its tasks.
 pub struct SharedClient {
     /// The plugin's timeouts and user agent over [`client_config`].
-    configure: Box<Configure>,
+    configure: Arc<Configure>,
     built: Mutex<Option<Client>>,
 }
 
@@ -28,7 +28,7 @@ impl SharedClient {
         configure: impl Fn(ClientConfig) -> ClientConfig + Send + Sync + 'static,
     ) -> Arc<SharedClient> {
         Arc::new(SharedClient {
-            configure: Box::new(configure),
+            configure: Arc::new(configure),
             built: Mutex::new(None),
         })
     }
@@ -37,8 +37,10 @@ impl SharedClient {
     pub fn get(&self) -> Client {
         // A panic elsewhere while holding the lock leaves `None` or a whole client: usable.
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
-        let client =
-            built.get_or_insert_with(|| build_client(|| (self.configure)(client_config())));
+        let client = built.get_or_insert_with(|| {
+            let configure = Arc::clone(&self.configure);
+            build_client(move || configure(client_config()))
+        });
         client.clone()
     }
 }
@@ -53,7 +55,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_client_is_built_once_on_first_use() {
+    fn each_scheme_is_set_up_once_on_first_use() {
         let builds = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&builds);
         let shared = SharedClient::new(move |config| {
@@ -65,11 +67,21 @@ mod tests {
             0,
             "nothing built before use"
         );
-        shared.get();
-        let first = builds.load(Ordering::Relaxed);
-        assert_eq!(first, 2, "set up once per scheme (http, https)");
-        shared.get();
-        assert_eq!(builds.load(Ordering::Relaxed), first, "not again");
+        shared.get().get("http://127.0.0.1:9/");
+        assert_eq!(
+            builds.load(Ordering::Relaxed),
+            1,
+            "http set up, https not yet"
+        );
+        shared.get().get("https://127.0.0.1:9/");
+        assert_eq!(
+            builds.load(Ordering::Relaxed),
+            2,
+            "https set up on its first request"
+        );
+        shared.get().get("https://127.0.0.1:9/");
+        shared.get().get("http://127.0.0.1:9/");
+        assert_eq!(builds.load(Ordering::Relaxed), 2, "neither again");
     }
 
     /// The server keeps one connection and answers two requests on it: a second client that
