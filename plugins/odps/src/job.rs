@@ -8,13 +8,14 @@ use datax_plugin_api::{log, PluginError, ReaderJob};
 use datax_plugin_kit::config;
 use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
+use serde_json::value::RawValue;
 
 use crate::client::{self, describe_table, ClientSettings, OdpsClient};
 use crate::columns::ColumnPlan;
 use crate::config::{Parameter, ReaderConfig, SplitMode};
 use crate::partition;
 use crate::schema::TableSchema;
-use crate::task::{OdpsReaderTask, SessionRange, TaskConfig};
+use crate::task::{OdpsReaderTask, SessionRange, SharedParts, TaskConfig};
 
 /// How many existing partitions an error about unmatched patterns lists.
 const PARTITIONS_SHOWN: usize = 10;
@@ -28,6 +29,8 @@ pub struct OdpsReaderJob {
     resolved: Option<Resolved>,
     /// The job's one HTTP client, shared by its tasks.
     http: Arc<SharedClient>,
+    /// The parameter and schema its tasks' configurations carry, read once.
+    task_parts: SharedParts,
 }
 
 struct Resolved {
@@ -76,6 +79,7 @@ impl ReaderJob for OdpsReaderJob {
             config,
             resolved: None,
             http: client::shared_http(),
+            task_parts: SharedParts::default(),
         })
     }
 
@@ -96,11 +100,14 @@ impl ReaderJob for OdpsReaderJob {
             .resolved
             .as_ref()
             .ok_or_else(|| PluginError::io("split before prepare"))?;
+        // Written once: every task carries the same text.
+        let parameter = raw_json(&self.parameter)?;
+        let schema = raw_json(&resolved.schema)?;
         let task = |partition: Option<&str>, session: Option<SessionRange>| {
             config::task_to_json(&TaskConfig {
-                parameter: self.parameter.clone(),
+                parameter: parameter.clone(),
                 tunnel_server: resolved.client.tunnel_endpoint().url().to_string(),
-                schema: resolved.schema.clone(),
+                schema: schema.clone(),
                 partition: partition.map(str::to_string),
                 session,
             })
@@ -144,6 +151,7 @@ impl ReaderJob for OdpsReaderJob {
     fn task(&self, task_config: &str) -> Result<OdpsReaderTask, PluginError> {
         OdpsReaderTask::from_config(
             task_config,
+            &self.task_parts,
             Arc::clone(&self.http),
             Arc::clone(&self.resume_skip),
         )
@@ -250,6 +258,12 @@ fn no_partition_matched(described: &str, unmatched: &[&str], existing: &[String]
 }
 
 /// The row ranges of one download session, as tasks read them.
+/// `value`'s JSON text, to be written into task configurations as it is.
+fn raw_json(value: &impl serde::Serialize) -> Result<Box<RawValue>, PluginError> {
+    RawValue::from_string(config::task_to_json(value)?)
+        .map_err(|error| PluginError::config(format!("task configuration: {error}")))
+}
+
 fn session_ranges(session_id: &str, records: u64, wanted: usize) -> Vec<SessionRange> {
     split_ranges(records, wanted)
         .into_iter()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use datax_plugin_api::{
@@ -17,6 +17,7 @@ use datax_plugin_kit::config;
 use datax_plugin_kit::http::{HttpError, SharedClient};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::client::{
     describe_table, plugin_error, retry_policy, DataRequest, OdpsClient, OdpsRetries, PendingData,
@@ -36,15 +37,19 @@ const RETRIES_COUNTER: &str = "tunnel data retries";
 /// Session calls sent again after a failure.
 const METADATA_RETRIES_COUNTER: &str = "tunnel session retries";
 
-/// What the job's `split` hands one task; only this plugin writes and reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What the job's `split` hands one task; only this plugin writes and reads it. The
+/// parameter and the schema are the job's, the same text in every task: `split` writes them
+/// once, and [`SharedParts`] reads them once for the tasks that share them (a job of
+/// thousands of small partitions spent a twentieth of its CPU reading them again per task).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskConfig {
-    /// The job's parameter, checked again by the task.
-    pub parameter: Parameter,
+    /// The job's [`Parameter`], checked again by the task.
+    pub parameter: Box<RawValue>,
     /// The tunnel endpoint the job found, so that tasks need not ask again.
     pub tunnel_server: String,
-    pub schema: TableSchema,
+    /// The table's [`TableSchema`].
+    pub schema: Box<RawValue>,
     /// The normalised spec; `None` for an unpartitioned table, or a partitioned one with no
     /// partition to read (`successOnNoPartition`).
     pub partition: Option<String>,
@@ -60,10 +65,52 @@ pub struct SessionRange {
     pub count: u64,
 }
 
-pub struct OdpsReaderTask {
+/// What a task reads from its configuration's parameter and schema.
+struct TaskParts {
     config: ReaderConfig,
-    tunnel_server: String,
     schema: TableSchema,
+}
+
+/// The parameter and schema of the tasks a job made last, read once for every task whose
+/// configuration carries the same text (all of a job's tasks, in practice).
+#[derive(Default)]
+pub struct SharedParts(Mutex<Option<ReadParts>>);
+
+struct ReadParts {
+    parameter: Box<RawValue>,
+    schema: Box<RawValue>,
+    parts: Arc<TaskParts>,
+}
+
+impl SharedParts {
+    fn read(&self, task: &TaskConfig) -> Result<Arc<TaskParts>, PluginError> {
+        // A panic elsewhere while holding the lock leaves `None` or whole parts: usable.
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(read) = &*last {
+            if read.parameter.get() == task.parameter.get()
+                && read.schema.get() == task.schema.get()
+            {
+                return Ok(Arc::clone(&read.parts));
+            }
+        }
+        let parameter: Parameter = config::task_from_json(task.parameter.get())?;
+        let parts = Arc::new(TaskParts {
+            config: ReaderConfig::new(&parameter)?,
+            schema: config::task_from_json(task.schema.get())?,
+        });
+        *last = Some(ReadParts {
+            parameter: task.parameter.clone(),
+            schema: task.schema.clone(),
+            parts: Arc::clone(&parts),
+        });
+        Ok(parts)
+    }
+}
+
+pub struct OdpsReaderTask {
+    /// The job's configuration and the table's schema, shared with the job's other tasks.
+    parts: Arc<TaskParts>,
+    tunnel_server: String,
     partition: Option<String>,
     session: Option<SessionRange>,
     plan: ColumnPlan,
@@ -76,16 +123,20 @@ pub struct OdpsReaderTask {
 impl OdpsReaderTask {
     pub fn from_config(
         text: &str,
+        shared: &SharedParts,
         http: Arc<SharedClient>,
         resume_skip: Arc<BTreeMap<u32, u64>>,
     ) -> Result<Self, PluginError> {
         let task: TaskConfig = config::task_from_json(text)?;
-        let config = ReaderConfig::new(&task.parameter)?;
-        let plan = ColumnPlan::resolve(&config.columns, &task.schema, task.partition.as_deref())?;
+        let parts = shared.read(&task)?;
+        let plan = ColumnPlan::resolve(
+            &parts.config.columns,
+            &parts.schema,
+            task.partition.as_deref(),
+        )?;
         Ok(OdpsReaderTask {
-            config,
+            parts,
             tunnel_server: task.tunnel_server,
-            schema: task.schema,
             partition: task.partition,
             session: task.session,
             plan,
@@ -106,8 +157,11 @@ impl OdpsReaderTask {
             Some(range) => (range.id.clone(), range.start, range.count),
             None => {
                 let partition = self.partition.as_deref();
-                let session =
-                    client.create_download_session(&self.config.table, partition, &*context)?;
+                let session = client.create_download_session(
+                    &self.parts.config.table,
+                    partition,
+                    &*context,
+                )?;
                 (session.id, 0, session.record_count)
             }
         };
@@ -132,7 +186,7 @@ impl OdpsReaderTask {
             log::info(format!("{} has no rows to read", self.describe()));
             return Ok(());
         }
-        let columns = self.plan.columns_parameter(&self.schema);
+        let columns = self.plan.columns_parameter(&self.parts.schema);
         let range = RangeReader {
             task: self,
             client,
@@ -145,9 +199,9 @@ impl OdpsReaderTask {
             .map(|first| (first, CHUNK_ROWS.min(end - first)));
         // In order: the chunk being read first. Dropped on return, a request still in
         // flight is abandoned (its thread ends with it) and its connection closed.
-        let mut in_flight = VecDeque::with_capacity(self.config.max_in_flight);
+        let mut in_flight = VecDeque::with_capacity(self.parts.config.max_in_flight);
         loop {
-            while in_flight.len() < self.config.max_in_flight {
+            while in_flight.len() < self.parts.config.max_in_flight {
                 let Some((first, rows)) = chunks.next() else {
                     break;
                 };
@@ -167,8 +221,8 @@ impl OdpsReaderTask {
 
     fn describe(&self) -> String {
         describe_table(
-            &self.config.connection.project,
-            &self.config.table,
+            &self.parts.config.connection.project,
+            &self.parts.config.table,
             self.partition.as_deref(),
         )
     }
@@ -180,11 +234,14 @@ impl ReaderTask for OdpsReaderTask {
         sender: &mut RecordSender,
         context: &mut TaskContext,
     ) -> Result<(), PluginError> {
-        if self.schema.is_partitioned() && self.partition.is_none() {
+        if self.parts.schema.is_partitioned() && self.partition.is_none() {
             context.expect_records(0);
             return Ok(()); // successOnNoPartition: nothing to read
         }
-        let settings = self.config.client_settings(Some(&self.tunnel_server))?;
+        let settings = self
+            .parts
+            .config
+            .client_settings(Some(&self.tunnel_server))?;
         let client = OdpsClient::new(settings, &self.http, &*context)?;
         let read = self.read_session(&client, sender, context);
         // Counted whether or not the task succeeded: retries explain a slow or failed task.
@@ -291,7 +348,7 @@ impl RangeReader<'_> {
             start,
             count,
             first_request: self.client.request_data(
-                &self.task.config.table,
+                &self.task.parts.config.table,
                 &self.data_request(start, count),
                 ahead,
             ),
@@ -327,7 +384,7 @@ impl RangeReader<'_> {
         };
         let shared = SharedContext(RefCell::new(context));
         let outcome = retry(
-            &retry_policy(self.task.config.connection.max_retries),
+            &retry_policy(self.task.parts.config.connection.max_retries),
             &DataRetries,
             &shared,
             on_retry,
@@ -368,7 +425,7 @@ impl RangeReader<'_> {
         let before = done.get();
         let pending = first_request.take().unwrap_or_else(|| {
             self.client.request_data(
-                &self.task.config.table,
+                &self.task.parts.config.table,
                 &self.data_request(start + before, count - before),
                 false,
             )
@@ -433,7 +490,7 @@ impl RangeReader<'_> {
             start,
             count,
             columns: self.columns,
-            compress: self.task.config.compress,
+            compress: self.task.parts.config.compress,
         }
     }
 
@@ -490,28 +547,50 @@ mod tests {
     use crate::schema::OdpsType;
     use serde_json::{json, Value};
 
-    #[test]
-    fn a_task_configuration_round_trips_and_names_what_is_wrong() {
-        let schema = TableSchema::from_json(&json!({
-            "columns": [{"name": "id", "type": "bigint"}],
-            "partitionKeys": [{"name": "pt", "type": "string"}]
-        }))
-        .unwrap();
-        assert_eq!(schema.columns[0].odps_type, OdpsType::Integer);
-        let parameter = json!({"project": "p", "table": "t", "partition": "pt=1"});
-        let config = TaskConfig {
-            parameter: serde_json::from_value(parameter).unwrap(),
+    fn task_config(schema: &TableSchema, partition: &str) -> TaskConfig {
+        let parameter: Parameter =
+            serde_json::from_value(json!({"accessId": "id", "accessKey": "key",
+                "project": "p", "table": "t", "partition": "pt=*", "column": ["*"]}))
+            .unwrap();
+        let raw = |text: String| RawValue::from_string(text).unwrap();
+        TaskConfig {
+            parameter: raw(serde_json::to_string(&parameter).unwrap()),
             tunnel_server: "http://127.0.0.1:1".to_string(),
-            schema,
-            partition: Some("pt=1".to_string()),
+            schema: raw(serde_json::to_string(schema).unwrap()),
+            partition: Some(partition.to_string()),
             session: Some(SessionRange {
                 id: "s1".to_string(),
                 start: 5,
                 count: 10,
             }),
-        };
+        }
+    }
+
+    fn schema(column_type: &str) -> TableSchema {
+        TableSchema::from_json(&json!({
+            "columns": [{"name": "id", "type": column_type}],
+            "partitionKeys": [{"name": "pt", "type": "string"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_task_configuration_round_trips_and_names_what_is_wrong() {
+        let schema = schema("bigint");
+        assert_eq!(schema.columns[0].odps_type, OdpsType::Integer);
+        let config = task_config(&schema, "pt=1");
         let text = config::task_to_json(&config).unwrap();
-        assert_eq!(config::task_from_json::<TaskConfig>(&text).unwrap(), config);
+        // The same text as the parameter and schema written in place.
+        let typed = json!({
+            "parameter": serde_json::from_str::<Value>(config.parameter.get()).unwrap(),
+            "tunnelServer": "http://127.0.0.1:1",
+            "schema": serde_json::to_value(&schema).unwrap(),
+            "partition": "pt=1",
+            "session": {"id": "s1", "start": 5, "count": 10}
+        });
+        assert_eq!(text, typed.to_string());
+        let read = config::task_from_json::<TaskConfig>(&text).unwrap();
+        assert_eq!(config::task_to_json(&read).unwrap(), text);
 
         let mut value: Value = serde_json::from_str(&text).unwrap();
         value["session"]["start"] = json!("five");
@@ -520,6 +599,23 @@ mod tests {
             error.message.as_str(),
             "task configuration: session.start: expected u64, found \"five\""
         );
+    }
+
+    #[test]
+    fn tasks_with_the_same_parameter_and_schema_read_them_once() {
+        let shared = SharedParts::default();
+        let first = shared
+            .read(&task_config(&schema("bigint"), "pt=1"))
+            .unwrap();
+        let second = shared
+            .read(&task_config(&schema("bigint"), "pt=2"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = shared
+            .read(&task_config(&schema("string"), "pt=3"))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(other.schema.columns[0].odps_type, OdpsType::Text);
     }
 
     fn interruption(cause: Cause, records: u64) -> Interruption {
