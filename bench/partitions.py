@@ -16,6 +16,7 @@ utime + stime, from the wait), CPU per partition (client CPU over partitions, in
 
     python3 bench/partitions.py [--partitions 1,500,2000] [--channels 4] [--runs 3]
         [--bin-dir DIR]   # a datax with its plugins beside it, e.g. a copy of an older build
+        [--against DIR]   # pairs of runs, DIR/datax then the release build, on the largest count
 """
 
 import argparse
@@ -101,12 +102,17 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bin-dir", type=Path, help="run DIR/datax instead of the release build")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="alternate runs with DIR/datax and print the pairs' CPU per partition")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
     if not args.no_build:
         build("datax-host", "datax-plugin-odps", "datax-plugin-loghub", "datax-sandbox")
     datax = args.bin_dir / "datax" if args.bin_dir else DATAX
     counts = [int(count) for count in args.partitions.split(",")]
+    if args.against:
+        compare(args.against / "datax", datax, max(counts), args)
+        return
 
     results = {count: [run_once(datax, count, args.rows_per_partition, args.channels)
                        for _ in range(args.runs)] for count in counts}
@@ -126,6 +132,28 @@ def main() -> None:
             "-" if extra is None else "%.2f ms" % extra,
             max(run["threads"] for run in results[count]),
             max(run["peak_kib"] for run in results[count]) / 1024))
+
+
+def compare(base: Path, datax: Path, partitions: int, args) -> None:
+    """Pairs of runs, `base` then `datax`: CPU per partition, each build's 1-partition run
+    (made right before its large one) subtracted. Alternating is what tells a 5 % change on a
+    machine whose speed drifts by more than that from one minute to the next."""
+    def per_partition(binary: Path) -> float:
+        fixed = run_once(binary, 1, args.rows_per_partition, args.channels)["cpu"]
+        large = run_once(binary, partitions, args.rows_per_partition, args.channels)["cpu"]
+        return (large - fixed) / (partitions - 1) * 1000
+    print("CPU per partition (ms), %s partitions, %d channels; each pair run back to back\n"
+          % (format(partitions, ","), args.channels))
+    print("| pair | %s | this build | change |" % base)
+    print("| ---: | ---: | ---: | ---: |")
+    pairs = []
+    for pair in range(1, args.runs + 1):
+        pairs.append((per_partition(base), per_partition(datax)))
+        before, after = pairs[-1]
+        print("| %d | %.3f | %.3f | %+.1f %% |" % (pair, before, after, (after / before - 1) * 100),
+              flush=True)
+    before, after = (statistics.mean(side) for side in zip(*pairs))
+    print("| mean | %.3f | %.3f | %+.1f %% |" % (before, after, (after / before - 1) * 100))
 
 
 if __name__ == "__main__":
