@@ -86,8 +86,8 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _datax(args: list, report_path: Path) -> None:
-    subprocess.run([str(DATAX), *map(str, args), "--report-json", str(report_path)],
+def _datax(args: list, report_path: Path, datax: Path = DATAX) -> None:
+    subprocess.run([str(datax), *map(str, args), "--report-json", str(report_path)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
 
@@ -97,11 +97,11 @@ def run_datax(args: list, report_path: Path) -> dict:
     return json.loads(report_path.read_text())
 
 
-def run_datax_measured(args: list, report_path: Path, sandbox_pid: int):
-    """`run_datax`, with the CPU seconds datax and the sandbox spent on it:
-    (report, client CPU, sandbox CPU)."""
+def run_datax_measured(args: list, report_path: Path, sandbox_pid: int, datax: Path = DATAX):
+    """`run_datax` (of the `datax` binary given), with the CPU seconds datax and the sandbox
+    spent on it: (report, client CPU, sandbox CPU)."""
     client, server = children_cpu(), cpu_of(sandbox_pid)
-    _datax(args, report_path)
+    _datax(args, report_path, datax)
     client, server = children_cpu() - client, cpu_of(sandbox_pid) - server
     return json.loads(report_path.read_text()), client, server
 

@@ -24,6 +24,11 @@ sandbox's `first_logs_accepted_unix_ms`), the same clock for both. Every run che
 sandbox stored every row. Prints a Markdown table.
 
     python3 bench/pipeline.py [--rows 1000000] [--large-rows 10000000] [--runs 3] [--peer-runs 2]
+
+`--against DIR` compares two builds instead: each run of the release datax is paired with a
+run of DIR/datax (an older build, its plugins beside it) right before it, on 1 channel, and
+the pairs' client CPU seconds are printed. Alternating is what tells a 5 % change on a machine
+whose speed drifts by more than that from one minute to the next.
 """
 
 import argparse
@@ -36,8 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (ROOT, build, control, cpu_of, human, run_datax_measured, sandbox_log_client,
-                    start_sandbox, stop, stored_log_count)
+from common import (DATAX, ROOT, build, control, cpu_of, human, run_datax_measured,
+                    sandbox_log_client, start_sandbox, stop, stored_log_count)
 
 DEMO_CONFIG = ROOT / "sandbox" / "examples" / "seed-demo.json"
 SEED_JOB = ROOT / "jobs" / "odps-to-loghub.json"
@@ -76,7 +81,7 @@ def with_sandbox(rows: int, measure):
     return dict(result, first_record_s=first / 1000 - launched, sandbox_cpu=server)
 
 
-def run_datax(rows: int, channels: int, state: bool = False) -> dict:
+def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX) -> dict:
     def measure(work, endpoints, sandbox_pid):
         job = SEED_JOB
         if channels != 1:
@@ -88,7 +93,7 @@ def run_datax(rows: int, channels: int, state: bool = False) -> dict:
         args = [job, "--datasources", DATA_SOURCES, "-p", "-Dsandbox=" + address]
         if state:
             args += ["--state", work / "state"]
-        report, client, _ = run_datax_measured(args, work / "report.json", sandbox_pid)
+        report, client, _ = run_datax_measured(args, work / "report.json", sandbox_pid, datax)
         if report["records_written"] != rows:
             raise SystemExit("datax wrote %s of %d rows" % (report["records_written"], rows))
         return {"rate": report["records_per_second"], "bytes_rate": report["bytes_per_second"],
@@ -151,6 +156,8 @@ def main() -> None:
     parser.add_argument("--state", action="store_true",
                         help="also run datax with --state (resume kept), alternating with the runs "
                              "without it")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="alternate runs with DIR/datax and print the pairs' client CPU")
     parser.add_argument("--python-peer", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.python_peer:
@@ -158,6 +165,9 @@ def main() -> None:
         return
     if not args.no_build:
         build("datax-host", "datax-plugin-odps", "datax-plugin-loghub", "datax-sandbox")
+    if args.against:
+        compare(args.against / "datax", args.rows, args.runs)
+        return
 
     results = {}
     for channels in (1, 2):
@@ -195,6 +205,22 @@ def main() -> None:
             client_cpu, client_cpu / rows * 1e6,
             statistics.median(run["sandbox_cpu"] for run in runs),
             max(run["peak_kib"] for run in runs) / 1024))
+
+
+def compare(base: Path, rows: int, runs: int) -> None:
+    """Pairs of runs, `base` then the release build, 1 channel: their client CPU seconds."""
+    print("client CPU s, %s rows, 1 channel; each pair run back to back\n" % format(rows, ","))
+    print("| pair | %s | this build | change |" % base)
+    print("| ---: | ---: | ---: | ---: |")
+    pairs = []
+    for pair in range(1, runs + 1):
+        before = run_datax(rows, 1, datax=base)["client_cpu"]
+        after = run_datax(rows, 1)["client_cpu"]
+        pairs.append((before, after))
+        print("| %d | %.3f | %.3f | %+.1f %% |" % (pair, before, after, (after / before - 1) * 100),
+              flush=True)
+    before, after = (statistics.mean(side) for side in zip(*pairs))
+    print("| mean | %.3f | %.3f | %+.1f %% |" % (before, after, (after / before - 1) * 100))
 
 
 if __name__ == "__main__":
