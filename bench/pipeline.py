@@ -26,8 +26,8 @@ sandbox stored every row. Prints a Markdown table.
     python3 bench/pipeline.py [--rows 1000000] [--large-rows 10000000] [--runs 3] [--peer-runs 2]
 
 `--against DIR` compares two builds instead: each run of the release datax is paired with a
-run of DIR/datax (an older build, its plugins beside it) right before it, on 1 channel, and
-the pairs' client CPU seconds are printed. Alternating is what tells a 5 % change on a machine
+run of DIR/datax (an older build, its plugins beside it) right before it, on 1 and 2 channels,
+and the pairs' client CPU seconds are printed. Alternating is what tells a 5 % change on a machine
 whose speed drifts by more than that from one minute to the next.
 """
 
@@ -208,20 +208,21 @@ def main() -> None:
 
 
 def compare(base: Path, rows: int, runs: int) -> None:
-    """Pairs of runs, `base` then the release build, 1 channel: their client CPU seconds."""
-    print("client CPU s, %s rows, 1 channel; each pair run back to back\n" % format(rows, ","))
-    print("| pair | %s | this build | change |" % base)
-    print("| ---: | ---: | ---: | ---: |")
-    pairs = []
-    for pair in range(1, runs + 1):
-        before = run_datax(rows, 1, datax=base)["client_cpu"]
-        after = run_datax(rows, 1)["client_cpu"]
-        pairs.append((before, after))
-        print("| %d | %.3f | %.3f | %+.1f %% |" % (pair, before, after, (after / before - 1) * 100),
-              flush=True)
-    before, after = (statistics.mean(side) for side in zip(*pairs))
-    print("| mean | %.3f | %.3f | %+.1f %% |" % (before, after, (after / before - 1) * 100))
-
+    """Pairs of runs, `base` then the release build, on 1 and 2 channels: client CPU seconds."""
+    print("client CPU s, %s rows; each pair run back to back\n" % format(rows, ","))
+    print("| channels | pair | %s | this build | change |" % base)
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for channels in (1, 2):
+        pairs = []
+        for pair in range(1, runs + 1):
+            before = run_datax(rows, channels, datax=base)["client_cpu"]
+            after = run_datax(rows, channels)["client_cpu"]
+            pairs.append((before, after))
+            print("| %d | %d | %.3f | %.3f | %+.1f %% |" % (
+                channels, pair, before, after, (after / before - 1) * 100), flush=True)
+        before, after = (statistics.mean(side) for side in zip(*pairs))
+        print("| %d | mean | %.3f | %.3f | %+.1f %% |" % (
+            channels, before, after, (after / before - 1) * 100))
 
 if __name__ == "__main__":
     main()
