@@ -71,10 +71,8 @@ pub(super) fn client_resolving_by(
             resolve::Resolver { lookup },
         )
     };
-    let agent = Arc::new(agent);
-    let plain = agent(false);
     Client {
-        plain,
+        plain: agent(false),
         tls: Arc::new(LazyLock::new(Box::new(move || agent(true)))),
     }
 }
