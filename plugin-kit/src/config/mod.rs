@@ -11,8 +11,10 @@
 //! for secret keys, only its type.
 //!
 //! Task configurations, which a plugin writes in `split` and reads back in `task`, are typed
-//! too: [`task_to_json`] and [`task_from_json`].
+//! too: [`task_to_json`] and [`task_from_json`]; [`LastRead`] keeps what a job read from the
+//! text its tasks share.
 
+mod last_read;
 pub mod lenient;
 mod schema;
 mod secret;
@@ -26,6 +28,7 @@ use serde_json::Value;
 
 use crate::text::style::{ColumnSettings, HOST_KEY};
 
+pub use last_read::LastRead;
 pub use secret::{is_masked, is_secret_key};
 
 /// A parsed configuration and the warnings about it (unknown keys) for the plugin to log.

@@ -1,10 +1,10 @@
 //! The loghubwriter job: checks the parameter at init, the connection with `datax check`, and
 //! gives every task the same parameter and the job's one HTTP client.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use datax_plugin_api::{PluginError, WriterJob};
-use datax_plugin_kit::config;
+use datax_plugin_kit::config::{self, LastRead};
 use datax_plugin_kit::http::SharedClient;
 use datax_plugin_kit::retry::JobStop;
 use datax_plugin_kit::text::ColumnSettings;
@@ -31,8 +31,8 @@ pub struct LoghubWriterJob {
     /// The job's one HTTP client, shared by its tasks, built when first used.
     http: Arc<SharedClient>,
     /// The last task configuration read, and the configuration it made: every task of a job
-    /// has the same one (the job's parameter), so a job of many partitions reads it once.
-    last_task: Mutex<Option<(String, WriterConfig)>>,
+    /// has the same one (the job's parameter).
+    last_task: LastRead<String, WriterConfig>,
 }
 
 impl WriterJob for LoghubWriterJob {
@@ -79,7 +79,7 @@ impl WriterJob for LoghubWriterJob {
             parameter,
             common_column,
             http,
-            last_task: Mutex::new(None),
+            last_task: LastRead::default(),
         })
     }
 
@@ -107,20 +107,14 @@ impl WriterJob for LoghubWriterJob {
     }
 
     fn task(&self, task_config: &str) -> Result<LoghubWriterTask, PluginError> {
-        // A panic elsewhere while holding the lock leaves a whole entry or none: usable.
-        let mut last_task = self
-            .last_task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let config = match &*last_task {
-            Some((text, config)) if text == task_config => config.clone(),
-            _ => {
+        let config = self.last_task.get_or_read(
+            |text| text == task_config,
+            || {
                 let read: TaskConfig = config::task_from_json(task_config)?;
                 let config = WriterConfig::new(&read.parameter, &read.common_column, false)?;
-                *last_task = Some((task_config.to_string(), config.clone()));
-                config
-            }
-        };
+                Ok::<_, PluginError>((task_config.to_string(), config))
+            },
+        )?;
         Ok(LoghubWriterTask::new(config, Arc::clone(&self.http)))
     }
 }
@@ -165,7 +159,7 @@ mod tests {
             parameter: Parameter::default(),
             common_column: ColumnSettings::default(),
             http: SharedClient::new(|config| config),
-            last_task: Mutex::new(None),
+            last_task: LastRead::default(),
         };
         let error = job.task(r#"{"parameters": {}}"#).err().unwrap();
         assert!(

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use datax_plugin_api::{
     log, ErrorKind, PluginError, ReaderTask, Record, RecordSender, TaskContext,
 };
-use datax_plugin_kit::config;
+use datax_plugin_kit::config::{self, LastRead};
 use datax_plugin_kit::http::{HttpError, SharedClient};
 use datax_plugin_kit::retry::{retry, Cancellation, RetryError, RetryLogic};
 use serde::{Deserialize, Serialize};
@@ -71,39 +71,27 @@ struct TaskParts {
     schema: TableSchema,
 }
 
-/// The parameter and schema of the tasks a job made last, read once for every task whose
-/// configuration carries the same text (all of a job's tasks, in practice).
+/// The parameter and schema of the tasks a job made last (their text), read once for every
+/// task whose configuration carries the same text (all of a job's tasks, in practice).
 #[derive(Default)]
-pub struct SharedParts(Mutex<Option<ReadParts>>);
-
-struct ReadParts {
-    parameter: Box<RawValue>,
-    schema: Box<RawValue>,
-    parts: Arc<TaskParts>,
-}
+pub struct SharedParts(LastRead<(Box<RawValue>, Box<RawValue>), Arc<TaskParts>>);
 
 impl SharedParts {
     fn read(&self, task: &TaskConfig) -> Result<Arc<TaskParts>, PluginError> {
-        // A panic elsewhere while holding the lock leaves `None` or whole parts: usable.
-        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(read) = &*last {
-            if read.parameter.get() == task.parameter.get()
-                && read.schema.get() == task.schema.get()
-            {
-                return Ok(Arc::clone(&read.parts));
-            }
-        }
-        let parameter: Parameter = config::task_from_json(task.parameter.get())?;
-        let parts = Arc::new(TaskParts {
-            config: ReaderConfig::new(&parameter)?,
-            schema: config::task_from_json(task.schema.get())?,
-        });
-        *last = Some(ReadParts {
-            parameter: task.parameter.clone(),
-            schema: task.schema.clone(),
-            parts: Arc::clone(&parts),
-        });
-        Ok(parts)
+        self.0.get_or_read(
+            |(parameter, schema)| {
+                parameter.get() == task.parameter.get() && schema.get() == task.schema.get()
+            },
+            || {
+                let parameter: Parameter = config::task_from_json(task.parameter.get())?;
+                let parts = TaskParts {
+                    config: ReaderConfig::new(&parameter)?,
+                    schema: config::task_from_json(task.schema.get())?,
+                };
+                let key = (task.parameter.clone(), task.schema.clone());
+                Ok::<_, PluginError>((key, Arc::new(parts)))
+            },
+        )
     }
 }
 
