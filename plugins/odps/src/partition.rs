@@ -2,6 +2,8 @@
 //! normalised specs, every level named, `*` any run of characters, the rest of the pattern
 //! a regular expression matched against the whole spec; or `/*query*/` conditions.
 
+use std::collections::HashSet;
+
 use crate::query::Condition;
 
 /// `pt = '1' / ds='hz'` → `pt=1,ds=hz`: trimmed, no spaces around `=` and `,`, `/` as `,`,
@@ -54,6 +56,8 @@ pub fn expand<'a>(
     partitions: &[String],
 ) -> Result<(Vec<String>, Vec<&'a str>), String> {
     let mut matched: Vec<String> = Vec::new();
+    // What `matched` holds, for a look-up that stays flat over tens of thousands of partitions.
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut unmatched = Vec::new();
     for (index, pattern) in patterns.iter().enumerate() {
         let selector = Selector::compile(pattern, keys)
@@ -62,7 +66,7 @@ pub fn expand<'a>(
         for partition in partitions {
             if selector.selects(partition, keys) {
                 any = true;
-                if !matched.contains(partition) {
+                if seen.insert(partition) {
                     matched.push(partition.clone());
                 }
             }
