@@ -156,7 +156,9 @@ pub fn text_cancellable(
     cancellable_body(response, cancellation)?
         .read_to_end(&mut body)
         .map_err(|error| HttpError::from_body_read(&error))?;
-    Ok(String::from_utf8_lossy(&body).into_owned())
+    // Valid UTF-8, as answers are, becomes the text without a copy.
+    Ok(String::from_utf8(body)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned()))
 }
 
 /// A response body read on the task's thread ([`cancellable_body`]).

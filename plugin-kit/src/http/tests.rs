@@ -53,6 +53,18 @@ fn an_answer_comes_back_through_the_resolver() {
 }
 
 #[test]
+fn an_answer_that_is_not_utf8_reads_as_lossy_text() {
+    let (port, server) = serve_once(|mut socket| {
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nok\xff!")
+            .unwrap();
+    });
+    let response = get(&format!("http://localhost:{port}/")).unwrap();
+    assert_eq!(text(response), "ok\u{fffd}!");
+    server.join().unwrap();
+}
+
+#[test]
 fn a_refused_connection_is_a_connect_error() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
