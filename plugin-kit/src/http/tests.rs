@@ -40,28 +40,30 @@ fn text(response: Response) -> String {
     text_cancellable(response, &crate::retry::NeverCancelled).unwrap()
 }
 
-#[test]
-fn an_answer_comes_back_through_the_resolver() {
-    let (port, server) = serve_once(|mut socket| {
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-            .unwrap();
+/// The text of a 200 answer carrying `body`, fetched from `localhost` (through the resolver).
+fn text_of_answer(body: &'static [u8]) -> String {
+    let (port, server) = serve_once(move |mut socket| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).unwrap();
+        socket.write_all(body).unwrap();
     });
     let response = get(&format!("http://localhost:{port}/")).unwrap();
-    assert_eq!(text(response), "ok");
+    let text = text(response);
     server.join().unwrap();
+    text
+}
+
+#[test]
+fn an_answer_comes_back_through_the_resolver() {
+    assert_eq!(text_of_answer(b"ok"), "ok");
 }
 
 #[test]
 fn an_answer_that_is_not_utf8_reads_as_lossy_text() {
-    let (port, server) = serve_once(|mut socket| {
-        socket
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nok\xff!")
-            .unwrap();
-    });
-    let response = get(&format!("http://localhost:{port}/")).unwrap();
-    assert_eq!(text(response), "ok\u{fffd}!");
-    server.join().unwrap();
+    assert_eq!(text_of_answer(b"ok\xff!"), "ok\u{fffd}!");
 }
 
 #[test]
