@@ -658,8 +658,8 @@ pub fn describe_table(project: &str, table: &str, partition: Option<&str>) -> St
 }
 
 /// What the reader takes from a download session's answer. The answer also carries the
-/// table's schema, known already: it is skipped, not built (as a `Value` it was a fifth of a
-/// small partition's instructions). A field of another JSON type reads as missing.
+/// table's schema, known already: it is skipped, not built (as a `Value` it was an eighth of
+/// a small partition's instructions). A field of another JSON type reads as missing.
 #[derive(serde::Deserialize)]
 struct SessionAnswer {
     #[serde(rename = "DownloadID", default)]
