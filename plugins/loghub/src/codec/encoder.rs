@@ -3,6 +3,8 @@
 //! our departure from datax-semantics.md §8: a record whose column count differs is dirty and
 //! not sent).
 
+use std::borrow::Cow;
+
 use datax_plugin_api::{Column, PluginError, Record};
 use datax_plugin_kit::calendar::SECONDS_PER_DAY;
 use datax_plugin_kit::date::{DatePattern as TimeFormat, Zone};
@@ -243,9 +245,15 @@ fn log_time(
         Column::Date(days) => (zone.utc_of_local(i64::from(*days) * SECONDS_PER_DAY), None),
         Column::Long(seconds) if matches!(format, TimeFormat::EpochSeconds) => (*seconds, None),
         other => {
-            scratch.clear();
-            write_text(scratch, other).map_err(|refused| format!("is {}", refused.0))?;
-            let text = String::from_utf8_lossy(scratch);
+            // Text is its own text (as in `begin_log`): parsed in place, not copied and checked.
+            let text = match other {
+                Column::String(text) | Column::Decimal(text) => Cow::Borrowed(text.as_str()),
+                _ => {
+                    scratch.clear();
+                    write_text(scratch, other).map_err(|refused| format!("is {}", refused.0))?;
+                    String::from_utf8_lossy(scratch)
+                }
+            };
             let seconds = format
                 .parse_seconds(&text, zone)
                 .ok_or_else(|| format!("= \"{text}\" does not match timeFormat"))?;
