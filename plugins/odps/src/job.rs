@@ -257,13 +257,13 @@ fn no_partition_matched(described: &str, unmatched: &[&str], existing: &[String]
     format!("partition: no partition of {described} matches {patterns}; {listing}")
 }
 
-/// The row ranges of one download session, as tasks read them.
 /// `value`'s JSON text, to be written into task configurations as it is.
 fn raw_json(value: &impl serde::Serialize) -> Result<Box<RawValue>, PluginError> {
     RawValue::from_string(config::task_to_json(value)?)
         .map_err(|error| PluginError::config(format!("task configuration: {error}")))
 }
 
+/// The row ranges of one download session, as tasks read them.
 fn session_ranges(session_id: &str, records: u64, wanted: usize) -> Vec<SessionRange> {
     split_ranges(records, wanted)
         .into_iter()
