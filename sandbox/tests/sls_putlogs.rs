@@ -29,7 +29,7 @@ fn hex(text: &str) -> Vec<u8> {
 fn content(key: &str, value: &str) -> LogContent {
     LogContent {
         key: Some(key.into()),
-        value: Some(value.as_bytes().to_vec()),
+        value: Some(value.as_bytes().to_vec().into()),
     }
 }
 

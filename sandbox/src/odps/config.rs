@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::codec::WireOptions;
+use super::generator::{time_text_pattern, TimeTextPattern};
 use super::meta::{Column, Partition, RowSource, Table};
 use super::types::{OdpsType, Value};
 
@@ -186,7 +187,7 @@ fn parse_columns(columns: &[ColumnConfig]) -> Result<Vec<Column>, String> {
 fn parse_time_texts(
     configs: &[ColumnConfig],
     columns: &[Column],
-) -> Result<Vec<Option<String>>, String> {
+) -> Result<Vec<Option<TimeTextPattern>>, String> {
     configs
         .iter()
         .zip(columns)
@@ -200,17 +201,12 @@ fn parse_time_texts(
                     column.name
                 ));
             }
-            let items = chrono::format::StrftimeItems::new(pattern);
-            if items
-                .clone()
-                .any(|item| item == chrono::format::Item::Error)
-            {
-                return Err(format!(
+            time_text_pattern(pattern).map(Some).ok_or_else(|| {
+                format!(
                     "column {}: time_text \"{pattern}\" is not a strftime pattern",
                     column.name
-                ));
-            }
-            Ok(Some(pattern.clone()))
+                )
+            })
         })
         .collect()
 }
@@ -232,7 +228,7 @@ impl DataConfig {
     fn to_row_source(
         &self,
         columns: &[Column],
-        time_texts: &[Option<String>],
+        time_texts: &[Option<TimeTextPattern>],
     ) -> Result<RowSource, String> {
         Ok(match &self.rows {
             None => RowSource::Literal(Vec::new()),

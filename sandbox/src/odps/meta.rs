@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::generator::{generated_time_text, generated_value};
+use super::generator::{generated_time_text, generated_value, TimeTextPattern};
 use super::types::{OdpsType, Value};
 
 /// Creation and modification times reported for every table and partition.
@@ -44,7 +44,7 @@ pub enum RowSource {
         seed: u64,
         null_percent: u8,
         /// Per column: a strftime pattern for generated time text (`time_text`).
-        time_texts: Vec<Option<String>>,
+        time_texts: Vec<Option<TimeTextPattern>>,
     },
 }
 

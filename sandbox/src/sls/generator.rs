@@ -52,7 +52,7 @@ impl GeneratedLogs {
                 let latency = (draw >> 8) % 1000;
                 let content = |key: &str, value: String| LogContent {
                     key: Some(key.to_string()),
-                    value: Some(value.into_bytes()),
+                    value: Some(value.into_bytes().into()),
                 };
                 Log {
                     time: Some(receive_time.saturating_sub((draw % 3) as u32)),

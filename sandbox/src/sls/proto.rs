@@ -36,9 +36,10 @@ pub struct LogContent {
     #[prost(string, optional, tag = "1")]
     pub key: Option<String>,
     /// Required. Declared `bytes` (as in the Python SDK's raw variant) so that a value that
-    /// is not UTF-8 is stored rather than failing the whole group.
-    #[prost(bytes = "vec", optional, tag = "2")]
-    pub value: Option<Vec<u8>>,
+    /// is not UTF-8 is stored rather than failing the whole group; a slice of the body it
+    /// was decoded from, not a copy.
+    #[prost(bytes = "bytes", optional, tag = "2")]
+    pub value: Option<bytes::Bytes>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -395,7 +395,8 @@ fn decode_body(state: &State, request: &SandboxRequest) -> Result<LogGroup, SlsE
             ),
         ));
     }
-    let group = LogGroup::decode(raw.as_slice()).map_err(|e| {
+    // Decoded from `Bytes`, the values are slices of `raw`, not copies.
+    let group = LogGroup::decode(bytes::Bytes::from(raw)).map_err(|e| {
         SlsError::bad_request("PostBodyInvalid", format!("bad LogGroup protobuf: {e}"))
     })?;
     validate(&group, limits.max_logs_per_group)?;

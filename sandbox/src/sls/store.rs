@@ -4,6 +4,7 @@
 //! `{logstore}.shard-{id}.loggroups`, indexed in memory with each group's receive time: 24
 //! bytes a group), for GetCursor and PullLogs. A cursor is a group's position in its shard.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -84,7 +85,7 @@ impl AppendedGroup {
                         .iter()
                         .map(|(key, value)| LogContent {
                             key: Some(key.clone()),
-                            value: Some(value.clone().into_bytes()),
+                            value: Some(value.clone().into_bytes().into()),
                         })
                         .collect(),
                     time_ns: None,
@@ -545,41 +546,55 @@ fn group_list<B: AsRef<[u8]>>(encoded: impl Iterator<Item = B>, start: u64, stop
     }
 }
 
+/// A [`StoredLog`] as it is written: borrowed from the received group, so that a log costs
+/// no copies of its strings (they were most of the sandbox's work on a PutLogs).
+#[derive(Serialize)]
+struct StoredLogLine<'a> {
+    time: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_ns: Option<u32>,
+    topic: &'a str,
+    source: &'a str,
+    tags: &'a BTreeMap<&'a str, &'a str>,
+    contents: BTreeMap<&'a str, Cow<'a, str>>,
+    shard: u32,
+    receive_time: u32,
+}
+
 /// The group's logs as JSON lines, each with its group's topic, source and tags.
 fn json_lines(group: &LogGroup, shard: u32, receive_time: u32) -> std::io::Result<Vec<u8>> {
-    let tags: BTreeMap<String, String> = group
+    let tags: BTreeMap<&str, &str> = group
         .log_tags
         .iter()
         .map(|tag| {
             (
-                tag.key.clone().unwrap_or_default(),
-                tag.value.clone().unwrap_or_default(),
+                tag.key.as_deref().unwrap_or_default(),
+                tag.value.as_deref().unwrap_or_default(),
             )
         })
         .collect();
     let mut lines = Vec::new();
     for log in &group.logs {
-        let stored = StoredLog {
+        let line = StoredLogLine {
             time: log.time.unwrap_or_default(),
             time_ns: log.time_ns,
-            topic: group.topic.clone().unwrap_or_default(),
-            source: group.source.clone().unwrap_or_default(),
-            tags: tags.clone(),
+            topic: group.topic.as_deref().unwrap_or_default(),
+            source: group.source.as_deref().unwrap_or_default(),
+            tags: &tags,
             contents: log
                 .contents
                 .iter()
                 .map(|c| {
                     (
-                        c.key.clone().unwrap_or_default(),
-                        String::from_utf8_lossy(c.value.as_deref().unwrap_or_default())
-                            .into_owned(),
+                        c.key.as_deref().unwrap_or_default(),
+                        String::from_utf8_lossy(c.value.as_deref().unwrap_or_default()),
                     )
                 })
                 .collect(),
             shard,
             receive_time,
         };
-        serde_json::to_writer(&mut lines, &stored)?;
+        serde_json::to_writer(&mut lines, &line)?;
         lines.push(b'\n');
     }
     Ok(lines)
@@ -644,5 +659,54 @@ mod tests {
         assert!(shard_layout(2, &[2]).is_err());
         assert!(shard_layout(0, &[]).is_err());
         assert!(shard_layout(256, &[0]).is_err());
+    }
+
+    #[test]
+    fn a_json_line_reads_back_as_the_stored_log_it_stands_for() {
+        use super::super::proto::{Log, LogContent, LogTag};
+        let content = |key: &str, value: &[u8]| LogContent {
+            key: Some(key.to_string()),
+            value: Some(value.to_vec().into()),
+        };
+        let group = LogGroup {
+            logs: vec![Log {
+                time: Some(1_700_000_000),
+                // A repeated key keeps its last value; a value that is not UTF-8, lossily.
+                contents: vec![
+                    content("b", b"first"),
+                    content("a", b"\"quoted\"\n"),
+                    content("b", b"last"),
+                    content("c", b"\xff"),
+                ],
+                time_ns: Some(5),
+            }],
+            topic: Some("topic".into()),
+            log_tags: vec![LogTag {
+                key: Some("tag".into()),
+                value: Some("value".into()),
+            }],
+            ..Default::default()
+        };
+        let lines = json_lines(&group, 3, 1_700_000_001).unwrap();
+        let read: StoredLog = serde_json::from_slice(lines.strip_suffix(b"\n").unwrap()).unwrap();
+        let owned = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            read,
+            StoredLog {
+                time: 1_700_000_000,
+                time_ns: Some(5),
+                topic: "topic".into(),
+                source: String::new(),
+                tags: owned(&[("tag", "value")]),
+                contents: owned(&[("a", "\"quoted\"\n"), ("b", "last"), ("c", "\u{fffd}")]),
+                shard: 3,
+                receive_time: 1_700_000_001,
+            }
+        );
     }
 }

@@ -353,7 +353,7 @@ pub fn put_one_log(sandbox: &SandboxHandle) -> Result<Reply, NoReply> {
             time: Some(1_700_000_000),
             contents: vec![datax_sandbox::sls::proto::LogContent {
                 key: Some("k".into()),
-                value: Some(b"v".to_vec()),
+                value: Some(b"v".to_vec().into()),
             }],
             time_ns: None,
         }],
