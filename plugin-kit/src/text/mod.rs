@@ -80,11 +80,7 @@ pub(crate) fn write_date_time_at(out: &mut Vec<u8>, seconds: i64, offset: i64) {
 /// Generic so that this file still builds when `Column::Long` is not `i64`: the ABI tests
 /// (tests/tests/plugins_loading.rs) build a copy of this crate with `Long(i32)`.
 fn write_long(out: &mut Vec<u8>, value: impl Into<i64>) {
-    let value = value.into();
-    if value < 0 {
-        out.push(b'-');
-    }
-    push_digits(out, value.unsigned_abs(), 1);
+    out.extend_from_slice(itoa::Buffer::new().format(value.into()).as_bytes());
 }
 
 /// `value` in decimal, zero-padded to at least `width` digits.
