@@ -28,7 +28,7 @@ fn hex(text: &str) -> Vec<u8> {
 
 fn content(key: &str, value: &str) -> LogContent {
     LogContent {
-        key: Some(key.into()),
+        key: Some(key.as_bytes().to_vec().into()),
         value: Some(value.as_bytes().to_vec().into()),
     }
 }
@@ -420,6 +420,16 @@ fn errors_are_log_service_shaped() {
         400,
         "PostBodyInvalid",
     );
+    // A key that is not UTF-8 (a protobuf `string`): the group is refused whole.
+    let mut not_utf8 = log(Some(1), "k");
+    not_utf8.contents[0].key = Some(b"k\xff".to_vec().into());
+    sls_error(
+        &PutLogs::new(endpoint, group_with(vec![not_utf8]))
+            .send()
+            .unwrap(),
+        400,
+        "PostBodyInvalid",
+    );
     let too_many = group_with((0..40_961).map(|_| log(Some(1), "k")).collect());
     sls_error(
         &PutLogs::new(endpoint, too_many).send().unwrap(),
@@ -432,7 +442,7 @@ fn errors_are_log_service_shaped() {
     assert_eq!(sandbox.log_count(SLS_PROJECT, LOGSTORE), 2 + 40_960);
     let stats = sandbox.stats();
     assert_eq!(stats.count("sls", "SignatureNotMatch"), 1);
-    assert_eq!(stats.count("sls", "PostBodyInvalid"), 3);
+    assert_eq!(stats.count("sls", "PostBodyInvalid"), 4);
 }
 
 /// Java SDK `SignerV4Test` vectors V1–V3 (sls-putlogs.md §13).

@@ -50,8 +50,8 @@ impl GeneratedLogs {
                         ),
                 );
                 let latency = (draw >> 8) % 1000;
-                let content = |key: &str, value: String| LogContent {
-                    key: Some(key.to_string()),
+                let content = |key: &'static str, value: String| LogContent {
+                    key: Some(key.into()),
                     value: Some(value.into_bytes().into()),
                 };
                 Log {

@@ -32,9 +32,10 @@ pub struct Log {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct LogContent {
-    /// Required.
-    #[prost(string, optional, tag = "1")]
-    pub key: Option<String>,
+    /// Required; UTF-8, which `putlogs` checks. Bytes, as the value, so that decoding a
+    /// group copies neither.
+    #[prost(bytes = "bytes", optional, tag = "1")]
+    pub key: Option<bytes::Bytes>,
     /// Required. Declared `bytes` (as in the Python SDK's raw variant) so that a value that
     /// is not UTF-8 is stored rather than failing the whole group; a slice of the body it
     /// was decoded from, not a copy.

@@ -462,10 +462,15 @@ fn validate(group: &LogGroup, max_logs: u64) -> Result<(), SlsError> {
         }
         for content in &log.contents {
             match (&content.key, &content.value) {
-                (Some(key), Some(_)) if !key.is_empty() => {}
                 (Some(key), Some(_)) if key.is_empty() => {
                     return Err(invalid(format!("log {index} has an empty content key")))
                 }
+                (Some(key), Some(_)) if std::str::from_utf8(key).is_err() => {
+                    return Err(invalid(format!(
+                        "log {index} has a content key that is not UTF-8"
+                    )))
+                }
+                (Some(_), Some(_)) => {}
                 _ => {
                     return Err(invalid(format!(
                         "log {index} has a content without Key or Value"

@@ -84,7 +84,7 @@ impl AppendedGroup {
                         .contents
                         .iter()
                         .map(|(key, value)| LogContent {
-                            key: Some(key.clone()),
+                            key: Some(key.clone().into()),
                             value: Some(value.clone().into_bytes().into()),
                         })
                         .collect(),
@@ -556,7 +556,7 @@ struct StoredLogLine<'a> {
     topic: &'a str,
     source: &'a str,
     tags: &'a BTreeMap<&'a str, &'a str>,
-    contents: BTreeMap<&'a str, Cow<'a, str>>,
+    contents: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
     shard: u32,
     receive_time: u32,
 }
@@ -586,7 +586,7 @@ fn json_lines(group: &LogGroup, shard: u32, receive_time: u32) -> std::io::Resul
                 .iter()
                 .map(|c| {
                     (
-                        c.key.as_deref().unwrap_or_default(),
+                        String::from_utf8_lossy(c.key.as_deref().unwrap_or_default()),
                         String::from_utf8_lossy(c.value.as_deref().unwrap_or_default()),
                     )
                 })
@@ -665,7 +665,7 @@ mod tests {
     fn a_json_line_reads_back_as_the_stored_log_it_stands_for() {
         use super::super::proto::{Log, LogContent, LogTag};
         let content = |key: &str, value: &[u8]| LogContent {
-            key: Some(key.to_string()),
+            key: Some(key.as_bytes().to_vec().into()),
             value: Some(value.to_vec().into()),
         };
         let group = LogGroup {
