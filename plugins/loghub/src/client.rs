@@ -13,6 +13,8 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use ::http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH,
     CONTENT_TYPE, DATE, HOST,
@@ -198,16 +200,17 @@ pub struct LoghubClient {
     credentials: Credentials,
 }
 
-/// A PutLogs body: the bytes sent and the size of the protobuf they hold.
-pub struct Body<'a> {
-    bytes: &'a [u8],
+/// A PutLogs body: the bytes sent (shared by every attempt, not copied) and the size of the
+/// protobuf they hold.
+pub struct Body {
+    bytes: Bytes,
     raw_size: usize,
     compression: Compression,
 }
 
-impl<'a> Body<'a> {
+impl Body {
     /// `bytes` as sent, holding `raw_size` bytes of protobuf compressed as `compression`.
-    pub fn new(bytes: &'a [u8], raw_size: usize, compression: Compression) -> Self {
+    pub fn new(bytes: Bytes, raw_size: usize, compression: Compression) -> Self {
         Body {
             bytes,
             raw_size,
@@ -297,7 +300,7 @@ impl LoghubClient {
     /// (their logs may be acknowledged) ([`crate::task`]).
     pub fn put_logs(
         &self,
-        body: &Body<'_>,
+        body: &Body,
         route_key: Option<&str>,
         waiting: &dyn Cancellation,
     ) -> Result<String, HttpError> {
@@ -311,7 +314,7 @@ impl LoghubClient {
     /// The PutLogs request of `body`, signed now.
     pub fn put_logs_request(
         &self,
-        body: &Body<'_>,
+        body: &Body,
         route_key: Option<&str>,
     ) -> Result<RequestBuilder, HttpError> {
         match route_key {
@@ -465,12 +468,12 @@ impl LoghubClient {
         method: &str,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Body<'_>>,
+        body: Option<&Body>,
     ) -> Result<RequestBuilder, HttpError> {
         let date = httpdate::fmt_http_date(SystemTime::now());
         let (md5, content_type, raw_size) = match body {
             Some(body) => (
-                content_md5(body.bytes),
+                content_md5(&body.bytes),
                 CONTENT_TYPE_PROTOBUF,
                 body.raw_size,
             ),
@@ -532,7 +535,7 @@ impl LoghubClient {
             url.push_str(&query_text.join("&"));
         }
         let request = match body {
-            Some(body) => self.http.post(url).body(body.bytes.to_vec()),
+            Some(body) => self.http.post(url).body(body.bytes.clone()),
             // The service wants a Content-Length even on a GET (411 without it).
             None => self.http.get(url).header(CONTENT_LENGTH, "0"),
         };

@@ -131,12 +131,12 @@ impl Shipper {
     }
 
     /// The body of the logs `range` of `batch`: their LogGroup, compressed as configured.
-    pub fn encode_body<'a>(
+    pub fn encode_body(
         &self,
-        batch: &'a LogBatch,
+        batch: &LogBatch,
         range: Range<usize>,
-        buffers: &'a mut SendBuffers,
-    ) -> Result<Body<'a>, PluginError> {
+        buffers: &mut SendBuffers,
+    ) -> Result<Body, PluginError> {
         let raw = batch.encode_group(range, &mut buffers.part);
         let bytes = buffers
             .compressor

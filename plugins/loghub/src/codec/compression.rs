@@ -2,6 +2,9 @@
 //! answer is decompressed, as its `x-log-compresstype` says.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 /// `compress`: how a request body is compressed (sls-putlogs.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,33 +89,53 @@ fn read_at_most(reader: impl Read, raw_size: usize, out: &mut Vec<u8>) -> std::i
 }
 
 /// One sending thread's compression buffer (and zstd context), reused for every request.
+///
+/// The request's body is this buffer itself, not a copy: [`Compressor::compress`] returns
+/// [`Bytes`] that share it, and the next call writes into it again once they are gone (every
+/// attempt of a request has ended). If some are still alive, it starts a new buffer.
 #[derive(Default)]
 pub struct Compressor {
-    out: Vec<u8>,
+    out: Arc<Vec<u8>>,
     zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
+/// The buffer to write into: `buffer` if no body shares it any more, else a new one.
+fn unshared(buffer: &mut Arc<Vec<u8>>) -> &mut Vec<u8> {
+    if Arc::get_mut(buffer).is_none() {
+        *buffer = Arc::default();
+    }
+    Arc::get_mut(buffer).expect("a buffer no body shares")
+}
+
+/// The first `len` bytes of a compressor's buffer, as a body's [`Bytes`].
+struct Compressed {
+    buffer: Arc<Vec<u8>>,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Compressed {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+}
+
 impl Compressor {
-    /// `raw` compressed as `compression` says (`raw` itself for none).
-    pub fn compress<'a>(
-        &'a mut self,
-        compression: Compression,
-        raw: &'a [u8],
-    ) -> std::io::Result<&'a [u8]> {
-        let out = &mut self.out;
-        match compression {
-            Compression::None => return Ok(raw),
+    /// `raw` compressed as `compression` says (a copy of `raw` for none).
+    pub fn compress(&mut self, compression: Compression, raw: &[u8]) -> std::io::Result<Bytes> {
+        let len = match compression {
+            Compression::None => return Ok(Bytes::copy_from_slice(raw)),
             Compression::Lz4 => {
+                let out = unshared(&mut self.out);
                 // Only lengthened (zeroed) when too short: the block overwrites what it needs.
                 let bound = lz4_flex::block::get_maximum_output_size(raw.len());
                 if out.len() < bound {
                     out.resize(bound, 0);
                 }
-                let written = lz4_flex::block::compress_into(raw, out)
-                    .map_err(|error| std::io::Error::other(error.to_string()))?;
-                return Ok(&out[..written]);
+                lz4_flex::block::compress_into(raw, out)
+                    .map_err(|error| std::io::Error::other(error.to_string()))?
             }
             Compression::Deflate => {
+                let out = unshared(&mut self.out);
                 out.clear();
                 let mut encoder = flate2::write::ZlibEncoder::new(
                     std::mem::take(out),
@@ -120,18 +143,24 @@ impl Compressor {
                 );
                 encoder.write_all(raw)?;
                 *out = encoder.finish()?;
+                out.len()
             }
             Compression::Zstd => {
                 let zstd = match &mut self.zstd {
                     Some(zstd) => zstd,
                     None => self.zstd.insert(zstd::bulk::Compressor::new(1)?),
                 };
+                let out = unshared(&mut self.out);
                 out.clear();
                 out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
                 zstd.compress_to_buffer(raw, out)?;
+                out.len()
             }
-        }
-        Ok(out)
+        };
+        Ok(Bytes::from_owner(Compressed {
+            buffer: Arc::clone(&self.out),
+            len,
+        }))
     }
 }
 
@@ -148,7 +177,7 @@ mod tests {
         let mut compressor = Compressor::default();
         let compressed = compressor.compress(Compression::Lz4, &raw).unwrap();
         assert_eq!(
-            lz4_flex::block::decompress(compressed, raw.len()).unwrap(),
+            lz4_flex::block::decompress(&compressed, raw.len()).unwrap(),
             raw
         );
         let python = hex("fb260a2f0880e2cfaa06120d0a056c6576656c1204494e464f12130a036d7367120c68656c6c6f20e4b896e7958c2515cd5b070a1e08813100625741524e12073100f01c001a056461746178220831302e302e302e3132170a0b5f5f7061636b5f69645f5f12083546324131422d31");
@@ -173,17 +202,41 @@ mod tests {
             let body = compressor.compress(Compression::Deflate, &raw).unwrap();
             assert!(body.len() < raw.len() / 4, "{}", body.len());
             let mut inflated = Vec::new();
-            flate2::read::ZlibDecoder::new(body)
+            flate2::read::ZlibDecoder::new(&body[..])
                 .read_to_end(&mut inflated)
                 .unwrap();
             assert_eq!(inflated, raw);
             let body = compressor.compress(Compression::Zstd, &raw).unwrap();
             assert!(body.len() < raw.len() / 4, "{}", body.len());
-            assert_eq!(zstd::stream::decode_all(body).unwrap(), raw);
+            assert_eq!(zstd::stream::decode_all(&body[..]).unwrap(), raw);
         }
         assert_eq!(Compression::from_name(" ZSTD "), Some(Compression::Zstd));
         assert_eq!(Compression::from_name("gzip"), None);
         assert_eq!(Compression::None.header(), None);
+    }
+
+    /// A body shares the compressor's buffer: compressing the next one leaves a body still
+    /// alive (an attempt not ended) as it was, and the buffer is written again once no body
+    /// holds it.
+    #[test]
+    fn a_body_keeps_its_bytes_and_gives_the_buffer_back_when_dropped() {
+        let first = hex(P1_WITHOUT_TAG).repeat(10);
+        let second = hex(P1_WITHOUT_TAG).repeat(3);
+        let mut compressor = Compressor::default();
+        let alive = compressor.compress(Compression::Lz4, &first).unwrap();
+        let as_sent = alive.to_vec();
+        let next = compressor.compress(Compression::Lz4, &second).unwrap();
+        assert_eq!(alive, as_sent);
+        let decompressed = |body: &Bytes, len| lz4_flex::block::decompress(body, len).unwrap();
+        assert_eq!(decompressed(&alive, first.len()), first);
+        assert_eq!(decompressed(&next, second.len()), second);
+        let buffer = next.as_ptr();
+        drop(alive);
+        drop(next);
+        // No larger than the last, so that the buffer needs no growing.
+        let again = compressor.compress(Compression::Lz4, &second).unwrap();
+        assert_eq!(again.as_ptr(), buffer, "the buffer is reused, not copied");
+        assert_eq!(decompressed(&again, second.len()), second);
     }
 
     /// What PullLogs answers decompress to, checked against their declared size.
