@@ -26,6 +26,10 @@ fn double_text_ns_per_value() {
     let small: Vec<f64> = (0..VALUES)
         .map(|_| (next() % 1_000_000_000) as f64 * 1e-14)
         .collect();
+    // The seed table's DOUBLE column (sandbox/src/odps/generator.rs): mostly 17 digits.
+    let seed_like: Vec<f64> = (0..VALUES)
+        .map(|_| (next() % 2_000_000_000) as f64 / 1000.0 - 1_000_000.0)
+        .collect();
     let any_bits: Vec<f64> = (0..VALUES)
         .map(|_| f64::from_bits(next()))
         .filter(|value| value.is_finite())
@@ -33,6 +37,7 @@ fn double_text_ns_per_value() {
     let cases = [
         ("prices (cents)", &table_like),
         ("small (under 0.01, full mantissa)", &small),
+        ("seed table (thousandths less a million)", &seed_like),
         ("random bits", &any_bits),
     ];
     for (name, values) in cases {
