@@ -42,13 +42,14 @@ def sandbox_credential(config: Path = CONFIG) -> dict:
     return json.loads(config.read_text())["credentials"][0]
 
 
-def start_sandbox(work: Path, config: Path = CONFIG, log: Path = None):
-    """The release `datax-sandbox` with `config` on a free port, its data under `work`, its
-    output to `log` (if given); returns the process and its endpoints (the ports file)."""
+def start_sandbox(work: Path, config: Path = CONFIG, log: Path = None, binary: Path = None):
+    """The release `datax-sandbox` (or `binary`) with `config` on a free port, its data under
+    `work`, its output to `log` (if given); returns the process and its endpoints (the ports
+    file)."""
     ports = work / "ports.json"
     output = open(log, "w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [str(RELEASE / "datax-sandbox"), "--config", str(config), "--port", "0",
+        [str(binary or RELEASE / "datax-sandbox"), "--config", str(config), "--port", "0",
          "--ports-file", str(ports), "--data-dir", str(work / "data")],
         stdout=output, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
     if log:

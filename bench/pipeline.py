@@ -28,7 +28,8 @@ sandbox stored every row. Prints a Markdown table.
 `--against DIR` compares two builds instead: each run of the release datax is paired with a
 run of DIR/datax (an older build, its plugins beside it) right before it, on 1 and 2 channels,
 and the pairs' client CPU seconds are printed. Alternating is what tells a 5 % change on a machine
-whose speed drifts by more than that from one minute to the next.
+whose speed drifts by more than that from one minute to the next. A DIR/datax-sandbox serves
+DIR's runs, for a change to the sandbox: it shares the cores with the client it measures.
 """
 
 import argparse
@@ -61,12 +62,13 @@ def sized_config(work: Path, rows: int) -> Path:
     return path
 
 
-def with_sandbox(rows: int, measure):
-    """Runs `measure(endpoints, sandbox_pid)` against a fresh sandbox of `rows` rows; returns
-    its result with the time to first record (s) and the sandbox's CPU seconds added."""
+def with_sandbox(rows: int, measure, sandbox_binary: Path = None):
+    """Runs `measure(endpoints, sandbox_pid)` against a fresh sandbox of `rows` rows (the
+    release one, or `sandbox_binary`); returns its result with the time to first record (s)
+    and the sandbox's CPU seconds added."""
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        sandbox, endpoints = start_sandbox(work, sized_config(work, rows))
+        sandbox, endpoints = start_sandbox(work, sized_config(work, rows), binary=sandbox_binary)
         try:
             launched = time.time()
             server = cpu_of(sandbox.pid)
@@ -81,7 +83,8 @@ def with_sandbox(rows: int, measure):
     return dict(result, first_record_s=first / 1000 - launched, sandbox_cpu=server)
 
 
-def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX) -> dict:
+def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX,
+              sandbox: Path = None) -> dict:
     def measure(work, endpoints, sandbox_pid):
         job = SEED_JOB
         if channels != 1:
@@ -99,7 +102,7 @@ def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX
         return {"rate": report["records_per_second"], "bytes_rate": report["bytes_per_second"],
                 "bytes_per_record": report["bytes_read"] / rows, "client_cpu": client,
                 "peak_kib": report["peak_memory_kib"]}
-    return with_sandbox(rows, measure)
+    return with_sandbox(rows, measure, sandbox)
 
 
 def run_python(rows: int) -> dict:
@@ -174,7 +177,10 @@ def main() -> None:
         results["datax", channels, args.rows] = []
         if args.state:
             results["datax --state", channels, args.rows] = []
-        for _ in range(args.runs):
+    # One channel count after the other within each round, so that both meet the same minutes
+    # of a machine whose speed drifts.
+    for _ in range(args.runs):
+        for channels in (1, 2):
             results["datax", channels, args.rows].append(run_datax(args.rows, channels))
             if args.state:
                 results["datax --state", channels, args.rows].append(
@@ -208,21 +214,29 @@ def main() -> None:
 
 
 def compare(base: Path, rows: int, runs: int) -> None:
-    """Pairs of runs, `base` then the release build, on 1 and 2 channels: client CPU seconds."""
-    print("client CPU s, %s rows; each pair run back to back\n" % format(rows, ","))
+    """Pairs of runs, `base` then the release build, on 1 and 2 channels: client CPU seconds.
+    A `datax-sandbox` beside `base` serves its runs (the sandbox is part of what a change to
+    it moves: it shares the cores); else the release one serves both."""
+    base_sandbox = base.parent / "datax-sandbox"
+    base_sandbox = base_sandbox if base_sandbox.exists() else None
+    print("client CPU s, %s rows; each pair run back to back; %s's runs against %s\n" % (
+        format(rows, ","), base, base_sandbox or "the release sandbox"))
     print("| channels | pair | %s | this build | change |" % base)
     print("| ---: | ---: | ---: | ---: | ---: |")
     for channels in (1, 2):
         pairs = []
         for pair in range(1, runs + 1):
-            before = run_datax(rows, channels, datax=base)["client_cpu"]
+            before = run_datax(rows, channels, datax=base, sandbox=base_sandbox)["client_cpu"]
             after = run_datax(rows, channels)["client_cpu"]
             pairs.append((before, after))
             print("| %d | %d | %.3f | %.3f | %+.1f %% |" % (
                 channels, pair, before, after, (after / before - 1) * 100), flush=True)
-        before, after = (statistics.mean(side) for side in zip(*pairs))
-        print("| %d | mean | %.3f | %.3f | %+.1f %% |" % (
-            channels, before, after, (after / before - 1) * 100))
+        for name, average in (("mean", statistics.mean), ("median", statistics.median)):
+            before, after = (average(side) for side in zip(*pairs))
+            print("| %d | %s | %.3f | %.3f | %+.1f %% |" % (
+                channels, name, before, after, (after / before - 1) * 100))
+        lower = sum(1 for before, after in pairs if after < before)
+        print("| %d | lower | | %d of %d | |" % (channels, lower, len(pairs)))
 
 if __name__ == "__main__":
     main()
