@@ -177,31 +177,45 @@ fn read_varint(input: &mut &[u8]) -> Option<u64> {
     None
 }
 
-/// Builds logs into a [`LogBatch`], one content at a time.
+/// Builds logs into a [`LogBatch`], one content at a time, each in place after the ones
+/// finished (no copy of a log when it is finished).
 pub struct LogGroupBuilder {
     batch: LogBatch,
-    /// The log being built: its `Time` and `Contents` fields.
-    current: Vec<u8>,
+    /// Where the log begun starts in `batch.logs`: its `Logs` tag, two bytes kept for its
+    /// length, then its `Time` and `Contents` fields. Bytes past the last finished log and
+    /// before this are a log dropped unfinished.
+    current_start: usize,
     current_time_ns: Option<u32>,
     /// The group's `Topic` and `Source` fields, the same for every group.
     trailer: Vec<u8>,
 }
 
+/// The bytes kept for a log's length: lengths from 128 to 16,383 (a seed row's, most logs)
+/// fill them as they are; others move the log by a byte or two when it is finished.
+const LOG_LENGTH_ROOM: usize = 2;
+
 impl LogGroupBuilder {
     pub fn new(topic: &str, source: &str) -> Self {
         LogGroupBuilder {
             batch: LogBatch::default(),
-            current: Vec::with_capacity(1024),
+            current_start: 0,
             current_time_ns: None,
             trailer: group_trailer(topic, source),
         }
     }
 
+    /// The end of the last finished log in `batch.logs`.
+    fn finished_end(&self) -> usize {
+        self.batch.start_of(self.batch.len())
+    }
+
     /// Starts a log, discarding any log begun and not finished.
     pub fn begin_log(&mut self, time: u32, time_ns: Option<u32>) {
-        self.current.clear();
-        self.current.push(TAG_LOG_TIME);
-        put_varint(&mut self.current, u64::from(time));
+        let logs = &mut self.batch.logs;
+        logs.truncate(self.batch.log_ends.last().copied().unwrap_or(0));
+        self.current_start = logs.len();
+        logs.extend_from_slice(&[TAG_GROUP_LOGS, 0, 0, TAG_LOG_TIME]);
+        put_varint(logs, u64::from(time));
         self.current_time_ns = time_ns;
     }
 
@@ -209,13 +223,13 @@ impl LogGroupBuilder {
     pub fn add_content(&mut self, key: &ContentKey, value: &[u8]) {
         if key.field.len() + 2 + value.len() < 0x80 {
             let value_start = self.begin_content(key, value.len());
-            self.current.extend_from_slice(value);
+            self.batch.logs.extend_from_slice(value);
             self.end_content(key, value_start);
             return;
         }
         let value_len = value.len() as u64;
         let content_len = key.field.len() + 1 + varint_len(value_len) + value.len();
-        let out = &mut self.current;
+        let out = &mut self.batch.logs;
         out.push(TAG_LOG_CONTENTS);
         put_varint(out, content_len as u64);
         out.extend_from_slice(&key.field);
@@ -233,11 +247,11 @@ impl LogGroupBuilder {
         write: impl FnOnce(&mut Vec<u8>) -> T,
     ) -> T {
         let value_start = self.begin_content(key, SHORT_VALUE);
-        let outcome = write(&mut self.current);
+        let outcome = write(&mut self.batch.logs);
         if !self.end_content(key, value_start) {
             // Too long for one-byte lengths: moved once to make room for longer ones.
-            let value = self.current.split_off(value_start);
-            self.current.truncate(value_start - key.field.len() - 4);
+            let value = self.batch.logs.split_off(value_start);
+            self.batch.logs.truncate(value_start - key.field.len() - 4);
             self.add_content(key, &value);
         }
         outcome
@@ -247,7 +261,7 @@ impl LogGroupBuilder {
     /// value; returns where the value starts.
     #[inline(always)]
     fn begin_content(&mut self, key: &ContentKey, room: usize) -> usize {
-        let out = &mut self.current;
+        let out = &mut self.batch.logs;
         let value_start = out.len() + key.field.len() + 4;
         out.reserve(PREFIX + room);
         match &key.prefix {
@@ -268,30 +282,42 @@ impl LogGroupBuilder {
     /// log begun; false (nothing filled in) when they do not fit one byte each.
     #[inline(always)]
     fn end_content(&mut self, key: &ContentKey, value_start: usize) -> bool {
-        let value_len = self.current.len() - value_start;
+        let out = &mut self.batch.logs;
+        let value_len = out.len() - value_start;
         let content_len = key.field.len() + 2 + value_len;
         if content_len >= 0x80 {
             return false;
         }
-        self.current[value_start - 1] = value_len as u8;
-        self.current[value_start - key.field.len() - 3] = content_len as u8;
+        out[value_start - 1] = value_len as u8;
+        out[value_start - key.field.len() - 3] = content_len as u8;
         true
     }
 
-    /// Adds the log begun to the batch.
+    /// Adds the log begun to the batch: its length filled in where room was kept for it.
     pub fn finish_log(&mut self) {
+        let logs = &mut self.batch.logs;
         if let Some(nanos) = self.current_time_ns {
             // Field 4 comes after the contents (field 2): fields go in number order.
-            self.current.push(TAG_LOG_TIME_NS);
-            self.current.extend_from_slice(&nanos.to_le_bytes());
+            logs.push(TAG_LOG_TIME_NS);
+            logs.extend_from_slice(&nanos.to_le_bytes());
         }
-        put_bytes_field(&mut self.batch.logs, TAG_GROUP_LOGS, &self.current);
-        self.batch.log_ends.push(self.batch.logs.len());
+        let length_at = self.current_start + 1;
+        let length = logs.len() - length_at - LOG_LENGTH_ROOM;
+        if (0x80..0x4000).contains(&length) {
+            logs[length_at] = length as u8 | 0x80;
+            logs[length_at + 1] = (length >> 7) as u8;
+        } else {
+            let mut encoded = Vec::with_capacity(10);
+            put_varint(&mut encoded, length as u64);
+            logs.splice(length_at..length_at + LOG_LENGTH_ROOM, encoded);
+        }
+        self.batch.log_ends.push(logs.len());
     }
 
     /// The encoded size the log begun would add to the group.
     pub fn current_log_size(&self) -> usize {
-        let len = self.current.len() + if self.current_time_ns.is_some() { 5 } else { 0 };
+        let time_ns = if self.current_time_ns.is_some() { 5 } else { 0 };
+        let len = self.batch.logs.len() - self.current_start - 1 - LOG_LENGTH_ROOM + time_ns;
         1 + varint_len(len as u64) + len
     }
 
@@ -299,17 +325,23 @@ impl LogGroupBuilder {
         self.batch.len()
     }
 
-    /// The size of the whole group's protobuf (the `x-log-bodyrawsize`).
+    /// The size of the whole group's protobuf (the `x-log-bodyrawsize`) of the logs finished.
     pub fn raw_size(&self) -> usize {
-        self.batch.logs.len() + self.trailer.len()
+        self.finished_end() + self.trailer.len()
     }
 
-    /// The logs built so far, the group's trailer after them; building goes on in `reused`'s
-    /// buffers (emptied here).
+    /// The logs finished, the group's trailer after them; building goes on in `reused`'s
+    /// buffers (emptied here), a log begun and not finished moved there.
     pub fn take_batch(&mut self, mut reused: LogBatch) -> LogBatch {
         reused.logs.clear();
         reused.log_ends.clear();
+        let finished_end = self.finished_end();
+        reused
+            .logs
+            .extend_from_slice(&self.batch.logs[finished_end..]);
+        self.current_start = self.current_start.saturating_sub(finished_end);
         let mut batch = std::mem::replace(&mut self.batch, reused);
+        batch.logs.truncate(finished_end);
         batch.logs.extend_from_slice(&self.trailer);
         batch
     }
@@ -407,6 +439,77 @@ mod tests {
         log.encode_to_vec()
     }
 
+    impl LogGroupBuilder {
+        /// The `Time` and `Contents` fields of the log begun.
+        fn log_begun(&self) -> &[u8] {
+            &self.batch.logs[self.current_start + 1 + LOG_LENGTH_ROOM..]
+        }
+    }
+
+    /// Logs whose lengths take one, two and three bytes decode, each with its own contents,
+    /// and the group's size is what was said before each was finished.
+    #[test]
+    fn logs_of_every_length_size_decode() {
+        let key = ContentKey::new("k");
+        let mut builder = LogGroupBuilder::new("topic", "");
+        let lengths = [0, 100, 120, 121, 122, 200, 16_370, 16_371, 16_372, 70_000];
+        for (index, len) in lengths.into_iter().enumerate() {
+            let size_before = builder.raw_size();
+            builder.begin_log(index as u32, (index % 2 == 0).then_some(9));
+            builder.add_content(&key, &vec![b'a' + index as u8; len]);
+            let log_size = builder.current_log_size();
+            builder.finish_log();
+            assert_eq!(
+                builder.raw_size(),
+                size_before + log_size,
+                "value of {len} bytes"
+            );
+        }
+        let raw_size = builder.raw_size();
+        let batch = builder.take_batch(LogBatch::default());
+        let mut part = Vec::new();
+        let body = batch.encode_group(0..lengths.len(), &mut part);
+        assert_eq!(body.len(), raw_size);
+        let group = LogGroup::decode(body).unwrap();
+        assert_eq!(group.topic.as_deref(), Some("topic"));
+        for (index, (log, len)) in group.logs.iter().zip(lengths).enumerate() {
+            assert_eq!(log.time, index as u32);
+            assert_eq!(log.time_ns, (index % 2 == 0).then_some(9));
+            let expected = String::from_utf8(vec![b'a' + index as u8; len]).unwrap();
+            assert_eq!(log.contents[0].value, expected, "value of {len} bytes");
+        }
+    }
+
+    /// A batch taken while a log is begun (a log that would pass the byte cap) leaves it out
+    /// and goes on building it; a log dropped unfinished (a dirty record) leaves nothing.
+    #[test]
+    fn a_log_begun_moves_to_the_next_batch_and_a_dropped_one_leaves_nothing() {
+        let (level, msg) = (ContentKey::new("level"), ContentKey::new("msg"));
+        let mut builder = p1_builder();
+        let p1_size = builder.raw_size();
+        builder.begin_log(5, None);
+        builder.add_content(&level, b"DROPPED");
+        builder.begin_log(6, None);
+        builder.add_content(&level, b"MOVED");
+        assert_eq!(
+            builder.raw_size(),
+            p1_size,
+            "logs begun are not in the size"
+        );
+        let first = builder.take_batch(LogBatch::default());
+        let mut part = Vec::new();
+        assert_eq!(first.encode_group(0..2, &mut part), hex(P1_WITHOUT_TAG));
+        builder.add_content(&msg, b"after the batch was taken");
+        builder.finish_log();
+        builder.begin_log(7, None);
+        builder.add_content(&level, b"DIRTY, NEVER FINISHED");
+        let second = builder.take_batch(LogBatch::default());
+        let group = LogGroup::decode(second.encode_group(0..1, &mut part)).unwrap();
+        assert_eq!(group.logs.len(), 1);
+        assert_eq!(group.logs[0].time, 6);
+        assert_eq!(second.log_values(0), ["MOVED", "after the batch was taken"]);
+    }
+
     /// Every way of adding a content gives prost's bytes, for short and long keys and for
     /// values around the one-byte lengths (the value moved when written in place).
     #[test]
@@ -427,7 +530,11 @@ mod tests {
                 let mut whole = LogGroupBuilder::new("", "");
                 whole.begin_log(7, None);
                 whole.add_content(&content_key, &value);
-                assert_eq!(whole.current, expected, "key {key:?}, value of {len} bytes");
+                assert_eq!(
+                    whole.log_begun(),
+                    expected,
+                    "key {key:?}, value of {len} bytes"
+                );
                 let mut in_place = LogGroupBuilder::new("", "");
                 in_place.begin_log(7, None);
                 let returned = in_place.add_content_with(&content_key, |out| {
@@ -436,7 +543,8 @@ mod tests {
                 });
                 assert_eq!(returned, len);
                 assert_eq!(
-                    in_place.current, expected,
+                    in_place.log_begun(),
+                    expected,
                     "key {key:?}, {len} bytes in place"
                 );
             }
