@@ -70,6 +70,10 @@ impl Encoder {
     /// Encodes `record` as a log in its shard's batch, shipping a batch once it holds
     /// `batchSize` logs or would pass [`MAX_RAW_BYTES`]; `now` is the time of logs without
     /// one. Returns why the record is dirty, if it is.
+    ///
+    /// Never inlined (one call per record): the encoder stays one function in a profile, the
+    /// one `bench/instructions.py` counts it by.
+    #[inline(never)]
     pub fn encode(
         &mut self,
         record: &Record,
