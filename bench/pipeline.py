@@ -84,7 +84,7 @@ def with_sandbox(rows: int, measure, sandbox_binary: Path = None):
 
 
 def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX,
-              sandbox: Path = None) -> dict:
+              sandbox_binary: Path = None) -> dict:
     def measure(work, endpoints, sandbox_pid):
         job = SEED_JOB
         if channels != 1:
@@ -102,7 +102,7 @@ def run_datax(rows: int, channels: int, state: bool = False, datax: Path = DATAX
         return {"rate": report["records_per_second"], "bytes_rate": report["bytes_per_second"],
                 "bytes_per_record": report["bytes_read"] / rows, "client_cpu": client,
                 "peak_kib": report["peak_memory_kib"]}
-    return with_sandbox(rows, measure, sandbox)
+    return with_sandbox(rows, measure, sandbox_binary)
 
 
 def run_python(rows: int) -> dict:
@@ -226,7 +226,8 @@ def compare(base: Path, rows: int, runs: int) -> None:
     for channels in (1, 2):
         pairs = []
         for pair in range(1, runs + 1):
-            before = run_datax(rows, channels, datax=base, sandbox=base_sandbox)["client_cpu"]
+            before = run_datax(rows, channels, datax=base,
+                               sandbox_binary=base_sandbox)["client_cpu"]
             after = run_datax(rows, channels)["client_cpu"]
             pairs.append((before, after))
             print("| %d | %d | %.3f | %.3f | %+.1f %% |" % (
